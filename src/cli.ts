@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from "./config/env.js";
+import { startServer } from "./main.js";
+import { migrateSqlite, openSqlite } from "./store/sqlite/open.js";
+import { VERSION } from "./version.js";
+
+const USAGE = `verifyd ${VERSION}: self-hosted phone verification
+
+Usage: verifyd <command>
+
+Commands:
+  serve     run the HTTP API and the delivery worker (default)
+  migrate   apply database migrations and exit
+  version   print the version
+
+Configuration comes from the environment; see README.md.`;
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 bad usage, 78 bad configuration (EX_CONFIG). */
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] ?? "serve";
+  if (command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (command === "version" || command === "--version") {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (command !== "serve" && command !== "migrate") {
+    process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
+    return 2;
+  }
+
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`verifyd: ${err.message}\n`);
+      return 78;
+    }
+    throw err;
+  }
+
+  if (command === "migrate") {
+    const sqlite = openSqlite(config.dbPath);
+    migrateSqlite(sqlite.db);
+    sqlite.raw.close();
+    process.stdout.write(`migrated ${config.dbPath}\n`);
+    return 0;
+  }
+
+  const server = await startServer(config);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      server.shutdown(signal).then(resolve, resolve);
+      setTimeout(() => process.exit(1), 15_000).unref(); // a hung request must not block a restart forever
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`verifyd: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

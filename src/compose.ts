@@ -1,0 +1,90 @@
+import type { Logger } from "pino";
+import { ensureDefaultService, ensureDevAdminKey, resolveSecret } from "./bootstrap.js";
+import { createConsoleSender } from "./channels/console.js";
+import { createHttpSender } from "./channels/http.js";
+import type { Config } from "./config/env.js";
+import { createCodeKit } from "./core/codes.js";
+import type { Clock, Ids, Sender } from "./core/ports.js";
+import { createVerificationService } from "./core/verification.js";
+import { createOutbox, type Outbox } from "./delivery/outbox.js";
+import { createApp } from "./http/app.js";
+import { createAuthenticator } from "./http/middleware/auth.js";
+import { createSqliteLimiter, limitSettings } from "./limits/limiter.js";
+import { createLogger } from "./observability/logger.js";
+import { systemClock, uuidIds } from "./runtime.js";
+import { migrateSqlite, openSqlite } from "./store/sqlite/open.js";
+import { createSqliteStore } from "./store/sqlite/store.js";
+import { VERSION } from "./version.js";
+
+export interface RuntimeOptions {
+  logger?: Logger;
+  clock?: Clock;
+  ids?: Ids;
+  /** Extra or replacement senders by provider name (tests plug capturing senders in here). */
+  senders?: Sender[];
+  /** Called once with a freshly created development admin key. */
+  onAdminKeyCreated?: (key: string) => void;
+}
+
+export interface Runtime {
+  app: ReturnType<typeof createApp>;
+  outbox: Outbox;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+function configuredSenders(config: Config, clock: Clock): Sender[] {
+  const senders: Sender[] = [];
+  if (config.env === "development") senders.push(createConsoleSender());
+  if (config.httpChannel.url) {
+    senders.push(
+      createHttpSender({ url: config.httpChannel.url, secret: config.httpChannel.secret, timeoutMs: config.httpChannel.timeoutMs, clock }),
+    );
+  }
+  return senders;
+}
+
+/** The one composition root: real adapters wired from the configuration. No sockets are opened here. */
+export async function buildRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const ids = options.ids ?? uuidIds;
+
+  const sqlite = openSqlite(config.dbPath);
+  migrateSqlite(sqlite.db);
+  const store = createSqliteStore(sqlite);
+  const limiter = createSqliteLimiter(sqlite.raw, limitSettings(config.limits));
+  const codes = createCodeKit(resolveSecret(config));
+
+  await ensureDefaultService(store, config, clock);
+  const devKey = await ensureDevAdminKey(store, config, clock, ids);
+  if (devKey) options.onAdminKeyCreated?.(devKey);
+
+  const senders = new Map<string, Sender>();
+  for (const sender of [...configuredSenders(config, clock), ...(options.senders ?? [])]) senders.set(sender.provider, sender);
+
+  const outbox = createOutbox({ store, clock, ids, codes, senders, logger, dispatchBudgetMs: config.dispatchBudgetMs });
+  const verifications = createVerificationService({ store, clock, ids, codes, limiter, dispatcher: outbox });
+  const authenticate = createAuthenticator({ store, clock, defaults: config.defaults, adminKey: config.adminKey });
+  const app = createApp({
+    verifications,
+    authenticate,
+    limiter,
+    store,
+    clock,
+    logger,
+    trustProxyHops: config.trustProxyHops,
+    maxBodyBytes: config.maxBodyBytes,
+    version: VERSION,
+  });
+
+  return {
+    app,
+    outbox,
+    logger,
+    async close() {
+      await outbox.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,208 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { parseDuration, parseRate } from "./units.js";
+
+/**
+ * Everything verifyd reads from its environment, validated once at start.
+ * Only this module touches `process.env` (through `loadConfig`'s argument);
+ * the rest of the program receives a typed `Config`.
+ */
+
+/** Variables that hold secrets: each may instead be given as `NAME_FILE` (a path). */
+export const SECRET_VARIABLES = [
+  "VERIFYD_SECRET",
+  "VERIFYD_ADMIN_KEY",
+  "VERIFYD_HTTP_CHANNEL_SECRET",
+] as const;
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === undefined) {
+        ctx.addIssue({ code: "custom", message: `"${value}" is not a duration like 30s, 10m or 1h` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const rate = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const parsed = parseRate(value);
+      if (!parsed) {
+        ctx.addIssue({ code: "custom", message: `"${value}" is not a limit like 5/10m (count/window)` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+const integer = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v === "" ? undefined : v));
+
+const envSchema = z.object({
+  VERIFYD_ENV: z.enum(["development", "production"]).default("development"),
+  PORT: integer(8080, 0, 65535),
+  VERIFYD_HOST: z.string().default("0.0.0.0"),
+  VERIFYD_DB: z.string().min(1).default("./data/verifyd.db"),
+  VERIFYD_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, {
+    message: "must be at least 32 characters (use: openssl rand -base64 48)",
+  }),
+  VERIFYD_ADMIN_KEY: optionalText.refine((v) => v === undefined || v.length >= 24, {
+    message: "must be at least 24 characters",
+  }),
+  VERIFYD_SERVICE_NAME: z.string().min(1).max(40).default("verifyd"),
+  VERIFYD_SENDER: z.enum(["console", "http"]).optional(),
+  VERIFYD_HTTP_CHANNEL_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  VERIFYD_HTTP_CHANNEL_SECRET: optionalText.refine((v) => v === undefined || v.startsWith("whsec_"), {
+    message: "must be a Standard Webhooks secret (whsec_<base64>)",
+  }),
+  VERIFYD_HTTP_CHANNEL_TIMEOUT: duration("5s"),
+  VERIFYD_CODE_LENGTH: integer(6, 4, 10),
+  VERIFYD_CODE_TTL: duration("10m"),
+  VERIFYD_MAX_CHECKS: integer(5, 1, 100),
+  VERIFYD_MAX_SENDS: integer(5, 1, 20),
+  VERIFYD_RESEND_COOLDOWN: duration("30s"),
+  VERIFYD_RESEND_POLICY: z.enum(["same", "new"]).default("same"),
+  VERIFYD_LIMIT_SENDS_PER_DESTINATION: rate("5/10m"),
+  VERIFYD_LIMIT_STARTS_PER_IP: rate("20/1h"),
+  VERIFYD_LIMIT_REQUESTS_PER_KEY: rate("6000/1m"),
+  VERIFYD_LIMIT_FAILED_CHECKS_PER_DESTINATION: rate("10/1h"),
+  VERIFYD_LIMIT_FAILED_CHECKS_PER_IP: rate("30/1h"),
+  VERIFYD_TRUST_PROXY_HOPS: integer(0, 0, 10),
+  VERIFYD_DISPATCH_BUDGET: duration("2s"),
+  VERIFYD_MAX_BODY_BYTES: integer(16_384, 1024, 1_048_576),
+  VERIFYD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+type Env = z.output<typeof envSchema>;
+export type RateSetting = { points: number; windowMs: number };
+
+export interface Config {
+  env: Env["VERIFYD_ENV"];
+  port: number;
+  host: string;
+  dbPath: string;
+  secret: string | undefined;
+  adminKey: string | undefined;
+  serviceName: string;
+  sender: "console" | "http";
+  httpChannel: { url: string | undefined; secret: string | undefined; timeoutMs: number };
+  defaults: {
+    codeLength: number;
+    ttlMs: number;
+    maxChecks: number;
+    maxSends: number;
+    resendCooldownMs: number;
+    resendPolicy: "same" | "new";
+  };
+  limits: {
+    sendsPerDestination: RateSetting;
+    startsPerIp: RateSetting;
+    requestsPerKey: RateSetting;
+    failedChecksPerDestination: RateSetting;
+    failedChecksPerIp: RateSetting;
+  };
+  trustProxyHops: number;
+  dispatchBudgetMs: number;
+  maxBodyBytes: number;
+  logLevel: Env["VERIFYD_LOG_LEVEL"];
+}
+
+/** A configuration problem, phrased for the operator: it names the variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type ReadFile = (path: string) => string;
+
+/** Resolves `NAME_FILE` into `NAME` for every secret variable; both at once is an error. */
+function resolveSecretFiles(env: Record<string, string | undefined>, readFile: ReadFile) {
+  const resolved = { ...env };
+  for (const name of SECRET_VARIABLES) {
+    const path = env[`${name}_FILE`];
+    if (!path) continue;
+    if (env[name]) throw new ConfigError(`${name} and ${name}_FILE are both set; keep one`);
+    try {
+      resolved[name] = readFile(path).trim();
+    } catch (err) {
+      throw new ConfigError(`${name}_FILE: cannot read ${path} (${(err as Error).message})`);
+    }
+  }
+  return resolved;
+}
+
+/**
+ * Parses and checks the environment. Throws `ConfigError` naming every bad variable.
+ * @example loadConfig(process.env)
+ */
+export function loadConfig(
+  rawEnv: Record<string, string | undefined>,
+  readFile: ReadFile = (p) => readFileSync(p, "utf8"),
+): Config {
+  const parsed = envSchema.safeParse(resolveSecretFiles(rawEnv, readFile));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join(".") || "(environment)"}: ${i.message}`);
+    throw new ConfigError(`invalid configuration\n  ${lines.join("\n  ")}`);
+  }
+  const e = parsed.data;
+  const sender = e.VERIFYD_SENDER ?? (e.VERIFYD_HTTP_CHANNEL_URL ? "http" : "console");
+  if (sender === "http" && !e.VERIFYD_HTTP_CHANNEL_URL) {
+    throw new ConfigError("VERIFYD_HTTP_CHANNEL_URL: required when VERIFYD_SENDER=http");
+  }
+  if (e.VERIFYD_ENV === "production") {
+    if (!e.VERIFYD_SECRET) throw new ConfigError("VERIFYD_SECRET: required in production (or VERIFYD_SECRET_FILE)");
+    if (!e.VERIFYD_ADMIN_KEY) {
+      throw new ConfigError("VERIFYD_ADMIN_KEY: required in production (or VERIFYD_ADMIN_KEY_FILE)");
+    }
+    if (sender === "console") {
+      throw new ConfigError("VERIFYD_SENDER: the console channel prints codes and is refused in production");
+    }
+    if (sender === "http" && !e.VERIFYD_HTTP_CHANNEL_SECRET) {
+      throw new ConfigError("VERIFYD_HTTP_CHANNEL_SECRET: required in production so the receiver can verify sends");
+    }
+  }
+  return {
+    env: e.VERIFYD_ENV,
+    port: e.PORT,
+    host: e.VERIFYD_HOST,
+    dbPath: e.VERIFYD_DB,
+    secret: e.VERIFYD_SECRET,
+    adminKey: e.VERIFYD_ADMIN_KEY,
+    serviceName: e.VERIFYD_SERVICE_NAME,
+    sender,
+    httpChannel: {
+      url: e.VERIFYD_HTTP_CHANNEL_URL,
+      secret: e.VERIFYD_HTTP_CHANNEL_SECRET,
+      timeoutMs: e.VERIFYD_HTTP_CHANNEL_TIMEOUT,
+    },
+    defaults: {
+      codeLength: e.VERIFYD_CODE_LENGTH,
+      ttlMs: e.VERIFYD_CODE_TTL,
+      maxChecks: e.VERIFYD_MAX_CHECKS,
+      maxSends: e.VERIFYD_MAX_SENDS,
+      resendCooldownMs: e.VERIFYD_RESEND_COOLDOWN,
+      resendPolicy: e.VERIFYD_RESEND_POLICY,
+    },
+    limits: {
+      sendsPerDestination: e.VERIFYD_LIMIT_SENDS_PER_DESTINATION,
+      startsPerIp: e.VERIFYD_LIMIT_STARTS_PER_IP,
+      requestsPerKey: e.VERIFYD_LIMIT_REQUESTS_PER_KEY,
+      failedChecksPerDestination: e.VERIFYD_LIMIT_FAILED_CHECKS_PER_DESTINATION,
+      failedChecksPerIp: e.VERIFYD_LIMIT_FAILED_CHECKS_PER_IP,
+    },
+    trustProxyHops: e.VERIFYD_TRUST_PROXY_HOPS,
+    dispatchBudgetMs: e.VERIFYD_DISPATCH_BUDGET,
+    maxBodyBytes: e.VERIFYD_MAX_BODY_BYTES,
+    logLevel: e.VERIFYD_LOG_LEVEL,
+  };
+}

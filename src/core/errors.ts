@@ -1,0 +1,48 @@
+/**
+ * The closed set of error codes verifyd answers with. Expected outcomes of a check are data
+ * (see `CheckReason`), not errors; these are for malformed requests, auth, limits and faults.
+ * The HTTP status of each code lives in one table, `http/problem.ts`.
+ */
+export type ErrorCode =
+  | "invalid_request"
+  | "invalid_json"
+  | "invalid_phone_number"
+  | "unsupported_media_type"
+  | "payload_too_large"
+  | "unauthorized"
+  | "forbidden"
+  | "route_not_found"
+  | "method_not_allowed"
+  | "verification_not_found"
+  | "verification_closed"
+  | "resend_cooldown"
+  | "max_sends_reached"
+  | "rate_limited"
+  | "idempotency_key_invalid"
+  | "idempotency_key_mismatch"
+  | "idempotency_key_in_flight"
+  | "channel_unavailable"
+  | "service_unavailable"
+  | "internal_error";
+
+import type { LimitState } from "./ports.js";
+
+export interface ErrorDetails {
+  /** For limits: how long until a retry can succeed. */
+  retryAfterMs?: number;
+  /** For rate limits: the limit that refused, shown in RateLimit headers and the problem body. */
+  limit?: LimitState;
+  /** Extra, documented members copied into the problem document. */
+  extensions?: Record<string, unknown>;
+}
+
+export class VerifydError extends Error {
+  override name = "VerifydError";
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    readonly details: ErrorDetails = {},
+  ) {
+    super(`${code}: ${detail}`);
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * The seams of verifyd. The domain (`core/`) and the delivery outbox depend on these
+ * types only; adapters at the edges (SQLite store, rate limiter, providers, HTTP) implement them.
+ * Times are epoch milliseconds throughout: portable between SQLite and PostgreSQL, cheap to compare.
+ */
+
+export type VerificationStatus = "pending" | "approved" | "canceled" | "expired" | "max_attempts_reached" | "failed";
+
+export type Channel = "sms" | "whatsapp" | "rcs";
+
+export type DeliveryStatus =
+  | "queued"
+  | "sending"
+  | "accepted"
+  | "sent"
+  | "delivered"
+  | "read"
+  | "undelivered"
+  | "failed"
+  /** Never attempted: the verification closed before the send was due. */
+  | "canceled";
+
+export type ResendPolicy = "same" | "new";
+
+/** One step of a route: a channel and the provider that carries it. */
+export interface RouteStep {
+  channel: Channel;
+  provider: string;
+}
+
+/** Per-service verification rules; unset service fields fall back to the configured defaults. */
+export interface VerificationPolicy {
+  /** @default 6 */
+  codeLength: number;
+  /** @default 600_000 (10 minutes, the NIST 800-63B ceiling) */
+  ttlMs: number;
+  /** @default 5 */
+  maxChecks: number;
+  /** @default 5 */
+  maxSends: number;
+  /** @default 30_000 */
+  resendCooldownMs: number;
+  /** `same` resends the live code; `new` rotates it (and restarts the ttl). @default "same" */
+  resendPolicy: ResendPolicy;
+}
+
+/** A service as stored: only the policy fields it overrides. */
+export interface ServiceRecord {
+  id: string;
+  name: string;
+  policy: Partial<VerificationPolicy>;
+  route: RouteStep[];
+}
+
+/** A service with its policy resolved against the configured defaults. */
+export interface Service {
+  id: string;
+  /** Shown to the end user in messages ("Your {name} code is …"). */
+  name: string;
+  policy: VerificationPolicy;
+  route: RouteStep[];
+}
+
+export interface ApiKey {
+  id: string;
+  /** `null` for an admin key; admin keys act on the default service for verification calls. */
+  serviceId: string | null;
+  prefix: string;
+  revokedAt: number | null;
+}
+
+/** A verification as the domain sees it. The sealed code and its hash never leave the store/outbox. */
+export interface Verification {
+  id: string;
+  serviceId: string;
+  to: string;
+  country: string | null;
+  status: VerificationStatus;
+  route: RouteStep[];
+  currentStep: number;
+  sends: number;
+  checks: number;
+  maxChecks: number;
+  maxSends: number;
+  clientIp: string | null;
+  createdAt: number;
+  updatedAt: number;
+  expiresAt: number;
+  lastSentAt: number;
+  approvedAt: number | null;
+}
+
+/** Secret material of a verification, stored beside it and wiped when it closes. */
+export interface CodeSecrets {
+  /** HMAC-SHA256(hash key, verification id ‖ code). */
+  codeHash: Buffer;
+  /** AES-256-GCM sealed code, so the outbox can (re)send it after a crash or a fallback. */
+  sealedCode: Buffer;
+}
+
+export interface NewDelivery {
+  id: string;
+  verificationId: string;
+  step: number;
+  channel: Channel;
+  provider: string;
+  nextTryAt: number;
+}
+
+/** A claimed delivery with everything the outbox needs to render and send it. */
+export interface DeliveryJob {
+  id: string;
+  verificationId: string;
+  serviceId: string;
+  serviceName: string;
+  to: string;
+  step: number;
+  channel: Channel;
+  provider: string;
+  tries: number;
+  route: RouteStep[];
+  sealedCode: Buffer;
+  expiresAt: number;
+  locale: string | null;
+}
+
+export interface Delivery {
+  id: string;
+  verificationId: string;
+  step: number;
+  channel: Channel;
+  provider: string;
+  status: DeliveryStatus;
+  providerMessageId: string | null;
+  errorCode: string | null;
+  tries: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type CheckAttempt =
+  /** The attempt was counted: compare the code against `codeHash`. */
+  | { kind: "counted"; verification: Verification; codeHash: Buffer }
+  /** Not counted because the verification is unknown, closed, expired or out of attempts. */
+  | { kind: "refused"; verification: Verification | null };
+
+export type ResendOutcome =
+  | { kind: "resent"; verification: Verification }
+  | { kind: "refused"; reason: "cooldown" | "max_sends" | "not_pending"; verification: Verification | null };
+
+export type IdempotencyBegin =
+  | { kind: "new" }
+  | { kind: "replay"; status: number; body: string }
+  | { kind: "in_flight" }
+  | { kind: "mismatch" };
+
+/** What happened to a delivery attempt, decided by the outbox and applied atomically by the store. */
+export interface DeliveryResult {
+  deliveryId: string;
+  status: "accepted" | "queued" | "failed";
+  providerMessageId?: string | null;
+  errorCode?: string | null;
+  errorMessage?: string | null;
+  /** For `queued`: when to try again. */
+  nextTryAt?: number;
+  /** For `failed`: the next route step's delivery, inserted in the same transaction. */
+  fallback?: NewDelivery;
+  /** For `failed` with no fallback: the verification becomes `failed`. */
+  failVerification?: boolean;
+}
+
+/**
+ * Persistent state as atomic domain operations. Each implementation makes each operation
+ * atomic its own way (one synchronous SQLite transaction, or one SQL statement with RETURNING);
+ * there is deliberately no `transaction(fn)` here.
+ */
+export interface Store {
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  getService(id: string): Promise<ServiceRecord | null>;
+  /** Creates the service or refreshes its name and route; policy overrides are kept. */
+  ensureService(service: { id: string; name: string; route: RouteStep[] }, now: number): Promise<void>;
+
+  findApiKeyByHash(secretHash: Buffer): Promise<ApiKey | null>;
+  insertApiKey(key: ApiKey & { secretHash: Buffer; createdAt: number; label: string }): Promise<void>;
+  countActiveAdminKeys(): Promise<number>;
+
+  getVerification(serviceId: string, id: string): Promise<Verification | null>;
+  /** The live (pending, unexpired) verification for a destination, if any. */
+  findPendingByDestination(serviceId: string, to: string, now: number): Promise<Verification | null>;
+  /** The most recent verification for a destination, whatever its status. */
+  findLatestByDestination(serviceId: string, to: string): Promise<Verification | null>;
+  /**
+   * Inserts a verification and its first delivery together. Stale pending rows of the same
+   * destination are expired first. Returns false when a live pending one exists (a concurrent start won).
+   */
+  createVerification(v: Verification, secrets: CodeSecrets, first: NewDelivery): Promise<boolean>;
+  /** Counts a send on a live verification, respecting cooldown and max sends, and queues its delivery. */
+  recordResend(input: {
+    id: string;
+    now: number;
+    cooldownMs: number;
+    secrets?: CodeSecrets;
+    expiresAt?: number;
+    delivery: NewDelivery;
+  }): Promise<ResendOutcome>;
+  /** Increments the check counter only while pending, unexpired and under the limit. */
+  recordCheck(serviceId: string, id: string, now: number): Promise<CheckAttempt>;
+  /** pending → approved, once; wipes the code. False when it was no longer pending. */
+  approve(id: string, now: number): Promise<boolean>;
+  /** pending → a closed status; wipes the code and cancels queued deliveries. */
+  closeVerification(id: string, status: Exclude<VerificationStatus, "pending" | "approved">, now: number): Promise<boolean>;
+  /** Closes up to `limit` pending verifications past their expiry; returns how many. */
+  expireDue(now: number, limit: number): Promise<number>;
+
+  /** Claims one delivery for sending (queued, or sending with an expired lease). */
+  claimDelivery(id: string, now: number, leaseMs: number): Promise<DeliveryJob | null>;
+  /** Claims due deliveries for the background worker. */
+  claimDueDeliveries(now: number, leaseMs: number, limit: number): Promise<DeliveryJob[]>;
+  recordDeliveryResult(result: DeliveryResult, now: number): Promise<void>;
+  listDeliveries(verificationId: string): Promise<Delivery[]>;
+
+  beginIdempotent(serviceId: string, key: string, fingerprint: string, now: number): Promise<IdempotencyBegin>;
+  finishIdempotent(serviceId: string, key: string, status: number, body: string): Promise<void>;
+  abandonIdempotent(serviceId: string, key: string): Promise<void>;
+}
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+export interface Ids {
+  verification(): string;
+  delivery(): string;
+  apiKey(): string;
+}
+
+export type LimitRule =
+  | "sends_per_destination"
+  | "starts_per_ip"
+  | "requests_per_key"
+  | "failed_checks_per_destination"
+  | "failed_checks_per_ip";
+
+export interface LimitState {
+  rule: LimitRule;
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  windowMs: number;
+  /** Time until the window resets (or the block lifts). */
+  resetMs: number;
+}
+
+/** Counters with windows. `consume` counts and answers; `peek` answers without counting. */
+export interface Limiter {
+  consume(rule: LimitRule, key: string): Promise<LimitState>;
+  peek(rule: LimitRule, key: string): Promise<LimitState>;
+  reset(rule: LimitRule, key: string): Promise<void>;
+}
+
+export interface ProviderError {
+  code: string;
+  message: string;
+}
+
+/** A provider's answer to one send, as data: adapters never throw for expected failures. */
+export type SendResult =
+  | { kind: "accepted"; providerMessageId: string | null }
+  /** Transient: try the same provider again later. */
+  | { kind: "retry"; error: ProviderError; retryAfterMs?: number }
+  /** Permanent for this recipient or channel: fall back to the next step. */
+  | { kind: "rejected"; error: ProviderError }
+  /** Our configuration or account is wrong: retrying cannot help; fall back and alert. */
+  | { kind: "misconfigured"; error: ProviderError };
+
+export interface OutboundMessage {
+  deliveryId: string;
+  verificationId: string;
+  to: string;
+  channel: Channel;
+  code: string;
+  body: string;
+  locale: string;
+  expiresAt: number;
+}
+
+/** One provider adapter. */
+export interface Sender {
+  readonly provider: string;
+  readonly channels: readonly Channel[];
+  send(message: OutboundMessage, signal: AbortSignal): Promise<SendResult>;
+}
+
+/** Sends a freshly queued delivery now (bounded by a budget); the outbox worker covers the rest. */
+export interface Dispatcher {
+  dispatch(deliveryId: string): Promise<void>;
+}

@@ -1,0 +1,249 @@
+import { type CodeKit, generateCode } from "./codes.js";
+import { VerifydError } from "./errors.js";
+import { enforceSendLimits, guardFailedChecks, recordFailedCheck, clearFailedChecks } from "./guards.js";
+import { normalizePhone } from "./phone.js";
+import type {
+  Clock,
+  Dispatcher,
+  Ids,
+  Limiter,
+  NewDelivery,
+  Service,
+  Store,
+  Verification,
+  VerificationStatus,
+} from "./ports.js";
+
+export type CheckReason =
+  | "wrong_code"
+  | "expired"
+  | "max_attempts_reached"
+  | "not_found"
+  | "already_approved"
+  | "canceled";
+
+/** Every well-formed check ends in one of these: data, not an error. */
+export interface CheckOutcome {
+  valid: boolean;
+  status: VerificationStatus | null;
+  reason: CheckReason | null;
+  attemptsRemaining: number;
+  verification: Verification | null;
+}
+
+export interface StartInput {
+  to: string;
+  /** The end user's IP, passed by the integrator (the TCP peer of a sidecar is the login service). */
+  clientIp?: string | null;
+}
+
+export type CheckTarget = { id: string } | { to: string };
+
+export interface VerificationDeps {
+  store: Store;
+  clock: Clock;
+  ids: Ids;
+  codes: CodeKit;
+  limiter: Limiter;
+  dispatcher: Dispatcher;
+}
+
+/** When the next resend may happen, or null when no resend is possible. */
+export function nextResendAt(v: Verification, service: Service, now: number): number | null {
+  if (v.status !== "pending" || v.expiresAt <= now || v.sends >= v.maxSends) return null;
+  return Math.max(now, v.lastSentAt + service.policy.resendCooldownMs);
+}
+
+/** A pending verification past its expiry is expired, whether or not the sweeper has closed it yet. */
+export function effectiveStatus(v: Verification, now: number): VerificationStatus {
+  return v.status === "pending" && v.expiresAt <= now ? "expired" : v.status;
+}
+
+export function createVerificationService(deps: VerificationDeps) {
+  const { store, clock, ids, codes, limiter, dispatcher } = deps;
+
+  const newDelivery = (v: Verification, step: number, now: number): NewDelivery => {
+    const routeStep = v.route[step];
+    if (!routeStep) throw new VerifydError("channel_unavailable", "the service has no delivery route configured");
+    return { id: ids.delivery(), verificationId: v.id, step, channel: routeStep.channel, provider: routeStep.provider, nextTryAt: now };
+  };
+
+  const mustFind = async (service: Service, id: string): Promise<Verification> => {
+    const v = await store.getVerification(service.id, id);
+    if (!v) throw new VerifydError("verification_not_found", `no verification ${id} in this service`);
+    return v;
+  };
+
+  /** Reads back after a dispatch, so the answer shows a send that failed or fell back. */
+  const reload = async (service: Service, id: string) => mustFind(service, id);
+
+  async function resendLive(service: Service, v: Verification, clientIp: string | null | undefined) {
+    const now = clock.now();
+    const { policy } = service;
+    if (v.sends >= v.maxSends) {
+      throw new VerifydError("max_sends_reached", `this verification was sent ${v.sends} times, the most allowed`, {
+        retryAfterMs: Math.max(0, v.expiresAt - now),
+      });
+    }
+    const waitMs = v.lastSentAt + policy.resendCooldownMs - now;
+    if (waitMs > 0) {
+      throw new VerifydError("resend_cooldown", `a new send is possible in ${Math.ceil(waitMs / 1000)} s`, {
+        retryAfterMs: waitMs,
+      });
+    }
+    await enforceSendLimits(limiter, v.to, clientIp);
+    const rotate = policy.resendPolicy === "new";
+    let secrets: { codeHash: Buffer; sealedCode: Buffer } | undefined;
+    if (rotate) {
+      const code = generateCode(policy.codeLength);
+      secrets = { codeHash: codes.hash(v.id, code), sealedCode: codes.seal(v.id, code) };
+    }
+    const delivery = newDelivery(v, v.currentStep, now);
+    const outcome = await store.recordResend({
+      id: v.id,
+      now,
+      cooldownMs: policy.resendCooldownMs,
+      secrets,
+      expiresAt: rotate ? now + policy.ttlMs : undefined,
+      delivery,
+    });
+    if (outcome.kind === "refused") {
+      // Lost a race with another resend, a check or the expiry sweep: report what won.
+      if (outcome.reason === "cooldown") throw new VerifydError("resend_cooldown", "a send just happened; wait for the cooldown");
+      if (outcome.reason === "max_sends") throw new VerifydError("max_sends_reached", "the most sends allowed were made");
+      throw new VerifydError("verification_closed", "the verification is no longer pending");
+    }
+    await dispatcher.dispatch(delivery.id);
+    return reload(service, v.id);
+  }
+
+  /** The live verification for a number, else its latest one (to explain why a check fails). */
+  async function findByDestination(service: Service, to: string): Promise<Verification | null> {
+    const e164 = normalizePhone(to).e164;
+    return (
+      (await store.findPendingByDestination(service.id, e164, clock.now())) ??
+      (await store.findLatestByDestination(service.id, e164))
+    );
+  }
+
+  async function refusedOutcome(v: Verification): Promise<CheckOutcome> {
+    const now = clock.now();
+    const base = { valid: false, attemptsRemaining: 0, verification: v };
+    switch (effectiveStatus(v, now)) {
+      case "approved":
+        return { ...base, status: "approved", reason: "already_approved" };
+      case "canceled":
+        return { ...base, status: "canceled", reason: "canceled" };
+      case "expired":
+      case "failed":
+        if (v.status === "pending") await store.closeVerification(v.id, "expired", now);
+        return { ...base, status: effectiveStatus(v, now) === "failed" ? "failed" : "expired", reason: "expired" };
+      case "max_attempts_reached":
+      case "pending":
+        // A pending row refused by the counter has used all its checks (possibly a concurrent check's).
+        if (v.status === "pending") await store.closeVerification(v.id, "max_attempts_reached", now);
+        return { ...base, status: "max_attempts_reached", reason: "max_attempts_reached" };
+    }
+  }
+
+  return {
+    /** Starts a verification, or resends the live one for the same destination. */
+    async start(service: Service, input: StartInput): Promise<Verification> {
+      const phone = normalizePhone(input.to);
+      const { policy } = service;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const now = clock.now();
+        const live = await store.findPendingByDestination(service.id, phone.e164, now);
+        if (live) return resendLive(service, live, input.clientIp);
+        await enforceSendLimits(limiter, phone.e164, input.clientIp);
+        const id = ids.verification();
+        const code = generateCode(policy.codeLength);
+        const v: Verification = {
+          id,
+          serviceId: service.id,
+          to: phone.e164,
+          country: phone.country,
+          status: "pending",
+          route: service.route,
+          currentStep: 0,
+          sends: 1,
+          checks: 0,
+          maxChecks: policy.maxChecks,
+          maxSends: policy.maxSends,
+          clientIp: input.clientIp ?? null,
+          createdAt: now,
+          updatedAt: now,
+          expiresAt: now + policy.ttlMs,
+          lastSentAt: now,
+          approvedAt: null,
+        };
+        const first = newDelivery(v, 0, now);
+        const secrets = { codeHash: codes.hash(id, code), sealedCode: codes.seal(id, code) };
+        if (await store.createVerification(v, secrets, first)) {
+          await dispatcher.dispatch(first.id);
+          return reload(service, id);
+        }
+        // A concurrent start for the same destination won; go round and treat this one as its resend.
+      }
+      throw new VerifydError("service_unavailable", "too many concurrent starts for this destination; retry");
+    },
+
+    async get(service: Service, id: string): Promise<Verification> {
+      return mustFind(service, id);
+    },
+
+    async resend(service: Service, id: string, clientIp?: string | null): Promise<Verification> {
+      const v = await mustFind(service, id);
+      if (effectiveStatus(v, clock.now()) !== "pending") {
+        throw new VerifydError("verification_closed", `the verification is ${effectiveStatus(v, clock.now())}`);
+      }
+      return resendLive(service, v, clientIp);
+    },
+
+    async cancel(service: Service, id: string): Promise<Verification> {
+      const v = await mustFind(service, id);
+      const status = effectiveStatus(v, clock.now());
+      if (status !== "pending") throw new VerifydError("verification_closed", `the verification is ${status}`);
+      if (!(await store.closeVerification(v.id, "canceled", clock.now()))) {
+        throw new VerifydError("verification_closed", "the verification closed meanwhile");
+      }
+      return mustFind(service, id);
+    },
+
+    /**
+     * Checks a code. Order: find → failed-check limits → atomic attempt count → constant-time
+     * compare → conditional approval (so concurrent correct checks approve exactly once).
+     */
+    async check(service: Service, target: CheckTarget, code: string, clientIp?: string | null): Promise<CheckOutcome> {
+      const v = "id" in target ? await store.getVerification(service.id, target.id) : await findByDestination(service, target.to);
+      if (!v) {
+        codes.hash("ver_unknown", code); // same work as a real comparison: unknown ids do not answer faster
+        return { valid: false, status: null, reason: "not_found", attemptsRemaining: 0, verification: null };
+      }
+      await guardFailedChecks(limiter, v.to, clientIp);
+      const attempt = await store.recordCheck(service.id, v.id, clock.now());
+      if (attempt.kind === "refused") return refusedOutcome(attempt.verification ?? v);
+
+      const counted = attempt.verification;
+      if (codes.matches(attempt.codeHash, v.id, code)) {
+        const now = clock.now();
+        if (await store.approve(v.id, now)) {
+          await clearFailedChecks(limiter, v.to);
+          const approved = { ...counted, status: "approved" as const, approvedAt: now, updatedAt: now };
+          return { valid: true, status: "approved", reason: null, attemptsRemaining: 0, verification: approved };
+        }
+        return refusedOutcome((await store.getVerification(service.id, v.id)) ?? counted);
+      }
+      await recordFailedCheck(limiter, v.to, clientIp);
+      const remaining = Math.max(0, counted.maxChecks - counted.checks);
+      let status: VerificationStatus = "pending";
+      if (remaining === 0) {
+        await store.closeVerification(v.id, "max_attempts_reached", clock.now());
+        status = "max_attempts_reached";
+      }
+      return { valid: false, status, reason: "wrong_code", attemptsRemaining: remaining, verification: { ...counted, status } };
+    },
+  };
+}
+
+export type VerificationService = ReturnType<typeof createVerificationService>;

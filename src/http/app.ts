@@ -1,0 +1,90 @@
+import { swaggerUI } from "@hono/swagger-ui";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import type { Logger } from "pino";
+import { VerifydError } from "../core/errors.js";
+import type { Clock, Limiter, Store } from "../core/ports.js";
+import type { VerificationService } from "../core/verification.js";
+import type { AppEnv } from "./context.js";
+import { type Authenticator, requireApiKey } from "./middleware/auth.js";
+import { accessLog } from "./middleware/access-log.js";
+import { limitPerKey } from "./middleware/limits.js";
+import { problem, problemFromError } from "./problem.js";
+import { healthRoutes } from "./routes/health.js";
+import { verificationCheckRoutes, verificationRoutes } from "./routes/verifications.js";
+import { validationHook } from "./validation.js";
+
+export interface AppDeps {
+  verifications: VerificationService;
+  authenticate: Authenticator;
+  limiter: Limiter;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  /** @default 0 — X-Forwarded-For is ignored unless verifyd is told how many proxies to trust. */
+  trustProxyHops?: number;
+  /** @default 16_384 */
+  maxBodyBytes?: number;
+  version?: string;
+}
+
+const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
+
+/** Builds the HTTP API. Pure: no I/O happens until a request arrives. */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const routeDeps = { ...deps, trustProxyHops: deps.trustProxyHops ?? 0 };
+
+  app.use(requestId({ headerName: "x-request-id" }));
+  app.use(accessLog(deps.logger));
+  app.use(
+    bodyLimit({
+      maxSize: deps.maxBodyBytes ?? 16_384,
+      onError: (c) => problem(c, { code: "payload_too_large", detail: `bodies are limited to ${deps.maxBodyBytes ?? 16_384} bytes` }),
+    }),
+  );
+
+  app.route("/", healthRoutes({ store: deps.store, version: deps.version ?? "dev" }));
+
+  app.use("/v1/*", async (c, next) => {
+    const type = c.req.header("content-type");
+    const hasBody = c.req.header("content-length") !== "0" && (c.req.header("content-length") || c.req.header("transfer-encoding"));
+    if (c.req.method === "POST" && hasBody && !(type && JSON_MEDIA.test(type.split(";")[0]?.trim() ?? ""))) {
+      throw new VerifydError("unsupported_media_type", "send the body as application/json");
+    }
+    await next();
+  });
+  app.use("/v1/*", requireApiKey(deps.authenticate));
+  app.use("/v1/*", limitPerKey(deps.limiter));
+
+  app.route("/v1/verifications", verificationRoutes(routeDeps));
+  app.route("/v1/verification-checks", verificationCheckRoutes(routeDeps));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "verifyd",
+      version: deps.version ?? "dev",
+      description: "Self-hosted phone verification: send a one-time code, check it. Errors are RFC 9457 problem documents.",
+    },
+  });
+  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+
+  app.notFound((c) => problem(c, { code: "route_not_found", detail: `${c.req.method} ${c.req.path} is not an endpoint` }));
+  app.onError((err, c) => {
+    if (err instanceof VerifydError) {
+      return problemFromError(c, err);
+    }
+    if (err instanceof HTTPException && err.status < 500) {
+      if (/json/i.test(err.message)) return problem(c, { code: "invalid_json", detail: "the body is not valid JSON" });
+      return problem(c, { code: "invalid_request", detail: err.message });
+    }
+    deps.logger.error({ err, request_id: c.get("requestId") }, "unhandled error");
+    return problem(c, { code: "internal_error", detail: "an unexpected error occurred; it has been logged" });
+  });
+
+  return app;
+}

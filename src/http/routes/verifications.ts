@@ -1,0 +1,215 @@
+import { createHash } from "node:crypto";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { VerifydError } from "../../core/errors.js";
+import type { Clock, Delivery, Service, Store, Verification } from "../../core/ports.js";
+import { type CheckOutcome, effectiveStatus, nextResendAt, type VerificationService } from "../../core/verification.js";
+import type { AppEnv } from "../context.js";
+import { clientIpOf } from "../middleware/limits.js";
+import { CheckBody, CheckByToBody, CheckResult, ClientIpBody, IdParam, Problem, StartBody, VerificationView } from "../schemas.js";
+import { validationHook } from "../validation.js";
+
+export interface VerificationRoutesDeps {
+  verifications: VerificationService;
+  store: Store;
+  clock: Clock;
+  trustProxyHops: number;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function toView(v: Verification, service: Service, now: number, deliveries?: Delivery[]) {
+  const status = effectiveStatus(v, now);
+  return {
+    id: v.id,
+    to: v.to,
+    country: v.country,
+    status,
+    channel: v.route[v.currentStep]?.channel ?? null,
+    send_attempts: v.sends,
+    max_sends: v.maxSends,
+    check_attempts: v.checks,
+    attempts_remaining: status === "pending" ? Math.max(0, v.maxChecks - v.checks) : 0,
+    created_at: iso(v.createdAt) as string,
+    updated_at: iso(v.updatedAt) as string,
+    expires_at: iso(v.expiresAt) as string,
+    next_resend_at: iso(nextResendAt(v, service, now)),
+    approved_at: iso(v.approvedAt),
+    ...(deliveries
+      ? {
+          deliveries: deliveries.map((d) => ({
+            id: d.id,
+            step: d.step,
+            channel: d.channel,
+            provider: d.provider,
+            status: d.status,
+            error_code: d.errorCode,
+            tries: d.tries,
+            created_at: iso(d.createdAt) as string,
+            updated_at: iso(d.updatedAt) as string,
+          })),
+        }
+      : {}),
+  };
+}
+
+const checkView = (o: CheckOutcome) => ({
+  valid: o.valid,
+  status: o.status,
+  reason: o.reason,
+  attempts_remaining: o.attemptsRemaining,
+  verification_id: o.verification?.id ?? null,
+});
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { "application/json": { schema } },
+  description,
+});
+const problems = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((s) => [s, { content: { "application/problem+json": { schema: Problem } }, description: "Problem" }]));
+const security = [{ bearer: [] }];
+
+const startRoute = createRoute({
+  method: "post",
+  path: "/",
+  summary: "Start a verification (or resend the live one for the same number)",
+  description: "Send an `Idempotency-Key` header to make retries safe: the same key and body replay the first answer.",
+  security,
+  request: { body: { content: { "application/json": { schema: StartBody } }, required: true } },
+  responses: { 201: json(VerificationView, "Started; the code is on its way"), ...problems(400, 401, 409, 422, 429, 503) },
+});
+const getRoute = createRoute({
+  method: "get",
+  path: "/{id}",
+  summary: "Read a verification and its deliveries",
+  security,
+  request: { params: IdParam },
+  responses: { 200: json(VerificationView, "The verification"), ...problems(401, 404) },
+});
+const checkRoute = createRoute({
+  method: "post",
+  path: "/{id}/check",
+  summary: "Check a code",
+  description: "Every well-formed check answers 200: `valid` says whether it approved, `reason` why not.",
+  security,
+  request: { params: IdParam, body: { content: { "application/json": { schema: CheckBody } }, required: true } },
+  responses: { 200: json(CheckResult, "The outcome"), ...problems(400, 401, 429) },
+});
+const resendRoute = createRoute({
+  method: "post",
+  path: "/{id}/resend",
+  summary: "Send the code again (same code, or a new one under the `new` resend policy)",
+  security,
+  request: { params: IdParam, body: { content: { "application/json": { schema: ClientIpBody } }, required: false } },
+  responses: { 200: json(VerificationView, "Resent"), ...problems(401, 404, 409, 429) },
+});
+const cancelRoute = createRoute({
+  method: "post",
+  path: "/{id}/cancel",
+  summary: "Cancel a pending verification",
+  security,
+  request: { params: IdParam },
+  responses: { 200: json(VerificationView, "Canceled"), ...problems(401, 404, 409) },
+});
+export const checkByToRoute = createRoute({
+  method: "post",
+  path: "/",
+  summary: "Check a code by phone number (the live verification of that number)",
+  security,
+  request: { body: { content: { "application/json": { schema: CheckByToBody } }, required: true } },
+  responses: { 200: json(CheckResult, "The outcome"), ...problems(400, 401, 429) },
+});
+
+const IDEMPOTENCY_KEY = /^"?([\x21\x23-\x7e]{1,255})"?$/;
+
+export function verificationRoutes(deps: VerificationRoutesDeps) {
+  const { verifications, store, clock, trustProxyHops } = deps;
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.openapi(startRoute, async (c) => {
+    const input = c.req.valid("json");
+    const { service } = c.get("principal");
+    const run = async () => {
+      const v = await verifications.start(service, { to: input.to, clientIp: clientIpOf(c, input.client_ip, trustProxyHops) });
+      return toView(v, service, clock.now());
+    };
+    const rawKey = c.req.header("idempotency-key");
+    if (rawKey === undefined) return c.json(await run(), 201);
+
+    const key = IDEMPOTENCY_KEY.exec(rawKey.trim())?.[1];
+    if (!key) throw new VerifydError("idempotency_key_invalid", "use 1 to 255 printable ASCII characters, e.g. a UUID");
+    const fingerprint = createHash("sha256").update(JSON.stringify(input)).digest("base64");
+    const begun = await store.beginIdempotent(service.id, key, fingerprint, clock.now());
+    switch (begun.kind) {
+      case "replay":
+        return c.json(JSON.parse(begun.body) as ReturnType<typeof toView>, 201, { "idempotent-replayed": "true" });
+      case "in_flight":
+        throw new VerifydError("idempotency_key_in_flight", "the first request with this key has not finished; retry shortly", {
+          retryAfterMs: 1000,
+        });
+      case "mismatch":
+        throw new VerifydError("idempotency_key_mismatch", "this key was first used with a different body");
+      case "new":
+        break;
+    }
+    try {
+      const view = await run();
+      await store.finishIdempotent(service.id, key, 201, JSON.stringify(view));
+      return c.json(view, 201);
+    } catch (err) {
+      // Failures are not remembered: a retry after a limit or an outage should get a real second try.
+      await store.abandonIdempotent(service.id, key);
+      throw err;
+    }
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const { service } = c.get("principal");
+    const v = await verifications.get(service, c.req.valid("param").id);
+    return c.json(toView(v, service, clock.now(), await store.listDeliveries(v.id)), 200);
+  });
+
+  app.openapi(checkRoute, async (c) => {
+    const { service } = c.get("principal");
+    const input = c.req.valid("json");
+    const ip = clientIpOf(c, input.client_ip, trustProxyHops);
+    const outcome = await verifications.check(service, { id: c.req.valid("param").id }, input.code, ip);
+    return c.json(checkView(outcome), 200);
+  });
+
+  app.openapi(resendRoute, async (c) => {
+    const { service } = c.get("principal");
+    const text = await c.req.text();
+    const parsed = ClientIpBody.safeParse(text.trim() ? safeJson(text) : {});
+    if (!parsed.success) throw new VerifydError("invalid_request", "the body may only hold client_ip");
+    const ip = clientIpOf(c, parsed.data.client_ip, trustProxyHops);
+    const v = await verifications.resend(service, c.req.valid("param").id, ip);
+    return c.json(toView(v, service, clock.now()), 200);
+  });
+
+  app.openapi(cancelRoute, async (c) => {
+    const { service } = c.get("principal");
+    const v = await verifications.cancel(service, c.req.valid("param").id);
+    return c.json(toView(v, service, clock.now()), 200);
+  });
+
+  return app;
+}
+
+export function verificationCheckRoutes(deps: VerificationRoutesDeps) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.openapi(checkByToRoute, async (c) => {
+    const { service } = c.get("principal");
+    const input = c.req.valid("json");
+    const ip = clientIpOf(c, input.client_ip, deps.trustProxyHops);
+    return c.json(checkView(await deps.verifications.check(service, { to: input.to }, input.code, ip)), 200);
+  });
+  return app;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new VerifydError("invalid_json", "the body is not valid JSON");
+  }
+}

@@ -1,0 +1,77 @@
+import type BetterSqlite3 from "better-sqlite3";
+import { RateLimiterRes, RateLimiterSQLite, type RateLimiterAbstract } from "rate-limiter-flexible";
+import type { RateSetting } from "../config/env.js";
+import type { LimitRule, LimitState, Limiter } from "../core/ports.js";
+
+export type LimitSettings = Record<LimitRule, RateSetting>;
+
+/** The config's limit names → the rules the domain speaks of. */
+export function limitSettings(limits: {
+  sendsPerDestination: RateSetting;
+  startsPerIp: RateSetting;
+  requestsPerKey: RateSetting;
+  failedChecksPerDestination: RateSetting;
+  failedChecksPerIp: RateSetting;
+}): LimitSettings {
+  return {
+    sends_per_destination: limits.sendsPerDestination,
+    starts_per_ip: limits.startsPerIp,
+    requests_per_key: limits.requestsPerKey,
+    failed_checks_per_destination: limits.failedChecksPerDestination,
+    failed_checks_per_ip: limits.failedChecksPerIp,
+  };
+}
+
+/**
+ * Fixed-window counters from rate-limiter-flexible, kept in the service's own SQLite database
+ * (table `rate_limits`, created by the migrations) so limits survive restarts.
+ */
+export function createSqliteLimiter(db: BetterSqlite3.Database, settings: LimitSettings): Limiter {
+  const limiters = new Map<LimitRule, RateLimiterAbstract>();
+  for (const [rule, s] of Object.entries(settings) as [LimitRule, RateSetting][]) {
+    limiters.set(
+      rule,
+      new RateLimiterSQLite({
+        storeClient: db,
+        storeType: "better-sqlite3",
+        tableName: "rate_limits",
+        tableCreated: true,
+        keyPrefix: rule,
+        points: s.points,
+        duration: Math.max(1, Math.round(s.windowMs / 1000)),
+      }),
+    );
+  }
+  const get = (rule: LimitRule) => limiters.get(rule) as RateLimiterAbstract;
+
+  const state = (rule: LimitRule, res: RateLimiterRes | null, allowed: boolean): LimitState => {
+    const { points, windowMs } = settings[rule];
+    const consumed = res?.consumedPoints ?? 0;
+    return {
+      rule,
+      allowed,
+      limit: points,
+      remaining: Math.max(0, points - consumed),
+      windowMs,
+      resetMs: res ? Math.max(0, res.msBeforeNext) : 0,
+    };
+  };
+
+  return {
+    async consume(rule, key) {
+      try {
+        return state(rule, await get(rule).consume(key), true);
+      } catch (err) {
+        if (err instanceof RateLimiterRes) return state(rule, err, false);
+        throw err;
+      }
+    },
+    async peek(rule, key) {
+      const res = await get(rule).get(key);
+      return state(rule, res, (res?.consumedPoints ?? 0) < settings[rule].points);
+    },
+    async reset(rule, key) {
+      await get(rule).delete(key);
+    },
+  };
+}

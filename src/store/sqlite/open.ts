@@ -1,0 +1,37 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import * as schema from "./schema.js";
+
+export type SqliteDb = BetterSQLite3Database<typeof schema>;
+
+/** `drizzle/sqlite` beside `src/` or `dist/`, wherever this module runs from. */
+export const SQLITE_MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), "../../../drizzle/sqlite");
+
+export interface OpenedSqlite {
+  raw: Database.Database;
+  db: SqliteDb;
+}
+
+/**
+ * Opens (creating the folder if needed) a SQLite database tuned for a small write-heavy service:
+ * WAL so readers never wait for the writer, a busy timeout so a second process waits instead of
+ * failing, NORMAL sync (durable at each WAL checkpoint; safe against process crashes).
+ */
+export function openSqlite(path: string): OpenedSqlite {
+  if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
+  const raw = new Database(path);
+  raw.pragma("journal_mode = WAL");
+  raw.pragma("busy_timeout = 5000");
+  raw.pragma("synchronous = NORMAL");
+  raw.pragma("foreign_keys = ON");
+  return { raw, db: drizzle(raw, { schema }) };
+}
+
+/** Applies pending migrations; safe to run on every start and from several processes. */
+export function migrateSqlite(db: SqliteDb, migrationsFolder: string = SQLITE_MIGRATIONS): void {
+  migrate(db, { migrationsFolder });
+}

@@ -1,0 +1,116 @@
+import { sql } from "drizzle-orm";
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/**
+ * The SQLite schema. Times are epoch milliseconds; JSON columns hold small documents
+ * (routes, policy overrides). Every lookup of a hot request is an index hit.
+ */
+
+export const services = sqliteTable("services", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  /** JSON: partial VerificationPolicy; unset fields take the configured defaults. */
+  policy: text("policy", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+  /** JSON: RouteStep[] */
+  route: text("route", { mode: "json" }).$type<{ channel: string; provider: string }[]>().notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    serviceId: text("service_id").references(() => services.id),
+    label: text("label").notNull(),
+    prefix: text("prefix").notNull(),
+    /** SHA-256 of the whole key; keys are random, so a plain digest is enough. */
+    secretHash: blob("secret_hash", { mode: "buffer" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+    lastUsedAt: integer("last_used_at"),
+  },
+  (t) => [uniqueIndex("api_keys_secret_hash").on(t.secretHash)],
+);
+
+export const verifications = sqliteTable(
+  "verifications",
+  {
+    id: text("id").primaryKey(),
+    serviceId: text("service_id")
+      .notNull()
+      .references(() => services.id),
+    to: text("to_number").notNull(),
+    country: text("country"),
+    status: text("status").notNull(),
+    codeHash: blob("code_hash", { mode: "buffer" }),
+    sealedCode: blob("sealed_code", { mode: "buffer" }),
+    route: text("route", { mode: "json" }).$type<{ channel: string; provider: string }[]>().notNull(),
+    currentStep: integer("current_step").notNull().default(0),
+    sends: integer("sends").notNull(),
+    checks: integer("checks").notNull().default(0),
+    maxChecks: integer("max_checks").notNull(),
+    maxSends: integer("max_sends").notNull(),
+    clientIp: text("client_ip"),
+    locale: text("locale"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    lastSentAt: integer("last_sent_at").notNull(),
+    approvedAt: integer("approved_at"),
+  },
+  (t) => [
+    // At most one live verification per destination and service; a second start is a resend.
+    uniqueIndex("verifications_one_pending").on(t.serviceId, t.to).where(sql`status = 'pending'`),
+    index("verifications_destination").on(t.serviceId, t.to, t.createdAt),
+    index("verifications_pending_expiry").on(t.expiresAt).where(sql`status = 'pending'`),
+  ],
+);
+
+export const deliveries = sqliteTable(
+  "deliveries",
+  {
+    id: text("id").primaryKey(),
+    verificationId: text("verification_id")
+      .notNull()
+      .references(() => verifications.id, { onDelete: "cascade" }),
+    step: integer("step").notNull(),
+    channel: text("channel").notNull(),
+    provider: text("provider").notNull(),
+    status: text("status").notNull(),
+    providerMessageId: text("provider_message_id"),
+    errorCode: text("error_code"),
+    errorMessage: text("error_message"),
+    tries: integer("tries").notNull().default(0),
+    nextTryAt: integer("next_try_at"),
+    leaseUntil: integer("lease_until"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("deliveries_verification").on(t.verificationId),
+    index("deliveries_due").on(t.nextTryAt).where(sql`status = 'queued'`),
+    index("deliveries_leased").on(t.leaseUntil).where(sql`status = 'sending'`),
+    index("deliveries_provider_message").on(t.provider, t.providerMessageId),
+  ],
+);
+
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    serviceId: text("service_id").notNull(),
+    key: text("key").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    responseStatus: integer("response_status"),
+    responseBody: text("response_body"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.serviceId, t.key] }), index("idempotency_created").on(t.createdAt)],
+);
+
+/** Counters of rate-limiter-flexible's SQLite store, created here so migrations own every table. */
+export const rateLimits = sqliteTable("rate_limits", {
+  key: text("key").primaryKey(),
+  points: integer("points").notNull().default(0),
+  expire: integer("expire"),
+});

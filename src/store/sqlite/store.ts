@@ -1,0 +1,371 @@
+import { and, asc, desc, eq, gt, lte, or, sql } from "drizzle-orm";
+import type {
+  ApiKey,
+  Channel,
+  Delivery,
+  DeliveryJob,
+  DeliveryStatus,
+  RouteStep,
+  ServiceRecord,
+  Store,
+  Verification,
+  VerificationStatus,
+} from "../../core/ports.js";
+import type { OpenedSqlite } from "./open.js";
+import { apiKeys, deliveries, idempotencyKeys, services, verifications } from "./schema.js";
+
+type VerificationRow = typeof verifications.$inferSelect;
+type DeliveryRow = typeof deliveries.$inferSelect;
+
+const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+function toVerification(r: VerificationRow): Verification {
+  return {
+    id: r.id,
+    serviceId: r.serviceId,
+    to: r.to,
+    country: r.country,
+    status: r.status as VerificationStatus,
+    route: r.route as RouteStep[],
+    currentStep: r.currentStep,
+    sends: r.sends,
+    checks: r.checks,
+    maxChecks: r.maxChecks,
+    maxSends: r.maxSends,
+    clientIp: r.clientIp,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    expiresAt: r.expiresAt,
+    lastSentAt: r.lastSentAt,
+    approvedAt: r.approvedAt,
+  };
+}
+
+function toDelivery(r: DeliveryRow): Delivery {
+  return {
+    id: r.id,
+    verificationId: r.verificationId,
+    step: r.step,
+    channel: r.channel as Channel,
+    provider: r.provider,
+    status: r.status as DeliveryStatus,
+    providerMessageId: r.providerMessageId,
+    errorCode: r.errorCode,
+    tries: r.tries,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  };
+}
+
+const p = (name: string) => sql.placeholder(name);
+
+/**
+ * The Store on SQLite. better-sqlite3 is synchronous, so each operation is one synchronous
+ * transaction (nothing is awaited inside it) and therefore atomic; the async signature is the port's.
+ */
+export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
+  const v = verifications;
+  const liveWhere = and(eq(v.status, "pending"), gt(v.expiresAt, p("now")));
+
+  // Prepared statements for the hot paths (start, check, status).
+  const byId = db.select().from(v).where(and(eq(v.id, p("id")), eq(v.serviceId, p("serviceId")))).prepare();
+  const pendingByTo = db
+    .select()
+    .from(v)
+    .where(and(eq(v.serviceId, p("serviceId")), eq(v.to, p("to")), liveWhere))
+    .prepare();
+  const latestByTo = db
+    .select()
+    .from(v)
+    .where(and(eq(v.serviceId, p("serviceId")), eq(v.to, p("to"))))
+    .orderBy(desc(v.createdAt))
+    .limit(1)
+    .prepare();
+  const countCheck = db
+    .update(v)
+    .set({ checks: sql`${v.checks} + 1`, updatedAt: sql`${p("now")}` })
+    .where(
+      and(
+        eq(v.id, p("id")),
+        eq(v.serviceId, p("serviceId")),
+        liveWhere,
+        sql`${v.checks} < ${v.maxChecks}`,
+        sql`${v.codeHash} is not null`,
+      ),
+    )
+    .returning()
+    .prepare();
+  const keyByHash = db.select().from(apiKeys).where(eq(apiKeys.secretHash, p("hash"))).prepare();
+
+  const insertDelivery = (d: { id: string; verificationId: string; step: number; channel: string; provider: string; nextTryAt: number }, now: number) =>
+    db.insert(deliveries).values({ ...d, status: "queued", tries: 0, createdAt: now, updatedAt: now }).run();
+
+  const cancelQueued = (verificationId: string, now: number) =>
+    db
+      .update(deliveries)
+      .set({ status: "canceled", nextTryAt: null, updatedAt: now })
+      .where(and(eq(deliveries.verificationId, verificationId), eq(deliveries.status, "queued")))
+      .run();
+
+  const wipe = { codeHash: null, sealedCode: null } as const;
+
+  /** Claims one delivery row inside the caller's transaction; cancels it if its verification closed. */
+  const claimOne = (id: string, now: number, leaseMs: number): DeliveryJob | null => {
+    const claimed = db
+      .update(deliveries)
+      .set({ status: "sending", leaseUntil: now + leaseMs, tries: sql`${deliveries.tries} + 1`, updatedAt: now })
+      .where(
+        and(
+          eq(deliveries.id, id),
+          or(
+            and(eq(deliveries.status, "queued"), lte(deliveries.nextTryAt, now)),
+            and(eq(deliveries.status, "sending"), lte(deliveries.leaseUntil, now)),
+          ),
+        ),
+      )
+      .returning()
+      .get();
+    if (!claimed) return null;
+    const row = db
+      .select({ v, serviceName: services.name })
+      .from(v)
+      .innerJoin(services, eq(services.id, v.serviceId))
+      .where(eq(v.id, claimed.verificationId))
+      .get();
+    if (!row || row.v.status !== "pending" || row.v.expiresAt <= now || !row.v.sealedCode) {
+      db.update(deliveries).set({ status: "canceled", leaseUntil: null, updatedAt: now }).where(eq(deliveries.id, id)).run();
+      return null;
+    }
+    return {
+      id: claimed.id,
+      verificationId: row.v.id,
+      serviceId: row.v.serviceId,
+      serviceName: row.serviceName,
+      to: row.v.to,
+      step: claimed.step,
+      channel: claimed.channel as Channel,
+      provider: claimed.provider,
+      tries: claimed.tries,
+      route: row.v.route as RouteStep[],
+      sealedCode: row.v.sealedCode,
+      expiresAt: row.v.expiresAt,
+      locale: row.v.locale,
+    };
+  };
+
+  const closeTx = raw.transaction((id: string, status: VerificationStatus, now: number) => {
+    const changed = db
+      .update(v)
+      .set({ status, updatedAt: now, ...wipe, ...(status === "approved" ? { approvedAt: now } : {}) })
+      .where(and(eq(v.id, id), eq(v.status, "pending")))
+      .run().changes;
+    if (changed) cancelQueued(id, now);
+    return changed > 0;
+  });
+
+  return {
+    async ping() {
+      raw.prepare("select 1").get();
+    },
+    async close() {
+      raw.close();
+    },
+
+    async getService(id) {
+      const r = db.select().from(services).where(eq(services.id, id)).get();
+      return r ? ({ id: r.id, name: r.name, policy: r.policy, route: r.route } as ServiceRecord) : null;
+    },
+    async ensureService(s, now) {
+      db.insert(services)
+        .values({ id: s.id, name: s.name, route: s.route, createdAt: now, updatedAt: now })
+        .onConflictDoUpdate({ target: services.id, set: { name: s.name, route: s.route, updatedAt: now } })
+        .run();
+    },
+
+    async findApiKeyByHash(hash) {
+      const r = keyByHash.get({ hash });
+      return r ? ({ id: r.id, serviceId: r.serviceId, prefix: r.prefix, revokedAt: r.revokedAt } as ApiKey) : null;
+    },
+    async insertApiKey(k) {
+      db.insert(apiKeys)
+        .values({ id: k.id, serviceId: k.serviceId, label: k.label, prefix: k.prefix, secretHash: k.secretHash, createdAt: k.createdAt })
+        .run();
+    },
+    async countActiveAdminKeys() {
+      const r = raw.prepare("select count(*) as n from api_keys where service_id is null and revoked_at is null").get() as { n: number };
+      return r.n;
+    },
+
+    async getVerification(serviceId, id) {
+      const r = byId.get({ id, serviceId });
+      return r ? toVerification(r) : null;
+    },
+    async findPendingByDestination(serviceId, to, now) {
+      const r = pendingByTo.get({ serviceId, to, now });
+      return r ? toVerification(r) : null;
+    },
+    async findLatestByDestination(serviceId, to) {
+      const r = latestByTo.get({ serviceId, to });
+      return r ? toVerification(r) : null;
+    },
+
+    createVerification: (() => {
+      const tx = raw.transaction((ver: Verification, secrets: { codeHash: Buffer; sealedCode: Buffer }, first) => {
+        const now = ver.createdAt;
+        db.update(v)
+          .set({ status: "expired", updatedAt: now, ...wipe })
+          .where(and(eq(v.serviceId, ver.serviceId), eq(v.to, ver.to), eq(v.status, "pending"), lte(v.expiresAt, now)))
+          .run();
+        const inserted = db
+          .insert(v)
+          .values({ ...ver, ...secrets, locale: null })
+          .onConflictDoNothing()
+          .run().changes;
+        if (!inserted) return false;
+        insertDelivery(first, now);
+        return true;
+      });
+      return async (ver, secrets, first) => tx(ver, secrets, first);
+    })(),
+
+    recordResend: (() => {
+      const tx = raw.transaction((input: Parameters<Store["recordResend"]>[0]) => {
+        const { id, now } = input;
+        const updated = db
+          .update(v)
+          .set({
+            sends: sql`${v.sends} + 1`,
+            lastSentAt: now,
+            updatedAt: now,
+            ...(input.secrets ?? {}),
+            ...(input.expiresAt ? { expiresAt: input.expiresAt } : {}),
+          })
+          .where(
+            and(
+              eq(v.id, id),
+              eq(v.status, "pending"),
+              gt(v.expiresAt, now),
+              sql`${v.sends} < ${v.maxSends}`,
+              sql`${v.lastSentAt} + ${input.cooldownMs} <= ${now}`,
+            ),
+          )
+          .returning()
+          .get();
+        if (!updated) {
+          const current = db.select().from(v).where(eq(v.id, id)).get();
+          const ver = current ? toVerification(current) : null;
+          let reason: "cooldown" | "max_sends" | "not_pending" = "not_pending";
+          if (ver && ver.status === "pending" && ver.expiresAt > now) reason = ver.sends >= ver.maxSends ? "max_sends" : "cooldown";
+          return { kind: "refused" as const, reason, verification: ver };
+        }
+        cancelQueued(id, now); // the new send supersedes a retry still waiting
+        insertDelivery(input.delivery, now);
+        return { kind: "resent" as const, verification: toVerification(updated) };
+      });
+      return async (input) => tx(input);
+    })(),
+
+    async recordCheck(serviceId, id, now) {
+      const r = countCheck.get({ id, serviceId, now });
+      if (r?.codeHash) return { kind: "counted", verification: toVerification(r), codeHash: r.codeHash };
+      const current = byId.get({ id, serviceId });
+      return { kind: "refused", verification: current ? toVerification(current) : null };
+    },
+    async approve(id, now) {
+      return closeTx(id, "approved", now);
+    },
+    async closeVerification(id, status, now) {
+      return closeTx(id, status, now);
+    },
+    expireDue: (() => {
+      const tx = raw.transaction((now: number, limit: number) => {
+        const due = db
+          .select({ id: v.id })
+          .from(v)
+          .where(and(eq(v.status, "pending"), lte(v.expiresAt, now)))
+          .limit(limit)
+          .all()
+          .map((r) => r.id);
+        for (const id of due) closeTx(id, "expired", now);
+        return due.length;
+      });
+      return async (now, limit) => tx(now, limit);
+    })(),
+
+    claimDelivery: (() => {
+      const tx = raw.transaction(claimOne);
+      return async (id, now, leaseMs) => tx(id, now, leaseMs);
+    })(),
+    claimDueDeliveries: (() => {
+      const tx = raw.transaction((now: number, leaseMs: number, limit: number) => {
+        const due = db
+          .select({ id: deliveries.id })
+          .from(deliveries)
+          .where(
+            or(
+              and(eq(deliveries.status, "queued"), lte(deliveries.nextTryAt, now)),
+              and(eq(deliveries.status, "sending"), lte(deliveries.leaseUntil, now)),
+            ),
+          )
+          .orderBy(asc(deliveries.nextTryAt))
+          .limit(limit)
+          .all();
+        return due.map((d) => claimOne(d.id, now, leaseMs)).filter((j): j is DeliveryJob => j !== null);
+      });
+      return async (now, leaseMs, limit) => tx(now, leaseMs, limit);
+    })(),
+    recordDeliveryResult: (() => {
+      const tx = raw.transaction((r: Parameters<Store["recordDeliveryResult"]>[0], now: number) => {
+        const row = db
+          .update(deliveries)
+          .set({
+            status: r.status,
+            providerMessageId: r.providerMessageId ?? null,
+            errorCode: r.errorCode ?? null,
+            errorMessage: r.errorMessage ?? null,
+            nextTryAt: r.status === "queued" ? (r.nextTryAt ?? now) : null,
+            leaseUntil: null,
+            updatedAt: now,
+          })
+          .where(and(eq(deliveries.id, r.deliveryId), eq(deliveries.status, "sending")))
+          .returning({ verificationId: deliveries.verificationId })
+          .get();
+        if (!row || r.status !== "failed") return;
+        if (r.fallback) {
+          insertDelivery(r.fallback, now);
+          db.update(v).set({ currentStep: r.fallback.step, updatedAt: now }).where(eq(v.id, row.verificationId)).run();
+        } else if (r.failVerification) {
+          closeTx(row.verificationId, "failed", now);
+        }
+      });
+      return async (result, now) => tx(result, now);
+    })(),
+    async listDeliveries(verificationId) {
+      return db.select().from(deliveries).where(eq(deliveries.verificationId, verificationId)).orderBy(asc(deliveries.createdAt)).all().map(toDelivery);
+    },
+
+    beginIdempotent: (() => {
+      const tx = raw.transaction((serviceId: string, key: string, fingerprint: string, now: number) => {
+        const where = and(eq(idempotencyKeys.serviceId, serviceId), eq(idempotencyKeys.key, key));
+        db.delete(idempotencyKeys).where(and(where, lte(idempotencyKeys.createdAt, now - IDEMPOTENCY_TTL_MS))).run();
+        const inserted = db.insert(idempotencyKeys).values({ serviceId, key, fingerprint, createdAt: now }).onConflictDoNothing().run().changes;
+        if (inserted) return { kind: "new" as const };
+        const row = db.select().from(idempotencyKeys).where(where).get();
+        if (!row || row.fingerprint !== fingerprint) return { kind: "mismatch" as const };
+        if (row.responseStatus === null || row.responseBody === null) return { kind: "in_flight" as const };
+        return { kind: "replay" as const, status: row.responseStatus, body: row.responseBody };
+      });
+      return async (serviceId, key, fingerprint, now) => tx(serviceId, key, fingerprint, now);
+    })(),
+    async finishIdempotent(serviceId, key, status, body) {
+      db.update(idempotencyKeys)
+        .set({ responseStatus: status, responseBody: body })
+        .where(and(eq(idempotencyKeys.serviceId, serviceId), eq(idempotencyKeys.key, key)))
+        .run();
+    },
+    async abandonIdempotent(serviceId, key) {
+      db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.serviceId, serviceId), eq(idempotencyKeys.key, key))).run();
+    },
+  };
+}
+
