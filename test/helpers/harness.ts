@@ -1,0 +1,94 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { buildRuntime, type Runtime } from "../../src/compose.js";
+import { loadConfig } from "../../src/config/env.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { FakeClock } from "./clock.js";
+import { CapturingSender } from "./senders.js";
+
+export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
+export const TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef";
+
+/** Every log line and response body written by any harness in this worker, for secrecy checks. */
+export const transcript = { logs: [] as string[], bodies: [] as string[], codes: new Set<string>() };
+
+export interface Harness {
+  runtime: Runtime;
+  clock: FakeClock;
+  sender: CapturingSender;
+  logs: string[];
+  /** Sends a request with the admin key and JSON body; records the response body. */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  json<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T; headers: Headers }>;
+  /** Starts a verification and returns its id and the code that was sent. */
+  startVerification(to: string, extra?: Record<string, unknown>): Promise<{ id: string; code: string }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A full verifyd (real SQLite file in a fresh temp folder, real limiter, real outbox) with a fake
+ * clock and a capturing sender standing in for the console channel. `env` overrides configuration.
+ */
+export async function createHarness(env: Record<string, string> = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), "verifyd-test-"));
+  const config = loadConfig({
+    VERIFYD_DB: join(dir, "verifyd.db"),
+    VERIFYD_SECRET: TEST_SECRET,
+    VERIFYD_ADMIN_KEY: ADMIN_KEY,
+    VERIFYD_LOG_LEVEL: "debug",
+    ...env,
+  });
+  const clock = new FakeClock();
+  const sender = new CapturingSender();
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      const line = chunk.toString();
+      logs.push(line);
+      transcript.logs.push(line);
+      done();
+    },
+  });
+  const runtime = await buildRuntime(config, { clock, senders: [sender], logger: createLogger("debug", sink) });
+  const originalSend = sender.send.bind(sender);
+  sender.send = async (message) => {
+    transcript.codes.add(message.code);
+    return originalSend(message);
+  };
+
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const init: RequestInit = { method, headers: { authorization: `Bearer ${ADMIN_KEY}`, ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === "string" ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+    }
+    const res = await runtime.app.request(path, init);
+    const text = await res.clone().text();
+    transcript.bodies.push(text);
+    return res;
+  };
+  const json = async <T,>(method: string, path: string, body?: unknown, headers?: Record<string, string>) => {
+    const res = await call(method, path, body, headers);
+    return { status: res.status, body: (await res.json()) as T, headers: res.headers };
+  };
+
+  return {
+    runtime,
+    clock,
+    sender,
+    logs,
+    call,
+    json,
+    async startVerification(to, extra = {}) {
+      const res = await json<{ id: string }>("POST", "/v1/verifications", { to, ...extra });
+      if (res.status !== 201) throw new Error(`start failed: ${res.status} ${JSON.stringify(res.body)}`);
+      return { id: res.body.id, code: sender.lastCode() };
+    },
+    async close() {
+      await runtime.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
