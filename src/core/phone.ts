@@ -1,4 +1,4 @@
-import { parsePhoneNumberWithError, ParseError } from "libphonenumber-js/max";
+import { ParseError, parsePhoneNumberWithError, validatePhoneNumberLength } from "libphonenumber-js/max";
 import { VerifydError } from "./errors.js";
 
 export interface PhoneNumber {
@@ -35,6 +35,9 @@ export function normalizePhone(input: string): PhoneNumber {
     fail(PARSE_PROBLEMS[reason] ?? "is not a phone number");
   }
   if (!parsed) return fail("is not a phone number");
-  if (!parsed.isValid()) fail("is not a valid number for its country");
+  if (!parsed.isValid()) {
+    const lengthProblem = validatePhoneNumberLength(input);
+    fail((lengthProblem && PARSE_PROBLEMS[lengthProblem]) || "is not a valid number for its country");
+  }
   return { e164: parsed.number, country: parsed.country ?? null };
 }

@@ -1,0 +1,203 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import type { NewDelivery, Store, Verification } from "../../src/core/ports.js";
+
+/**
+ * The Store contract: every implementation (SQLite now, PostgreSQL later) must pass it.
+ * `makeStore` returns a fresh, migrated, empty store.
+ */
+export function describeStoreContract(name: string, makeStore: () => Promise<{ store: Store; cleanup(): Promise<void> }>) {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    const T0 = 1_800_000_000_000;
+    let seq = 0;
+    const secrets = (tag = "a") => ({ codeHash: Buffer.from(`hash-${tag}`), sealedCode: Buffer.from(`sealed-${tag}`) });
+    const verification = (over: Partial<Verification> = {}): Verification => ({
+      id: `ver_${++seq}`,
+      serviceId: "svc_test",
+      to: "+14155550100",
+      country: "US",
+      status: "pending",
+      route: [
+        { channel: "whatsapp", provider: "p1" },
+        { channel: "sms", provider: "p2" },
+      ],
+      currentStep: 0,
+      sends: 1,
+      checks: 0,
+      maxChecks: 3,
+      maxSends: 3,
+      clientIp: null,
+      createdAt: T0,
+      updatedAt: T0,
+      expiresAt: T0 + 600_000,
+      lastSentAt: T0,
+      approvedAt: null,
+      ...over,
+    });
+    const delivery = (v: Verification, step = 0, at = T0): NewDelivery => ({
+      id: `dlv_${++seq}`,
+      verificationId: v.id,
+      step,
+      channel: v.route[step]!.channel,
+      provider: v.route[step]!.provider,
+      nextTryAt: at,
+    });
+    const create = async (over: Partial<Verification> = {}) => {
+      const v = verification(over);
+      const d = delivery(v);
+      expect(await store.createVerification(v, secrets(v.id), d)).toBe(true);
+      return { v, d };
+    };
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await makeStore());
+      await store.ensureService({ id: "svc_test", name: "Test", route: [{ channel: "sms", provider: "p2" }] }, T0);
+      return async () => cleanup();
+    });
+
+    it("keeps one live verification per destination", async () => {
+      const { v } = await create();
+      const twin = verification();
+      expect(await store.createVerification(twin, secrets(), delivery(twin))).toBe(false);
+      expect((await store.findPendingByDestination("svc_test", v.to, T0))?.id).toBe(v.id);
+      expect(await store.findPendingByDestination("svc_test", v.to, v.expiresAt)).toBeNull();
+    });
+
+    it("expires a stale pending verification when a new one starts", async () => {
+      const { v: old } = await create();
+      const later = T0 + 700_000;
+      const { v: fresh } = await create({ createdAt: later, updatedAt: later, expiresAt: later + 600_000, lastSentAt: later });
+      expect((await store.getVerification("svc_test", old.id))?.status).toBe("expired");
+      expect((await store.findLatestByDestination("svc_test", old.to))?.id).toBe(fresh.id);
+    });
+
+    it("scopes reads to the service", async () => {
+      const { v } = await create();
+      expect(await store.getVerification("svc_other", v.id)).toBeNull();
+      expect((await store.recordCheck("svc_other", v.id, T0)).kind).toBe("refused");
+    });
+
+    it("counts checks only while pending, unexpired and under the limit", async () => {
+      const { v } = await create();
+      for (const n of [1, 2, 3]) {
+        const a = await store.recordCheck("svc_test", v.id, T0);
+        expect(a.kind).toBe("counted");
+        if (a.kind === "counted") {
+          expect(a.verification.checks).toBe(n);
+          expect(a.codeHash.toString()).toBe(`hash-${v.id}`);
+        }
+      }
+      expect((await store.recordCheck("svc_test", v.id, T0)).kind).toBe("refused");
+      const { v: other } = await create({ to: "+14155550101" });
+      expect((await store.recordCheck("svc_test", other.id, other.expiresAt)).kind).toBe("refused");
+    });
+
+    it("approves once and wipes the code", async () => {
+      const { v, d } = await create();
+      expect(await store.approve(v.id, T0 + 1)).toBe(true);
+      expect(await store.approve(v.id, T0 + 2)).toBe(false);
+      const after = await store.getVerification("svc_test", v.id);
+      expect(after).toMatchObject({ status: "approved", approvedAt: T0 + 1 });
+      expect((await store.recordCheck("svc_test", v.id, T0 + 3)).kind).toBe("refused");
+      // The queued first delivery can no longer be sent.
+      expect(await store.claimDelivery(d.id, T0 + 3, 30_000)).toBeNull();
+      expect((await store.listDeliveries(v.id))[0]?.status).toBe("canceled");
+    });
+
+    it("closes only pending verifications", async () => {
+      const { v } = await create();
+      expect(await store.closeVerification(v.id, "canceled", T0)).toBe(true);
+      expect(await store.closeVerification(v.id, "expired", T0)).toBe(false);
+      expect(await store.approve(v.id, T0)).toBe(false);
+      expect((await store.getVerification("svc_test", v.id))?.status).toBe("canceled");
+    });
+
+    it("resends under cooldown and max sends, and rotates secrets when asked", async () => {
+      const { v } = await create();
+      const resend = (now: number, extra = {}) =>
+        store.recordResend({ id: v.id, now, cooldownMs: 30_000, delivery: delivery(v, 0, now), ...extra });
+      expect(await resend(T0 + 10_000)).toMatchObject({ kind: "refused", reason: "cooldown" });
+      const r1 = await resend(T0 + 30_000, { secrets: secrets("rotated"), expiresAt: T0 + 630_000 });
+      expect(r1).toMatchObject({ kind: "resent", verification: { sends: 2, expiresAt: T0 + 630_000, lastSentAt: T0 + 30_000 } });
+      const counted = await store.recordCheck("svc_test", v.id, T0 + 31_000);
+      expect(counted.kind === "counted" && counted.codeHash.toString()).toBe("hash-rotated");
+      expect((await resend(T0 + 60_000)).kind).toBe("resent");
+      expect(await resend(T0 + 90_000)).toMatchObject({ kind: "refused", reason: "max_sends" });
+      await store.closeVerification(v.id, "canceled", T0 + 91_000);
+      expect(await resend(T0 + 120_000)).toMatchObject({ kind: "refused", reason: "not_pending" });
+    });
+
+    it("lets one claimer send a delivery, and another after the lease expires (crash recovery)", async () => {
+      const { v, d } = await create();
+      const job = await store.claimDelivery(d.id, T0, 30_000);
+      expect(job).toMatchObject({ id: d.id, verificationId: v.id, to: v.to, channel: "whatsapp", provider: "p1", tries: 1, serviceName: "Test" });
+      expect(job?.sealedCode.toString()).toBe(`sealed-${v.id}`);
+      expect(await store.claimDelivery(d.id, T0 + 1_000, 30_000)).toBeNull();
+      expect(await store.claimDueDeliveries(T0 + 1_000, 30_000, 10)).toHaveLength(0);
+      const reclaimed = await store.claimDueDeliveries(T0 + 30_000, 30_000, 10);
+      expect(reclaimed.map((j) => [j.id, j.tries])).toEqual([[d.id, 2]]);
+    });
+
+    it("records retries, fallbacks and final failure", async () => {
+      const { v, d } = await create();
+      await store.claimDelivery(d.id, T0, 30_000);
+      await store.recordDeliveryResult({ deliveryId: d.id, status: "queued", nextTryAt: T0 + 5_000, errorCode: "http_503" }, T0);
+      expect(await store.claimDueDeliveries(T0 + 4_999, 30_000, 10)).toHaveLength(0);
+      const [again] = await store.claimDueDeliveries(T0 + 5_000, 30_000, 10);
+      expect(again?.id).toBe(d.id);
+
+      const fallback = delivery(v, 1, T0 + 5_000);
+      await store.recordDeliveryResult({ deliveryId: d.id, status: "failed", errorCode: "not_on_whatsapp", fallback }, T0 + 5_000);
+      expect((await store.getVerification("svc_test", v.id))?.currentStep).toBe(1);
+      const next = await store.claimDelivery(fallback.id, T0 + 5_000, 30_000);
+      expect(next).toMatchObject({ step: 1, channel: "sms", provider: "p2" });
+
+      await store.recordDeliveryResult({ deliveryId: fallback.id, status: "failed", errorCode: "rejected", failVerification: true }, T0 + 6_000);
+      expect((await store.getVerification("svc_test", v.id))?.status).toBe("failed");
+      expect((await store.listDeliveries(v.id)).map((x) => [x.step, x.status, x.errorCode])).toEqual([
+        [0, "failed", "not_on_whatsapp"],
+        [1, "failed", "rejected"],
+      ]);
+    });
+
+    it("records an accepted delivery with its provider message id", async () => {
+      const { v, d } = await create();
+      await store.claimDelivery(d.id, T0, 30_000);
+      await store.recordDeliveryResult({ deliveryId: d.id, status: "accepted", providerMessageId: "SM123" }, T0);
+      expect(await store.listDeliveries(v.id)).toMatchObject([{ status: "accepted", providerMessageId: "SM123", tries: 1 }]);
+      expect(await store.claimDueDeliveries(T0 + 3_600_000, 30_000, 10)).toHaveLength(0);
+    });
+
+    it("expires due pending verifications in bulk", async () => {
+      await create();
+      await create({ to: "+14155550102", expiresAt: T0 + 1_000 });
+      expect(await store.expireDue(T0 + 1_000, 100)).toBe(1);
+      expect(await store.expireDue(T0 + 1_000, 100)).toBe(0);
+    });
+
+    it("remembers idempotency keys per service", async () => {
+      expect(await store.beginIdempotent("svc_test", "k1", "fp1", T0)).toEqual({ kind: "new" });
+      expect(await store.beginIdempotent("svc_test", "k1", "fp1", T0)).toEqual({ kind: "in_flight" });
+      expect(await store.beginIdempotent("svc_test", "k1", "fp2", T0)).toEqual({ kind: "mismatch" });
+      expect(await store.beginIdempotent("svc_other", "k1", "fp2", T0)).toEqual({ kind: "new" });
+      await store.finishIdempotent("svc_test", "k1", 201, '{"id":"ver_1"}');
+      expect(await store.beginIdempotent("svc_test", "k1", "fp1", T0 + 1)).toEqual({ kind: "replay", status: 201, body: '{"id":"ver_1"}' });
+      expect(await store.beginIdempotent("svc_test", "k1", "fp1", T0 + 86_400_001)).toEqual({ kind: "new" });
+      await store.abandonIdempotent("svc_test", "k1");
+      expect(await store.beginIdempotent("svc_test", "k1", "fp9", T0 + 86_400_002)).toEqual({ kind: "new" });
+    });
+
+    it("stores services and API keys", async () => {
+      expect(await store.getService("svc_test")).toMatchObject({ name: "Test", policy: {}, route: [{ channel: "sms", provider: "p2" }] });
+      await store.ensureService({ id: "svc_test", name: "Renamed", route: [] }, T0 + 1);
+      expect((await store.getService("svc_test"))?.name).toBe("Renamed");
+      expect(await store.countActiveAdminKeys()).toBe(0);
+      const hash = Buffer.alloc(32, 7);
+      await store.insertApiKey({ id: "key_1", serviceId: null, prefix: "vfd_abc", secretHash: hash, label: "admin", createdAt: T0, revokedAt: null });
+      expect(await store.findApiKeyByHash(hash)).toMatchObject({ id: "key_1", serviceId: null, prefix: "vfd_abc" });
+      expect(await store.findApiKeyByHash(Buffer.alloc(32, 8))).toBeNull();
+      expect(await store.countActiveAdminKeys()).toBe(1);
+    });
+  });
+}

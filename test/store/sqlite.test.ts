@@ -1,0 +1,20 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
+import { createSqliteStore } from "../../src/store/sqlite/store.js";
+import { describeStoreContract } from "./contract.js";
+
+describeStoreContract("SQLite", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "verifyd-store-"));
+  const sqlite = openSqlite(join(dir, "store.db"));
+  migrateSqlite(sqlite.db);
+  const store = createSqliteStore(sqlite);
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});

@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config/env.js";
+
+const SECRET = "s".repeat(40);
+const ADMIN = "a".repeat(30);
+const WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+const expectConfigError = (env: Record<string, string>, words: string, readFile?: (p: string) => string) => {
+  try {
+    loadConfig(env, readFile);
+    expect.unreachable();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain(words);
+  }
+};
+
+describe("loadConfig", () => {
+  it("runs with nothing set, on development defaults", () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ env: "development", port: 8080, dbPath: "./data/verifyd.db", sender: "console" });
+    expect(c.defaults).toEqual({ codeLength: 6, ttlMs: 600_000, maxChecks: 5, maxSends: 5, resendCooldownMs: 30_000, resendPolicy: "same" });
+    expect(c.limits.sendsPerDestination).toEqual({ points: 5, windowMs: 600_000 });
+    expect(c.limits.failedChecksPerDestination).toEqual({ points: 10, windowMs: 3_600_000 });
+  });
+
+  it("names the bad variable", () => {
+    expectConfigError({ PORT: "eighty" }, "PORT");
+    expectConfigError({ VERIFYD_CODE_LENGTH: "3" }, "VERIFYD_CODE_LENGTH");
+    expectConfigError({ VERIFYD_CODE_TTL: "soon" }, "VERIFYD_CODE_TTL");
+    expectConfigError({ VERIFYD_LIMIT_SENDS_PER_DESTINATION: "5 per minute" }, "VERIFYD_LIMIT_SENDS_PER_DESTINATION");
+    expectConfigError({ VERIFYD_SECRET: "short" }, "VERIFYD_SECRET");
+    expectConfigError({ VERIFYD_HTTP_CHANNEL_URL: "ftp://x" }, "VERIFYD_HTTP_CHANNEL_URL");
+  });
+
+  it("selects the http channel when its URL is set", () => {
+    const c = loadConfig({ VERIFYD_HTTP_CHANNEL_URL: "http://127.0.0.1:9/sms" });
+    expect(c.sender).toBe("http");
+    expectConfigError({ VERIFYD_SENDER: "http" }, "VERIFYD_HTTP_CHANNEL_URL");
+  });
+
+  it("reads secrets from *_FILE and refuses both forms at once", () => {
+    const files: Record<string, string> = { "/run/secrets/s": `${SECRET}\n`, "/run/secrets/a": ADMIN };
+    const read = (p: string) => {
+      const v = files[p];
+      if (v === undefined) throw new Error("ENOENT");
+      return v;
+    };
+    const c = loadConfig({ VERIFYD_SECRET_FILE: "/run/secrets/s", VERIFYD_ADMIN_KEY_FILE: "/run/secrets/a" }, read);
+    expect(c.secret).toBe(SECRET);
+    expect(c.adminKey).toBe(ADMIN);
+    expectConfigError({ VERIFYD_SECRET_FILE: "/nope" }, "VERIFYD_SECRET_FILE", read);
+    expectConfigError({ VERIFYD_SECRET: SECRET, VERIFYD_SECRET_FILE: "/run/secrets/s" }, "both set", read);
+  });
+
+  it("refuses unsafe production setups", () => {
+    const http = { VERIFYD_HTTP_CHANNEL_URL: "https://gw.example/sms", VERIFYD_HTTP_CHANNEL_SECRET: WHSEC };
+    expectConfigError({ VERIFYD_ENV: "production", VERIFYD_ADMIN_KEY: ADMIN, ...http }, "VERIFYD_SECRET");
+    expectConfigError({ VERIFYD_ENV: "production", VERIFYD_SECRET: SECRET, ...http }, "VERIFYD_ADMIN_KEY");
+    expectConfigError({ VERIFYD_ENV: "production", VERIFYD_SECRET: SECRET, VERIFYD_ADMIN_KEY: ADMIN }, "console");
+    expectConfigError(
+      { VERIFYD_ENV: "production", VERIFYD_SECRET: SECRET, VERIFYD_ADMIN_KEY: ADMIN, VERIFYD_HTTP_CHANNEL_URL: "https://gw.example/sms" },
+      "VERIFYD_HTTP_CHANNEL_SECRET",
+    );
+    const ok = loadConfig({ VERIFYD_ENV: "production", VERIFYD_SECRET: SECRET, VERIFYD_ADMIN_KEY: ADMIN, ...http });
+    expect(ok.sender).toBe("http");
+  });
+});
