@@ -49,9 +49,9 @@ export function createApp(deps: AppDeps) {
   app.route("/", healthRoutes({ store: deps.store, version: deps.version ?? "dev" }));
 
   app.use("/v1/*", async (c, next) => {
+    // A declared non-JSON body is refused outright; an undeclared one fails schema validation instead.
     const type = c.req.header("content-type");
-    const hasBody = c.req.header("content-length") !== "0" && (c.req.header("content-length") || c.req.header("transfer-encoding"));
-    if (c.req.method === "POST" && hasBody && !(type && JSON_MEDIA.test(type.split(";")[0]?.trim() ?? ""))) {
+    if (c.req.method === "POST" && type && !JSON_MEDIA.test(type.split(";")[0]?.trim() ?? "")) {
       throw new VerifydError("unsupported_media_type", "send the body as application/json");
     }
     await next();

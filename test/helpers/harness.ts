@@ -19,6 +19,8 @@ export interface Harness {
   clock: FakeClock;
   sender: CapturingSender;
   logs: string[];
+  /** The SQLite file behind this harness. */
+  dbPath: string;
   /** Sends a request with the admin key and JSON body; records the response body. */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   json<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T; headers: Headers }>;
@@ -79,6 +81,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
     clock,
     sender,
     logs,
+    dbPath: config.dbPath,
     call,
     json,
     async startVerification(to, extra = {}) {

@@ -23,6 +23,8 @@ export function limitPerKey(limiter: Limiter): MiddlewareHandler<AppEnv> {
       });
     }
     await next();
+    // A refusal by a narrower limit already carries that limit's fields; they are the ones that matter.
+    if (c.res.headers.has("ratelimit")) return;
     for (const [name, value] of Object.entries(rateLimitHeaders(state))) c.res.headers.set(name, value);
   };
 }
