@@ -43,6 +43,14 @@ export async function ensureDevAdminKey(store: Store, config: Config, clock: Clo
   if (config.adminKey || config.env !== "development") return null;
   if ((await store.countActiveAdminKeys()) > 0) return null;
   const { key, prefix, secretHash } = generateApiKey();
-  await store.insertApiKey({ id: ids.apiKey(), serviceId: null, prefix, secretHash, label: "development admin", createdAt: clock.now(), revokedAt: null });
+  await store.insertApiKey({
+    id: ids.apiKey(),
+    serviceId: null,
+    prefix,
+    secretHash,
+    label: "development admin",
+    createdAt: clock.now(),
+    revokedAt: null,
+  });
   return key;
 }

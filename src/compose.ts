@@ -38,7 +38,12 @@ function configuredSenders(config: Config, clock: Clock): Sender[] {
   if (config.env === "development") senders.push(createConsoleSender());
   if (config.httpChannel.url) {
     senders.push(
-      createHttpSender({ url: config.httpChannel.url, secret: config.httpChannel.secret, timeoutMs: config.httpChannel.timeoutMs, clock }),
+      createHttpSender({
+        url: config.httpChannel.url,
+        secret: config.httpChannel.secret,
+        timeoutMs: config.httpChannel.timeoutMs,
+        clock,
+      }),
     );
   }
   return senders;

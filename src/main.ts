@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import type { Config } from "./config/env.js";
 import { buildRuntime, type RuntimeOptions } from "./compose.js";
+import type { Config } from "./config/env.js";
 
 export interface RunningServer {
   port: number;

@@ -1,5 +1,5 @@
 import { Webhook } from "standardwebhooks";
-import type { Clock, SendResult, Sender } from "../core/ports.js";
+import type { Clock, Sender, SendResult } from "../core/ports.js";
 
 export interface HttpSenderOptions {
   url: string;

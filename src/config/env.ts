@@ -9,11 +9,7 @@ import { parseDuration, parseRate } from "./units.js";
  */
 
 /** Variables that hold secrets: each may instead be given as `NAME_FILE` (a path). */
-export const SECRET_VARIABLES = [
-  "VERIFYD_SECRET",
-  "VERIFYD_ADMIN_KEY",
-  "VERIFYD_HTTP_CHANNEL_SECRET",
-] as const;
+export const SECRET_VARIABLES = ["VERIFYD_SECRET", "VERIFYD_ADMIN_KEY", "VERIFYD_HTTP_CHANNEL_SECRET"] as const;
 
 const duration = (fallback: string) =>
   z
@@ -41,8 +37,7 @@ const rate = (fallback: string) =>
       return parsed;
     });
 
-const integer = (fallback: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+const integer = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
 const optionalText = z
   .string()

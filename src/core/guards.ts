@@ -1,5 +1,5 @@
 import { VerifydError } from "./errors.js";
-import type { LimitRule, LimitState, Limiter } from "./ports.js";
+import type { Limiter, LimitRule, LimitState } from "./ports.js";
 
 /**
  * Rate-limit guards of the verification flow. Per-IP rules apply only when the integrator passed

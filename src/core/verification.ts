@@ -1,26 +1,10 @@
 import { type CodeKit, generateCode } from "./codes.js";
 import { VerifydError } from "./errors.js";
-import { enforceSendLimits, guardFailedChecks, recordFailedCheck, clearFailedChecks } from "./guards.js";
+import { clearFailedChecks, enforceSendLimits, guardFailedChecks, recordFailedCheck } from "./guards.js";
 import { normalizePhone } from "./phone.js";
-import type {
-  Clock,
-  Dispatcher,
-  Ids,
-  Limiter,
-  NewDelivery,
-  Service,
-  Store,
-  Verification,
-  VerificationStatus,
-} from "./ports.js";
+import type { Clock, Dispatcher, Ids, Limiter, NewDelivery, Service, Store, Verification, VerificationStatus } from "./ports.js";
 
-export type CheckReason =
-  | "wrong_code"
-  | "expired"
-  | "max_attempts_reached"
-  | "not_found"
-  | "already_approved"
-  | "canceled";
+export type CheckReason = "wrong_code" | "expired" | "max_attempts_reached" | "not_found" | "already_approved" | "canceled";
 
 /** Every well-formed check ends in one of these: data, not an error. */
 export interface CheckOutcome {
@@ -65,7 +49,14 @@ export function createVerificationService(deps: VerificationDeps) {
   const newDelivery = (v: Verification, step: number, now: number): NewDelivery => {
     const routeStep = v.route[step];
     if (!routeStep) throw new VerifydError("channel_unavailable", "the service has no delivery route configured");
-    return { id: ids.delivery(), verificationId: v.id, step, channel: routeStep.channel, provider: routeStep.provider, nextTryAt: now };
+    return {
+      id: ids.delivery(),
+      verificationId: v.id,
+      step,
+      channel: routeStep.channel,
+      provider: routeStep.provider,
+      nextTryAt: now,
+    };
   };
 
   const mustFind = async (service: Service, id: string): Promise<Verification> => {

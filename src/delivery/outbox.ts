@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { minutesLeft, renderCodeMessage } from "../channels/templates.js";
 import type { CodeKit } from "../core/codes.js";
-import type { Clock, DeliveryJob, DeliveryResult, Dispatcher, Ids, SendResult, Sender, Store } from "../core/ports.js";
+import type { Clock, DeliveryJob, DeliveryResult, Dispatcher, Ids, Sender, SendResult, Store } from "../core/ports.js";
 
 export interface OutboxOptions {
   store: Store;

@@ -8,8 +8,8 @@ import { VerifydError } from "../core/errors.js";
 import type { Clock, Limiter, Store } from "../core/ports.js";
 import type { VerificationService } from "../core/verification.js";
 import type { AppEnv } from "./context.js";
-import { type Authenticator, requireApiKey } from "./middleware/auth.js";
 import { accessLog } from "./middleware/access-log.js";
+import { type Authenticator, requireApiKey } from "./middleware/auth.js";
 import { limitPerKey } from "./middleware/limits.js";
 import { problem, problemFromError } from "./problem.js";
 import { healthRoutes } from "./routes/health.js";
@@ -42,7 +42,8 @@ export function createApp(deps: AppDeps) {
   app.use(
     bodyLimit({
       maxSize: deps.maxBodyBytes ?? 16_384,
-      onError: (c) => problem(c, { code: "payload_too_large", detail: `bodies are limited to ${deps.maxBodyBytes ?? 16_384} bytes` }),
+      onError: (c) =>
+        problem(c, { code: "payload_too_large", detail: `bodies are limited to ${deps.maxBodyBytes ?? 16_384} bytes` }),
     }),
   );
 

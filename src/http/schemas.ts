@@ -18,11 +18,7 @@ export const StartBody = z
 
 export const ClientIpBody = z.object({ client_ip: clientIp }).strict().openapi("ResendVerification");
 
-const code = z
-  .string()
-  .min(1)
-  .max(32)
-  .openapi({ description: "The code the user typed.", example: "123456" });
+const code = z.string().min(1).max(32).openapi({ description: "The code the user typed.", example: "123456" });
 
 export const CheckBody = z.object({ code, client_ip: clientIp }).strict().openapi("CheckVerification");
 
@@ -77,9 +73,7 @@ export const CheckResult = z
   .object({
     valid: z.boolean(),
     status: status.nullable(),
-    reason: z
-      .enum(["wrong_code", "expired", "max_attempts_reached", "not_found", "already_approved", "canceled"])
-      .nullable(),
+    reason: z.enum(["wrong_code", "expired", "max_attempts_reached", "not_found", "already_approved", "canceled"]).nullable(),
     attempts_remaining: z.number().int(),
     verification_id: z.string().nullable(),
   })

@@ -1,7 +1,7 @@
 import type BetterSqlite3 from "better-sqlite3";
-import { RateLimiterRes, RateLimiterSQLite, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { type RateLimiterAbstract, RateLimiterRes, RateLimiterSQLite } from "rate-limiter-flexible";
 import type { RateSetting } from "../config/env.js";
-import type { LimitRule, LimitState, Limiter } from "../core/ports.js";
+import type { Limiter, LimitRule, LimitState } from "../core/ports.js";
 
 export type LimitSettings = Record<LimitRule, RateSetting>;
 

@@ -53,7 +53,9 @@ describe("delivery outbox", () => {
     return outbox;
   };
   const start = async (outbox: Outbox, to = "+14155550100") =>
-    createVerificationService({ store, clock, ids: uuidIds, codes, limiter: openLimiter, dispatcher: outbox }).start(service, { to });
+    createVerificationService({ store, clock, ids: uuidIds, codes, limiter: openLimiter, dispatcher: outbox }).start(service, {
+      to,
+    });
   const deliveries = async (id: string) => (await store.listDeliveries(id)).map((d) => `${d.step}:${d.provider}:${d.status}`);
 
   beforeEach(async () => {
@@ -144,7 +146,10 @@ describe("delivery outbox", () => {
 
   const crashedDispatcher = { dispatch: async () => {} }; // the process died right after the commit
   const startWithoutSending = (to = "+14155550100") =>
-    createVerificationService({ store, clock, ids: uuidIds, codes, limiter: openLimiter, dispatcher: crashedDispatcher }).start(service, { to });
+    createVerificationService({ store, clock, ids: uuidIds, codes, limiter: openLimiter, dispatcher: crashedDispatcher }).start(
+      service,
+      { to },
+    );
 
   it("sends a delivery committed before a crash on the next worker pass", async () => {
     const v = await startWithoutSending();

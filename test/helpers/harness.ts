@@ -23,7 +23,12 @@ export interface Harness {
   dbPath: string;
   /** Sends a request with the admin key and JSON body; records the response body. */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
-  json<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T; headers: Headers }>;
+  json<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: T; headers: Headers }>;
   /** Starts a verification and returns its id and the code that was sent. */
   startVerification(to: string, extra?: Record<string, unknown>): Promise<{ id: string; code: string }>;
   close(): Promise<void>;
@@ -71,7 +76,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
     transcript.bodies.push(text);
     return res;
   };
-  const json = async <T,>(method: string, path: string, body?: unknown, headers?: Record<string, string>) => {
+  const json = async <T>(method: string, path: string, body?: unknown, headers?: Record<string, string>) => {
     const res = await call(method, path, body, headers);
     return { status: res.status, body: (await res.json()) as T, headers: res.headers };
   };

@@ -50,11 +50,19 @@ describe("bad input answers 4xx problem+json, never 500", () => {
   });
 
   it("refuses a body that is not JSON", async () => {
-    await problem(await h.call("POST", "/v1/verifications", "to=+14155550100", { "content-type": "application/x-www-form-urlencoded" }), 415, "unsupported_media_type");
+    await problem(
+      await h.call("POST", "/v1/verifications", "to=+14155550100", { "content-type": "application/x-www-form-urlencoded" }),
+      415,
+      "unsupported_media_type",
+    );
   });
 
   it("refuses an oversized body before parsing it", async () => {
-    await problem(await h.call("POST", "/v1/verifications", { to: "+14155550100", pad: "x".repeat(20_000) }), 413, "payload_too_large");
+    await problem(
+      await h.call("POST", "/v1/verifications", { to: "+14155550100", pad: "x".repeat(20_000) }),
+      413,
+      "payload_too_large",
+    );
   });
 
   it("refuses a missing, malformed or unknown API key", async () => {
@@ -62,7 +70,9 @@ describe("bad input answers 4xx problem+json, never 500", () => {
     await problem(noKey, 401, "unauthorized");
     const basic = await h.runtime.app.request("/v1/verifications/ver_x", { headers: { authorization: "Basic Zm9vOmJhcg==" } });
     await problem(basic, 401, "unauthorized");
-    const unknown = await h.runtime.app.request("/v1/verifications/ver_x", { headers: { authorization: "Bearer vfd_not_a_real_key_000000000000" } });
+    const unknown = await h.runtime.app.request("/v1/verifications/ver_x", {
+      headers: { authorization: "Bearer vfd_not_a_real_key_000000000000" },
+    });
     await problem(unknown, 401, "unauthorized");
   });
 
@@ -81,10 +91,18 @@ describe("bad input answers 4xx problem+json, never 500", () => {
   it("serves liveness, readiness and the OpenAPI document without a key", async () => {
     expect((await h.runtime.app.request("/healthz")).status).toBe(200);
     expect((await h.runtime.app.request("/readyz")).status).toBe(200);
-    const doc = (await (await h.runtime.app.request("/openapi.json")).json()) as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await (await h.runtime.app.request("/openapi.json")).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(["/v1/verifications", "/v1/verifications/{id}", "/v1/verifications/{id}/check", "/v1/verification-checks"]),
+      expect.arrayContaining([
+        "/v1/verifications",
+        "/v1/verifications/{id}",
+        "/v1/verifications/{id}/check",
+        "/v1/verification-checks",
+      ]),
     );
     expect((await h.runtime.app.request("/docs")).status).toBe(200);
   });
@@ -124,7 +142,12 @@ describe("Idempotency-Key on start", () => {
   });
 
   it("refuses a malformed key", async () => {
-    const res = await h.json<{ code: string }>("POST", "/v1/verifications", { to: "+14155550184" }, { "idempotency-key": "with space" });
+    const res = await h.json<{ code: string }>(
+      "POST",
+      "/v1/verifications",
+      { to: "+14155550184" },
+      { "idempotency-key": "with space" },
+    );
     expect(res.status).toBe(400);
     expect(res.body.code).toBe("idempotency_key_invalid");
   });

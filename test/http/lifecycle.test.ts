@@ -32,7 +32,12 @@ describe("verification lifecycle", () => {
       expect(res.body).toMatchObject({ valid: false, status: "pending", reason: "wrong_code", attempts_remaining: left });
     }
     const fifth = await check(id, wrong);
-    expect(fifth.body).toMatchObject({ valid: false, status: "max_attempts_reached", reason: "wrong_code", attempts_remaining: 0 });
+    expect(fifth.body).toMatchObject({
+      valid: false,
+      status: "max_attempts_reached",
+      reason: "wrong_code",
+      attempts_remaining: 0,
+    });
     // The 6th check is refused even with the right code.
     const sixth = await check(id, code);
     expect(sixth.status).toBe(200);
@@ -81,7 +86,10 @@ describe("verification lifecycle", () => {
 
   it("checks by phone number", async () => {
     const { code } = await h.startVerification(TO);
-    const wrong = await h.json<Check>("POST", "/v1/verification-checks", { to: "+1 (415) 555-0123", code: code === "000000" ? "111111" : "000000" });
+    const wrong = await h.json<Check>("POST", "/v1/verification-checks", {
+      to: "+1 (415) 555-0123",
+      code: code === "000000" ? "111111" : "000000",
+    });
     expect(wrong.body).toMatchObject({ valid: false, reason: "wrong_code", attempts_remaining: 4 });
     const right = await h.json<Check>("POST", "/v1/verification-checks", { to: TO, code });
     expect(right.body).toMatchObject({ valid: true, status: "approved" });

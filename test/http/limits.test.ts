@@ -90,7 +90,10 @@ describe("rate limits", () => {
     const second = await h.startVerification(to);
     await h.json("POST", `/v1/verifications/${second.id}/check`, { code: wrong(second.code) });
     // Three failures on this number: even the right code is refused now.
-    expect429(await h.json("POST", `/v1/verifications/${second.id}/check`, { code: second.code }), "failed_checks_per_destination");
+    expect429(
+      await h.json("POST", `/v1/verifications/${second.id}/check`, { code: second.code }),
+      "failed_checks_per_destination",
+    );
     expect429(await h.json("POST", "/v1/verification-checks", { to, code: second.code }), "failed_checks_per_destination");
   });
 
@@ -104,7 +107,10 @@ describe("rate limits", () => {
     await h.json("POST", `/v1/verifications/${a.id}/check`, { code: bad(a.code), client_ip: ip });
     expect429(await h.json("POST", `/v1/verifications/${b.id}/check`, { code: b.code, client_ip: ip }), "failed_checks_per_ip");
     // The same user from another IP is judged on its own record.
-    const ok = await h.json<{ valid: boolean }>("POST", `/v1/verifications/${b.id}/check`, { code: b.code, client_ip: "198.51.100.8" });
+    const ok = await h.json<{ valid: boolean }>("POST", `/v1/verifications/${b.id}/check`, {
+      code: b.code,
+      client_ip: "198.51.100.8",
+    });
     expect(ok.body.valid).toBe(true);
   });
 
@@ -113,7 +119,9 @@ describe("rate limits", () => {
     const to = "+14155550161";
     const first = await h.startVerification(to);
     await h.json("POST", `/v1/verifications/${first.id}/check`, { code: first.code === "000000" ? "111111" : "000000" });
-    expect((await h.json<{ valid: boolean }>("POST", `/v1/verifications/${first.id}/check`, { code: first.code })).body.valid).toBe(true);
+    expect(
+      (await h.json<{ valid: boolean }>("POST", `/v1/verifications/${first.id}/check`, { code: first.code })).body.valid,
+    ).toBe(true);
     const second = await h.startVerification(to);
     await h.json("POST", `/v1/verifications/${second.id}/check`, { code: second.code === "000000" ? "111111" : "000000" });
     const res = await h.json<{ valid: boolean }>("POST", `/v1/verifications/${second.id}/check`, { code: second.code });

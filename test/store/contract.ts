@@ -131,7 +131,15 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
     it("lets one claimer send a delivery, and another after the lease expires (crash recovery)", async () => {
       const { v, d } = await create();
       const job = await store.claimDelivery(d.id, T0, 30_000);
-      expect(job).toMatchObject({ id: d.id, verificationId: v.id, to: v.to, channel: "whatsapp", provider: "p1", tries: 1, serviceName: "Test" });
+      expect(job).toMatchObject({
+        id: d.id,
+        verificationId: v.id,
+        to: v.to,
+        channel: "whatsapp",
+        provider: "p1",
+        tries: 1,
+        serviceName: "Test",
+      });
       expect(job?.sealedCode.toString()).toBe(`sealed-${v.id}`);
       expect(await store.claimDelivery(d.id, T0 + 1_000, 30_000)).toBeNull();
       expect(await store.claimDueDeliveries(T0 + 1_000, 30_000, 10)).toHaveLength(0);
@@ -148,12 +156,18 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
       expect(again?.id).toBe(d.id);
 
       const fallback = delivery(v, 1, T0 + 5_000);
-      await store.recordDeliveryResult({ deliveryId: d.id, status: "failed", errorCode: "not_on_whatsapp", fallback }, T0 + 5_000);
+      await store.recordDeliveryResult(
+        { deliveryId: d.id, status: "failed", errorCode: "not_on_whatsapp", fallback },
+        T0 + 5_000,
+      );
       expect((await store.getVerification("svc_test", v.id))?.currentStep).toBe(1);
       const next = await store.claimDelivery(fallback.id, T0 + 5_000, 30_000);
       expect(next).toMatchObject({ step: 1, channel: "sms", provider: "p2" });
 
-      await store.recordDeliveryResult({ deliveryId: fallback.id, status: "failed", errorCode: "rejected", failVerification: true }, T0 + 6_000);
+      await store.recordDeliveryResult(
+        { deliveryId: fallback.id, status: "failed", errorCode: "rejected", failVerification: true },
+        T0 + 6_000,
+      );
       expect((await store.getVerification("svc_test", v.id))?.status).toBe("failed");
       expect((await store.listDeliveries(v.id)).map((x) => [x.step, x.status, x.errorCode])).toEqual([
         [0, "failed", "not_on_whatsapp"],
@@ -182,19 +196,35 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
       expect(await store.beginIdempotent("svc_test", "k1", "fp2", T0)).toEqual({ kind: "mismatch" });
       expect(await store.beginIdempotent("svc_other", "k1", "fp2", T0)).toEqual({ kind: "new" });
       await store.finishIdempotent("svc_test", "k1", 201, '{"id":"ver_1"}');
-      expect(await store.beginIdempotent("svc_test", "k1", "fp1", T0 + 1)).toEqual({ kind: "replay", status: 201, body: '{"id":"ver_1"}' });
+      expect(await store.beginIdempotent("svc_test", "k1", "fp1", T0 + 1)).toEqual({
+        kind: "replay",
+        status: 201,
+        body: '{"id":"ver_1"}',
+      });
       expect(await store.beginIdempotent("svc_test", "k1", "fp1", T0 + 86_400_001)).toEqual({ kind: "new" });
       await store.abandonIdempotent("svc_test", "k1");
       expect(await store.beginIdempotent("svc_test", "k1", "fp9", T0 + 86_400_002)).toEqual({ kind: "new" });
     });
 
     it("stores services and API keys", async () => {
-      expect(await store.getService("svc_test")).toMatchObject({ name: "Test", policy: {}, route: [{ channel: "sms", provider: "p2" }] });
+      expect(await store.getService("svc_test")).toMatchObject({
+        name: "Test",
+        policy: {},
+        route: [{ channel: "sms", provider: "p2" }],
+      });
       await store.ensureService({ id: "svc_test", name: "Renamed", route: [] }, T0 + 1);
       expect((await store.getService("svc_test"))?.name).toBe("Renamed");
       expect(await store.countActiveAdminKeys()).toBe(0);
       const hash = Buffer.alloc(32, 7);
-      await store.insertApiKey({ id: "key_1", serviceId: null, prefix: "vfd_abc", secretHash: hash, label: "admin", createdAt: T0, revokedAt: null });
+      await store.insertApiKey({
+        id: "key_1",
+        serviceId: null,
+        prefix: "vfd_abc",
+        secretHash: hash,
+        label: "admin",
+        createdAt: T0,
+        revokedAt: null,
+      });
       expect(await store.findApiKeyByHash(hash)).toMatchObject({ id: "key_1", serviceId: null, prefix: "vfd_abc" });
       expect(await store.findApiKeyByHash(Buffer.alloc(32, 8))).toBeNull();
       expect(await store.countActiveAdminKeys()).toBe(1);

@@ -19,7 +19,14 @@ describe("loadConfig", () => {
   it("runs with nothing set, on development defaults", () => {
     const c = loadConfig({});
     expect(c).toMatchObject({ env: "development", port: 8080, dbPath: "./data/verifyd.db", sender: "console" });
-    expect(c.defaults).toEqual({ codeLength: 6, ttlMs: 600_000, maxChecks: 5, maxSends: 5, resendCooldownMs: 30_000, resendPolicy: "same" });
+    expect(c.defaults).toEqual({
+      codeLength: 6,
+      ttlMs: 600_000,
+      maxChecks: 5,
+      maxSends: 5,
+      resendCooldownMs: 30_000,
+      resendPolicy: "same",
+    });
     expect(c.limits.sendsPerDestination).toEqual({ points: 5, windowMs: 600_000 });
     expect(c.limits.failedChecksPerDestination).toEqual({ points: 10, windowMs: 3_600_000 });
   });
@@ -59,7 +66,12 @@ describe("loadConfig", () => {
     expectConfigError({ VERIFYD_ENV: "production", VERIFYD_SECRET: SECRET, ...http }, "VERIFYD_ADMIN_KEY");
     expectConfigError({ VERIFYD_ENV: "production", VERIFYD_SECRET: SECRET, VERIFYD_ADMIN_KEY: ADMIN }, "console");
     expectConfigError(
-      { VERIFYD_ENV: "production", VERIFYD_SECRET: SECRET, VERIFYD_ADMIN_KEY: ADMIN, VERIFYD_HTTP_CHANNEL_URL: "https://gw.example/sms" },
+      {
+        VERIFYD_ENV: "production",
+        VERIFYD_SECRET: SECRET,
+        VERIFYD_ADMIN_KEY: ADMIN,
+        VERIFYD_HTTP_CHANNEL_URL: "https://gw.example/sms",
+      },
       "VERIFYD_HTTP_CHANNEL_SECRET",
     );
     const ok = loadConfig({ VERIFYD_ENV: "production", VERIFYD_SECRET: SECRET, VERIFYD_ADMIN_KEY: ADMIN, ...http });

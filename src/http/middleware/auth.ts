@@ -48,7 +48,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     let principal: Principal | null = null;
     if (envAdmin && sameDigest(digest, envAdmin)) {
       const service = await serviceFor(DEFAULT_SERVICE_ID);
-      if (service) principal = { key: { id: "key_env_admin", serviceId: null, prefix: "env", revokedAt: null }, service, admin: true };
+      if (service)
+        principal = { key: { id: "key_env_admin", serviceId: null, prefix: "env", revokedAt: null }, service, admin: true };
     } else {
       const key = await store.findApiKeyByHash(digest);
       if (key && key.revokedAt === null) {

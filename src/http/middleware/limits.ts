@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { VerifydError } from "../../core/errors.js";
-import type { LimitState, Limiter } from "../../core/ports.js";
+import type { Limiter, LimitState } from "../../core/ports.js";
 import type { AppEnv } from "../context.js";
 
 /** RateLimit-Policy / RateLimit fields (draft-ietf-httpapi-ratelimit-headers). */
@@ -17,10 +17,14 @@ export function limitPerKey(limiter: Limiter): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const state = await limiter.consume("requests_per_key", c.get("principal").key.id);
     if (!state.allowed) {
-      throw new VerifydError("rate_limited", `this API key may make ${state.limit} requests per ${Math.round(state.windowMs / 1000)} s`, {
-        retryAfterMs: state.resetMs,
-        limit: state,
-      });
+      throw new VerifydError(
+        "rate_limited",
+        `this API key may make ${state.limit} requests per ${Math.round(state.windowMs / 1000)} s`,
+        {
+          retryAfterMs: state.resetMs,
+          limit: state,
+        },
+      );
     }
     await next();
     // A refusal by a narrower limit already carries that limit's fields; they are the ones that matter.

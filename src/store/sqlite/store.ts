@@ -68,7 +68,11 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
   const liveWhere = and(eq(v.status, "pending"), gt(v.expiresAt, p("now")));
 
   // Prepared statements for the hot paths (start, check, status).
-  const byId = db.select().from(v).where(and(eq(v.id, p("id")), eq(v.serviceId, p("serviceId")))).prepare();
+  const byId = db
+    .select()
+    .from(v)
+    .where(and(eq(v.id, p("id")), eq(v.serviceId, p("serviceId"))))
+    .prepare();
   const pendingByTo = db
     .select()
     .from(v)
@@ -95,10 +99,20 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
     )
     .returning()
     .prepare();
-  const keyByHash = db.select().from(apiKeys).where(eq(apiKeys.secretHash, p("hash"))).prepare();
+  const keyByHash = db
+    .select()
+    .from(apiKeys)
+    .where(eq(apiKeys.secretHash, p("hash")))
+    .prepare();
 
-  const insertDelivery = (d: { id: string; verificationId: string; step: number; channel: string; provider: string; nextTryAt: number }, now: number) =>
-    db.insert(deliveries).values({ ...d, status: "queued", tries: 0, createdAt: now, updatedAt: now }).run();
+  const insertDelivery = (
+    d: { id: string; verificationId: string; step: number; channel: string; provider: string; nextTryAt: number },
+    now: number,
+  ) =>
+    db
+      .insert(deliveries)
+      .values({ ...d, status: "queued", tries: 0, createdAt: now, updatedAt: now })
+      .run();
 
   const cancelQueued = (verificationId: string, now: number) =>
     db
@@ -188,11 +202,20 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
     },
     async insertApiKey(k) {
       db.insert(apiKeys)
-        .values({ id: k.id, serviceId: k.serviceId, label: k.label, prefix: k.prefix, secretHash: k.secretHash, createdAt: k.createdAt })
+        .values({
+          id: k.id,
+          serviceId: k.serviceId,
+          label: k.label,
+          prefix: k.prefix,
+          secretHash: k.secretHash,
+          createdAt: k.createdAt,
+        })
         .run();
     },
     async countActiveAdminKeys() {
-      const r = raw.prepare("select count(*) as n from api_keys where service_id is null and revoked_at is null").get() as { n: number };
+      const r = raw.prepare("select count(*) as n from api_keys where service_id is null and revoked_at is null").get() as {
+        n: number;
+      };
       return r.n;
     },
 
@@ -255,7 +278,8 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
           const current = db.select().from(v).where(eq(v.id, id)).get();
           const ver = current ? toVerification(current) : null;
           let reason: "cooldown" | "max_sends" | "not_pending" = "not_pending";
-          if (ver && ver.status === "pending" && ver.expiresAt > now) reason = ver.sends >= ver.maxSends ? "max_sends" : "cooldown";
+          if (ver && ver.status === "pending" && ver.expiresAt > now)
+            reason = ver.sends >= ver.maxSends ? "max_sends" : "cooldown";
           return { kind: "refused" as const, reason, verification: ver };
         }
         cancelQueued(id, now); // the new send supersedes a retry still waiting
@@ -341,14 +365,26 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
       return async (result, now) => tx(result, now);
     })(),
     async listDeliveries(verificationId) {
-      return db.select().from(deliveries).where(eq(deliveries.verificationId, verificationId)).orderBy(asc(deliveries.createdAt)).all().map(toDelivery);
+      return db
+        .select()
+        .from(deliveries)
+        .where(eq(deliveries.verificationId, verificationId))
+        .orderBy(asc(deliveries.createdAt))
+        .all()
+        .map(toDelivery);
     },
 
     beginIdempotent: (() => {
       const tx = raw.transaction((serviceId: string, key: string, fingerprint: string, now: number) => {
         const where = and(eq(idempotencyKeys.serviceId, serviceId), eq(idempotencyKeys.key, key));
-        db.delete(idempotencyKeys).where(and(where, lte(idempotencyKeys.createdAt, now - IDEMPOTENCY_TTL_MS))).run();
-        const inserted = db.insert(idempotencyKeys).values({ serviceId, key, fingerprint, createdAt: now }).onConflictDoNothing().run().changes;
+        db.delete(idempotencyKeys)
+          .where(and(where, lte(idempotencyKeys.createdAt, now - IDEMPOTENCY_TTL_MS)))
+          .run();
+        const inserted = db
+          .insert(idempotencyKeys)
+          .values({ serviceId, key, fingerprint, createdAt: now })
+          .onConflictDoNothing()
+          .run().changes;
         if (inserted) return { kind: "new" as const };
         const row = db.select().from(idempotencyKeys).where(where).get();
         if (!row || row.fingerprint !== fingerprint) return { kind: "mismatch" as const };
@@ -364,8 +400,9 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
         .run();
     },
     async abandonIdempotent(serviceId, key) {
-      db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.serviceId, serviceId), eq(idempotencyKeys.key, key))).run();
+      db.delete(idempotencyKeys)
+        .where(and(eq(idempotencyKeys.serviceId, serviceId), eq(idempotencyKeys.key, key)))
+        .run();
     },
   };
 }
-
