@@ -68,7 +68,9 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   const senders = new Map<string, Sender>();
   for (const sender of [...configuredSenders(config, clock), ...(options.senders ?? [])]) senders.set(sender.provider, sender);
 
-  const outbox = createOutbox({ store, clock, ids, codes, senders, logger, dispatchBudgetMs: config.dispatchBudgetMs });
+  // The lease must outlive the slowest send, or a slow send would be claimed and sent twice.
+  const leaseMs = Math.max(30_000, config.httpChannel.timeoutMs * 2);
+  const outbox = createOutbox({ store, clock, ids, codes, senders, logger, leaseMs, dispatchBudgetMs: config.dispatchBudgetMs });
   const verifications = createVerificationService({ store, clock, ids, codes, limiter, dispatcher: outbox });
   const authenticate = createAuthenticator({ store, clock, defaults: config.defaults, adminKey: config.adminKey });
   const app = createApp({

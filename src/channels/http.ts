@@ -49,17 +49,28 @@ export function createHttpSender(options: HttpSenderOptions): Sender {
           signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]),
         });
       } catch (err) {
-        const timedOut = (err as Error).name === "TimeoutError" || (err as Error).name === "AbortError";
-        return { kind: "retry", error: { code: timedOut ? "timeout" : "network_error", message: (err as Error).message } };
+        const name = (err as Error).name;
+        const code = signal.aborted ? "aborted" : name === "TimeoutError" || name === "AbortError" ? "timeout" : "network_error";
+        return { kind: "retry", error: { code, message: (err as Error).message } };
       }
       const text = await response.text().catch(() => "");
       const error = { code: `http_${response.status}`, message: text.slice(0, 200) };
       if (response.ok) return { kind: "accepted", providerMessageId: response.headers.get("x-message-id") };
+      // A redirect means the configured URL is wrong; following it could leak codes elsewhere.
+      if (response.status >= 300 && response.status < 400) return { kind: "misconfigured", error };
       if (response.status >= 400 && response.status < 500 && !RETRYABLE_4XX.has(response.status)) {
         return { kind: "rejected", error };
       }
-      const retryAfter = Number(response.headers.get("retry-after"));
-      return { kind: "retry", error, ...(retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}) };
+      const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), options.clock.now());
+      return { kind: "retry", error, ...(retryAfterMs ? { retryAfterMs } : {}) };
     },
   };
+}
+
+/** `Retry-After` is delay-seconds or an HTTP-date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value) * 1000 || undefined;
+  const at = Date.parse(value);
+  return Number.isNaN(at) || at <= now ? undefined : at - now;
 }

@@ -61,7 +61,9 @@ const envSchema = z.object({
   VERIFYD_HTTP_CHANNEL_SECRET: optionalText.refine((v) => v === undefined || v.startsWith("whsec_"), {
     message: "must be a Standard Webhooks secret (whsec_<base64>)",
   }),
-  VERIFYD_HTTP_CHANNEL_TIMEOUT: duration("5s"),
+  VERIFYD_HTTP_CHANNEL_TIMEOUT: duration("5s").refine((ms) => ms >= 100 && ms <= 60_000, {
+    message: "must be between 100ms and 60s",
+  }),
   VERIFYD_CODE_LENGTH: integer(6, 4, 10),
   VERIFYD_CODE_TTL: duration("10m"),
   VERIFYD_MAX_CHECKS: integer(5, 1, 100),

@@ -30,7 +30,8 @@ export interface Outbox extends Dispatcher {
   /** One worker pass: expire due verifications, claim due deliveries, send them. Returns deliveries handled. */
   runOnce(): Promise<number>;
   start(pollMs?: number): void;
-  stop(): Promise<void>;
+  /** Stops polling and waits up to `graceMs` for sends under way, then aborts them. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -148,7 +149,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
       timer = setInterval(() => {
         if (passRunning) return;
         passRunning = true;
-        this.runOnce()
+        // The whole pass is tracked, so stop() also waits for rows being claimed right now.
+        track(this.runOnce())
           .catch((err) => logger.error({ err }, "outbox pass failed"))
           .finally(() => {
             passRunning = false;
@@ -157,10 +159,17 @@ export function createOutbox(options: OutboxOptions): Outbox {
       timer.unref();
     },
 
-    async stop() {
+    async stop(graceMs = 10_000) {
       if (timer) clearInterval(timer);
-      await Promise.allSettled([...inFlight]);
+      // Sends under way get a grace period to finish; then they are aborted and stay in the outbox.
+      let grace: NodeJS.Timeout | undefined;
+      const expired = new Promise<void>((resolve) => {
+        grace = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([Promise.allSettled([...inFlight]), expired]);
+      clearTimeout(grace);
       shutdown.abort();
+      await Promise.allSettled([...inFlight]);
     },
   };
 }
