@@ -287,11 +287,65 @@ export interface OutboundMessage {
   expiresAt: number;
 }
 
-/** One provider adapter. */
+/** Whether a destination can receive on a channel (RCS capability, WhatsApp account…). */
+export type Capability = "capable" | "not_capable" | "unknown";
+
+/** A delivery status reported later by a provider (status callback, DLR). */
+export interface StatusUpdate {
+  providerMessageId: string;
+  status: "sent" | "delivered" | "read" | "undelivered" | "failed";
+  /** The provider's own error code, as a string (e.g. Twilio "30005", Meta "131026"). */
+  errorCode?: string;
+  errorMessage?: string;
+  /** Permanent for this recipient or channel (fall back), rather than a transient carrier problem. */
+  permanent?: boolean;
+}
+
+/** A message the end user sent to the business (STOP keywords, person-to-application codes). */
+export interface InboundMessage {
+  providerMessageId: string;
+  channel: Channel;
+  /** E.164 of the sender. */
+  from: string;
+  /** The business number or id it was sent to. */
+  to: string;
+  text: string;
+}
+
+/** An incoming webhook request, as the adapter needs it to verify the signature. */
+export interface WebhookRequest {
+  method: "GET" | "POST";
+  /** The public URL the provider called (scheme, host, path, query), rebuilt behind proxies. */
+  url: string;
+  /** Lower-cased header names. */
+  headers: Record<string, string>;
+  /** The body exactly as received: signatures are computed over these bytes. */
+  rawBody: string;
+}
+
+export type WebhookResult =
+  /** Missing or bad signature: answer 401 and change nothing. */
+  | { kind: "rejected"; reason: string }
+  /** A verification handshake (e.g. Meta's GET hub.challenge): answer with this body. */
+  | { kind: "challenge"; body: string }
+  | {
+      kind: "accepted";
+      statuses: StatusUpdate[];
+      inbound: InboundMessage[];
+      /** What to answer the provider with, when it expects something specific (e.g. TwiML). */
+      response?: { status: number; contentType: string; body: string };
+    };
+
+/** One provider adapter. Optional members are capabilities only some providers have. */
 export interface Sender {
+  /** The configured name of this provider instance (route steps refer to it), e.g. "twilio". */
   readonly provider: string;
   readonly channels: readonly Channel[];
   send(message: OutboundMessage, signal: AbortSignal): Promise<SendResult>;
+  /** Checks before sending whether the destination can receive on the channel (RCS). */
+  capability?(to: string, channel: Channel, signal: AbortSignal): Promise<Capability>;
+  /** Verifies and parses a webhook sent to `/webhooks/{provider}/…`. */
+  handleWebhook?(request: WebhookRequest): Promise<WebhookResult>;
 }
 
 /** Sends a freshly queued delivery now (bounded by a budget); the outbox worker covers the rest. */
