@@ -1,5 +1,6 @@
 import { Webhook } from "standardwebhooks";
 import type { Clock, Sender, SendResult } from "../core/ports.js";
+import { callProvider, parseRetryAfter } from "./http-client.js";
 
 export interface HttpSenderOptions {
   url: string;
@@ -33,28 +34,15 @@ export function createHttpSender(options: HttpSenderOptions): Sender {
         expires_at: new Date(message.expiresAt).toISOString(),
       });
       const now = new Date(options.clock.now());
-      const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "verifyd" };
+      const headers: Record<string, string> = { "content-type": "application/json" };
       if (signer) {
         headers["webhook-id"] = message.deliveryId;
         headers["webhook-timestamp"] = String(Math.floor(now.getTime() / 1000));
         headers["webhook-signature"] = signer.sign(message.deliveryId, now, payload);
       }
-      let response: Response;
-      try {
-        response = await fetch(options.url, {
-          method: "POST",
-          headers,
-          body: payload,
-          redirect: "manual",
-          signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]),
-        });
-      } catch (err) {
-        const name = (err as Error).name;
-        const code = signal.aborted ? "aborted" : name === "TimeoutError" || name === "AbortError" ? "timeout" : "network_error";
-        return { kind: "retry", error: { code, message: (err as Error).message } };
-      }
-      const text = await response.text().catch(() => "");
-      const error = { code: `http_${response.status}`, message: text.slice(0, 200) };
+      const response = await callProvider({ url: options.url, headers, body: payload, timeoutMs: options.timeoutMs, signal });
+      if (response.kind === "unreachable") return { kind: "retry", error: response.error };
+      const error = { code: `http_${response.status}`, message: response.text.slice(0, 200) };
       if (response.ok) return { kind: "accepted", providerMessageId: response.headers.get("x-message-id") };
       // A redirect means the configured URL is wrong; following it could leak codes elsewhere.
       if (response.status >= 300 && response.status < 400) return { kind: "misconfigured", error };
@@ -65,12 +53,4 @@ export function createHttpSender(options: HttpSenderOptions): Sender {
       return { kind: "retry", error, ...(retryAfterMs ? { retryAfterMs } : {}) };
     },
   };
-}
-
-/** `Retry-After` is delay-seconds or an HTTP-date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value) * 1000 || undefined;
-  const at = Date.parse(value);
-  return Number.isNaN(at) || at <= now ? undefined : at - now;
 }

@@ -352,3 +352,26 @@ export interface Sender {
 export interface Dispatcher {
   dispatch(deliveryId: string): Promise<void>;
 }
+
+/** The answer of a provider that checks codes itself. */
+export type DelegatedCheckResult =
+  | { kind: "approved" }
+  | { kind: "wrong_code" }
+  /** The provider no longer knows the verification (expired, used, or attempts exhausted there). */
+  | { kind: "expired" }
+  | { kind: "error"; error: ProviderError; retryable: boolean };
+
+/**
+ * A provider that generates, sends and checks its own code (e.g. Message Central VerifyNow).
+ * verifyd keeps the provider's reference and forwards the user's code to it.
+ */
+export interface DelegatedVerifier {
+  readonly provider: string;
+  readonly channels: readonly Channel[];
+  start(
+    to: string,
+    channel: Channel,
+    signal: AbortSignal,
+  ): Promise<(SendResult & { kind: "accepted"; reference: string }) | Exclude<SendResult, { kind: "accepted" }>>;
+  check(reference: string, code: string, signal: AbortSignal): Promise<DelegatedCheckResult>;
+}
