@@ -22,10 +22,13 @@ export type DeliveryStatus =
 
 export type ResendPolicy = "same" | "new";
 
-/** One step of a route: a channel and the provider that carries it. */
+/** One step of a route: a channel and the providers that can carry it, in order of preference. */
 export interface RouteStep {
   channel: Channel;
-  provider: string;
+  /** Tried in order: the next one takes over when a provider is misconfigured, exhausted or its circuit is open. */
+  providers: string[];
+  /** Fall over to the next step when no `delivered` arrives this long after acceptance. */
+  fallbackAfterMs?: number | null;
 }
 
 /** Per-service verification rules; unset service fields fall back to the configured defaults. */
@@ -50,6 +53,7 @@ export interface ServiceRecord {
   name: string;
   policy: Partial<VerificationPolicy>;
   route: RouteStep[];
+  countryRoutes: Record<string, RouteStep[]>;
 }
 
 /** A service with its policy resolved against the configured defaults. */
@@ -59,6 +63,8 @@ export interface Service {
   name: string;
   policy: VerificationPolicy;
   route: RouteStep[];
+  /** Routes by destination country (ISO 3166-1 alpha-2), overriding `route`. */
+  countryRoutes: Record<string, RouteStep[]>;
 }
 
 export interface ApiKey {
@@ -133,9 +139,21 @@ export interface Delivery {
   status: DeliveryStatus;
   providerMessageId: string | null;
   errorCode: string | null;
+  errorMessage: string | null;
   tries: number;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A sent delivery located by its provider message id, with what a fallback decision needs. */
+export interface SentDelivery {
+  deliveryId: string;
+  verificationId: string;
+  step: number;
+  provider: string;
+  route: RouteStep[];
+  /** The verification is pending, unexpired and still on this delivery's step. */
+  onCurrentStep: boolean;
 }
 
 export type CheckAttempt =
@@ -158,12 +176,14 @@ export type IdempotencyBegin =
 export interface DeliveryResult {
   deliveryId: string;
   status: "accepted" | "queued" | "failed";
+  /** For `accepted`: when to fall over if no delivery receipt has arrived by then. */
+  fallbackAt?: number | null;
   providerMessageId?: string | null;
   errorCode?: string | null;
   errorMessage?: string | null;
   /** For `queued`: when to try again. */
   nextTryAt?: number;
-  /** For `failed`: the next route step's delivery, inserted in the same transaction. */
+  /** For `failed`: the next delivery (another provider of the step, or the next step), inserted in the same transaction. */
   fallback?: NewDelivery;
   /** For `failed` with no fallback: the verification becomes `failed`. */
   failVerification?: boolean;
@@ -180,7 +200,10 @@ export interface Store {
 
   getService(id: string): Promise<ServiceRecord | null>;
   /** Creates the service or refreshes its name and route; policy overrides are kept. */
-  ensureService(service: { id: string; name: string; route: RouteStep[] }, now: number): Promise<void>;
+  ensureService(
+    service: { id: string; name: string; route: RouteStep[]; countryRoutes?: Record<string, RouteStep[]> },
+    now: number,
+  ): Promise<void>;
 
   findApiKeyByHash(secretHash: Buffer): Promise<ApiKey | null>;
   insertApiKey(key: ApiKey & { secretHash: Buffer; createdAt: number; label: string }): Promise<void>;
@@ -219,6 +242,18 @@ export interface Store {
   /** Claims due deliveries for the background worker. */
   claimDueDeliveries(now: number, leaseMs: number, limit: number): Promise<DeliveryJob[]>;
   recordDeliveryResult(result: DeliveryResult, now: number): Promise<void>;
+  /**
+   * Applies a provider status (webhook, DLR) to the delivery with that message id. Never
+   * downgrades (delivered stays delivered). Returns the delivery, or null when unknown.
+   */
+  recordStatus(provider: string, update: StatusUpdate, now: number): Promise<SentDelivery | null>;
+  /** Claims accepted deliveries whose fallback time passed without a delivery receipt (clears the timer). */
+  claimOverdueFallbacks(now: number, limit: number): Promise<SentDelivery[]>;
+  /**
+   * Moves a verification to `next` (another step), if it is still pending and on `from`'s step.
+   * Records `reason` on `from`. Returns false when the route moved on or the verification closed.
+   */
+  advanceRoute(input: { fromDeliveryId: string; next: NewDelivery; reason: string; now: number }): Promise<boolean>;
   listDeliveries(verificationId: string): Promise<Delivery[]>;
 
   beginIdempotent(serviceId: string, key: string, fingerprint: string, now: number): Promise<IdempotencyBegin>;

@@ -9,5 +9,5 @@ export function resolveService(record: ServiceRecord, defaults: VerificationPoli
   for (const [field, value] of Object.entries(record.policy) as [keyof VerificationPolicy, never][]) {
     if (value !== undefined && value !== null) policy[field] = value;
   }
-  return { id: record.id, name: record.name, policy, route: record.route };
+  return { id: record.id, name: record.name, policy, route: record.route, countryRoutes: record.countryRoutes };
 }

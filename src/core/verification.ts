@@ -2,7 +2,9 @@ import { type CodeKit, generateCode } from "./codes.js";
 import { VerifydError } from "./errors.js";
 import { clearFailedChecks, enforceSendLimits, guardFailedChecks, recordFailedCheck } from "./guards.js";
 import { normalizePhone } from "./phone.js";
-import type { Clock, Dispatcher, Ids, Limiter, NewDelivery, Service, Store, Verification, VerificationStatus } from "./ports.js";
+import { chooseRoute } from "./routing.js";
+import type {
+  Channel, Clock, Dispatcher, Ids, Limiter, NewDelivery, Service, Store, Verification, VerificationStatus } from "./ports.js";
 
 export type CheckReason = "wrong_code" | "expired" | "max_attempts_reached" | "not_found" | "already_approved" | "canceled";
 
@@ -17,6 +19,8 @@ export interface CheckOutcome {
 
 export interface StartInput {
   to: string;
+  /** Channels the user prefers, in order; narrows the service's route. */
+  channels?: readonly Channel[];
   /** The end user's IP, passed by the integrator (the TCP peer of a sidecar is the login service). */
   clientIp?: string | null;
 }
@@ -54,7 +58,7 @@ export function createVerificationService(deps: VerificationDeps) {
       verificationId: v.id,
       step,
       channel: routeStep.channel,
-      provider: routeStep.provider,
+      provider: routeStep.providers[0] as string,
       nextTryAt: now,
     };
   };
@@ -142,6 +146,7 @@ export function createVerificationService(deps: VerificationDeps) {
     async start(service: Service, input: StartInput): Promise<Verification> {
       const phone = normalizePhone(input.to);
       const { policy } = service;
+      const route = chooseRoute(service, phone.country, input.channels);
       for (let attempt = 0; attempt < 3; attempt++) {
         const now = clock.now();
         const live = await store.findPendingByDestination(service.id, phone.e164, now);
@@ -155,7 +160,7 @@ export function createVerificationService(deps: VerificationDeps) {
           to: phone.e164,
           country: phone.country,
           status: "pending",
-          route: service.route,
+          route,
           currentStep: 0,
           sends: 1,
           checks: 0,

@@ -1,7 +1,20 @@
 import type { Logger } from "pino";
 import { minutesLeft, renderCodeMessage } from "../channels/templates.js";
 import type { CodeKit } from "../core/codes.js";
-import type { Clock, DeliveryJob, DeliveryResult, Dispatcher, Ids, Sender, SendResult, Store } from "../core/ports.js";
+import type {
+  Clock,
+  DeliveryJob,
+  DeliveryResult,
+  Dispatcher,
+  Ids,
+  NewDelivery,
+  Sender,
+  SendResult,
+  SentDelivery,
+  StatusUpdate,
+  Store,
+} from "../core/ports.js";
+import { createBreakers } from "./breakers.js";
 
 export interface OutboxOptions {
   store: Store;
@@ -14,10 +27,14 @@ export interface OutboxOptions {
   leaseMs?: number;
   /** How long a start waits for the first provider before answering (the outbox keeps going). @default 2_000 */
   dispatchBudgetMs?: number;
-  /** Attempts on one route step before falling back to the next. @default 5 */
+  /** Attempts on one provider before the next provider or step takes over. @default 5 */
   maxTriesPerStep?: number;
   /** How many due deliveries one worker pass claims. @default 32 */
   batchSize?: number;
+  /** Consecutive transient failures that open a provider's circuit. @default 5 */
+  breakerFailures?: number;
+  /** How long an open circuit skips its provider before letting one send through. @default 30_000 */
+  breakerCooldownMs?: number;
 }
 
 /** 1 s, 2 s, 4 s … capped at 60 s, with ±20 % jitter so retries of a burst spread out. */
@@ -27,8 +44,10 @@ export function retryDelayMs(tries: number, random: () => number = Math.random):
 }
 
 export interface Outbox extends Dispatcher {
-  /** One worker pass: expire due verifications, claim due deliveries, send them. Returns deliveries handled. */
+  /** One worker pass: expire verifications, fall over where receipts are overdue, send due deliveries. */
   runOnce(): Promise<number>;
+  /** Applies a provider's delivery status (webhook or DLR) and falls over on failure. */
+  applyStatus(provider: string, update: StatusUpdate): Promise<SentDelivery | null>;
   start(pollMs?: number): void;
   /** Stops polling and waits up to `graceMs` for sends under way, then aborts them. */
   stop(graceMs?: number): Promise<void>;
@@ -37,7 +56,9 @@ export interface Outbox extends Dispatcher {
 /**
  * The delivery outbox. A start writes its delivery row before any network call; this module
  * claims rows (with a lease, so a crash mid-send only delays the send), renders and sends them,
- * and records the outcome: accepted, retry later, or failed with a fallback to the next route step.
+ * and moves the route on: another provider of the same step when one is misconfigured, exhausted
+ * or its circuit is open; the next step on a permanent rejection, a capability miss, a failed
+ * receipt, or no receipt within the step's `fallbackAfterMs`.
  */
 export function createOutbox(options: OutboxOptions): Outbox {
   const { store, clock, ids, codes, senders, logger } = options;
@@ -45,6 +66,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const budgetMs = options.dispatchBudgetMs ?? 2_000;
   const maxTries = options.maxTriesPerStep ?? 5;
   const batchSize = options.batchSize ?? 32;
+  const breakers = createBreakers(options.breakerFailures ?? 5, options.breakerCooldownMs ?? 30_000);
   const inFlight = new Set<Promise<unknown>>();
   let timer: NodeJS.Timeout | undefined;
   let passRunning = false;
@@ -56,28 +78,54 @@ export function createOutbox(options: OutboxOptions): Outbox {
     return promise;
   };
 
+  const deliveryFor = (verificationId: string, step: number, provider: string, route: DeliveryJob["route"]): NewDelivery => ({
+    id: ids.delivery(),
+    verificationId,
+    step,
+    channel: route[step]?.channel ?? "sms",
+    provider,
+    nextTryAt: clock.now(),
+  });
+
+  /** The next delivery after `provider` on `step` gave up: its step's next provider, else the next step. */
+  function nextAfter(job: Pick<DeliveryJob, "verificationId" | "step" | "provider" | "route">, sameStep: boolean) {
+    const providers = job.route[job.step]?.providers ?? [];
+    const nextProvider = sameStep ? providers[providers.indexOf(job.provider) + 1] : undefined;
+    if (nextProvider) return deliveryFor(job.verificationId, job.step, nextProvider, job.route);
+    const nextStep = job.route[job.step + 1];
+    const first = nextStep?.providers[0];
+    return first ? deliveryFor(job.verificationId, job.step + 1, first, job.route) : undefined;
+  }
+
   function decide(job: DeliveryJob, result: SendResult, now: number): DeliveryResult {
     if (result.kind === "accepted") {
-      return { deliveryId: job.id, status: "accepted", providerMessageId: result.providerMessageId };
+      const step = job.route[job.step];
+      const hasNext = job.route.length > job.step + 1;
+      const fallbackAt = step?.fallbackAfterMs && hasNext ? now + step.fallbackAfterMs : null;
+      return { deliveryId: job.id, status: "accepted", providerMessageId: result.providerMessageId, fallbackAt };
     }
     const error = { errorCode: result.error.code, errorMessage: result.error.message };
-    if (result.kind === "retry") {
-      const nextTryAt = now + Math.max(result.retryAfterMs ?? 0, retryDelayMs(job.tries));
-      if (job.tries < maxTries && nextTryAt < job.expiresAt) {
-        return { deliveryId: job.id, status: "queued", nextTryAt, ...error };
-      }
-    }
-    const next = job.route[job.step + 1];
-    if (next) {
-      const fallback = { id: ids.delivery(), verificationId: job.verificationId, step: job.step + 1, ...next, nextTryAt: now };
-      return { deliveryId: job.id, status: "failed", fallback, ...error };
-    }
+    const nextTryAt = now + Math.max(result.kind === "retry" ? (result.retryAfterMs ?? 0) : 0, retryDelayMs(job.tries));
+    const retryLater = { deliveryId: job.id, status: "queued" as const, nextTryAt, ...error };
+    const canRetry = job.tries < maxTries && nextTryAt < job.expiresAt;
+    if (result.kind === "retry" && canRetry) return retryLater;
+    // A rejection is about the recipient on this channel: other providers of the step would fail alike.
+    const fallback = nextAfter(job, result.kind !== "rejected");
+    if (fallback) return { deliveryId: job.id, status: "failed", fallback, ...error };
+    // An open circuit with nowhere else to go: wait for it rather than fail the verification.
+    if (result.error.code === "circuit_open" && canRetry) return retryLater;
     return { deliveryId: job.id, status: "failed", failVerification: true, ...error };
   }
 
   async function send(job: DeliveryJob): Promise<SendResult> {
     const sender = senders.get(job.provider);
     if (!sender) return { kind: "misconfigured", error: { code: "provider_not_configured", message: job.provider } };
+    if (sender.capability) {
+      const capability = await sender.capability(job.to, job.channel, shutdown.signal).catch(() => "unknown" as const);
+      if (capability === "not_capable") {
+        return { kind: "rejected", error: { code: "not_capable", message: `${job.to} cannot receive ${job.channel}` } };
+      }
+    }
     const now = clock.now();
     const code = codes.open(job.verificationId, job.sealedCode);
     const message = {
@@ -90,15 +138,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
       locale: job.locale ?? "en",
       expiresAt: job.expiresAt,
     };
-    try {
-      return await sender.send(message, shutdown.signal);
-    } catch (err) {
-      // An adapter bug or an unexpected throw is treated as transient; the row stays safe in the outbox.
-      return { kind: "retry", error: { code: "adapter_error", message: (err as Error).message } };
-    }
+    return breakers.run(job.provider, () => sender.send(message, shutdown.signal));
   }
 
-  /** Sends one claimed job, records the outcome, and chases a fallback step at once. */
+  /** Sends one claimed job, records the outcome, and chases a fallback at once. */
   async function deliver(job: DeliveryJob): Promise<void> {
     const result = await send(job);
     const now = clock.now();
@@ -113,6 +156,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       try: job.tries,
       outcome: result.kind,
       ...(result.kind === "accepted" ? {} : { error_code: result.error.code }),
+      ...(decision.fallback ? { fallback_to: `${decision.fallback.step}:${decision.fallback.provider}` } : {}),
     };
     if (result.kind === "accepted") logger.info(log, "delivery accepted");
     else logger.warn(log, decision.status === "queued" ? "delivery will be retried" : "delivery failed");
@@ -122,6 +166,17 @@ export function createOutbox(options: OutboxOptions): Outbox {
   async function dispatchNow(deliveryId: string): Promise<void> {
     const job = await store.claimDelivery(deliveryId, clock.now(), leaseMs);
     if (job) await deliver(job);
+  }
+
+  /** Moves a sent delivery's verification to its next step (failed receipt, or no receipt in time). */
+  async function fallOver(sent: SentDelivery, reason: string): Promise<void> {
+    if (!sent.onCurrentStep) return;
+    const next = nextAfter(sent, false);
+    if (!next) return; // the last step: the code may still arrive late; a resend remains possible
+    if (await store.advanceRoute({ fromDeliveryId: sent.deliveryId, next, reason, now: clock.now() })) {
+      logger.warn({ delivery_id: sent.deliveryId, verification_id: sent.verificationId, reason, next_step: next.step }, "falling over");
+      await dispatchNow(next.id);
+    }
   }
 
   return {
@@ -137,9 +192,23 @@ export function createOutbox(options: OutboxOptions): Outbox {
       clearTimeout(timeout);
     },
 
+    async applyStatus(provider, update) {
+      const sent = await store.recordStatus(provider, update, clock.now());
+      if (!sent) {
+        logger.info({ provider, provider_message_id: update.providerMessageId }, "status for an unknown message ignored");
+        return null;
+      }
+      if (update.status === "failed" || update.status === "undelivered") {
+        await track(fallOver(sent, update.errorCode ? `${update.status}:${update.errorCode}` : update.status));
+      }
+      return sent;
+    },
+
     async runOnce() {
       const now = clock.now();
       await store.expireDue(now, 500);
+      const overdue = await store.claimOverdueFallbacks(now, batchSize);
+      await Promise.all(overdue.map((sent) => track(fallOver(sent, "no_delivery_receipt"))));
       const jobs = await store.claimDueDeliveries(now, leaseMs, batchSize);
       await Promise.all(jobs.map((job) => track(deliver(job))));
       return jobs.length;

@@ -24,9 +24,10 @@ const service: Service = {
   name: "Acme",
   policy: { codeLength: 6, ttlMs: 600_000, maxChecks: 5, maxSends: 5, resendCooldownMs: 30_000, resendPolicy: "same" },
   route: [
-    { channel: "whatsapp", provider: "wa" },
-    { channel: "sms", provider: "sms" },
+    { channel: "whatsapp", providers: ["wa"] },
+    { channel: "sms", providers: ["sms"] },
   ],
+  countryRoutes: {},
 };
 
 describe("delivery outbox", () => {

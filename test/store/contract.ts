@@ -19,8 +19,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
       country: "US",
       status: "pending",
       route: [
-        { channel: "whatsapp", provider: "p1" },
-        { channel: "sms", provider: "p2" },
+        { channel: "whatsapp", providers: ["p1"] },
+        { channel: "sms", providers: ["p2"] },
       ],
       currentStep: 0,
       sends: 1,
@@ -40,7 +40,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
       verificationId: v.id,
       step,
       channel: v.route[step]!.channel,
-      provider: v.route[step]!.provider,
+      provider: v.route[step]!.providers[0]!,
       nextTryAt: at,
     });
     const create = async (over: Partial<Verification> = {}) => {
@@ -52,7 +52,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
 
     beforeEach(async () => {
       ({ store, cleanup } = await makeStore());
-      await store.ensureService({ id: "svc_test", name: "Test", route: [{ channel: "sms", provider: "p2" }] }, T0);
+      await store.ensureService({ id: "svc_test", name: "Test", route: [{ channel: "sms", providers: ["p2"] }] }, T0);
       return async () => cleanup();
     });
 
@@ -210,7 +210,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
       expect(await store.getService("svc_test")).toMatchObject({
         name: "Test",
         policy: {},
-        route: [{ channel: "sms", provider: "p2" }],
+        route: [{ channel: "sms", providers: ["p2"] }],
       });
       await store.ensureService({ id: "svc_test", name: "Renamed", route: [] }, T0 + 1);
       expect((await store.getService("svc_test"))?.name).toBe("Renamed");

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { RouteStep } from "../../core/ports.js";
 
 /**
  * The SQLite schema. Times are epoch milliseconds; JSON columns hold small documents
@@ -11,8 +12,8 @@ export const services = sqliteTable("services", {
   name: text("name").notNull(),
   /** JSON: partial VerificationPolicy; unset fields take the configured defaults. */
   policy: text("policy", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
-  /** JSON: RouteStep[] */
-  route: text("route", { mode: "json" }).$type<{ channel: string; provider: string }[]>().notNull(),
+  route: text("route", { mode: "json" }).$type<RouteStep[]>().notNull(),
+  countryRoutes: text("country_routes", { mode: "json" }).$type<Record<string, RouteStep[]>>().notNull().default(sql`'{}'`),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
@@ -45,7 +46,8 @@ export const verifications = sqliteTable(
     status: text("status").notNull(),
     codeHash: blob("code_hash", { mode: "buffer" }),
     sealedCode: blob("sealed_code", { mode: "buffer" }),
-    route: text("route", { mode: "json" }).$type<{ channel: string; provider: string }[]>().notNull(),
+    /** The route chosen at start (service, country and request preferences applied). */
+    route: text("route", { mode: "json" }).$type<RouteStep[]>().notNull(),
     currentStep: integer("current_step").notNull().default(0),
     sends: integer("sends").notNull(),
     checks: integer("checks").notNull().default(0),
@@ -84,6 +86,8 @@ export const deliveries = sqliteTable(
     tries: integer("tries").notNull().default(0),
     nextTryAt: integer("next_try_at"),
     leaseUntil: integer("lease_until"),
+    /** Accepted but not yet delivered: when to fall over to the next step. */
+    fallbackAt: integer("fallback_at"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
@@ -92,6 +96,7 @@ export const deliveries = sqliteTable(
     index("deliveries_due").on(t.nextTryAt).where(sql`status = 'queued'`),
     index("deliveries_leased").on(t.leaseUntil).where(sql`status = 'sending'`),
     index("deliveries_provider_message").on(t.provider, t.providerMessageId),
+    index("deliveries_fallback_due").on(t.fallbackAt).where(sql`fallback_at is not null`),
   ],
 );
 

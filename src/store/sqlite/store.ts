@@ -1,12 +1,15 @@
-import { and, asc, desc, eq, gt, lte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, lte, or, sql } from "drizzle-orm";
 import type {
   ApiKey,
   Channel,
   Delivery,
   DeliveryJob,
   DeliveryStatus,
+  NewDelivery,
   RouteStep,
+  SentDelivery,
   ServiceRecord,
+  StatusUpdate,
   Store,
   Verification,
   VerificationStatus,
@@ -19,6 +22,13 @@ type DeliveryRow = typeof deliveries.$inferSelect;
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
+/** Routes written before steps had several providers stored `provider`; read them as one-provider steps. */
+function readRoute(route: unknown): RouteStep[] {
+  return (route as (RouteStep & { provider?: string })[]).map((s) =>
+    s.providers ? s : { channel: s.channel, providers: s.provider ? [s.provider] : [], fallbackAfterMs: null },
+  );
+}
+
 function toVerification(r: VerificationRow): Verification {
   return {
     id: r.id,
@@ -26,7 +36,7 @@ function toVerification(r: VerificationRow): Verification {
     to: r.to,
     country: r.country,
     status: r.status as VerificationStatus,
-    route: r.route as RouteStep[],
+    route: readRoute(r.route),
     currentStep: r.currentStep,
     sends: r.sends,
     checks: r.checks,
@@ -51,6 +61,7 @@ function toDelivery(r: DeliveryRow): Delivery {
     status: r.status as DeliveryStatus,
     providerMessageId: r.providerMessageId,
     errorCode: r.errorCode,
+    errorMessage: r.errorMessage,
     tries: r.tries,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
@@ -160,10 +171,29 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
       channel: claimed.channel as Channel,
       provider: claimed.provider,
       tries: claimed.tries,
-      route: row.v.route as RouteStep[],
+      route: readRoute(row.v.route),
       sealedCode: row.v.sealedCode,
       expiresAt: row.v.expiresAt,
       locale: row.v.locale,
+    };
+  };
+
+  /** The verification is pending, unexpired and its route is still at `step`. */
+  const stillOnStep = (verificationId: string, step: number, now: number) => {
+    const r = db.select({ status: v.status, expiresAt: v.expiresAt, currentStep: v.currentStep }).from(v).where(eq(v.id, verificationId)).get();
+    return !!r && r.status === "pending" && r.expiresAt > now && r.currentStep === step;
+  };
+
+  const sentDelivery = (d: DeliveryRow, now: number): SentDelivery | null => {
+    const ver = db.select({ route: v.route }).from(v).where(eq(v.id, d.verificationId)).get();
+    if (!ver) return null;
+    return {
+      deliveryId: d.id,
+      verificationId: d.verificationId,
+      step: d.step,
+      provider: d.provider,
+      route: readRoute(ver.route),
+      onCurrentStep: stillOnStep(d.verificationId, d.step, now),
     };
   };
 
@@ -187,12 +217,17 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
 
     async getService(id) {
       const r = db.select().from(services).where(eq(services.id, id)).get();
-      return r ? ({ id: r.id, name: r.name, policy: r.policy, route: r.route } as ServiceRecord) : null;
+      return r
+        ? ({ id: r.id, name: r.name, policy: r.policy, route: readRoute(r.route), countryRoutes: r.countryRoutes } as ServiceRecord)
+        : null;
     },
     async ensureService(s, now) {
       db.insert(services)
-        .values({ id: s.id, name: s.name, route: s.route, createdAt: now, updatedAt: now })
-        .onConflictDoUpdate({ target: services.id, set: { name: s.name, route: s.route, updatedAt: now } })
+        .values({ id: s.id, name: s.name, route: s.route, countryRoutes: s.countryRoutes ?? {}, createdAt: now, updatedAt: now })
+        .onConflictDoUpdate({
+          target: services.id,
+          set: { name: s.name, route: s.route, countryRoutes: s.countryRoutes ?? {}, updatedAt: now },
+        })
         .run();
     },
 
@@ -349,12 +384,14 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
             errorMessage: r.errorMessage ?? null,
             nextTryAt: r.status === "queued" ? (r.nextTryAt ?? now) : null,
             leaseUntil: null,
+            fallbackAt: r.status === "accepted" ? (r.fallbackAt ?? null) : null,
             updatedAt: now,
           })
           .where(and(eq(deliveries.id, r.deliveryId), eq(deliveries.status, "sending")))
-          .returning({ verificationId: deliveries.verificationId })
+          .returning({ verificationId: deliveries.verificationId, step: deliveries.step })
           .get();
-        if (!row || r.status !== "failed") return;
+        // Only the delivery the route is waiting on may move it on (an older step's late failure may not).
+        if (!row || r.status !== "failed" || !stillOnStep(row.verificationId, row.step, now)) return;
         if (r.fallback) {
           insertDelivery(r.fallback, now);
           db.update(v).set({ currentStep: r.fallback.step, updatedAt: now }).where(eq(v.id, row.verificationId)).run();
@@ -363,6 +400,68 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
         }
       });
       return async (result, now) => tx(result, now);
+    })(),
+    recordStatus: (() => {
+      // Ranks make updates monotonic: a late "sent" never undoes "delivered".
+      const rank: Record<string, number> = { queued: 0, sending: 0, accepted: 1, sent: 2, delivered: 3, read: 4 };
+      const tx = raw.transaction((provider: string, u: StatusUpdate, now: number) => {
+        const row = db
+          .select()
+          .from(deliveries)
+          .where(and(eq(deliveries.provider, provider), eq(deliveries.providerMessageId, u.providerMessageId)))
+          .get();
+        if (!row) return null;
+        const current = rank[row.status] ?? 0; // failed, undelivered, canceled rank lowest
+        const positive = u.status === "sent" || u.status === "delivered" || u.status === "read";
+        const closed = row.status === "failed" || row.status === "undelivered" || row.status === "canceled";
+        const apply = positive ? (rank[u.status] ?? 0) > current : current < 3 && !closed;
+        if (apply) {
+          const settled = u.status !== "sent";
+          db.update(deliveries)
+            .set({
+              status: u.status,
+              updatedAt: now,
+              ...(u.errorCode ? { errorCode: u.errorCode, errorMessage: u.errorMessage ?? null } : {}),
+              ...(settled ? { fallbackAt: null } : {}),
+            })
+            .where(eq(deliveries.id, row.id))
+            .run();
+        }
+        return sentDelivery({ ...row, status: apply ? u.status : row.status }, now);
+      });
+      return async (provider, update, now) => tx(provider, update, now);
+    })(),
+    claimOverdueFallbacks: (() => {
+      const tx = raw.transaction((now: number, limit: number) => {
+        const due = db
+          .select()
+          .from(deliveries)
+          .where(and(lte(deliveries.fallbackAt, now), inArray(deliveries.status, ["accepted", "sent"])))
+          .limit(limit)
+          .all();
+        const claimed: SentDelivery[] = [];
+        for (const d of due) {
+          db.update(deliveries).set({ fallbackAt: null, updatedAt: now }).where(eq(deliveries.id, d.id)).run();
+          const sent = sentDelivery(d, now);
+          if (sent) claimed.push(sent);
+        }
+        return claimed;
+      });
+      return async (now, limit) => tx(now, limit);
+    })(),
+    advanceRoute: (() => {
+      const tx = raw.transaction((input: { fromDeliveryId: string; next: NewDelivery; reason: string; now: number }) => {
+        const from = db.select().from(deliveries).where(eq(deliveries.id, input.fromDeliveryId)).get();
+        if (!from || !stillOnStep(from.verificationId, from.step, input.now)) return false;
+        db.update(deliveries)
+          .set({ errorCode: from.errorCode ?? input.reason, fallbackAt: null, updatedAt: input.now })
+          .where(eq(deliveries.id, from.id))
+          .run();
+        insertDelivery(input.next, input.now);
+        db.update(v).set({ currentStep: input.next.step, updatedAt: input.now }).where(eq(v.id, from.verificationId)).run();
+        return true;
+      });
+      return async (input) => tx(input);
     })(),
     async listDeliveries(verificationId) {
       return db
