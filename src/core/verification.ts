@@ -2,9 +2,19 @@ import { type CodeKit, generateCode } from "./codes.js";
 import { VerifydError } from "./errors.js";
 import { clearFailedChecks, enforceSendLimits, guardFailedChecks, recordFailedCheck } from "./guards.js";
 import { normalizePhone } from "./phone.js";
-import { chooseRoute } from "./routing.js";
 import type {
-  Channel, Clock, Dispatcher, Ids, Limiter, NewDelivery, Service, Store, Verification, VerificationStatus } from "./ports.js";
+  Channel,
+  Clock,
+  Dispatcher,
+  Ids,
+  Limiter,
+  NewDelivery,
+  Service,
+  Store,
+  Verification,
+  VerificationStatus,
+} from "./ports.js";
+import { chooseRoute } from "./routing.js";
 
 export type CheckReason = "wrong_code" | "expired" | "max_attempts_reached" | "not_found" | "already_approved" | "canceled";
 

@@ -174,7 +174,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
     const next = nextAfter(sent, false);
     if (!next) return; // the last step: the code may still arrive late; a resend remains possible
     if (await store.advanceRoute({ fromDeliveryId: sent.deliveryId, next, reason, now: clock.now() })) {
-      logger.warn({ delivery_id: sent.deliveryId, verification_id: sent.verificationId, reason, next_step: next.step }, "falling over");
+      logger.warn(
+        { delivery_id: sent.deliveryId, verification_id: sent.verificationId, reason, next_step: next.step },
+        "falling over",
+      );
       await dispatchNow(next.id);
     }
   }

@@ -183,6 +183,68 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
       expect(await store.claimDueDeliveries(T0 + 3_600_000, 30_000, 10)).toHaveLength(0);
     });
 
+    it("applies provider statuses monotonically and finds the delivery by message id", async () => {
+      const { v, d } = await create();
+      await store.claimDelivery(d.id, T0, 30_000);
+      await store.recordDeliveryResult(
+        { deliveryId: d.id, status: "accepted", providerMessageId: "m-1", fallbackAt: T0 + 30_000 },
+        T0,
+      );
+      expect(await store.recordStatus("p1", { providerMessageId: "unknown", status: "delivered" }, T0)).toBeNull();
+      expect(await store.recordStatus("p2", { providerMessageId: "m-1", status: "delivered" }, T0)).toBeNull(); // other provider
+      const sent = await store.recordStatus("p1", { providerMessageId: "m-1", status: "delivered" }, T0 + 1);
+      expect(sent).toMatchObject({ deliveryId: d.id, verificationId: v.id, step: 0, provider: "p1", onCurrentStep: true });
+      await store.recordStatus("p1", { providerMessageId: "m-1", status: "sent" }, T0 + 2);
+      await store.recordStatus("p1", { providerMessageId: "m-1", status: "failed", errorCode: "30005" }, T0 + 3);
+      expect(await store.listDeliveries(v.id)).toMatchObject([{ status: "delivered", errorCode: null }]);
+      // Delivered clears the fallback timer.
+      expect(await store.claimOverdueFallbacks(T0 + 60_000, 10)).toHaveLength(0);
+      await store.recordStatus("p1", { providerMessageId: "m-1", status: "read" }, T0 + 4);
+      expect((await store.listDeliveries(v.id))[0]?.status).toBe("read");
+    });
+
+    it("records a failed receipt with its error", async () => {
+      const { v, d } = await create();
+      await store.claimDelivery(d.id, T0, 30_000);
+      await store.recordDeliveryResult({ deliveryId: d.id, status: "accepted", providerMessageId: "m-2" }, T0);
+      await store.recordStatus(
+        "p1",
+        { providerMessageId: "m-2", status: "undelivered", errorCode: "30005", errorMessage: "unknown handset" },
+        T0,
+      );
+      expect(await store.listDeliveries(v.id)).toMatchObject([
+        { status: "undelivered", errorCode: "30005", errorMessage: "unknown handset" },
+      ]);
+    });
+
+    it("claims overdue fallbacks once, and advances the route only from the current step", async () => {
+      const { v, d } = await create();
+      await store.claimDelivery(d.id, T0, 30_000);
+      await store.recordDeliveryResult(
+        { deliveryId: d.id, status: "accepted", providerMessageId: "m-3", fallbackAt: T0 + 30_000 },
+        T0,
+      );
+      expect(await store.claimOverdueFallbacks(T0 + 29_999, 10)).toHaveLength(0);
+      const [overdue] = await store.claimOverdueFallbacks(T0 + 30_000, 10);
+      expect(overdue).toMatchObject({ deliveryId: d.id, step: 0, onCurrentStep: true });
+      expect(await store.claimOverdueFallbacks(T0 + 30_000, 10)).toHaveLength(0);
+      const next = delivery(v, 1, T0 + 30_000);
+      expect(await store.advanceRoute({ fromDeliveryId: d.id, next, reason: "no_delivery_receipt", now: T0 + 30_000 })).toBe(
+        true,
+      );
+      expect((await store.getVerification("svc_test", v.id))?.currentStep).toBe(1);
+      // A second advance from the old step (a late failed receipt, say) changes nothing.
+      const again = delivery(v, 1, T0 + 31_000);
+      expect(await store.advanceRoute({ fromDeliveryId: d.id, next: again, reason: "failed", now: T0 + 31_000 })).toBe(false);
+      expect((await store.listDeliveries(v.id)).map((x) => [x.step, x.status, x.errorCode])).toEqual([
+        [0, "accepted", "no_delivery_receipt"],
+        [1, "queued", null],
+      ]);
+      await store.approve(v.id, T0 + 32_000);
+      const late = await store.recordStatus("p1", { providerMessageId: "m-3", status: "failed" }, T0 + 33_000);
+      expect(late?.onCurrentStep).toBe(false);
+    });
+
     it("expires due pending verifications in bulk", async () => {
       await create();
       await create({ to: "+14155550102", expiresAt: T0 + 1_000 });

@@ -180,7 +180,11 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
 
   /** The verification is pending, unexpired and its route is still at `step`. */
   const stillOnStep = (verificationId: string, step: number, now: number) => {
-    const r = db.select({ status: v.status, expiresAt: v.expiresAt, currentStep: v.currentStep }).from(v).where(eq(v.id, verificationId)).get();
+    const r = db
+      .select({ status: v.status, expiresAt: v.expiresAt, currentStep: v.currentStep })
+      .from(v)
+      .where(eq(v.id, verificationId))
+      .get();
     return !!r && r.status === "pending" && r.expiresAt > now && r.currentStep === step;
   };
 
@@ -218,7 +222,13 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
     async getService(id) {
       const r = db.select().from(services).where(eq(services.id, id)).get();
       return r
-        ? ({ id: r.id, name: r.name, policy: r.policy, route: readRoute(r.route), countryRoutes: r.countryRoutes } as ServiceRecord)
+        ? ({
+            id: r.id,
+            name: r.name,
+            policy: r.policy,
+            route: readRoute(r.route),
+            countryRoutes: r.countryRoutes,
+          } as ServiceRecord)
         : null;
     },
     async ensureService(s, now) {
