@@ -30,7 +30,7 @@ export function resolveSecret(config: Config): string {
 /** The default service (the one admin keys act on) mirrors the configuration at every start. */
 export async function ensureDefaultService(store: Store, config: Config, clock: Clock): Promise<void> {
   await store.ensureService(
-    { id: DEFAULT_SERVICE_ID, name: config.serviceName, route: [{ channel: "sms", providers: [config.sender] }] },
+    { id: DEFAULT_SERVICE_ID, name: config.serviceName, route: config.route, countryRoutes: config.countryRoutes },
     clock.now(),
   );
 }

@@ -1,10 +1,10 @@
 import type { Logger } from "pino";
 import { ensureDefaultService, ensureDevAdminKey, resolveSecret } from "./bootstrap.js";
-import { createConsoleSender } from "./channels/console.js";
-import { createHttpSender } from "./channels/http.js";
+import { ADAPTER_TYPES } from "./channels/adapter-types.js";
+import { buildSenders } from "./channels/registry.js";
 import type { Config } from "./config/env.js";
 import { createCodeKit } from "./core/codes.js";
-import type { Clock, Ids, Sender } from "./core/ports.js";
+import type { Clock, Ids, InboundMessage, Sender } from "./core/ports.js";
 import { createVerificationService } from "./core/verification.js";
 import { createOutbox, type Outbox } from "./delivery/outbox.js";
 import { createApp } from "./http/app.js";
@@ -33,22 +33,6 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-function configuredSenders(config: Config, clock: Clock): Sender[] {
-  const senders: Sender[] = [];
-  if (config.env === "development") senders.push(createConsoleSender());
-  if (config.httpChannel.url) {
-    senders.push(
-      createHttpSender({
-        url: config.httpChannel.url,
-        secret: config.httpChannel.secret,
-        timeoutMs: config.httpChannel.timeoutMs,
-        clock,
-      }),
-    );
-  }
-  return senders;
-}
-
 /** The one composition root: real adapters wired from the configuration. No sockets are opened here. */
 export async function buildRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -65,12 +49,27 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   const devKey = await ensureDevAdminKey(store, config, clock, ids);
   if (devKey) options.onAdminKeyCreated?.(devKey);
 
+  // Receipts that arrive on an adapter's own connection (SMPP) reach the outbox once it exists.
+  let outbox: Outbox | undefined;
+  const onInbound = (provider: string, message: InboundMessage) => {
+    logger.info(
+      { provider, channel: message.channel, provider_message_id: message.providerMessageId },
+      "inbound message received",
+    );
+  };
+  const built = buildSenders(config, ADAPTER_TYPES, {
+    clock,
+    publicUrl: config.publicUrl,
+    onStatus: (provider, update) =>
+      void outbox?.applyStatus(provider, update).catch((err) => logger.error({ err }, "status update failed")),
+    onInbound,
+  });
   const senders = new Map<string, Sender>();
-  for (const sender of [...configuredSenders(config, clock), ...(options.senders ?? [])]) senders.set(sender.provider, sender);
+  for (const sender of [...built, ...(options.senders ?? [])]) senders.set(sender.provider, sender);
 
   // The lease must outlive the slowest send, or a slow send would be claimed and sent twice.
   const leaseMs = Math.max(30_000, config.httpChannel.timeoutMs * 2);
-  const outbox = createOutbox({ store, clock, ids, codes, senders, logger, leaseMs, dispatchBudgetMs: config.dispatchBudgetMs });
+  outbox = createOutbox({ store, clock, ids, codes, senders, logger, leaseMs, dispatchBudgetMs: config.dispatchBudgetMs });
   const verifications = createVerificationService({ store, clock, ids, codes, limiter, dispatcher: outbox });
   const authenticate = createAuthenticator({ store, clock, defaults: config.defaults, adminKey: config.adminKey });
   const app = createApp({
@@ -83,14 +82,22 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     trustProxyHops: config.trustProxyHops,
     maxBodyBytes: config.maxBodyBytes,
     version: VERSION,
+    webhooks: {
+      senders,
+      applyStatus: (p, u) => (outbox as Outbox).applyStatus(p, u),
+      onInbound,
+      publicUrl: config.publicUrl,
+      logger,
+    },
   });
 
   return {
     app,
-    outbox,
+    outbox: outbox as Outbox,
     logger,
     async close() {
-      await outbox.stop();
+      await (outbox as Outbox).stop();
+      for (const sender of built) await sender.close?.();
       await store.close();
     },
   };

@@ -112,7 +112,8 @@ export function createGoogleRbmSender(config: GoogleRbmConfig, deps: GoogleRbmDe
         body: { contentMessage: { text: message.body }, messageTrafficType: "AUTHENTICATION", ttl: `${ttlS}s` },
         signal,
       });
-      if (response.kind !== "response") return response.kind === "unreachable" ? { kind: "retry", error: response.error } : response;
+      if (response.kind !== "response")
+        return response.kind === "unreachable" ? { kind: "retry", error: response.error } : response;
       return classify(response, messageId, message, clock);
     },
 

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { type FileConfig, loadConfigFile, type RouteStepConfig } from "./file.js";
 import { parseDuration, parseRate } from "./units.js";
 
 /**
@@ -57,6 +58,8 @@ const envSchema = z.object({
   }),
   VERIFYD_SERVICE_NAME: z.string().min(1).max(40).default("verifyd"),
   VERIFYD_SENDER: z.enum(["console", "http"]).optional(),
+  VERIFYD_CONFIG_FILE: optionalText,
+  VERIFYD_PUBLIC_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
   VERIFYD_HTTP_CHANNEL_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
   VERIFYD_HTTP_CHANNEL_SECRET: optionalText.refine((v) => v === undefined || v.startsWith("whsec_"), {
     message: "must be a Standard Webhooks secret (whsec_<base64>)",
@@ -92,7 +95,15 @@ export interface Config {
   secret: string | undefined;
   adminKey: string | undefined;
   serviceName: string;
+  /** The channel used when no route is configured (`VERIFYD_SENDER`). */
   sender: "console" | "http";
+  /** verifyd's public base URL, for provider status callbacks (`VERIFYD_PUBLIC_URL` or the config file). */
+  publicUrl: string | undefined;
+  /** Providers from the config file, by configured name. */
+  providers: FileConfig["providers"];
+  /** The default route: the config file's, else one SMS step on `sender`. */
+  route: RouteStepConfig[];
+  countryRoutes: Record<string, RouteStepConfig[]>;
   httpChannel: { url: string | undefined; secret: string | undefined; timeoutMs: number };
   defaults: {
     codeLength: number;
@@ -118,6 +129,18 @@ export interface Config {
 /** A configuration problem, phrased for the operator: it names the variable. */
 export class ConfigError extends Error {
   override name = "ConfigError";
+}
+
+/** Every provider a route names must exist; the console channel never serves production. */
+function checkRoutes(steps: RouteStepConfig[], known: Set<string>, production: boolean): void {
+  for (const name of steps.flatMap((s) => s.providers)) {
+    if (name === "console" && production) {
+      throw new ConfigError(
+        "route: the console channel prints codes and is refused in production (set VERIFYD_SENDER=http or configure a route)",
+      );
+    }
+    if (!known.has(name)) throw new ConfigError(`route: provider "${name}" is not configured`);
+  }
 }
 
 type ReadFile = (path: string) => string;
@@ -156,15 +179,22 @@ export function loadConfig(
   if (sender === "http" && !e.VERIFYD_HTTP_CHANNEL_URL) {
     throw new ConfigError("VERIFYD_HTTP_CHANNEL_URL: required when VERIFYD_SENDER=http");
   }
-  if (e.VERIFYD_ENV === "production") {
+  const file = e.VERIFYD_CONFIG_FILE ? loadConfigFile(e.VERIFYD_CONFIG_FILE, rawEnv, readFile) : undefined;
+  const production = e.VERIFYD_ENV === "production";
+  const route = file?.route ?? [{ channel: "sms" as const, providers: [sender], fallbackAfterMs: null }];
+  const countryRoutes = file?.countryRoutes ?? {};
+  const known = new Set([
+    ...Object.keys(file?.providers ?? {}),
+    ...(production ? [] : ["console"]),
+    ...(e.VERIFYD_HTTP_CHANNEL_URL ? ["http"] : []),
+  ]);
+  for (const steps of [route, ...Object.values(countryRoutes)]) checkRoutes(steps, known, production);
+  if (production) {
     if (!e.VERIFYD_SECRET) throw new ConfigError("VERIFYD_SECRET: required in production (or VERIFYD_SECRET_FILE)");
     if (!e.VERIFYD_ADMIN_KEY) {
       throw new ConfigError("VERIFYD_ADMIN_KEY: required in production (or VERIFYD_ADMIN_KEY_FILE)");
     }
-    if (sender === "console") {
-      throw new ConfigError("VERIFYD_SENDER: the console channel prints codes and is refused in production");
-    }
-    if (sender === "http" && !e.VERIFYD_HTTP_CHANNEL_SECRET) {
+    if (e.VERIFYD_HTTP_CHANNEL_URL && !e.VERIFYD_HTTP_CHANNEL_SECRET) {
       throw new ConfigError("VERIFYD_HTTP_CHANNEL_SECRET: required in production so the receiver can verify sends");
     }
   }
@@ -177,6 +207,10 @@ export function loadConfig(
     adminKey: e.VERIFYD_ADMIN_KEY,
     serviceName: e.VERIFYD_SERVICE_NAME,
     sender,
+    publicUrl: e.VERIFYD_PUBLIC_URL ?? file?.publicUrl,
+    providers: file?.providers ?? {},
+    route,
+    countryRoutes,
     httpChannel: {
       url: e.VERIFYD_HTTP_CHANNEL_URL,
       secret: e.VERIFYD_HTTP_CHANNEL_SECRET,

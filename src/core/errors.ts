@@ -10,6 +10,7 @@ export type ErrorCode =
   | "unsupported_media_type"
   | "payload_too_large"
   | "unauthorized"
+  | "webhook_signature_invalid"
   | "forbidden"
   | "route_not_found"
   | "method_not_allowed"

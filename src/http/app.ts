@@ -14,6 +14,7 @@ import { limitPerKey } from "./middleware/limits.js";
 import { problem, problemFromError } from "./problem.js";
 import { healthRoutes } from "./routes/health.js";
 import { verificationCheckRoutes, verificationRoutes } from "./routes/verifications.js";
+import { type WebhookRoutesDeps, webhookRoutes } from "./routes/webhooks.js";
 import { validationHook } from "./validation.js";
 
 export interface AppDeps {
@@ -28,6 +29,8 @@ export interface AppDeps {
   /** @default 16_384 */
   maxBodyBytes?: number;
   version?: string;
+  /** Provider callbacks; without it, `/webhooks/…` answers 404. */
+  webhooks?: WebhookRoutesDeps;
 }
 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
@@ -48,6 +51,7 @@ export function createApp(deps: AppDeps) {
   );
 
   app.route("/", healthRoutes({ store: deps.store, version: deps.version ?? "dev" }));
+  if (deps.webhooks) app.route("/", webhookRoutes(deps.webhooks));
 
   app.use("/v1/*", async (c, next) => {
     // A declared non-JSON body is refused outright; an undeclared one fails schema validation instead.

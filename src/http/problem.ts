@@ -12,6 +12,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: ContentfulStatusCode; titl
   invalid_phone_number: { status: 400, title: "The phone number is not valid" },
   idempotency_key_invalid: { status: 400, title: "The Idempotency-Key header is not valid" },
   unauthorized: { status: 401, title: "A valid API key is required" },
+  webhook_signature_invalid: { status: 401, title: "The webhook signature is missing or wrong" },
   forbidden: { status: 403, title: "This API key may not do that" },
   route_not_found: { status: 404, title: "No such endpoint" },
   verification_not_found: { status: 404, title: "No such verification" },

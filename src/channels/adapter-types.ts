@@ -1,0 +1,4 @@
+import type { AdapterType } from "./registry.js";
+
+/** Provider adapters selectable with `"type"` in the config file's `providers`. */
+export const ADAPTER_TYPES: Record<string, AdapterType> = {};

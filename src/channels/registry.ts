@@ -1,0 +1,64 @@
+import type { z } from "zod";
+import type { Config } from "../config/env.js";
+import { ConfigError } from "../config/env.js";
+import type { Clock, InboundMessage, Sender, StatusUpdate } from "../core/ports.js";
+import { createConsoleSender } from "./console.js";
+import { createHttpSender } from "./http.js";
+
+/** What an adapter factory receives besides its own settings. */
+export interface AdapterDeps {
+  clock: Clock;
+  name: string;
+  publicUrl?: string;
+  /** For adapters whose receipts arrive on their own connection (SMPP), not a webhook. */
+  onStatus: (update: StatusUpdate) => void;
+  onInbound: (message: InboundMessage) => void;
+}
+
+export interface AdapterType {
+  schema: z.ZodType;
+  create(settings: never, deps: AdapterDeps): Sender & { close?: () => Promise<void> | void };
+}
+
+/**
+ * Builds every configured sender: the console (development) and http channels from the
+ * environment, and each provider of the config file through its adapter type.
+ */
+export function buildSenders(
+  config: Config,
+  types: Record<string, AdapterType>,
+  deps: Omit<AdapterDeps, "name" | "onStatus" | "onInbound"> & {
+    onStatus: (provider: string, update: StatusUpdate) => void;
+    onInbound: (provider: string, message: InboundMessage) => void;
+  },
+): (Sender & { close?: () => Promise<void> | void })[] {
+  const senders: (Sender & { close?: () => Promise<void> | void })[] = [];
+  if (config.env === "development") senders.push(createConsoleSender());
+  if (config.httpChannel.url) {
+    const { url, secret, timeoutMs } = config.httpChannel;
+    senders.push(createHttpSender({ url, secret, timeoutMs, clock: deps.clock }));
+  }
+  for (const [name, settings] of Object.entries(config.providers)) {
+    const type = types[settings.type];
+    if (!type)
+      throw new ConfigError(
+        `config.providers.${name}.type: unknown provider type "${settings.type}" (known: ${Object.keys(types).join(", ")})`,
+      );
+    const { type: _type, ...rest } = settings;
+    const parsed = type.schema.safeParse(rest);
+    if (!parsed.success) {
+      const lines = parsed.error.issues.map((i) => `config.providers.${name}.${i.path.join(".")}: ${i.message}`);
+      throw new ConfigError(`invalid provider settings\n  ${lines.join("\n  ")}`);
+    }
+    senders.push(
+      type.create(parsed.data as never, {
+        clock: deps.clock,
+        name,
+        publicUrl: deps.publicUrl,
+        onStatus: (update) => deps.onStatus(name, update),
+        onInbound: (message) => deps.onInbound(name, message),
+      }),
+    );
+  }
+  return senders;
+}

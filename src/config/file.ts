@@ -1,0 +1,117 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { ConfigError } from "./env.js";
+import { parseDuration } from "./units.js";
+
+/**
+ * The optional JSON configuration file (`VERIFYD_CONFIG_FILE`): providers and routes, which are
+ * too structured for environment variables. Any string value may be a reference instead of the
+ * secret itself: `"env:TWILIO_AUTH_TOKEN"` or `"file:/run/secrets/twilio"`.
+ *
+ * @example
+ * {
+ *   "providers": { "twilio": { "type": "twilio", "accountSid": "AC…", "authToken": "env:TWILIO_AUTH_TOKEN", "from": "+15017122661" } },
+ *   "route": [{ "channel": "whatsapp", "providers": ["meta-whatsapp"], "fallbackAfter": "30s" }, { "channel": "sms", "providers": ["twilio"] }],
+ *   "countryRoutes": { "US": [{ "channel": "sms", "providers": ["twilio"] }] }
+ * }
+ */
+
+const channel = z.enum(["sms", "whatsapp", "rcs"]);
+
+const stepSchema = z
+  .object({
+    channel,
+    providers: z.array(z.string().min(1)).min(1),
+    /** Defaults to 30 s on WhatsApp and RCS (receipts are reliable there), none on SMS. */
+    fallbackAfter: z.string().optional(),
+  })
+  .strict();
+
+const fileSchema = z
+  .object({
+    publicUrl: z.url().optional(),
+    providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/), z.looseObject({ type: z.string() })).default({}),
+    route: z.array(stepSchema).min(1).optional(),
+    countryRoutes: z.record(z.string().regex(/^[A-Z]{2}$/), z.array(stepSchema).min(1)).default({}),
+  })
+  .strict();
+
+export interface RouteStepConfig {
+  channel: "sms" | "whatsapp" | "rcs";
+  providers: string[];
+  fallbackAfterMs: number | null;
+}
+
+export interface FileConfig {
+  publicUrl?: string;
+  /** Provider settings by configured name; `type` picks the adapter. */
+  providers: Record<string, { type: string } & Record<string, unknown>>;
+  route?: RouteStepConfig[];
+  countryRoutes: Record<string, RouteStepConfig[]>;
+}
+
+type ReadFile = (path: string) => string;
+
+/** Replaces `env:NAME` and `file:/path` strings, anywhere in the document, by what they point to. */
+function resolveReferences(value: unknown, env: Record<string, string | undefined>, readFile: ReadFile, path: string): unknown {
+  if (typeof value === "string") {
+    if (value.startsWith("env:")) {
+      const resolved = env[value.slice(4)];
+      if (resolved === undefined) throw new ConfigError(`${path}: environment variable ${value.slice(4)} is not set`);
+      return resolved;
+    }
+    if (value.startsWith("file:")) {
+      try {
+        return readFile(value.slice(5)).trim();
+      } catch (err) {
+        throw new ConfigError(`${path}: cannot read ${value.slice(5)} (${(err as Error).message})`);
+      }
+    }
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => resolveReferences(v, env, readFile, `${path}[${i}]`));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveReferences(v, env, readFile, `${path}.${k}`)]));
+  }
+  return value;
+}
+
+function toStep(step: z.output<typeof stepSchema>, where: string): RouteStepConfig {
+  let fallbackAfterMs: number | null = step.channel === "sms" ? null : 30_000;
+  if (step.fallbackAfter !== undefined) {
+    const ms = parseDuration(step.fallbackAfter);
+    if (ms === undefined) throw new ConfigError(`${where}.fallbackAfter: "${step.fallbackAfter}" is not a duration like 30s`);
+    fallbackAfterMs = ms || null;
+  }
+  return { channel: step.channel, providers: step.providers, fallbackAfterMs };
+}
+
+export function loadConfigFile(
+  path: string,
+  env: Record<string, string | undefined>,
+  readFile: ReadFile = (p) => readFileSync(p, "utf8"),
+): FileConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFile(path));
+  } catch (err) {
+    throw new ConfigError(`VERIFYD_CONFIG_FILE: cannot read ${path} as JSON (${(err as Error).message})`);
+  }
+  const parsed = fileSchema.safeParse(resolveReferences(raw, env, readFile, "config"));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `config.${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration file ${path}\n  ${lines.join("\n  ")}`);
+  }
+  const f = parsed.data;
+  return {
+    publicUrl: f.publicUrl,
+    providers: f.providers as FileConfig["providers"],
+    route: f.route?.map((s, i) => toStep(s, `config.route[${i}]`)),
+    countryRoutes: Object.fromEntries(
+      Object.entries(f.countryRoutes).map(([country, steps]) => [
+        country,
+        steps.map((s, i) => toStep(s, `config.countryRoutes.${country}[${i}]`)),
+      ]),
+    ),
+  };
+}
