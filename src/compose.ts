@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { ensureDefaultService, ensureDevAdminKey, resolveSecret } from "./bootstrap.js";
 import { ADAPTER_TYPES } from "./channels/adapter-types.js";
-import { buildSenders } from "./channels/registry.js";
+import { type AdapterType, buildSenders } from "./channels/registry.js";
 import type { Config } from "./config/env.js";
 import { createCodeKit } from "./core/codes.js";
 import type { Clock, Ids, InboundMessage, Sender } from "./core/ports.js";
@@ -22,6 +22,8 @@ export interface RuntimeOptions {
   ids?: Ids;
   /** Extra or replacement senders by provider name (tests plug capturing senders in here). */
   senders?: Sender[];
+  /** More adapter types for the config file's providers (tests register fakes here). */
+  adapterTypes?: Record<string, AdapterType>;
   /** Called once with a freshly created development admin key. */
   onAdminKeyCreated?: (key: string) => void;
 }
@@ -57,7 +59,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
       "inbound message received",
     );
   };
-  const built = buildSenders(config, ADAPTER_TYPES, {
+  const built = buildSenders(config, { ...ADAPTER_TYPES, ...options.adapterTypes }, {
     clock,
     publicUrl: config.publicUrl,
     onStatus: (provider, update) =>

@@ -11,6 +11,15 @@ const clientIp = z.union([z.ipv4(), z.ipv6()]).optional().openapi({
 export const StartBody = z
   .object({
     to: z.string().min(1).max(64).openapi({ description: "Phone number in E.164 form.", example: "+14155550100" }),
+    channels: z
+      .array(z.enum(["sms", "whatsapp", "rcs"]))
+      .min(1)
+      .max(3)
+      .optional()
+      .openapi({
+        description: "Channels to use, in order of preference; narrows the service's route for this verification.",
+        example: ["whatsapp", "sms"],
+      }),
     client_ip: clientIp,
   })
   .strict()
@@ -43,7 +52,8 @@ const Delivery = z.object({
   channel: z.string(),
   provider: z.string(),
   status: z.string(),
-  error_code: z.string().nullable(),
+  error_code: z.string().nullable().openapi({ description: "Why the attempt failed or the route moved on (provider code, not_capable, circuit_open, no_delivery_receipt…)." }),
+  error_message: z.string().nullable(),
   tries: z.number().int(),
   created_at: z.string(),
   updated_at: z.string(),

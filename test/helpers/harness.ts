@@ -1,7 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { z } from "zod";
+import type { AdapterType } from "../../src/channels/registry.js";
 import { buildRuntime, type Runtime } from "../../src/compose.js";
 import { loadConfig } from "../../src/config/env.js";
 import { createLogger } from "../../src/observability/logger.js";
@@ -19,6 +21,8 @@ export interface Harness {
   clock: FakeClock;
   sender: CapturingSender;
   logs: string[];
+  /** A capturing provider declared in the config file with `"type": "capture"`. */
+  provider(name: string): CapturingSender;
   /** The SQLite file behind this harness. */
   dbPath: string;
   /** Sends a request with the admin key and JSON body; records the response body. */
@@ -38,8 +42,12 @@ export interface Harness {
  * A full verifyd (real SQLite file in a fresh temp folder, real limiter, real outbox) with a fake
  * clock and a capturing sender standing in for the console channel. `env` overrides configuration.
  */
-export async function createHarness(env: Record<string, string> = {}): Promise<Harness> {
+export async function createHarness(env: Record<string, string> = {}, configFile?: object): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "verifyd-test-"));
+  if (configFile) {
+    writeFileSync(join(dir, "config.json"), JSON.stringify(configFile));
+    env = { VERIFYD_CONFIG_FILE: join(dir, "config.json"), ...env };
+  }
   const config = loadConfig({
     VERIFYD_DB: join(dir, "verifyd.db"),
     VERIFYD_SECRET: TEST_SECRET,
@@ -58,10 +66,35 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
       done();
     },
   });
-  const runtime = await buildRuntime(config, { clock, senders: [sender], logger: createLogger("debug", sink) });
+  // Config-file providers of type "capture" become capturing senders, reachable through `provider(name)`.
+  const captured = new Map<string, CapturingSender>();
+  let latestCode: string | undefined;
+  const capture: AdapterType = {
+    schema: z.object({}).loose(),
+    create: (_settings, deps) => {
+      const s = new CapturingSender(deps.name);
+      captured.set(deps.name, s);
+      return s;
+    },
+  };
+  const runtime = await buildRuntime(config, {
+    clock,
+    senders: [sender],
+    logger: createLogger("debug", sink),
+    adapterTypes: { capture },
+  });
+  for (const s of captured.values()) {
+    const send = s.send.bind(s);
+    s.send = async (message) => {
+      transcript.codes.add(message.code);
+      latestCode = message.code;
+      return send(message);
+    };
+  }
   const originalSend = sender.send.bind(sender);
   sender.send = async (message) => {
     transcript.codes.add(message.code);
+    latestCode = message.code;
     return originalSend(message);
   };
 
@@ -87,12 +120,18 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
     sender,
     logs,
     dbPath: config.dbPath,
+    provider(name) {
+      const s = captured.get(name);
+      if (!s) throw new Error(`no capture provider "${name}" in the config file`);
+      return s;
+    },
     call,
     json,
     async startVerification(to, extra = {}) {
       const res = await json<{ id: string }>("POST", "/v1/verifications", { to, ...extra });
       if (res.status !== 201) throw new Error(`start failed: ${res.status} ${JSON.stringify(res.body)}`);
-      return { id: res.body.id, code: sender.lastCode() };
+      if (latestCode === undefined) throw new Error("no message sent");
+      return { id: res.body.id, code: latestCode };
     },
     async close() {
       await runtime.close();

@@ -52,6 +52,7 @@ export function toView(v: Verification, service: Service, now: number, deliverie
             provider: d.provider,
             status: d.status,
             error_code: d.errorCode,
+            error_message: d.errorMessage,
             tries: d.tries,
             created_at: iso(d.createdAt) as string,
             updated_at: iso(d.updatedAt) as string,
@@ -140,7 +141,11 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
     const input = c.req.valid("json");
     const { service } = c.get("principal");
     const run = async () => {
-      const v = await verifications.start(service, { to: input.to, clientIp: clientIpOf(c, input.client_ip, trustProxyHops) });
+      const v = await verifications.start(service, {
+        to: input.to,
+        channels: input.channels,
+        clientIp: clientIpOf(c, input.client_ip, trustProxyHops),
+      });
       return toView(v, service, clock.now());
     };
     const rawKey = c.req.header("idempotency-key");
