@@ -78,3 +78,56 @@ describe("loadConfig", () => {
     expect(ok.sender).toBe("http");
   });
 });
+
+describe("the config file", () => {
+  const files: Record<string, string> = {};
+  const read = (p: string) => {
+    const v = files[p];
+    if (v === undefined) throw new Error("ENOENT");
+    return v;
+  };
+  const withFile = (doc: unknown, env: Record<string, string> = {}) => {
+    files["/etc/verifyd.json"] = JSON.stringify(doc);
+    return loadConfig({ VERIFYD_CONFIG_FILE: "/etc/verifyd.json", ...env }, read);
+  };
+
+  it("reads providers and routes, with env: and file: secret references", () => {
+    files["/run/secrets/token"] = "tok-from-file\n";
+    const c = withFile(
+      {
+        publicUrl: "https://verify.example.com",
+        providers: { twilio: { type: "twilio", accountSid: "AC1", authToken: "file:/run/secrets/token", from: "env:FROM" } },
+        route: [
+          { channel: "whatsapp", providers: ["twilio"] },
+          { channel: "sms", providers: ["twilio"], fallbackAfter: "45s" },
+        ],
+        countryRoutes: { IN: [{ channel: "sms", providers: ["twilio"] }] },
+      },
+      { FROM: "+15017122661" },
+    );
+    expect(c.providers.twilio).toEqual({ type: "twilio", accountSid: "AC1", authToken: "tok-from-file", from: "+15017122661" });
+    expect(c.route).toEqual([
+      { channel: "whatsapp", providers: ["twilio"], fallbackAfterMs: 30_000 },
+      { channel: "sms", providers: ["twilio"], fallbackAfterMs: 45_000 },
+    ]);
+    expect(c.countryRoutes.IN).toEqual([{ channel: "sms", providers: ["twilio"], fallbackAfterMs: null }]);
+    expect(c.publicUrl).toBe("https://verify.example.com");
+  });
+
+  it("names what is wrong", () => {
+    expectConfigError({ VERIFYD_CONFIG_FILE: "/missing.json" }, "VERIFYD_CONFIG_FILE", read);
+    const bad = (doc: unknown, words: string, env: Record<string, string> = {}) => {
+      files["/etc/bad.json"] = JSON.stringify(doc);
+      expectConfigError({ VERIFYD_CONFIG_FILE: "/etc/bad.json", ...env }, words, read);
+    };
+    bad({ providers: { t: { type: "twilio", authToken: "env:NOPE" } } }, "NOPE");
+    bad({ route: [{ channel: "sms", providers: ["ghost"] }] }, 'provider "ghost" is not configured');
+    bad({ route: [{ channel: "fax", providers: ["console"] }] }, "config.route.0.channel");
+    bad({ route: [{ channel: "sms", providers: ["console"], fallbackAfter: "soon" }] }, "fallbackAfter");
+    bad({ route: [{ channel: "sms", providers: ["console"] }] }, "console", {
+      VERIFYD_ENV: "production",
+      VERIFYD_SECRET: SECRET,
+      VERIFYD_ADMIN_KEY: ADMIN,
+    });
+  });
+});
