@@ -6,6 +6,7 @@ import type { Config } from "./config/env.js";
 import { createCodeKit } from "./core/codes.js";
 import type { Clock, Ids, InboundMessage, Sender } from "./core/ports.js";
 import { createVerificationService } from "./core/verification.js";
+import { createDelegatedCodes } from "./delivery/delegated.js";
 import { createOutbox, type Outbox } from "./delivery/outbox.js";
 import { createApp } from "./http/app.js";
 import { createAuthenticator } from "./http/middleware/auth.js";
@@ -59,20 +60,25 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
       "inbound message received",
     );
   };
-  const built = buildSenders(config, { ...ADAPTER_TYPES, ...options.adapterTypes }, {
-    clock,
-    publicUrl: config.publicUrl,
-    onStatus: (provider, update) =>
-      void outbox?.applyStatus(provider, update).catch((err) => logger.error({ err }, "status update failed")),
-    onInbound,
-  });
+  const built = buildSenders(
+    config,
+    { ...ADAPTER_TYPES, ...options.adapterTypes },
+    {
+      clock,
+      publicUrl: config.publicUrl,
+      onStatus: (provider, update) =>
+        void outbox?.applyStatus(provider, update).catch((err) => logger.error({ err }, "status update failed")),
+      onInbound,
+    },
+  );
   const senders = new Map<string, Sender>();
   for (const sender of [...built, ...(options.senders ?? [])]) senders.set(sender.provider, sender);
 
   // The lease must outlive the slowest send, or a slow send would be claimed and sent twice.
   const leaseMs = Math.max(30_000, config.httpChannel.timeoutMs * 2);
   outbox = createOutbox({ store, clock, ids, codes, senders, logger, leaseMs, dispatchBudgetMs: config.dispatchBudgetMs });
-  const verifications = createVerificationService({ store, clock, ids, codes, limiter, dispatcher: outbox });
+  const delegated = createDelegatedCodes(store, senders);
+  const verifications = createVerificationService({ store, clock, ids, codes, limiter, dispatcher: outbox, delegated });
   const authenticate = createAuthenticator({ store, clock, defaults: config.defaults, adminKey: config.adminKey });
   const app = createApp({
     verifications,

@@ -381,6 +381,16 @@ export interface Sender {
   capability?(to: string, channel: Channel, signal: AbortSignal): Promise<Capability>;
   /** Verifies and parses a webhook sent to `/webhooks/{provider}/…`. */
   handleWebhook?(request: WebhookRequest): Promise<WebhookResult>;
+  /**
+   * For delegated steps, where the provider generates and sends its own code (its `send` returns the
+   * provider's reference as the message id): forwards the user's code to the provider.
+   */
+  checkCode?(reference: string, code: string, signal: AbortSignal): Promise<DelegatedCheckResult>;
+}
+
+/** Asks the providers of a verification's delegated steps whether a code is theirs. */
+export interface DelegatedCodes {
+  matches(verificationId: string, code: string): Promise<boolean>;
 }
 
 /** Sends a freshly queued delivery now (bounded by a budget); the outbox worker covers the rest. */

@@ -5,6 +5,7 @@ import { normalizePhone } from "./phone.js";
 import type {
   Channel,
   Clock,
+  DelegatedCodes,
   Dispatcher,
   Ids,
   Limiter,
@@ -44,6 +45,8 @@ export interface VerificationDeps {
   codes: CodeKit;
   limiter: Limiter;
   dispatcher: Dispatcher;
+  /** Present when some provider sends its own codes (delegated steps). */
+  delegated?: DelegatedCodes;
 }
 
 /** When the next resend may happen, or null when no resend is possible. */
@@ -231,7 +234,8 @@ export function createVerificationService(deps: VerificationDeps) {
       if (attempt.kind === "refused") return refusedOutcome(attempt.verification ?? v);
 
       const counted = attempt.verification;
-      if (codes.matches(attempt.codeHash, v.id, code)) {
+      // The code is ours, or (after a delegated step) the provider's own; either approves.
+      if (codes.matches(attempt.codeHash, v.id, code) || (await deps.delegated?.matches(v.id, code))) {
         const now = clock.now();
         if (await store.approve(v.id, now)) {
           await clearFailedChecks(limiter, v.to);

@@ -139,3 +139,28 @@ describe("provider webhooks", () => {
     expect((await h.runtime.app.request("/webhooks/nobody/status", { method: "POST", body: "{}" })).status).toBe(404);
   });
 });
+
+describe("delegated steps", () => {
+  it("approves with the provider's own code, forwarded to the provider", async () => {
+    const h = await createHarness({}, { providers: { mc: { type: "capture" } }, route: [{ channel: "sms", providers: ["mc"] }] });
+    try {
+      const mc = h.provider("mc");
+      const forwarded: [string, string][] = [];
+      mc.checkCode = async (reference, code) => {
+        forwarded.push([reference, code]);
+        return code === "4321" ? { kind: "approved" } : { kind: "wrong_code" };
+      };
+      const { id } = await h.startVerification("+14155550106");
+      const wrong = await h.json<{ valid: boolean; reason: string }>("POST", `/v1/verifications/${id}/check`, { code: "9999" });
+      expect(wrong.body).toMatchObject({ valid: false, reason: "wrong_code" });
+      const ok = await h.json<{ valid: boolean; status: string }>("POST", `/v1/verifications/${id}/check`, { code: "4321" });
+      expect(ok.body).toMatchObject({ valid: true, status: "approved" });
+      expect(forwarded).toEqual([
+        ["msg_1", "9999"],
+        ["msg_1", "4321"],
+      ]);
+    } finally {
+      await h.close();
+    }
+  });
+});
