@@ -47,7 +47,11 @@ export function verifyHs256Jwt(token: string, secret: string): JwtCheck {
   if (decodeSegment(header)?.alg !== "HS256") return { ok: false, reason: "unexpected token algorithm" };
   const expected = createHmac("sha256", secret).update(`${header}.${payload}`).digest();
   const given = Buffer.from(signature, "base64url");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: "bad signature" };
+  // Decoding ignores stray characters and the last character's spare bits: only the canonical form counts.
+  const canonical = given.toString("base64url") === signature;
+  if (!canonical || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    return { ok: false, reason: "bad signature" };
+  }
   const claims = decodeSegment(payload);
   return claims ? { ok: true, claims } : { ok: false, reason: "malformed token claims" };
 }

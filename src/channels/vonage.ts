@@ -72,7 +72,7 @@ export interface VonageDeps {
 
 /** Lifetime of the request JWT: it is signed per request, so it only has to outlive one call. */
 const TOKEN_TTL_S = 300;
-/** TTL bounds for SMS and RCS: at least 20 s (a shorter one is refused or useless), at most 72 h. */
+/** TTL bounds for SMS and RCS: a 20 s floor (the SMS platform's historical minimum) and Vonage's 72 h default as ceiling. */
 const MIN_TTL_S = 20;
 const MAX_TTL_S = 259_200;
 
@@ -191,7 +191,11 @@ function classify(response: ProviderResponse, code: string, now: number): SendRe
 export function createVonageSender(config: VonageConfig, deps: VonageDeps): Sender {
   const provider = deps.name ?? "vonage";
   const authorize = authorization(config, deps.clock);
-  const senders: Record<Channel, string | undefined> = { sms: config.smsFrom, whatsapp: config.whatsappFrom, rcs: config.rcsFrom };
+  const senders: Record<Channel, string | undefined> = {
+    sms: config.smsFrom,
+    whatsapp: config.whatsappFrom,
+    rcs: config.rcsFrom,
+  };
   const channels = (["sms", "whatsapp", "rcs"] as const).filter((channel) => senders[channel] !== undefined);
   const url = `${config.baseUrl.replace(/\/+$/, "")}/v1/messages`;
   const statusUrl = deps.publicUrl ? `${deps.publicUrl.replace(/\/+$/, "")}/webhooks/${provider}/status` : undefined;
