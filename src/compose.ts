@@ -75,7 +75,8 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   for (const sender of [...built, ...(options.senders ?? [])]) senders.set(sender.provider, sender);
 
   // The lease must outlive the slowest send, or a slow send would be claimed and sent twice.
-  const leaseMs = Math.max(30_000, config.httpChannel.timeoutMs * 2);
+  const timeouts = Object.values(config.providers).map((p) => Number(p.timeoutMs ?? 5_000));
+  const leaseMs = Math.max(config.deliveryLeaseMs, 2 * Math.max(config.httpChannel.timeoutMs, ...timeouts));
   outbox = createOutbox({ store, clock, ids, codes, senders, logger, leaseMs, dispatchBudgetMs: config.dispatchBudgetMs });
   const delegated = createDelegatedCodes(store, senders);
   const verifications = createVerificationService({ store, clock, ids, codes, limiter, dispatcher: outbox, delegated });

@@ -26,7 +26,7 @@ export async function startServer(config: Config, options: RuntimeOptions = {}):
     server.once("listening", resolve);
     server.once("error", reject);
   });
-  runtime.outbox.start();
+  runtime.outbox.start(config.outboxPollMs);
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, host: config.host, env: config.env, sender: config.sender, db: config.dbPath }, "verifyd listening");
 

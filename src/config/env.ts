@@ -80,6 +80,8 @@ const envSchema = z.object({
   VERIFYD_LIMIT_FAILED_CHECKS_PER_IP: rate("30/1h"),
   VERIFYD_TRUST_PROXY_HOPS: integer(0, 0, 10),
   VERIFYD_DISPATCH_BUDGET: duration("2s"),
+  VERIFYD_DELIVERY_LEASE: duration("30s").refine((ms) => ms >= 1000, { message: "must be at least 1s" }),
+  VERIFYD_OUTBOX_POLL: duration("1s").refine((ms) => ms >= 10, { message: "must be at least 10ms" }),
   VERIFYD_MAX_BODY_BYTES: integer(16_384, 1024, 1_048_576),
   VERIFYD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -122,6 +124,9 @@ export interface Config {
   };
   trustProxyHops: number;
   dispatchBudgetMs: number;
+  /** How long a claimed delivery is ours; a crashed sender's deliveries are sent again after it. */
+  deliveryLeaseMs: number;
+  outboxPollMs: number;
   maxBodyBytes: number;
   logLevel: Env["VERIFYD_LOG_LEVEL"];
 }
@@ -233,6 +238,8 @@ export function loadConfig(
     },
     trustProxyHops: e.VERIFYD_TRUST_PROXY_HOPS,
     dispatchBudgetMs: e.VERIFYD_DISPATCH_BUDGET,
+    deliveryLeaseMs: e.VERIFYD_DELIVERY_LEASE,
+    outboxPollMs: e.VERIFYD_OUTBOX_POLL,
     maxBodyBytes: e.VERIFYD_MAX_BODY_BYTES,
     logLevel: e.VERIFYD_LOG_LEVEL,
   };
