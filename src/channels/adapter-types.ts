@@ -1,7 +1,24 @@
+import { delegatedSender } from "./delegated.js";
+import { createMessageCentralSender, createMessageCentralVerifier, messageCentralConfigSchema } from "./messagecentral.js";
 import type { AdapterType } from "./registry.js";
 import { createVonageSender, vonageConfigSchema } from "./vonage.js";
 
+const adapter = <S>(
+  schema: AdapterType["schema"],
+  create: (settings: S, deps: Parameters<AdapterType["create"]>[1]) => ReturnType<AdapterType["create"]>,
+): AdapterType => ({
+  schema,
+  create: create as AdapterType["create"],
+});
+
 /** Provider adapters selectable with `"type"` in the config file's `providers`. */
 export const ADAPTER_TYPES: Record<string, AdapterType> = {
-  vonage: { schema: vonageConfigSchema, create: createVonageSender as AdapterType["create"] },
+  vonage: adapter(vonageConfigSchema, createVonageSender),
+  messagecentral: adapter(messageCentralConfigSchema, createMessageCentralSender),
+  /** Delegated: Message Central generates, sends and checks its own code. */
+  "messagecentral-verifynow": adapter(
+    messageCentralConfigSchema,
+    (settings: Parameters<typeof createMessageCentralVerifier>[0], deps) =>
+      delegatedSender(createMessageCentralVerifier(settings, deps)),
+  ),
 };

@@ -126,7 +126,10 @@ function succeeded(result: ApiResult): result is Extract<ApiResult, { kind: "res
 }
 
 function unsupported(channel: Channel): SendResult & { kind: "misconfigured" } {
-  return { kind: "misconfigured", error: { code: "unsupported_channel", message: `Message Central cannot send ${channel} here` } };
+  return {
+    kind: "misconfigured",
+    error: { code: "unsupported_channel", message: `Message Central cannot send ${channel} here` },
+  };
 }
 
 const invalidNumber = { kind: "rejected", error: { code: "invalid_number", message: "not a valid E.164 number" } } as const;
@@ -176,7 +179,8 @@ export function createMessageCentralVerifier(config: MessageCentralConfig, deps:
       if (!succeeded(result)) return toSendFailure(result, "");
       const reference = text(result.envelope.data.verificationId);
       // Without its id the code can never be checked: better to fall back than to wait on it.
-      if (!reference) return { kind: "rejected", error: { code: "no_verification_id", message: "success without verificationId" } };
+      if (!reference)
+        return { kind: "rejected", error: { code: "no_verification_id", message: "success without verificationId" } };
       return { kind: "accepted", reference, providerMessageId: reference };
     },
 
@@ -193,7 +197,11 @@ export function createMessageCentralVerifier(config: MessageCentralConfig, deps:
       if (succeeded(result)) {
         // Only an explicit completion approves; any other success-shaped answer is not proof.
         if (envelope.data.verificationStatus === "VERIFICATION_COMPLETED") return { kind: "approved" };
-        return { kind: "error", error: { code: "unexpected_status", message: "200 without VERIFICATION_COMPLETED" }, retryable: false };
+        return {
+          kind: "error",
+          error: { code: "unexpected_status", message: "200 without VERIFICATION_COMPLETED" },
+          retryable: false,
+        };
       }
       const known = envelope.responseCode === null ? undefined : RESPONSE_CODES[envelope.responseCode];
       const outcome = known?.check ?? (classifyUnknown(status) === "retry" ? "retryable_error" : "error");
