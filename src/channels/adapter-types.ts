@@ -1,4 +1,5 @@
 import { delegatedSender } from "./delegated.js";
+import { createGoogleRbmSender, googleRbmConfigSchema } from "./google-rbm.js";
 import { createMessageCentralSender, createMessageCentralVerifier, messageCentralConfigSchema } from "./messagecentral.js";
 import type { AdapterType } from "./registry.js";
 import { createVonageSender, vonageConfigSchema } from "./vonage.js";
@@ -14,6 +15,7 @@ const adapter = <S>(
 /** Provider adapters selectable with `"type"` in the config file's `providers`. */
 export const ADAPTER_TYPES: Record<string, AdapterType> = {
   vonage: adapter(vonageConfigSchema, createVonageSender),
+  "google-rbm": adapter(googleRbmConfigSchema, createGoogleRbmSender),
   messagecentral: adapter(messageCentralConfigSchema, createMessageCentralSender),
   /** Delegated: Message Central generates, sends and checks its own code. */
   "messagecentral-verifynow": adapter(

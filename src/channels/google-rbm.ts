@@ -112,8 +112,8 @@ export function createGoogleRbmSender(config: GoogleRbmConfig, deps: GoogleRbmDe
         body: { contentMessage: { text: message.body }, messageTrafficType: "AUTHENTICATION", ttl: `${ttlS}s` },
         signal,
       });
-      if (response.kind !== "response")
-        return response.kind === "unreachable" ? { kind: "retry", error: response.error } : response;
+      if (response.kind === "unreachable") return { kind: "retry", error: response.error };
+      if (response.kind !== "response") return response; // no token: already classed
       return classify(response, messageId, message, clock);
     },
 

@@ -6,6 +6,10 @@ export class CapturingSender implements Sender {
   readonly messages: OutboundMessage[] = [];
   /** Results to answer with, in order; when empty, every send is accepted. */
   readonly script: SendResult[] = [];
+  /** Optional capabilities a test can give this provider. */
+  capability?: Sender["capability"];
+  handleWebhook?: Sender["handleWebhook"];
+  checkCode?: Sender["checkCode"];
   constructor(readonly provider = "console") {}
 
   async send(message: OutboundMessage): Promise<SendResult> {
