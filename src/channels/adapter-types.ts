@@ -2,6 +2,7 @@ import { delegatedSender } from "./delegated.js";
 import { createGoogleRbmSender, googleRbmConfigSchema } from "./google-rbm.js";
 import { createMessageCentralSender, createMessageCentralVerifier, messageCentralConfigSchema } from "./messagecentral.js";
 import type { AdapterType } from "./registry.js";
+import { createTwilioSender, twilioConfigSchema } from "./twilio.js";
 import { createVonageSender, vonageConfigSchema } from "./vonage.js";
 
 const adapter = <S>(
@@ -14,6 +15,7 @@ const adapter = <S>(
 
 /** Provider adapters selectable with `"type"` in the config file's `providers`. */
 export const ADAPTER_TYPES: Record<string, AdapterType> = {
+  twilio: adapter(twilioConfigSchema, createTwilioSender),
   vonage: adapter(vonageConfigSchema, createVonageSender),
   "google-rbm": adapter(googleRbmConfigSchema, createGoogleRbmSender),
   messagecentral: adapter(messageCentralConfigSchema, createMessageCentralSender),

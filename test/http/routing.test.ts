@@ -117,7 +117,7 @@ describe("provider webhooks", () => {
       headers: { "x-test-signature": "good" },
       body: JSON.stringify({ id: "msg_1", status: "failed" }),
     });
-    expect(failed.status).toBe(204);
+    expect(failed.status).toBe(200);
     expect(h.provider("sms1").messages).toHaveLength(1);
     await h.runtime.app.request("/webhooks/sms1/status", { method: "POST", body: "{}" }); // sms1 has no handler
     const view = await h.json<View>("GET", `/v1/verifications/${id}`);

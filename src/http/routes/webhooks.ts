@@ -46,7 +46,7 @@ export function webhookRoutes(deps: WebhookRoutesDeps) {
         deps.logger.info({ provider, statuses: result.statuses.length, inbound: result.inbound.length }, "webhook accepted");
         if (result.response)
           return c.body(result.response.body, result.response.status as 200, { "content-type": result.response.contentType });
-        return c.body(null, 204);
+        return c.body("", 200); // some providers treat anything but 200 as a failed delivery of the webhook
     }
   };
 
