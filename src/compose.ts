@@ -66,8 +66,10 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     {
       clock,
       publicUrl: config.publicUrl,
-      onStatus: (provider, update) =>
-        void outbox?.applyStatus(provider, update).catch((err) => logger.error({ err }, "status update failed")),
+      onStatus: async (provider, update) => {
+        if (!outbox) throw new Error("the outbox is not running yet"); // the adapter has the receipt sent again
+        return outbox.applyStatus(provider, update);
+      },
       onInbound,
     },
   );

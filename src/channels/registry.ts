@@ -11,7 +11,8 @@ export interface AdapterDeps {
   name: string;
   publicUrl?: string;
   /** For adapters whose receipts arrive on their own connection (SMPP), not a webhook. */
-  onStatus: (update: StatusUpdate) => void;
+  /** A rejected promise asks the adapter to have the receipt sent again (SMPP answers with a temporary error). */
+  onStatus: (update: StatusUpdate) => Promise<unknown>;
   onInbound: (message: InboundMessage) => void;
 }
 
@@ -28,7 +29,7 @@ export function buildSenders(
   config: Config,
   types: Record<string, AdapterType>,
   deps: Omit<AdapterDeps, "name" | "onStatus" | "onInbound"> & {
-    onStatus: (provider: string, update: StatusUpdate) => void;
+    onStatus: (provider: string, update: StatusUpdate) => Promise<unknown>;
     onInbound: (provider: string, message: InboundMessage) => void;
   },
 ): (Sender & { close?: () => Promise<void> | void })[] {
