@@ -68,7 +68,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
       publicUrl: config.publicUrl,
       onStatus: async (provider, update) => {
         if (!outbox) throw new Error("the outbox is not running yet"); // the adapter has the receipt sent again
-        return outbox.applyStatus(provider, update);
+        await outbox.applyStatus(provider, update);
       },
       onInbound,
     },

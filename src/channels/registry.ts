@@ -12,7 +12,7 @@ export interface AdapterDeps {
   publicUrl?: string;
   /** For adapters whose receipts arrive on their own connection (SMPP), not a webhook. */
   /** A rejected promise asks the adapter to have the receipt sent again (SMPP answers with a temporary error). */
-  onStatus: (update: StatusUpdate) => Promise<unknown>;
+  onStatus: (update: StatusUpdate) => Promise<void>;
   onInbound: (message: InboundMessage) => void;
 }
 
@@ -29,7 +29,7 @@ export function buildSenders(
   config: Config,
   types: Record<string, AdapterType>,
   deps: Omit<AdapterDeps, "name" | "onStatus" | "onInbound"> & {
-    onStatus: (provider: string, update: StatusUpdate) => Promise<unknown>;
+    onStatus: (provider: string, update: StatusUpdate) => Promise<void>;
     onInbound: (provider: string, message: InboundMessage) => void;
   },
 ): (Sender & { close?: () => Promise<void> | void })[] {
