@@ -52,7 +52,13 @@ const Delivery = z.object({
   channel: z.string(),
   provider: z.string(),
   status: z.string(),
-  error_code: z.string().nullable().openapi({ description: "Why the attempt failed or the route moved on (provider code, not_capable, circuit_open, no_delivery_receipt…)." }),
+  error_code: z
+    .string()
+    .nullable()
+    .openapi({
+      description:
+        "Why the attempt failed or the route moved on (provider code, not_capable, circuit_open, no_delivery_receipt…).",
+    }),
   error_message: z.string().nullable(),
   tries: z.number().int(),
   created_at: z.string(),
