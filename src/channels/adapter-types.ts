@@ -1,6 +1,7 @@
 import { delegatedSender } from "./delegated.js";
 import { createGoogleRbmSender, googleRbmConfigSchema } from "./google-rbm.js";
 import { createMessageCentralSender, createMessageCentralVerifier, messageCentralConfigSchema } from "./messagecentral.js";
+import { createMetaWhatsappSender, metaWhatsappConfigSchema } from "./meta-whatsapp.js";
 import type { AdapterType } from "./registry.js";
 import { createSmppSender, smppConfigSchema } from "./smpp.js";
 import { createTwilioSender, twilioConfigSchema } from "./twilio.js";
@@ -17,6 +18,7 @@ const adapter = <S>(
 /** Provider adapters selectable with `"type"` in the config file's `providers`. */
 export const ADAPTER_TYPES: Record<string, AdapterType> = {
   twilio: adapter(twilioConfigSchema, createTwilioSender),
+  "meta-whatsapp": adapter(metaWhatsappConfigSchema, createMetaWhatsappSender),
   smpp: adapter(smppConfigSchema, createSmppSender),
   vonage: adapter(vonageConfigSchema, createVonageSender),
   "google-rbm": adapter(googleRbmConfigSchema, createGoogleRbmSender),
