@@ -78,7 +78,8 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
 
   // The lease must outlive the slowest send, or a slow send would be claimed and sent twice.
   const timeouts = Object.values(config.providers).map((p) => Number(p.timeoutMs ?? 5_000));
-  const leaseMs = Math.max(config.deliveryLeaseMs, 2 * Math.max(config.httpChannel.timeoutMs, ...timeouts));
+  if (config.httpChannel.url) timeouts.push(config.httpChannel.timeoutMs);
+  const leaseMs = Math.max(config.deliveryLeaseMs, 2 * Math.max(0, ...timeouts));
   outbox = createOutbox({ store, clock, ids, codes, senders, logger, leaseMs, dispatchBudgetMs: config.dispatchBudgetMs });
   const delegated = createDelegatedCodes(store, senders);
   const verifications = createVerificationService({ store, clock, ids, codes, limiter, dispatcher: outbox, delegated });
