@@ -1,0 +1,31 @@
+// Reads a V8 .cpuprofile (node --cpu-prof) and lists the functions with the most self time.
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+
+export function newestProfile(dir) {
+  const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
+  return files.length ? join(dir, files.sort().at(-1)) : null;
+}
+
+/** Top `limit` functions by self time, with the share of all samples (idle and GC included). */
+export function topSelfTime(file, { limit = 20, root = process.cwd() } = {}) {
+  const profile = JSON.parse(readFileSync(file, "utf8"));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const deltas = profile.timeDeltas;
+  const selfUs = new Map();
+  let totalUs = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const dt = deltas[i + 1] ?? 0; // a sample's time is the gap until the next one
+    const node = byId.get(profile.samples[i]);
+    if (!node) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const where = url ? `${relative(root, url.replace(/^file:\/\//, ""))}:${lineNumber + 1}` : "";
+    const key = `${functionName || "(anonymous)"} ${where}`.trim();
+    selfUs.set(key, (selfUs.get(key) ?? 0) + dt);
+    totalUs += dt;
+  }
+  return [...selfUs]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, limit)
+    .map(([name, us]) => ({ name, ms: us / 1000, share: us / totalUs }));
+}

@@ -1,0 +1,271 @@
+// Load benchmark of the built server: `npm run bench -- [--duration 10] [--connections 32] …` (see --help).
+// Spawns `node dist/cli.js serve` on a fresh SQLite file with an in-process HTTP sink as its SMS channel,
+// then drives three closed-loop scenarios from this process: start-only, check-only and the full flow.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { closedLoop, createClient } from "./lib/load.mjs";
+import { newestProfile, topSelfTime } from "./lib/profile.mjs";
+import { phoneNumbers, workloads } from "./lib/scenarios.mjs";
+import { cpuTimeOf, freePort, memoryOf, pinningSupport, pinProcess, resetPeak, startServer, stopServer } from "./lib/server.mjs";
+import { startSink } from "./lib/sink.mjs";
+
+const HELP = `Usage: npm run bench -- [options]
+
+  --duration <s>        measured time per scenario (default 10)
+  --warmup <s>          unrecorded warm-up before each scenario (default 2)
+  --connections <n>     concurrent closed-loop clients (default 32)
+  --scenarios <list>    any of start,check,flow (default all three)
+  --check-pool <n>      pending verifications for check-only, each checked once (default: 5 × start rate × (warm-up + duration))
+  --max-requests <n>    cap on operations per scenario, warm-up included (default 2000000)
+  --cpu-prof            profile the server (node --cpu-prof) and print its top functions by self time`;
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** Check-only runs about 4× faster than start-only; the automatic pool allows 5×. */
+const CHECKS_PER_START = 5;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: "string", default: "10" },
+      warmup: { type: "string", default: "2" },
+      connections: { type: "string", default: "32" },
+      scenarios: { type: "string", default: "start,check,flow" },
+      "check-pool": { type: "string" },
+      "max-requests": { type: "string", default: "2000000" },
+      "cpu-prof": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    process.exit(0);
+  }
+  const number = (name, min) => {
+    const n = Number(values[name]);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}`);
+    return n;
+  };
+  const scenarios = values.scenarios.split(",").map((s) => s.trim());
+  for (const s of scenarios) if (!["start", "check", "flow"].includes(s)) throw new Error(`unknown scenario "${s}"`);
+  return {
+    durationMs: number("duration", 0.1) * 1000,
+    warmupMs: number("warmup", 0) * 1000,
+    connections: Math.round(number("connections", 1)),
+    scenarios,
+    checkPool: values["check-pool"] === undefined ? undefined : Math.round(number("check-pool", 1)),
+    maxOps: Math.round(number("max-requests", 1)),
+    cpuProf: values["cpu-prof"],
+  };
+}
+
+const mb = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(1)} MB` : "n/a");
+const fixed = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+
+let server; // the child, killed on every way out
+let workDir;
+process.on("exit", () => {
+  if (server?.isRunning()) server.child.kill("SIGKILL");
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.once(signal, () => process.exit(130));
+
+async function main() {
+  let opts;
+  try {
+    opts = options();
+  } catch (err) {
+    console.error(`${err.message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  const loadBefore = loadavg()[0];
+  const pinning = pinningSupport();
+  workDir = mkdtempSync(join(tmpdir(), "verifyd-bench-"));
+  const profDir = opts.cpuProf ? mkdtempSync(join(tmpdir(), "verifyd-bench-prof-")) : ""; // kept after the run
+  const sink = await startSink();
+  const apiKey = `bench-admin-${randomBytes(16).toString("hex")}`;
+
+  server = await startServer({
+    cwd: ROOT,
+    port: await freePort(),
+    pin: pinning.ok,
+    nodeArgs: opts.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [],
+    env: {
+      VERIFYD_ENV: "development",
+      VERIFYD_HOST: "127.0.0.1",
+      VERIFYD_DB: join(workDir, "verifyd.db"),
+      VERIFYD_SECRET: randomBytes(48).toString("base64"),
+      VERIFYD_ADMIN_KEY: apiKey,
+      VERIFYD_SENDER: "http",
+      VERIFYD_HTTP_CHANNEL_URL: sink.url,
+      VERIFYD_LOG_LEVEL: "warn",
+      VERIFYD_LIMIT_REQUESTS_PER_KEY: "100000000/1m",
+      VERIFYD_LIMIT_SENDS_PER_DESTINATION: "1000/10m",
+      VERIFYD_LIMIT_STARTS_PER_IP: "100000000/1h",
+    },
+  });
+  const clientPinned = pinning.ok && pinProcess(1);
+  await sleep(500); // let start-up garbage settle before reading the idle footprint
+  const idle = memoryOf(server.pid);
+
+  console.log(
+    `verifyd bench: node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? "?"}\n` +
+      `${opts.connections} connections, warm-up ${opts.warmupMs / 1000} s, measured ${opts.durationMs / 1000} s per scenario\n` +
+      `pinning: ${pinning.ok ? `server on CPU 0, load generator ${clientPinned ? "on CPU 1" : "NOT pinned (taskset -p failed)"}` : `none (${pinning.why})`}\n` +
+      `load average before the run: ${fixed(loadBefore, 2)}${loadBefore > 0.5 ? " (other work is running: expect noisy numbers)" : ""}\n` +
+      `start-up: ${fixed(server.startupMs, 0)} ms from spawn to /readyz 200; idle RSS ${mb(idle?.rss)}\n`,
+  );
+
+  const client = createClient({ port: server.port, connections: opts.connections, apiKey });
+  const work = workloads({ client, sink, nextPhone: phoneNumbers() });
+  let cpuAtMeasureStart = Number.NaN;
+  const loop = (op) =>
+    closedLoop({
+      connections: opts.connections,
+      warmupMs: opts.warmupMs,
+      durationMs: opts.durationMs,
+      maxOps: opts.maxOps,
+      op,
+      onMeasureStart: () => {
+        cpuAtMeasureStart = cpuTimeOf(server.pid);
+      },
+    });
+  const results = [];
+  const measure = async (name, requestsPerOp, run) => {
+    process.stdout.write(`running ${name} …\n`);
+    const peakIsPerScenario = resetPeak(server.pid);
+    const r = await run();
+    const cpuMs = cpuTimeOf(server.pid) - cpuAtMeasureStart;
+    const mem = memoryOf(server.pid);
+    results.push({
+      name,
+      requestsPerOp,
+      peak: mem?.peak,
+      peakIsPerScenario,
+      cpuShare: cpuMs / r.elapsedMs,
+      cpuPerOp: cpuMs / r.ops,
+      ...r,
+    });
+    if (!server.isRunning()) throw new Error(`the server died during ${name}\n${server.output().stderr}`);
+  };
+
+  // Each code is single use, so check-only consumes a pool of pending verifications: the start-only
+  // scenario's (their codes wait in the sink), topped up by unmeasured starts.
+  const pool = [];
+  if (opts.scenarios.includes("start")) {
+    await measure("start-only", 1, () => loop(work.start));
+    pool.push(...sink.drain());
+  }
+
+  if (opts.scenarios.includes("check")) {
+    const startRate = results.find((r) => r.name === "start-only")?.opsPerSec;
+    const prepBegin = performance.now();
+    const reused = pool.length;
+    let inFlight = 0;
+    const target = () => {
+      if (opts.checkPool) return opts.checkPool;
+      const rate = startRate ?? (pool.length - reused) / Math.max(1, (performance.now() - prepBegin) / 1000);
+      return Math.min(
+        opts.maxOps,
+        Math.max(5000, Math.ceil((CHECKS_PER_START * rate * (opts.warmupMs + opts.durationMs)) / 1000)),
+      );
+    };
+    process.stdout.write(`preparing verifications for check-only (${reused} left by start-only) …\n`);
+    const prep = await closedLoop({
+      connections: opts.connections,
+      warmupMs: 0,
+      durationMs: 600_000,
+      maxOps: opts.maxOps,
+      op: async () => {
+        if (pool.length + inFlight >= target()) return null;
+        inFlight++;
+        const r = await work.prepared().finally(() => inFlight--);
+        if (r.ok) pool.push({ id: r.id, code: r.code });
+        return r;
+      },
+    });
+    if (prep.errors) throw new Error(`${prep.errors} starts failed while preparing the pool: ${JSON.stringify(prep.reasons)}`);
+    const prepSeconds = (performance.now() - prepBegin) / 1000;
+    let next = 0;
+    await measure("check-only", 1, async () => {
+      const r = await loop(async () => {
+        const v = pool[next++];
+        return v ? work.check(v.id, v.code) : null;
+      });
+      const used = Math.min(next, pool.length);
+      return {
+        ...r,
+        note: `${used} of a pool of ${pool.length} checked (${pool.length - reused} prepared in ${fixed(prepSeconds)} s)`,
+      };
+    });
+  }
+
+  if (opts.scenarios.includes("flow")) await measure("full flow", 2, () => loop(work.flow));
+
+  client.close();
+  const sinkStats = sink.stats();
+  await stopServer(server);
+  await sink.close();
+  report(results, sinkStats);
+  if (opts.cpuProf) printProfile(profDir);
+}
+
+function report(results, sinkStats) {
+  const rows = [
+    ["scenario", "req/s", "ops/s", "p50 ms", "p99 ms", "max ms", "errors", "ops", "server CPU", "CPU ms/op", "peak RSS"],
+  ];
+  for (const r of results) {
+    rows.push([
+      r.name,
+      fixed(r.opsPerSec * r.requestsPerOp),
+      fixed(r.opsPerSec),
+      fixed(r.p50, 2),
+      fixed(r.p99, 2),
+      fixed(r.max, 1),
+      String(r.errors),
+      String(r.ops),
+      `${fixed(r.cpuShare * 100, 0)}%`,
+      fixed(r.cpuPerOp, 2),
+      `${mb(r.peak)}${r.peakIsPerScenario ? "" : " *"}`,
+    ]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  console.log("");
+  for (const row of rows)
+    console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("   "));
+  console.log("");
+  console.log(
+    "ops: one request (start-only, check-only) or start + code from the sink + check (full flow); latencies are per op.",
+  );
+  console.log("errors: non-2xx, timeouts, or a wrong outcome (a start not pending, a correct code not approved).");
+  console.log("server CPU: user + system time of the server process over the measured phase (100% = one core).");
+  if (results.some((r) => !r.peakIsPerScenario))
+    console.log("*: VmHWM could not be reset, so the peak is since the server started.");
+  for (const r of results) {
+    if (r.note) console.log(`${r.name}: ${r.note}`);
+    if (r.endedEarly) console.log(`${r.name}: ended early (${r.endedEarly}) after ${fixed(r.elapsedMs / 1000, 2)} s measured`);
+    for (const [why, count] of r.reasons.slice(0, 5)) console.log(`${r.name}: ${count} × ${why}`);
+  }
+  console.log(`sink: ${sinkStats.received} codes received, ${sinkStats.malformed} malformed posts`);
+  console.log(`load average after the run: ${fixed(loadavg()[0], 2)} (the bench itself adds about 2)`);
+}
+
+function printProfile(dir) {
+  const file = newestProfile(dir);
+  if (!file) return console.log("\nno CPU profile was written (the server did not exit cleanly)");
+  console.log(`\nserver CPU profile ${file}\ntop self time (whole run, start-up included):`);
+  for (const f of topSelfTime(file, { root: ROOT }))
+    console.log(`${(f.share * 100).toFixed(1).padStart(5)}%  ${fixed(f.ms, 0).padStart(7)} ms  ${f.name}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(`bench failed: ${err.stack ?? err}`);
+    process.exit(1);
+  },
+);
