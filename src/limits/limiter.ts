@@ -1,5 +1,5 @@
 import type BetterSqlite3 from "better-sqlite3";
-import { type RateLimiterAbstract, RateLimiterRes, RateLimiterSQLite } from "rate-limiter-flexible";
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes, RateLimiterSQLite } from "rate-limiter-flexible";
 import type { RateSetting } from "../config/env.js";
 import type { Limiter, LimitRule, LimitState } from "../core/ports.js";
 
@@ -24,22 +24,28 @@ export function limitSettings(limits: {
 
 /**
  * Fixed-window counters from rate-limiter-flexible, kept in the service's own SQLite database
- * (table `rate_limits`, created by the migrations) so limits survive restarts.
+ * (table `rate_limits`, created by the migrations) so limits survive restarts; expired rows are
+ * cleared every five minutes.
  */
 export function createSqliteLimiter(db: BetterSqlite3.Database, settings: LimitSettings): Limiter {
   const limiters = new Map<LimitRule, RateLimiterAbstract>();
   for (const [rule, s] of Object.entries(settings) as [LimitRule, RateSetting][]) {
+    const window = { keyPrefix: rule, points: s.points, duration: Math.max(1, Math.round(s.windowMs / 1000)) };
     limiters.set(
       rule,
-      new RateLimiterSQLite({
-        storeClient: db,
-        storeType: "better-sqlite3",
-        tableName: "rate_limits",
-        tableCreated: true,
-        keyPrefix: rule,
-        points: s.points,
-        duration: Math.max(1, Math.round(s.windowMs / 1000)),
-      }),
+      // The per-key request budget is counted in memory: it is consulted on every request, guards
+      // throughput rather than cost, and a restart resetting a one-minute window is harmless. Limits
+      // that guard against pumping and guessing are kept in the database and survive restarts.
+      rule === "requests_per_key"
+        ? new RateLimiterMemory(window)
+        : new RateLimiterSQLite({
+            ...window,
+            storeClient: db,
+            storeType: "better-sqlite3",
+            tableName: "rate_limits",
+            tableCreated: true,
+            clearExpiredByTimeout: true, // without it, one row per number and IP stays forever
+          }),
     );
   }
   const get = (rule: LimitRule) => limiters.get(rule) as RateLimiterAbstract;
