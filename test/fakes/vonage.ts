@@ -47,6 +47,8 @@ export interface FakeVonage {
   requests: FakeVonageRequest[];
   /** The JSON bodies of the accepted sends, in order. */
   sent: Array<Record<string, unknown>>;
+  /** The `message_uuid` answered for each accepted send, in order. */
+  answered: string[];
   /** Answers the next request with this status and problem (after authentication, like Vonage). */
   failNext(status: number, problem: Problem, headers?: Record<string, string>): void;
   /** Builds a webhook request as Vonage would POST it, signed with `secret`. */
@@ -146,6 +148,7 @@ function invalidity(body: Record<string, unknown>): string | undefined {
 export async function startFakeVonage(options: FakeVonageOptions): Promise<FakeVonage> {
   const requests: FakeVonageRequest[] = [];
   const sent: Array<Record<string, unknown>> = [];
+  const answered: string[] = [];
   const queued: Array<{ status: number; problem: Problem; headers: Record<string, string> }> = [];
 
   const problem = (res: ServerResponse, status: number, body: Problem, headers: Record<string, string> = {}) => {
@@ -182,8 +185,10 @@ export async function startFakeVonage(options: FakeVonageOptions): Promise<FakeV
       const reason = json !== null && typeof json === "object" ? invalidity(json as Record<string, unknown>) : "Not an object.";
       if (reason) return problem(res, 422, problems.invalidParams(reason));
       sent.push(json as Record<string, unknown>);
+      const messageUuid = randomUUID();
+      answered.push(messageUuid);
       res.writeHead(202, { "content-type": "application/json" });
-      res.end(JSON.stringify({ message_uuid: randomUUID() }));
+      res.end(JSON.stringify({ message_uuid: messageUuid }));
     });
   });
 
@@ -197,6 +202,7 @@ export async function startFakeVonage(options: FakeVonageOptions): Promise<FakeV
     baseUrl: `http://127.0.0.1:${port}`,
     requests,
     sent,
+    answered,
     failNext(status, body, headers = {}) {
       queued.push({ status, problem: body, headers });
     },
