@@ -4,7 +4,9 @@ import { ADAPTER_TYPES } from "./channels/adapter-types.js";
 import { type AdapterType, buildSenders } from "./channels/registry.js";
 import type { Config } from "./config/env.js";
 import { createCodeKit } from "./core/codes.js";
+import { createFactorService } from "./core/factors.js";
 import type { Clock, Ids, InboundMessage, Sender } from "./core/ports.js";
+import { createTotpSealer } from "./core/totp.js";
 import { createVerificationService } from "./core/verification.js";
 import { createDelegatedCodes } from "./delivery/delegated.js";
 import { createOutbox, type Outbox } from "./delivery/outbox.js";
@@ -46,7 +48,8 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   migrateSqlite(sqlite.db);
   const store = createSqliteStore(sqlite);
   const limiter = createSqliteLimiter(sqlite.raw, limitSettings(config.limits));
-  const codes = createCodeKit(resolveSecret(config));
+  const secret = resolveSecret(config);
+  const codes = createCodeKit(secret);
 
   await ensureDefaultService(store, config, clock);
   const devKey = await ensureDevAdminKey(store, config, clock, ids);
@@ -83,9 +86,11 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   outbox = createOutbox({ store, clock, ids, codes, senders, logger, leaseMs, dispatchBudgetMs: config.dispatchBudgetMs });
   const delegated = createDelegatedCodes(store, senders);
   const verifications = createVerificationService({ store, clock, ids, codes, limiter, dispatcher: outbox, delegated });
+  const factors = createFactorService({ store, clock, ids, sealer: createTotpSealer(secret) });
   const authenticate = createAuthenticator({ store, clock, defaults: config.defaults, adminKey: config.adminKey });
   const app = createApp({
     verifications,
+    factors,
     authenticate,
     limiter,
     store,

@@ -11,4 +11,5 @@ export const uuidIds: Ids = {
   verification: () => `ver_${compact()}`,
   delivery: () => `dlv_${compact()}`,
   apiKey: () => `key_${compact()}`,
+  factor: () => `fct_${compact()}`,
 };

@@ -29,11 +29,31 @@ const TAG_BYTES = 16;
 /** Candidates longer than any code are cut before hashing, so the work done does not depend on input size. */
 const MAX_CANDIDATE = 64;
 
+/** A 256-bit key for one purpose (`info`), derived from `VERIFYD_SECRET` with HKDF-SHA256. */
+export function deriveKey(secret: string, info: string): Buffer {
+  return Buffer.from(hkdfSync("sha256", Buffer.from(secret, "utf8"), Buffer.from("verifyd", "utf8"), info, 32));
+}
+
+/** AES-256-GCM: random 96-bit IV ‖ 128-bit tag ‖ ciphertext. `aad` binds the box to its owner (a row id). */
+export function sealBytes(key: Buffer, aad: string, plaintext: Buffer): Buffer {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  cipher.setAAD(Buffer.from(aad, "utf8"));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]);
+}
+
+/** Opens a `sealBytes` box; throws when the key, the associated data or any byte differs. */
+export function openBytes(key: Buffer, aad: string, sealed: Buffer): Buffer {
+  const decipher = createDecipheriv("aes-256-gcm", key, sealed.subarray(0, IV_BYTES));
+  decipher.setAAD(Buffer.from(aad, "utf8"));
+  decipher.setAuthTag(sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+  return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+}
+
 export function createCodeKit(secret: string): CodeKit {
-  const ikm = Buffer.from(secret, "utf8");
-  const salt = Buffer.from("verifyd", "utf8");
-  const hashKey = Buffer.from(hkdfSync("sha256", ikm, salt, "verifyd/code-hash/v1", 32));
-  const sealKey = Buffer.from(hkdfSync("sha256", ikm, salt, "verifyd/code-seal/v1", 32));
+  const hashKey = deriveKey(secret, "verifyd/code-hash/v1");
+  const sealKey = deriveKey(secret, "verifyd/code-seal/v1");
 
   const hash = (verificationId: string, code: string): Buffer =>
     createHmac("sha256", hashKey).update(verificationId).update("\0").update(code).digest();
@@ -44,18 +64,7 @@ export function createCodeKit(secret: string): CodeKit {
       const digest = hash(verificationId, candidate.slice(0, MAX_CANDIDATE));
       return stored.length === digest.length && timingSafeEqual(stored, digest);
     },
-    seal(verificationId, code) {
-      const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv("aes-256-gcm", sealKey, iv);
-      cipher.setAAD(Buffer.from(verificationId, "utf8"));
-      const body = Buffer.concat([cipher.update(code, "utf8"), cipher.final()]);
-      return Buffer.concat([iv, cipher.getAuthTag(), body]);
-    },
-    open(verificationId, sealed) {
-      const decipher = createDecipheriv("aes-256-gcm", sealKey, sealed.subarray(0, IV_BYTES));
-      decipher.setAAD(Buffer.from(verificationId, "utf8"));
-      decipher.setAuthTag(sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-      return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString("utf8");
-    },
+    seal: (verificationId, code) => sealBytes(sealKey, verificationId, Buffer.from(code, "utf8")),
+    open: (verificationId, sealed) => openBytes(sealKey, verificationId, sealed).toString("utf8"),
   };
 }

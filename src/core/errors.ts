@@ -16,6 +16,7 @@ export type ErrorCode =
   | "method_not_allowed"
   | "verification_not_found"
   | "verification_closed"
+  | "factor_not_found"
   | "resend_cooldown"
   | "max_sends_reached"
   | "rate_limited"

@@ -96,6 +96,44 @@ export interface Verification {
   approvedAt: number | null;
 }
 
+export type FactorStatus = "unverified" | "verified";
+
+/** An authenticator-app (TOTP) factor as the domain sees it; its sealed secret stays in `StoredFactor`. */
+export interface Factor {
+  id: string;
+  serviceId: string;
+  /** The integrator's id for the user (opaque to verifyd). */
+  entityId: string;
+  label: string | null;
+  digits: 6 | 7 | 8;
+  /** Seconds per time step. */
+  period: 30 | 60;
+  status: FactorStatus;
+  /** The last accepted RFC 6238 time step; a step at or below it is never accepted again. */
+  lastStep: number | null;
+  /** Attempts since the last success; each is counted before its code is compared. */
+  failedAttempts: number;
+  lockedUntil: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A factor with its AES-256-GCM sealed secret, read only to verify a code. */
+export interface StoredFactor extends Factor {
+  sealedSecret: Buffer;
+}
+
+/** `counted`: the attempt was counted as a failure in advance; compare the code against this fresh row. */
+export type FactorAttempt =
+  | { kind: "counted"; factor: StoredFactor }
+  | { kind: "locked"; factor: Factor }
+  | { kind: "not_found" };
+
+export type FactorAcceptance =
+  | { kind: "accepted"; factor: Factor }
+  /** `replayed`: this step (or a later one) was accepted already. */
+  | { kind: "refused"; reason: "replayed" | "not_found" };
+
 /** Secret material of a verification, stored beside it and wiped when it closes. */
 export interface CodeSecrets {
   /** HMAC-SHA256(hash key, verification id ‖ code). */
@@ -256,6 +294,32 @@ export interface Store {
   advanceRoute(input: { fromDeliveryId: string; next: NewDelivery; reason: string; now: number }): Promise<boolean>;
   listDeliveries(verificationId: string): Promise<Delivery[]>;
 
+  createFactor(factor: StoredFactor): Promise<void>;
+  getFactor(serviceId: string, id: string): Promise<StoredFactor | null>;
+  /** An entity's factors, oldest first. */
+  listFactors(serviceId: string, entityId: string): Promise<StoredFactor[]>;
+  deleteFactor(serviceId: string, id: string): Promise<boolean>;
+  /**
+   * Counts an attempt as a failure before its code is compared (as `recordCheck` does), so concurrent
+   * guesses cannot outrun the lockout: refused while `locked_until` is in the future; the attempt that
+   * brings the count to `maxFailures` sets `locked_until = now + lockMs`. The count is kept through the
+   * lockout, so after it each further failure locks again at once, until a success clears it.
+   */
+  beginFactorAttempt(input: { id: string; now: number; maxFailures: number; lockMs: number }): Promise<FactorAttempt>;
+  /**
+   * Accepts `step` only if it is above the last accepted step, in one conditional update: of two
+   * concurrent correct codes for one step, exactly one is accepted. Clears the failure count and lock
+   * of this factor and of `alsoReset` (the entity's other factors tried by the same challenge);
+   * `activate` also marks an unverified factor verified.
+   */
+  acceptFactorStep(input: {
+    id: string;
+    step: number;
+    now: number;
+    activate: boolean;
+    alsoReset?: string[];
+  }): Promise<FactorAcceptance>;
+
   beginIdempotent(serviceId: string, key: string, fingerprint: string, now: number): Promise<IdempotencyBegin>;
   finishIdempotent(serviceId: string, key: string, status: number, body: string): Promise<void>;
   abandonIdempotent(serviceId: string, key: string): Promise<void>;
@@ -270,6 +334,7 @@ export interface Ids {
   verification(): string;
   delivery(): string;
   apiKey(): string;
+  factor(): string;
 }
 
 export type LimitRule =

@@ -5,6 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
 import { VerifydError } from "../core/errors.js";
+import type { FactorService } from "../core/factors.js";
 import type { Clock, Limiter, Store } from "../core/ports.js";
 import type { VerificationService } from "../core/verification.js";
 import type { AppEnv } from "./context.js";
@@ -12,6 +13,7 @@ import { accessLog } from "./middleware/access-log.js";
 import { type Authenticator, requireApiKey } from "./middleware/auth.js";
 import { limitPerKey } from "./middleware/limits.js";
 import { problem, problemFromError } from "./problem.js";
+import { challengeRoutes, factorRoutes } from "./routes/factors.js";
 import { healthRoutes } from "./routes/health.js";
 import { verificationCheckRoutes, verificationRoutes } from "./routes/verifications.js";
 import { type WebhookRoutesDeps, webhookRoutes } from "./routes/webhooks.js";
@@ -19,6 +21,8 @@ import { validationHook } from "./validation.js";
 
 export interface AppDeps {
   verifications: VerificationService;
+  /** Authenticator-app (TOTP) factors and their challenges. */
+  factors: FactorService;
   authenticate: Authenticator;
   limiter: Limiter;
   store: Store;
@@ -66,6 +70,8 @@ export function createApp(deps: AppDeps) {
 
   app.route("/v1/verifications", verificationRoutes(routeDeps));
   app.route("/v1/verification-checks", verificationCheckRoutes(routeDeps));
+  app.route("/v1/factors", factorRoutes(routeDeps));
+  app.route("/v1/challenges", challengeRoutes(routeDeps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {
@@ -73,7 +79,8 @@ export function createApp(deps: AppDeps) {
     info: {
       title: "verifyd",
       version: deps.version ?? "dev",
-      description: "Self-hosted phone verification: send a one-time code, check it. Errors are RFC 9457 problem documents.",
+      description:
+        "Self-hosted verification: send a one-time code by phone and check it, or check authenticator-app (TOTP) codes. Errors are RFC 9457 problem documents.",
     },
   });
   app.get("/docs", swaggerUI({ url: "/openapi.json" }));

@@ -16,6 +16,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: ContentfulStatusCode; titl
   forbidden: { status: 403, title: "This API key may not do that" },
   route_not_found: { status: 404, title: "No such endpoint" },
   verification_not_found: { status: 404, title: "No such verification" },
+  factor_not_found: { status: 404, title: "No such factor" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   verification_closed: { status: 409, title: "The verification is no longer pending" },
   idempotency_key_in_flight: { status: 409, title: "A request with this Idempotency-Key is still running" },

@@ -17,6 +17,8 @@ export const REDACTED_PATHS = [
   "*.headers.authorization",
   "secret",
   "*.secret",
+  "otpauth_uri",
+  "*.otpauth_uri",
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

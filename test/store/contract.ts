@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { NewDelivery, Store, Verification } from "../../src/core/ports.js";
+import { describeFactorContract } from "./factors-contract.js";
 
 /**
  * The Store contract: every implementation (SQLite now, PostgreSQL later) must pass it.
@@ -55,6 +56,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
       await store.ensureService({ id: "svc_test", name: "Test", route: [{ channel: "sms", providers: ["p2"] }] }, T0);
       return async () => cleanup();
     });
+
+    describeFactorContract(() => store, T0);
 
     it("keeps one live verification per destination", async () => {
       const { v } = await create();

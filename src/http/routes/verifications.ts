@@ -1,20 +1,12 @@
 import { createHash } from "node:crypto";
-import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { VerifydError } from "../../core/errors.js";
 import type { Clock, Delivery, Service, Store, Verification } from "../../core/ports.js";
 import { type CheckOutcome, effectiveStatus, nextResendAt, type VerificationService } from "../../core/verification.js";
 import type { AppEnv } from "../context.js";
 import { clientIpOf } from "../middleware/limits.js";
-import {
-  CheckBody,
-  CheckByToBody,
-  CheckResult,
-  ClientIpBody,
-  IdParam,
-  Problem,
-  StartBody,
-  VerificationView,
-} from "../schemas.js";
+import { json, problems, security } from "../openapi.js";
+import { CheckBody, CheckByToBody, CheckResult, ClientIpBody, IdParam, StartBody, VerificationView } from "../schemas.js";
 import { validationHook } from "../validation.js";
 
 export interface VerificationRoutesDeps {
@@ -69,16 +61,6 @@ const checkView = (o: CheckOutcome) => ({
   attempts_remaining: o.attemptsRemaining,
   verification_id: o.verification?.id ?? null,
 });
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
-const problems = (...statuses: number[]) =>
-  Object.fromEntries(
-    statuses.map((s) => [s, { content: { "application/problem+json": { schema: Problem } }, description: "Problem" }]),
-  );
-const security = [{ bearer: [] }];
 
 const startRoute = createRoute({
   method: "post",

@@ -113,6 +113,30 @@ export const idempotencyKeys = sqliteTable(
   (t) => [primaryKey({ columns: [t.serviceId, t.key] }), index("idempotency_created").on(t.createdAt)],
 );
 
+/** Authenticator-app (TOTP) factors. The secret is only ever stored sealed (AES-256-GCM, factor id as AAD). */
+export const factors = sqliteTable(
+  "factors",
+  {
+    id: text("id").primaryKey(),
+    serviceId: text("service_id")
+      .notNull()
+      .references(() => services.id),
+    entityId: text("entity_id").notNull(),
+    label: text("label"),
+    sealedSecret: blob("sealed_secret", { mode: "buffer" }).notNull(),
+    digits: integer("digits").notNull(),
+    period: integer("period").notNull(),
+    status: text("status").notNull(),
+    /** The last accepted time step (RFC 6238 §5.2 replay protection); null until the first code. */
+    lastStep: integer("last_step"),
+    failedAttempts: integer("failed_attempts").notNull().default(0),
+    lockedUntil: integer("locked_until"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("factors_entity").on(t.serviceId, t.entityId)],
+);
+
 /** Counters of rate-limiter-flexible's SQLite store, created here so migrations own every table. */
 export const rateLimits = sqliteTable("rate_limits", {
   key: text("key").primaryKey(),

@@ -14,6 +14,7 @@ import type {
   Verification,
   VerificationStatus,
 } from "../../core/ports.js";
+import { createSqliteFactorOperations } from "./factors.js";
 import type { OpenedSqlite } from "./open.js";
 import { apiKeys, deliveries, idempotencyKeys, services, verifications } from "./schema.js";
 
@@ -212,6 +213,7 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
   });
 
   return {
+    ...createSqliteFactorOperations({ raw, db }),
     async ping() {
       raw.prepare("select 1").get();
     },
