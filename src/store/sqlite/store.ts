@@ -15,6 +15,7 @@ import type {
   VerificationStatus,
 } from "../../core/ports.js";
 import { createSqliteFactorOperations } from "./factors.js";
+import { type ClaimedRow, type JobContextRow, prepareHotStatements } from "./hot.js";
 import type { OpenedSqlite } from "./open.js";
 import { apiKeys, deliveries, idempotencyKeys, services, verifications } from "./schema.js";
 
@@ -117,65 +118,34 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
     .where(eq(apiKeys.secretHash, p("hash")))
     .prepare();
 
-  const insertDelivery = (
-    d: { id: string; verificationId: string; step: number; channel: string; provider: string; nextTryAt: number },
-    now: number,
-  ) =>
-    db
-      .insert(deliveries)
-      .values({ ...d, status: "queued", tries: 0, createdAt: now, updatedAt: now })
-      .run();
-
-  const cancelQueued = (verificationId: string, now: number) =>
-    db
-      .update(deliveries)
-      .set({ status: "canceled", nextTryAt: null, updatedAt: now })
-      .where(and(eq(deliveries.verificationId, verificationId), eq(deliveries.status, "queued")))
-      .run();
-
-  const wipe = { codeHash: null, sealedCode: null } as const;
+  const hot = prepareHotStatements(raw);
+  const insertDelivery = (d: NewDelivery, now: number) => hot.insertDelivery.run({ ...d, now });
+  const cancelQueued = (verificationId: string, now: number) => hot.cancelQueued.run(now, verificationId);
 
   /** Claims one delivery row inside the caller's transaction; cancels it if its verification closed. */
   const claimOne = (id: string, now: number, leaseMs: number): DeliveryJob | null => {
-    const claimed = db
-      .update(deliveries)
-      .set({ status: "sending", leaseUntil: now + leaseMs, tries: sql`${deliveries.tries} + 1`, updatedAt: now })
-      .where(
-        and(
-          eq(deliveries.id, id),
-          or(
-            and(eq(deliveries.status, "queued"), lte(deliveries.nextTryAt, now)),
-            and(eq(deliveries.status, "sending"), lte(deliveries.leaseUntil, now)),
-          ),
-        ),
-      )
-      .returning()
-      .get();
+    const claimed = hot.claimDelivery.get({ id, now, leaseUntil: now + leaseMs }) as ClaimedRow | undefined;
     if (!claimed) return null;
-    const row = db
-      .select({ v, serviceName: services.name })
-      .from(v)
-      .innerJoin(services, eq(services.id, v.serviceId))
-      .where(eq(v.id, claimed.verificationId))
-      .get();
-    if (!row || row.v.status !== "pending" || row.v.expiresAt <= now || !row.v.sealedCode) {
-      db.update(deliveries).set({ status: "canceled", leaseUntil: null, updatedAt: now }).where(eq(deliveries.id, id)).run();
+    const row = hot.jobContext.get(claimed.verificationId) as JobContextRow | undefined;
+    const sendable = row?.status === "pending" && row.expiresAt > now && row.sealedCode !== null;
+    if (!row?.sealedCode || !sendable) {
+      hot.cancelDelivery.run(now, id);
       return null;
     }
     return {
       id: claimed.id,
-      verificationId: row.v.id,
-      serviceId: row.v.serviceId,
+      verificationId: row.id,
+      serviceId: row.serviceId,
       serviceName: row.serviceName,
-      to: row.v.to,
+      to: row.to,
       step: claimed.step,
       channel: claimed.channel as Channel,
       provider: claimed.provider,
       tries: claimed.tries,
-      route: readRoute(row.v.route),
-      sealedCode: row.v.sealedCode,
-      expiresAt: row.v.expiresAt,
-      locale: row.v.locale,
+      route: readRoute(JSON.parse(row.route)),
+      sealedCode: row.sealedCode,
+      expiresAt: row.expiresAt,
+      locale: row.locale,
     };
   };
 
@@ -203,11 +173,7 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
   };
 
   const closeTx = raw.transaction((id: string, status: VerificationStatus, now: number) => {
-    const changed = db
-      .update(v)
-      .set({ status, updatedAt: now, ...wipe, ...(status === "approved" ? { approvedAt: now } : {}) })
-      .where(and(eq(v.id, id), eq(v.status, "pending")))
-      .run().changes;
+    const changed = hot.closeVerification.run({ id, status, now }).changes;
     if (changed) cancelQueued(id, now);
     return changed > 0;
   });
@@ -282,15 +248,8 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
     createVerification: (() => {
       const tx = raw.transaction((ver: Verification, secrets: { codeHash: Buffer; sealedCode: Buffer }, first) => {
         const now = ver.createdAt;
-        db.update(v)
-          .set({ status: "expired", updatedAt: now, ...wipe })
-          .where(and(eq(v.serviceId, ver.serviceId), eq(v.to, ver.to), eq(v.status, "pending"), lte(v.expiresAt, now)))
-          .run();
-        const inserted = db
-          .insert(v)
-          .values({ ...ver, ...secrets, locale: null })
-          .onConflictDoNothing()
-          .run().changes;
+        hot.expireStale.run({ serviceId: ver.serviceId, to: ver.to, now });
+        const inserted = hot.insertVerification.run({ ...ver, ...secrets, route: JSON.stringify(ver.route) }).changes;
         if (!inserted) return false;
         insertDelivery(first, now);
         return true;
@@ -387,21 +346,16 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
     })(),
     recordDeliveryResult: (() => {
       const tx = raw.transaction((r: Parameters<Store["recordDeliveryResult"]>[0], now: number) => {
-        const row = db
-          .update(deliveries)
-          .set({
-            status: r.status,
-            providerMessageId: r.providerMessageId ?? null,
-            errorCode: r.errorCode ?? null,
-            errorMessage: r.errorMessage ?? null,
-            nextTryAt: r.status === "queued" ? (r.nextTryAt ?? now) : null,
-            leaseUntil: null,
-            fallbackAt: r.status === "accepted" ? (r.fallbackAt ?? null) : null,
-            updatedAt: now,
-          })
-          .where(and(eq(deliveries.id, r.deliveryId), eq(deliveries.status, "sending")))
-          .returning({ verificationId: deliveries.verificationId, step: deliveries.step })
-          .get();
+        const row = hot.recordResult.get({
+          id: r.deliveryId,
+          status: r.status,
+          providerMessageId: r.providerMessageId ?? null,
+          errorCode: r.errorCode ?? null,
+          errorMessage: r.errorMessage ?? null,
+          nextTryAt: r.status === "queued" ? (r.nextTryAt ?? now) : null,
+          fallbackAt: r.status === "accepted" ? (r.fallbackAt ?? null) : null,
+          now,
+        }) as { verificationId: string; step: number } | undefined;
         // Only the delivery the route is waiting on may move it on (an older step's late failure may not).
         if (!row || r.status !== "failed" || !stillOnStep(row.verificationId, row.step, now)) return;
         if (r.fallback) {
