@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { type FakeVonage, startFakeVonage } from "../fakes/vonage.js";
+import { until, within } from "../helpers/waiting.js";
 import { freePort } from "../helpers/webhook-sink.js";
 
 /**
@@ -42,30 +43,6 @@ interface Child {
   proc: ChildProcess;
   output(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` until it returns something (bounded): waits on another process, never on domain time. */
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, tries = 100, everyMs = 100) {
-  for (let i = 0; i < tries; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await pause(everyMs);
-  }
-  throw new Error(`gave up waiting for ${what} after ${tries * everyMs} ms`);
-}
-
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function startProxy(fake: FakeVonage) {

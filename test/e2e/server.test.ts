@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { until, within } from "../helpers/waiting.js";
 import { freePort, type SinkRequest, startWebhookSink, type WebhookSink } from "../helpers/webhook-sink.js";
 
 /**
@@ -31,35 +32,6 @@ interface Child {
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` until it returns something (bounded); for waiting on another process, never on domain time. */
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  tries = 100,
-  everyMs = 100,
-): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await pause(everyMs);
-  }
-  throw new Error(`gave up waiting for ${what} after ${tries * everyMs} ms`);
-}
-
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A signed, well-formed send of the given verification, or a thrown verification error. */
