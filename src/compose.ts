@@ -5,6 +5,8 @@ import { type AdapterType, buildSenders } from "./channels/registry.js";
 import type { Config } from "./config/env.js";
 import { createCodeKit } from "./core/codes.js";
 import { createFactorService } from "./core/factors.js";
+import { createInboundService } from "./core/inbound.js";
+import { createChangeNotifier } from "./core/notifier.js";
 import type { Clock, Ids, InboundMessage, Sender } from "./core/ports.js";
 import { createTotpSealer } from "./core/totp.js";
 import { createVerificationService } from "./core/verification.js";
@@ -57,11 +59,24 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
 
   // Receipts that arrive on an adapter's own connection (SMPP) reach the outbox once it exists.
   let outbox: Outbox | undefined;
-  const onInbound = (provider: string, message: InboundMessage) => {
+  const notifier = createChangeNotifier();
+  const inbound = createInboundService({
+    store,
+    clock,
+    ids,
+    codes,
+    limiter,
+    notifier,
+    logger,
+    available: [...new Set(config.inboundNumbers.map((n) => n.channel))],
+  });
+  // Every adapter (webhooks, SMPP) delivers verified user messages here; a code in one may approve a verification.
+  const onInbound = async (provider: string, message: InboundMessage) => {
     logger.info(
       { provider, channel: message.channel, provider_message_id: message.providerMessageId },
       "inbound message received",
     );
+    await inbound.receive(provider, message);
   };
   const built = buildSenders(
     config,
@@ -85,7 +100,16 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   const leaseMs = Math.max(config.deliveryLeaseMs, 2 * Math.max(0, ...timeouts));
   outbox = createOutbox({ store, clock, ids, codes, senders, logger, leaseMs, dispatchBudgetMs: config.dispatchBudgetMs });
   const delegated = createDelegatedCodes(store, senders);
-  const verifications = createVerificationService({ store, clock, ids, codes, limiter, dispatcher: outbox, delegated });
+  const verifications = createVerificationService({
+    store,
+    clock,
+    ids,
+    codes,
+    limiter,
+    dispatcher: outbox,
+    delegated,
+    notifier,
+  });
   const factors = createFactorService({ store, clock, ids, sealer: createTotpSealer(secret) });
   const authenticate = createAuthenticator({ store, clock, defaults: config.defaults, adminKey: config.adminKey });
   const app = createApp({
@@ -99,6 +123,9 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     trustProxyHops: config.trustProxyHops,
     maxBodyBytes: config.maxBodyBytes,
     version: VERSION,
+    inbound,
+    inboundNumbers: config.inboundNumbers,
+    notifier,
     webhooks: {
       senders,
       applyStatus: (p, u) => (outbox as Outbox).applyStatus(p, u),

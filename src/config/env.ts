@@ -78,6 +78,26 @@ const envSchema = z.object({
   VERIFYD_LIMIT_REQUESTS_PER_KEY: rate("6000/1m"),
   VERIFYD_LIMIT_FAILED_CHECKS_PER_DESTINATION: rate("10/1h"),
   VERIFYD_LIMIT_FAILED_CHECKS_PER_IP: rate("30/1h"),
+  VERIFYD_LIMIT_INBOUND_APPROVALS_PER_SENDER: rate("5/1h"),
+  VERIFYD_LIMIT_INBOUND_UNKNOWN_PER_SENDER: rate("10/1h"),
+  VERIFYD_INBOUND_NUMBERS: z
+    .string()
+    .default("")
+    .transform((value, ctx) => {
+      const numbers: InboundNumber[] = [];
+      for (const item of value
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        const match = /^(whatsapp|sms):(\+[1-9]\d{6,14})$/.exec(item);
+        if (!match) {
+          ctx.addIssue({ code: "custom", message: `"${item}" is not like whatsapp:+14155238886 or sms:+15017122661` });
+          return z.NEVER;
+        }
+        numbers.push({ channel: match[1] as InboundNumber["channel"], number: match[2] as string });
+      }
+      return numbers;
+    }),
   VERIFYD_TRUST_PROXY_HOPS: integer(0, 0, 10),
   VERIFYD_DISPATCH_BUDGET: duration("2s"),
   VERIFYD_DELIVERY_LEASE: duration("30s").refine((ms) => ms >= 1000, { message: "must be at least 1s" }),
@@ -87,6 +107,12 @@ const envSchema = z.object({
 });
 
 type Env = z.output<typeof envSchema>;
+/** A business number end users write to, for person-to-application verification. */
+export interface InboundNumber {
+  channel: "whatsapp" | "sms";
+  /** E.164. */
+  number: string;
+}
 export type RateSetting = { points: number; windowMs: number };
 
 export interface Config {
@@ -121,7 +147,11 @@ export interface Config {
     requestsPerKey: RateSetting;
     failedChecksPerDestination: RateSetting;
     failedChecksPerIp: RateSetting;
+    inboundApprovalsPerSender: RateSetting;
+    inboundUnknownPerSender: RateSetting;
   };
+  /** Business numbers for person-to-application verification (`VERIFYD_INBOUND_NUMBERS`). */
+  inboundNumbers: InboundNumber[];
   trustProxyHops: number;
   dispatchBudgetMs: number;
   /** How long a claimed delivery is ours; a crashed sender's deliveries are sent again after it. */
@@ -235,7 +265,10 @@ export function loadConfig(
       requestsPerKey: e.VERIFYD_LIMIT_REQUESTS_PER_KEY,
       failedChecksPerDestination: e.VERIFYD_LIMIT_FAILED_CHECKS_PER_DESTINATION,
       failedChecksPerIp: e.VERIFYD_LIMIT_FAILED_CHECKS_PER_IP,
+      inboundApprovalsPerSender: e.VERIFYD_LIMIT_INBOUND_APPROVALS_PER_SENDER,
+      inboundUnknownPerSender: e.VERIFYD_LIMIT_INBOUND_UNKNOWN_PER_SENDER,
     },
+    inboundNumbers: e.VERIFYD_INBOUND_NUMBERS,
     trustProxyHops: e.VERIFYD_TRUST_PROXY_HOPS,
     dispatchBudgetMs: e.VERIFYD_DISPATCH_BUDGET,
     deliveryLeaseMs: e.VERIFYD_DELIVERY_LEASE,

@@ -22,6 +22,11 @@ export interface CodeKit {
   /** AES-256-GCM with the verification id as associated data. */
   seal(verificationId: string, code: string): Buffer;
   open(verificationId: string, sealed: Buffer): string;
+  /**
+   * HMAC-SHA256 of a normalized inbound code alone (no verification id), so a code arriving in a user's
+   * message can be looked up by its digest. A key of its own, apart from the per-verification hashes.
+   */
+  inboundHash(code: string): Buffer;
 }
 
 const IV_BYTES = 12;
@@ -54,6 +59,7 @@ export function openBytes(key: Buffer, aad: string, sealed: Buffer): Buffer {
 export function createCodeKit(secret: string): CodeKit {
   const hashKey = deriveKey(secret, "verifyd/code-hash/v1");
   const sealKey = deriveKey(secret, "verifyd/code-seal/v1");
+  const inboundKey = deriveKey(secret, "verifyd/inbound-code-hash/v1");
 
   const hash = (verificationId: string, code: string): Buffer =>
     createHmac("sha256", hashKey).update(verificationId).update("\0").update(code).digest();
@@ -66,5 +72,6 @@ export function createCodeKit(secret: string): CodeKit {
     },
     seal: (verificationId, code) => sealBytes(sealKey, verificationId, Buffer.from(code, "utf8")),
     open: (verificationId, sealed) => openBytes(sealKey, verificationId, sealed).toString("utf8"),
+    inboundHash: (code) => createHmac("sha256", inboundKey).update(code.slice(0, MAX_CANDIDATE)).digest(),
   };
 }

@@ -94,7 +94,18 @@ export interface Verification {
   expiresAt: number;
   lastSentAt: number;
   approvedAt: number | null;
+  /** Set on person-to-application verifications: the channels the user may answer on. */
+  inboundChannels?: Channel[] | null;
+  /** For an approved inbound verification: the E.164 number the user's message came from. */
+  verifiedNumber?: string | null;
 }
+
+/** Why an inbound message approved nothing. */
+export type InboundRefusal = "unknown" | "expired" | "used" | "sender_mismatch";
+
+export type InboundApproval =
+  | { kind: "approved"; verification: Verification }
+  | { kind: "refused"; reason: InboundRefusal; verification: Verification | null };
 
 export type FactorStatus = "unverified" | "verified";
 
@@ -320,6 +331,18 @@ export interface Store {
     alsoReset?: string[];
   }): Promise<FactorAcceptance>;
 
+  /**
+   * Inserts a person-to-application verification (no delivery). Stale pending rows holding the same
+   * hash are expired first. False when a live pending one holds `inboundCodeHash` (pick another code).
+   */
+  createInboundVerification(v: Verification, inboundCodeHash: Buffer): Promise<boolean>;
+  /**
+   * One conditional update: the pending, unexpired inbound verification with this hash whose expected
+   * sender is unset or `from` becomes approved, records `from` and loses its hash. When nothing changed,
+   * a follow-up read tells why.
+   */
+  approveInbound(inboundCodeHash: Buffer, from: string, now: number): Promise<InboundApproval>;
+
   beginIdempotent(serviceId: string, key: string, fingerprint: string, now: number): Promise<IdempotencyBegin>;
   finishIdempotent(serviceId: string, key: string, status: number, body: string): Promise<void>;
   abandonIdempotent(serviceId: string, key: string): Promise<void>;
@@ -342,7 +365,9 @@ export type LimitRule =
   | "starts_per_ip"
   | "requests_per_key"
   | "failed_checks_per_destination"
-  | "failed_checks_per_ip";
+  | "failed_checks_per_ip"
+  | "inbound_approvals_per_sender"
+  | "inbound_unknown_per_sender";
 
 export interface LimitState {
   rule: LimitRule;

@@ -1,6 +1,7 @@
 import { type CodeKit, generateCode } from "./codes.js";
 import { VerifydError } from "./errors.js";
 import { clearFailedChecks, enforceSendLimits, guardFailedChecks, recordFailedCheck } from "./guards.js";
+import type { ChangeNotifier } from "./notifier.js";
 import { normalizePhone } from "./phone.js";
 import type {
   Channel,
@@ -47,6 +48,8 @@ export interface VerificationDeps {
   dispatcher: Dispatcher;
   /** Present when some provider sends its own codes (delegated steps). */
   delegated?: DelegatedCodes;
+  /** Signalled when a verification is approved or canceled, for long-polling readers. */
+  notifier?: ChangeNotifier;
 }
 
 /** When the next resend may happen, or null when no resend is possible. */
@@ -203,6 +206,8 @@ export function createVerificationService(deps: VerificationDeps) {
 
     async resend(service: Service, id: string, clientIp?: string | null): Promise<Verification> {
       const v = await mustFind(service, id);
+      if (v.inboundChannels)
+        throw new VerifydError("invalid_request", "an inbound verification is approved by the user's message");
       if (effectiveStatus(v, clock.now()) !== "pending") {
         throw new VerifydError("verification_closed", `the verification is ${effectiveStatus(v, clock.now())}`);
       }
@@ -216,6 +221,7 @@ export function createVerificationService(deps: VerificationDeps) {
       if (!(await store.closeVerification(v.id, "canceled", clock.now()))) {
         throw new VerifydError("verification_closed", "the verification closed meanwhile");
       }
+      deps.notifier?.notify(v.id);
       return mustFind(service, id);
     },
 
@@ -229,6 +235,17 @@ export function createVerificationService(deps: VerificationDeps) {
         codes.hash("ver_unknown", code); // same work as a real comparison: unknown ids do not answer faster
         return { valid: false, status: null, reason: "not_found", attemptsRemaining: 0, verification: null };
       }
+      if (v.inboundChannels) {
+        // Approved only by the user's message: a typed code must neither approve nor close it.
+        const status = effectiveStatus(v, clock.now());
+        return {
+          valid: false,
+          status,
+          reason: status === "approved" ? "already_approved" : "wrong_code",
+          attemptsRemaining: 0,
+          verification: v,
+        };
+      }
       await guardFailedChecks(limiter, v.to, clientIp);
       const attempt = await store.recordCheck(service.id, v.id, clock.now());
       if (attempt.kind === "refused") return refusedOutcome(attempt.verification ?? v);
@@ -238,6 +255,7 @@ export function createVerificationService(deps: VerificationDeps) {
       if (codes.matches(attempt.codeHash, v.id, code) || (await deps.delegated?.matches(v.id, code))) {
         const now = clock.now();
         if (await store.approve(v.id, now)) {
+          deps.notifier?.notify(v.id);
           await clearFailedChecks(limiter, v.to);
           const approved = { ...counted, status: "approved" as const, approvedAt: now, updatedAt: now };
           return { valid: true, status: "approved", reason: null, attemptsRemaining: 0, verification: approved };

@@ -4,8 +4,11 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
+import type { InboundNumber } from "../config/env.js";
 import { VerifydError } from "../core/errors.js";
 import type { FactorService } from "../core/factors.js";
+import type { InboundService } from "../core/inbound.js";
+import type { ChangeNotifier } from "../core/notifier.js";
 import type { Clock, Limiter, Store } from "../core/ports.js";
 import type { VerificationService } from "../core/verification.js";
 import type { AppEnv } from "./context.js";
@@ -35,6 +38,11 @@ export interface AppDeps {
   version?: string;
   /** Provider callbacks; without it, `/webhooks/…` answers 404. */
   webhooks?: WebhookRoutesDeps;
+  /** Person-to-application verification (`channel: inbound`) and its business numbers. */
+  inbound?: InboundService;
+  inboundNumbers?: readonly InboundNumber[];
+  /** Wakes long-polling reads of a verification. */
+  notifier?: ChangeNotifier;
 }
 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;

@@ -10,7 +10,21 @@ const clientIp = z.union([z.ipv4(), z.ipv6()]).optional().openapi({
 
 export const StartBody = z
   .object({
-    to: z.string().min(1).max(64).openapi({ description: "Phone number in E.164 form.", example: "+14155550100" }),
+    to: z.string().min(1).max(64).optional().openapi({
+      description:
+        "Phone number in E.164 form. Required, except with `channel: inbound`, where it names the only number allowed to send the code.",
+      example: "+14155550100",
+    }),
+    channel: z.enum(["inbound"]).optional().openapi({
+      description:
+        "`inbound`: nothing is sent; the user sends the returned text to a business number (person-to-application verification).",
+    }),
+    inbound_channels: z
+      .array(z.enum(["whatsapp", "sms"]))
+      .min(1)
+      .max(2)
+      .optional()
+      .openapi({ description: "For `channel: inbound`: the channels the user may answer on.", example: ["whatsapp", "sms"] }),
     channels: z
       .array(z.enum(["sms", "whatsapp", "rcs"]))
       .min(1)
@@ -61,10 +75,40 @@ const Delivery = z.object({
   updated_at: z.string(),
 });
 
+const InboundView = z
+  .object({
+    text: z.string().openapi({ description: "What the user sends.", example: "VERIFY 4KQ7ZP" }),
+    numbers: z.array(
+      z.object({
+        channel: z.enum(["whatsapp", "sms"]),
+        number: z.string(),
+        wa_me_url: z.string().nullable().openapi({ description: "WhatsApp click-to-chat link with the text filled in." }),
+        sms_uri: z.string().nullable().openapi({ description: "An sms: link with the text filled in." }),
+        qr_svg: z.string().openapi({ description: "The link as a QR code (SVG), for a user on another device." }),
+      }),
+    ),
+  })
+  .openapi("InboundInstructions");
+
+export const WaitQuery = z.object({
+  wait: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30)
+    .optional()
+    .openapi({
+      param: { name: "wait", in: "query" },
+      description:
+        "Seconds (at most 30) to hold the answer while the verification is pending; it returns as soon as the status changes.",
+      example: 30,
+    }),
+});
+
 export const VerificationView = z
   .object({
     id: z.string(),
-    to: z.string(),
+    to: z.string().nullable().openapi({ description: "Null for an inbound verification open to any sender." }),
     country: z.string().nullable(),
     status,
     channel: z.string().nullable(),
@@ -77,6 +121,12 @@ export const VerificationView = z
     expires_at: z.string(),
     next_resend_at: z.string().nullable(),
     approved_at: z.string().nullable(),
+    verified_number: z
+      .string()
+      .nullable()
+      .optional()
+      .openapi({ description: "Inbound verifications: the number the approving message came from." }),
+    inbound: InboundView.optional().openapi({ description: "Only in the answer that starts an inbound verification." }),
     deliveries: z.array(Delivery).optional(),
   })
   .openapi("Verification");

@@ -12,6 +12,8 @@ export function limitSettings(limits: {
   requestsPerKey: RateSetting;
   failedChecksPerDestination: RateSetting;
   failedChecksPerIp: RateSetting;
+  inboundApprovalsPerSender: RateSetting;
+  inboundUnknownPerSender: RateSetting;
 }): LimitSettings {
   return {
     sends_per_destination: limits.sendsPerDestination,
@@ -19,6 +21,8 @@ export function limitSettings(limits: {
     requests_per_key: limits.requestsPerKey,
     failed_checks_per_destination: limits.failedChecksPerDestination,
     failed_checks_per_ip: limits.failedChecksPerIp,
+    inbound_approvals_per_sender: limits.inboundApprovalsPerSender,
+    inbound_unknown_per_sender: limits.inboundUnknownPerSender,
   };
 }
 

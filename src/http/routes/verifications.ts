@@ -1,12 +1,25 @@
 import { createHash } from "node:crypto";
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { InboundNumber } from "../../config/env.js";
 import { VerifydError } from "../../core/errors.js";
+import { INBOUND_KEYWORD, type InboundService } from "../../core/inbound.js";
+import type { ChangeNotifier } from "../../core/notifier.js";
 import type { Clock, Delivery, Service, Store, Verification } from "../../core/ports.js";
 import { type CheckOutcome, effectiveStatus, nextResendAt, type VerificationService } from "../../core/verification.js";
 import type { AppEnv } from "../context.js";
+import { inboundInstructions } from "../inbound-links.js";
 import { clientIpOf } from "../middleware/limits.js";
 import { json, problems, security } from "../openapi.js";
-import { CheckBody, CheckByToBody, CheckResult, ClientIpBody, IdParam, StartBody, VerificationView } from "../schemas.js";
+import {
+  CheckBody,
+  CheckByToBody,
+  CheckResult,
+  ClientIpBody,
+  IdParam,
+  StartBody,
+  VerificationView,
+  WaitQuery,
+} from "../schemas.js";
 import { validationHook } from "../validation.js";
 
 export interface VerificationRoutesDeps {
@@ -14,27 +27,37 @@ export interface VerificationRoutesDeps {
   store: Store;
   clock: Clock;
   trustProxyHops: number;
+  /** Person-to-application verification; without it `channel: inbound` answers 503. */
+  inbound?: InboundService;
+  inboundNumbers?: readonly InboundNumber[];
+  /** Wakes long-polling reads (`?wait=`) when a verification changes. */
+  notifier?: ChangeNotifier;
 }
+
+/** The longest a read may be held open (`?wait=`). */
+const MAX_WAIT_MS = 30_000;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function toView(v: Verification, service: Service, now: number, deliveries?: Delivery[]) {
   const status = effectiveStatus(v, now);
+  const inbound = !!v.inboundChannels;
   return {
     id: v.id,
-    to: v.to,
+    to: v.to === "" ? null : v.to,
     country: v.country,
     status,
-    channel: v.route[v.currentStep]?.channel ?? null,
+    channel: inbound ? "inbound" : (v.route[v.currentStep]?.channel ?? null),
     send_attempts: v.sends,
     max_sends: v.maxSends,
     check_attempts: v.checks,
-    attempts_remaining: status === "pending" ? Math.max(0, v.maxChecks - v.checks) : 0,
+    attempts_remaining: status === "pending" && !inbound ? Math.max(0, v.maxChecks - v.checks) : 0,
     created_at: iso(v.createdAt) as string,
     updated_at: iso(v.updatedAt) as string,
     expires_at: iso(v.expiresAt) as string,
     next_resend_at: iso(nextResendAt(v, service, now)),
     approved_at: iso(v.approvedAt),
+    ...(inbound ? { verified_number: v.verifiedNumber ?? null } : {}),
     ...(deliveries
       ? {
           deliveries: deliveries.map((d) => ({
@@ -75,8 +98,10 @@ const getRoute = createRoute({
   method: "get",
   path: "/{id}",
   summary: "Read a verification and its deliveries",
+  description:
+    "With `?wait=N` (at most 30 s), a pending verification's answer is held until its status changes or N seconds pass.",
   security,
-  request: { params: IdParam },
+  request: { params: IdParam, query: WaitQuery },
   responses: { 200: json(VerificationView, "The verification"), ...problems(401, 404) },
 });
 const checkRoute = createRoute({
@@ -122,12 +147,24 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
   app.openapi(startRoute, async (c) => {
     const input = c.req.valid("json");
     const { service } = c.get("principal");
+    const clientIp = clientIpOf(c, input.client_ip, trustProxyHops);
+    if (input.channel === "inbound") {
+      // Nothing is sent, so a retried start costs nothing; and the answer holds the code, which is never stored.
+      if (!deps.inbound) throw new VerifydError("channel_unavailable", "inbound verification is not configured");
+      const started = await deps.inbound.start(service, { to: input.to, channels: input.inbound_channels, clientIp });
+      const v = started.verification;
+      const inbound = await inboundInstructions(
+        `${INBOUND_KEYWORD} ${started.code}`,
+        deps.inboundNumbers ?? [],
+        v.inboundChannels ?? [],
+      );
+      return c.json({ ...toView(v, service, clock.now()), inbound }, 201);
+    }
+    const to = input.to;
+    if (!to) throw new VerifydError("invalid_request", "to is required (except with channel: inbound)");
+    if (input.inbound_channels) throw new VerifydError("invalid_request", "inbound_channels needs channel: inbound");
     const run = async () => {
-      const v = await verifications.start(service, {
-        to: input.to,
-        channels: input.channels,
-        clientIp: clientIpOf(c, input.client_ip, trustProxyHops),
-      });
+      const v = await verifications.start(service, { to, channels: input.channels, clientIp });
       return toView(v, service, clock.now());
     };
     const rawKey = c.req.header("idempotency-key");
@@ -162,8 +199,20 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
 
   app.openapi(getRoute, async (c) => {
     const { service } = c.get("principal");
-    const v = await verifications.get(service, c.req.valid("param").id);
-    return c.json(toView(v, service, clock.now(), await store.listDeliveries(v.id)), 200);
+    const id = c.req.valid("param").id;
+    const waitMs = Math.min(MAX_WAIT_MS, (c.req.valid("query").wait ?? 0) * 1000);
+    // Subscribed before the read, so a change between the read and the wait still wakes it.
+    const subscription = waitMs > 0 ? deps.notifier?.subscribe(id) : undefined;
+    try {
+      let v = await verifications.get(service, id);
+      if (subscription && effectiveStatus(v, clock.now()) === "pending") {
+        await subscription.wait(waitMs);
+        v = await verifications.get(service, id);
+      }
+      return c.json(toView(v, service, clock.now(), await store.listDeliveries(v.id)), 200);
+    } finally {
+      subscription?.cancel();
+    }
   });
 
   app.openapi(checkRoute, async (c) => {

@@ -60,10 +60,19 @@ export const verifications = sqliteTable(
     expiresAt: integer("expires_at").notNull(),
     lastSentAt: integer("last_sent_at").notNull(),
     approvedAt: integer("approved_at"),
+    /** Person-to-application verifications only (JSON channels); `to_number` is then the expected sender, or ''. */
+    inboundChannels: text("inbound_channels", { mode: "json" }).$type<("sms" | "whatsapp" | "rcs")[]>(),
+    /** HMAC-SHA256 of the inbound code alone (its own HKDF key), so a user's message finds its row; wiped on approval. */
+    inboundCodeHash: blob("inbound_code_hash", { mode: "buffer" }),
+    /** The number an inbound verification was approved from. */
+    verifiedNumber: text("verified_number"),
   },
   (t) => [
-    // At most one live verification per destination and service; a second start is a resend.
-    uniqueIndex("verifications_one_pending").on(t.serviceId, t.to).where(sql`status = 'pending'`),
+    // At most one live sending verification per destination and service; a second start is a resend.
+    uniqueIndex("verifications_one_pending").on(t.serviceId, t.to).where(sql`status = 'pending' and inbound_channels is null`),
+    // A live inbound code names exactly one verification; the plain index serves every lookup by hash.
+    uniqueIndex("verifications_inbound_pending").on(t.inboundCodeHash).where(sql`status = 'pending'`),
+    index("verifications_inbound_code").on(t.inboundCodeHash),
     index("verifications_destination").on(t.serviceId, t.to, t.createdAt),
     index("verifications_pending_expiry").on(t.expiresAt).where(sql`status = 'pending'`),
   ],

@@ -16,6 +16,7 @@ import type {
 } from "../../core/ports.js";
 import { createSqliteFactorOperations } from "./factors.js";
 import { type ClaimedRow, type JobContextRow, prepareHotStatements } from "./hot.js";
+import { createSqliteInboundOperations, notInbound } from "./inbound.js";
 import type { OpenedSqlite } from "./open.js";
 import { apiKeys, deliveries, idempotencyKeys, services, verifications } from "./schema.js";
 
@@ -50,6 +51,8 @@ function toVerification(r: VerificationRow): Verification {
     expiresAt: r.expiresAt,
     lastSentAt: r.lastSentAt,
     approvedAt: r.approvedAt,
+    inboundChannels: r.inboundChannels ?? null,
+    verifiedNumber: r.verifiedNumber,
   };
 }
 
@@ -89,12 +92,12 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
   const pendingByTo = db
     .select()
     .from(v)
-    .where(and(eq(v.serviceId, p("serviceId")), eq(v.to, p("to")), liveWhere))
+    .where(and(eq(v.serviceId, p("serviceId")), eq(v.to, p("to")), liveWhere, notInbound))
     .prepare();
   const latestByTo = db
     .select()
     .from(v)
-    .where(and(eq(v.serviceId, p("serviceId")), eq(v.to, p("to"))))
+    .where(and(eq(v.serviceId, p("serviceId")), eq(v.to, p("to")), notInbound))
     .orderBy(desc(v.createdAt))
     .limit(1)
     .prepare();
@@ -180,6 +183,7 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
 
   return {
     ...createSqliteFactorOperations({ raw, db }),
+    ...createSqliteInboundOperations({ raw, db }, toVerification),
     async ping() {
       raw.prepare("select 1").get();
     },

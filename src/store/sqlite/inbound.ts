@@ -1,0 +1,97 @@
+import { and, desc, eq, gt, isNotNull, lte, or, sql } from "drizzle-orm";
+import type { InboundApproval, Store, Verification } from "../../core/ports.js";
+import type { OpenedSqlite } from "./open.js";
+import { verifications } from "./schema.js";
+
+type VerificationRow = typeof verifications.$inferSelect;
+
+export type InboundOperations = Pick<Store, "createInboundVerification" | "approveInbound">;
+
+/**
+ * The person-to-application operations of the SQLite Store. An inbound verification keeps its expected
+ * sender in `to_number` ('' when any sender may answer) and is found by `inbound_code_hash` alone.
+ */
+export function createSqliteInboundOperations(
+  { raw, db }: OpenedSqlite,
+  toVerification: (r: VerificationRow) => Verification,
+): InboundOperations {
+  const v = verifications;
+
+  const createTx = raw.transaction((ver: Verification, inboundCodeHash: Buffer): boolean => {
+    const now = ver.createdAt;
+    // A pending row past its expiry that the sweeper has not closed yet must not block a fresh code.
+    db.update(v)
+      .set({ status: "expired", codeHash: null, sealedCode: null, updatedAt: now })
+      .where(and(eq(v.inboundCodeHash, inboundCodeHash), eq(v.status, "pending"), lte(v.expiresAt, now)))
+      .run();
+    const inserted = db
+      .insert(v)
+      .values({
+        id: ver.id,
+        serviceId: ver.serviceId,
+        to: ver.to,
+        country: ver.country,
+        status: "pending",
+        route: ver.route,
+        currentStep: 0,
+        sends: 0,
+        checks: 0,
+        maxChecks: ver.maxChecks,
+        maxSends: ver.maxSends,
+        clientIp: ver.clientIp,
+        createdAt: ver.createdAt,
+        updatedAt: ver.updatedAt,
+        expiresAt: ver.expiresAt,
+        lastSentAt: ver.lastSentAt,
+        inboundChannels: ver.inboundChannels ?? ["sms"],
+        inboundCodeHash,
+      })
+      .onConflictDoNothing()
+      .run();
+    return inserted.changes > 0;
+  });
+
+  const approveTx = raw.transaction((hash: Buffer, from: string, now: number): InboundApproval => {
+    const approved = db
+      .update(v)
+      .set({ status: "approved", approvedAt: now, updatedAt: now, verifiedNumber: from, inboundCodeHash: null })
+      .where(
+        and(
+          eq(v.inboundCodeHash, hash),
+          eq(v.status, "pending"),
+          gt(v.expiresAt, now),
+          isNotNull(v.inboundChannels),
+          or(eq(v.to, ""), eq(v.to, from)),
+        ),
+      )
+      .returning()
+      .get();
+    if (approved) return { kind: "approved", verification: toVerification(approved) };
+    // Nothing changed: read why. Approved rows lost their hash, so a reused code reads as unknown.
+    const row = db
+      .select()
+      .from(v)
+      .where(and(eq(v.inboundCodeHash, hash), isNotNull(v.inboundChannels)))
+      .orderBy(desc(v.createdAt))
+      .limit(1)
+      .get();
+    if (!row) return { kind: "refused", reason: "unknown", verification: null };
+    const current = toVerification(row);
+    if (row.status === "pending" && row.expiresAt > now)
+      return { kind: "refused", reason: "sender_mismatch", verification: current };
+    const expired = row.status === "expired" || row.status === "pending";
+    return { kind: "refused", reason: expired ? "expired" : "used", verification: current };
+  });
+
+  return {
+    async createInboundVerification(ver, inboundCodeHash) {
+      return createTx(ver, inboundCodeHash);
+    },
+    async approveInbound(hash, from, now) {
+      return approveTx(hash, from, now);
+    },
+  };
+}
+
+/** Keeps inbound rows out of the destination lookups of the sending flow. */
+export const notInbound = sql`${verifications.inboundChannels} is null`;
