@@ -40,7 +40,7 @@ export interface MetaWhatsappDeps {
 
 type ErrorClass = "retry" | "rejected" | "misconfigured";
 
-/** Meta's error codes (providers.md §2.3). The same codes come back asynchronously in failed statuses. */
+/** Meta's error codes. The same codes come back asynchronously in failed statuses. */
 const ERROR_CLASSES = new Map<number, ErrorClass>([
   // Token expired or invalid; missing permission (200–299 are handled as a range below).
   [0, "misconfigured"],

@@ -1,5 +1,5 @@
 /**
- * Text encodings for SMPP short messages (providers.md §7): the GSM 03.38 default alphabet, sent unpacked
+ * Text encodings for SMPP short messages: the GSM 03.38 default alphabet, sent unpacked
  * (one septet per octet, extension characters as 0x1B + code), and UCS-2 as UTF-16BE. The smpp package
  * would pick an encoding by itself and label GSM text 0x01 (IA5), which many SMSCs read as ASCII, so the
  * adapter encodes here and always sets data_coding explicitly.

@@ -42,7 +42,7 @@ export const ESME_RX_T_APPN = 0x64;
 
 type Failure = Exclude<SendResult, { kind: "accepted" }>;
 
-/** command_status classes of providers.md §6; statuses not listed there are permanent for the message. */
+/** command_status classes of SMPP 3.4 §5.1.3 as carriers use them; statuses not listed there are permanent for the message. */
 const STATUS_KINDS = new Map<number, Failure["kind"]>([
   [0x08, "retry"], // RSYSERR
   [0x14, "retry"], // RMSGQFUL

@@ -5,7 +5,7 @@ import { encodeBody, encodeGsm7, isGsm7, relativeValidity } from "./smpp-encodin
 import { type DeliverSm, SmppSession, statusError, statusKind } from "./smpp-session.js";
 
 /**
- * SMPP 3.4 (providers.md §6): OTPs go out as submit_sm on one long-lived bind_transceiver session to the
+ * SMPP 3.4: OTPs go out as submit_sm on one long-lived bind_transceiver session to the
  * SMSC; delivery receipts and user messages come back as deliver_sm on the same session, so they are
  * handed to `deps.onStatus` / `deps.onInbound` instead of arriving on a webhook.
  *

@@ -122,7 +122,7 @@ describe("meta-whatsapp sender", () => {
     expect(JSON.parse(req.body).template.language).toEqual({ code: "de" });
   });
 
-  // providers.md §2.3, every row. HTTP statuses are Graph's (mostly 400; 401, 403, 404, 500 where noted).
+  // Every documented error code. HTTP statuses are Graph's (mostly 400; 401, 403, 404, 500 where noted).
   it.each([
     [0, "misconfigured"],
     [190, "misconfigured"],
