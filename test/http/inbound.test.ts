@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import QRCode from "qrcode";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { INBOUND_ALPHABET } from "../../src/core/inbound.js";
 import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio.js";
@@ -96,6 +97,10 @@ describe("inbound verification", () => {
       expect(sms).toMatchObject({ channel: "sms", number: SMS_NUMBER, wa_me_url: null });
       expect(sms?.sms_uri).toBe(`sms:${SMS_NUMBER}?&body=${encoded}`);
       for (const n of [wa, sms]) expect(n?.qr_svg).toMatch(/^<svg[\s\S]+<\/svg>\s*$/);
+      // QR encoding is deterministic: each QR must be exactly the symbol of its own link.
+      expect(wa?.qr_svg).toBe(await QRCode.toString(wa?.wa_me_url as string, { type: "svg" }));
+      expect(sms?.qr_svg).toBe(await QRCode.toString(sms?.sms_uri as string, { type: "svg" }));
+      expect(wa?.qr_svg).not.toBe(sms?.qr_svg);
       expect(fake.requests).toHaveLength(0);
       expect(h.sender.messages).toHaveLength(0);
     });
