@@ -20,6 +20,7 @@ const HELP = `Usage: npm run bench -- [options]
   --warmup <s>          unrecorded warm-up before each scenario (default 2)
   --connections <n>     concurrent closed-loop clients (default 32)
   --scenarios <list>    any of start,check,flow (default all three)
+  --targets <list>      servers to measure, in order: baseline,verifyd (default both, then the ratios)
   --check-pool <n>      pending verifications for check-only, each checked once (default: 5 × start rate × (warm-up + duration))
   --max-requests <n>    cap on operations per scenario, warm-up included (default 2000000)
   --cpu-prof            profile the server (node --cpu-prof) and print its top functions by self time`;
@@ -35,6 +36,7 @@ function options() {
       warmup: { type: "string", default: "2" },
       connections: { type: "string", default: "32" },
       scenarios: { type: "string", default: "start,check,flow" },
+      targets: { type: "string", default: "baseline,verifyd" },
       "check-pool": { type: "string" },
       "max-requests": { type: "string", default: "2000000" },
       "cpu-prof": { type: "boolean", default: false },
@@ -52,7 +54,10 @@ function options() {
   };
   const scenarios = values.scenarios.split(",").map((s) => s.trim());
   for (const s of scenarios) if (!["start", "check", "flow"].includes(s)) throw new Error(`unknown scenario "${s}"`);
+  const targetList = values.targets.split(",").map((s) => s.trim());
+  for (const t of targetList) if (!["baseline", "verifyd"].includes(t)) throw new Error(`unknown target "${t}"`);
   return {
+    targets: targetList,
     durationMs: number("duration", 0.1) * 1000,
     warmupMs: number("warmup", 0) * 1000,
     connections: Math.round(number("connections", 1)),
@@ -74,6 +79,32 @@ process.on("exit", () => {
 });
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.once(signal, () => process.exit(130));
 
+/** How to start each server under test; both get the same sink, numbers and load. */
+function targets(workDir, sink, apiKey) {
+  return {
+    verifyd: {
+      script: ["dist/cli.js", "serve"],
+      env: {
+        VERIFYD_ENV: "development",
+        VERIFYD_HOST: "127.0.0.1",
+        VERIFYD_DB: join(workDir, "verifyd.db"),
+        VERIFYD_SECRET: randomBytes(48).toString("base64"),
+        VERIFYD_ADMIN_KEY: apiKey,
+        VERIFYD_SENDER: "http",
+        VERIFYD_HTTP_CHANNEL_URL: sink.url,
+        VERIFYD_LOG_LEVEL: "warn",
+        VERIFYD_LIMIT_REQUESTS_PER_KEY: "100000000/1m",
+        VERIFYD_LIMIT_SENDS_PER_DESTINATION: "1000/10m",
+        VERIFYD_LIMIT_STARTS_PER_IP: "100000000/1h",
+      },
+    },
+    baseline: {
+      script: ["bench/baseline/server.mjs"],
+      env: { BASELINE_DB: join(workDir, "baseline.db"), SINK_URL: sink.url },
+    },
+  };
+}
+
 async function main() {
   let opts;
   try {
@@ -88,37 +119,40 @@ async function main() {
   const profDir = opts.cpuProf ? mkdtempSync(join(tmpdir(), "verifyd-bench-prof-")) : ""; // kept after the run
   const sink = await startSink();
   const apiKey = `bench-admin-${randomBytes(16).toString("hex")}`;
-
-  server = await startServer({
-    cwd: ROOT,
-    port: await freePort(),
-    pin: pinning.ok,
-    nodeArgs: opts.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [],
-    env: {
-      VERIFYD_ENV: "development",
-      VERIFYD_HOST: "127.0.0.1",
-      VERIFYD_DB: join(workDir, "verifyd.db"),
-      VERIFYD_SECRET: randomBytes(48).toString("base64"),
-      VERIFYD_ADMIN_KEY: apiKey,
-      VERIFYD_SENDER: "http",
-      VERIFYD_HTTP_CHANNEL_URL: sink.url,
-      VERIFYD_LOG_LEVEL: "warn",
-      VERIFYD_LIMIT_REQUESTS_PER_KEY: "100000000/1m",
-      VERIFYD_LIMIT_SENDS_PER_DESTINATION: "1000/10m",
-      VERIFYD_LIMIT_STARTS_PER_IP: "100000000/1h",
-    },
-  });
   const clientPinned = pinning.ok && pinProcess(1);
-  await sleep(500); // let start-up garbage settle before reading the idle footprint
-  const idle = memoryOf(server.pid);
-
   console.log(
     `verifyd bench: node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? "?"}\n` +
       `${opts.connections} connections, warm-up ${opts.warmupMs / 1000} s, measured ${opts.durationMs / 1000} s per scenario\n` +
       `pinning: ${pinning.ok ? `server on CPU 0, load generator ${clientPinned ? "on CPU 1" : "NOT pinned (taskset -p failed)"}` : `none (${pinning.why})`}\n` +
-      `load average before the run: ${fixed(loadBefore, 2)}${loadBefore > 0.5 ? " (other work is running: expect noisy numbers)" : ""}\n` +
-      `start-up: ${fixed(server.startupMs, 0)} ms from spawn to /readyz 200; idle RSS ${mb(idle?.rss)}\n`,
+      `load average before the run: ${fixed(loadBefore, 2)}${loadBefore > 0.5 ? " (other work is running: expect noisy numbers)" : ""}\n`,
   );
+
+  const runs = [];
+  const all = targets(workDir, sink, apiKey);
+  for (const name of opts.targets) {
+    console.log(`— ${name} —`);
+    runs.push(await runTarget(name, all[name], { opts, sink, apiKey, pinning, profDir: name === "verifyd" ? profDir : "" }));
+  }
+  const sinkStats = sink.stats();
+  await sink.close();
+  for (const run of runs) report(run);
+  if (runs.length === 2) compare(runs);
+  console.log(`sink: ${sinkStats.received} codes received, ${sinkStats.malformed} malformed posts`);
+  console.log(`load average after the run: ${fixed(loadavg()[0], 2)} (the bench itself adds about 2)`);
+  if (opts.cpuProf) printProfile(profDir);
+}
+
+async function runTarget(name, target, { opts, sink, apiKey, pinning, profDir }) {
+  server = await startServer({
+    cwd: ROOT,
+    port: await freePort(),
+    pin: pinning.ok,
+    script: target.script,
+    nodeArgs: profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [],
+    env: target.env,
+  });
+  await sleep(500); // let start-up garbage settle before reading the idle footprint
+  const idle = memoryOf(server.pid);
 
   const client = createClient({ port: server.port, connections: opts.connections, apiKey });
   const work = workloads({ client, sink, nextPhone: phoneNumbers() });
@@ -135,14 +169,14 @@ async function main() {
       },
     });
   const results = [];
-  const measure = async (name, requestsPerOp, run) => {
-    process.stdout.write(`running ${name} …\n`);
+  const measure = async (scenario, requestsPerOp, run) => {
+    process.stdout.write(`running ${scenario} …\n`);
     const peakIsPerScenario = resetPeak(server.pid);
     const r = await run();
     const cpuMs = cpuTimeOf(server.pid) - cpuAtMeasureStart;
     const mem = memoryOf(server.pid);
     results.push({
-      name,
+      name: scenario,
       requestsPerOp,
       peak: mem?.peak,
       peakIsPerScenario,
@@ -150,7 +184,7 @@ async function main() {
       cpuPerOp: cpuMs / r.ops,
       ...r,
     });
-    if (!server.isRunning()) throw new Error(`the server died during ${name}\n${server.output().stderr}`);
+    if (!server.isRunning()) throw new Error(`${name} died during ${scenario}\n${server.output().stderr}`);
   };
 
   // Each code is single use, so check-only consumes a pool of pending verifications: the start-only
@@ -207,14 +241,13 @@ async function main() {
   if (opts.scenarios.includes("flow")) await measure("full flow", 2, () => loop(work.flow));
 
   client.close();
-  const sinkStats = sink.stats();
+  const startupMs = server.startupMs;
   await stopServer(server);
-  await sink.close();
-  report(results, sinkStats);
-  if (opts.cpuProf) printProfile(profDir);
+  return { name, startupMs, idle, results };
 }
 
-function report(results, sinkStats) {
+function report({ name, startupMs, idle, results }) {
+  console.log(`\n${name}: start-up ${fixed(startupMs, 0)} ms from spawn to /readyz 200; idle RSS ${mb(idle?.rss)}`);
   const rows = [
     ["scenario", "req/s", "ops/s", "p50 ms", "p99 ms", "max ms", "errors", "ops", "server CPU", "CPU ms/op", "peak RSS"],
   ];
@@ -250,8 +283,20 @@ function report(results, sinkStats) {
     if (r.endedEarly) console.log(`${r.name}: ended early (${r.endedEarly}) after ${fixed(r.elapsedMs / 1000, 2)} s measured`);
     for (const [why, count] of r.reasons.slice(0, 5)) console.log(`${r.name}: ${count} × ${why}`);
   }
-  console.log(`sink: ${sinkStats.received} codes received, ${sinkStats.malformed} malformed posts`);
-  console.log(`load average after the run: ${fixed(loadavg()[0], 2)} (the bench itself adds about 2)`);
+}
+
+/** verifyd against the baseline, scenario by scenario (same run, same machine state). */
+function compare([a, b]) {
+  const [verifyd, baseline] = a.name === "verifyd" ? [a, b] : [b, a];
+  console.log("verifyd / baseline:");
+  for (const r of verifyd.results) {
+    const base = baseline.results.find((x) => x.name === r.name);
+    if (!base) continue;
+    console.log(
+      `  ${r.name.padEnd(11)} throughput ${fixed(r.opsPerSec / base.opsPerSec, 2)}×   p99 ${fixed(r.p99 / base.p99, 2)}×   peak RSS ${fixed(r.peak / base.peak, 2)}×`,
+    );
+  }
+  console.log("");
 }
 
 function printProfile(dir) {

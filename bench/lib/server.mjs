@@ -48,9 +48,17 @@ function tail(stream, max = 4000) {
  * Starts `node dist/cli.js serve` with `env` (on top of PATH/HOME-ish variables; no inherited
  * VERIFYD_*), waits for /readyz to answer 200 and returns the handle with the start-up time.
  */
-export async function startServer({ cwd, env, port, pin, nodeArgs = [], readyTimeoutMs = 20_000 }) {
+export async function startServer({
+  cwd,
+  env,
+  port,
+  pin,
+  nodeArgs = [],
+  script = ["dist/cli.js", "serve"],
+  readyTimeoutMs = 20_000,
+}) {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("VERIFYD_") && k !== "PORT"));
-  const nodeCmd = [process.execPath, ...nodeArgs, "dist/cli.js", "serve"];
+  const nodeCmd = [process.execPath, ...nodeArgs, ...script];
   const [cmd, ...args] = pin ? ["taskset", "-c", "0", ...nodeCmd] : nodeCmd;
   const spawnedAt = performance.now();
   const child = spawn(cmd, args, { cwd, env: { ...base, ...env, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
