@@ -7,6 +7,7 @@ import { createCodeKit } from "./core/codes.js";
 import { createFactorService } from "./core/factors.js";
 import { createInboundService } from "./core/inbound.js";
 import { createChangeNotifier } from "./core/notifier.js";
+import { createOptOutService } from "./core/opt-outs.js";
 import type { Clock, Ids, InboundMessage, Sender } from "./core/ports.js";
 import { createTotpSealer } from "./core/totp.js";
 import { createVerificationService } from "./core/verification.js";
@@ -70,12 +71,15 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     logger,
     available: [...new Set(config.inboundNumbers.map((n) => n.channel))],
   });
-  // Every adapter (webhooks, SMPP) delivers verified user messages here; a code in one may approve a verification.
+  const optOuts = createOptOutService({ store, clock, logger });
+  // Every adapter (webhooks, SMPP) delivers verified user messages here: a STOP/START keyword
+  // records or lifts an opt-out; any other message may carry a code that approves a verification.
   const onInbound = async (provider: string, message: InboundMessage) => {
     logger.info(
       { provider, channel: message.channel, provider_message_id: message.providerMessageId },
       "inbound message received",
     );
+    if (await optOuts.receive(provider, message)) return;
     await inbound.receive(provider, message);
   };
   const built = buildSenders(
@@ -124,6 +128,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     maxBodyBytes: config.maxBodyBytes,
     version: VERSION,
     inbound,
+    optOuts,
     inboundNumbers: config.inboundNumbers,
     notifier,
     webhooks: {

@@ -12,6 +12,7 @@ export type ErrorCode =
   | "unauthorized"
   | "webhook_signature_invalid"
   | "forbidden"
+  | "opted_out"
   | "route_not_found"
   | "method_not_allowed"
   | "verification_not_found"

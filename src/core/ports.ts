@@ -4,6 +4,7 @@
  * Times are epoch milliseconds throughout: portable between SQLite and PostgreSQL, cheap to compare.
  */
 
+import type { OptOutStore } from "./opt-outs.js";
 import type { StatusUpdate } from "./sender.js";
 
 export type VerificationStatus = "pending" | "approved" | "canceled" | "expired" | "max_attempts_reached" | "failed";
@@ -245,7 +246,7 @@ export interface DeliveryResult {
  * atomic its own way (one synchronous SQLite transaction, or one SQL statement with RETURNING);
  * there is deliberately no `transaction(fn)` here.
  */
-export interface Store {
+export interface Store extends OptOutStore {
   ping(): Promise<void>;
   close(): Promise<void>;
 

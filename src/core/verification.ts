@@ -2,6 +2,7 @@ import { type CodeKit, generateCode } from "./codes.js";
 import { VerifydError } from "./errors.js";
 import { clearFailedChecks, enforceSendLimits, guardFailedChecks, recordFailedCheck } from "./guards.js";
 import type { ChangeNotifier } from "./notifier.js";
+import { routeFullyOptedOut } from "./opt-outs.js";
 import { normalizePhone } from "./phone.js";
 import type {
   Channel,
@@ -163,6 +164,12 @@ export function createVerificationService(deps: VerificationDeps) {
       const phone = normalizePhone(input.to);
       const { policy } = service;
       const route = chooseRoute(service, phone.country, input.channels);
+      if (await routeFullyOptedOut(store, phone.e164, route)) {
+        throw new VerifydError(
+          "opted_out",
+          "the destination opted out of every channel of this route (it may text START to opt back in)",
+        );
+      }
       for (let attempt = 0; attempt < 3; attempt++) {
         const now = clock.now();
         const live = await store.findPendingByDestination(service.id, phone.e164, now);

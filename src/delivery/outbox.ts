@@ -120,6 +120,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
   async function send(job: DeliveryJob): Promise<SendResult> {
     const sender = senders.get(job.provider);
     if (!sender) return { kind: "misconfigured", error: { code: "provider_not_configured", message: job.provider } };
+    // A rejection: the route moves on to its next step, whose channel may still be allowed.
+    if (await store.isOptedOut(job.to, job.channel)) {
+      return { kind: "rejected", error: { code: "opted_out", message: `the destination opted out of ${job.channel}` } };
+    }
     if (sender.capability) {
       const capability = await sender.capability(job.to, job.channel, shutdown.signal).catch(() => "unknown" as const);
       if (capability === "not_capable") {

@@ -9,6 +9,7 @@ import { VerifydError } from "../core/errors.js";
 import type { FactorService } from "../core/factors.js";
 import type { InboundService } from "../core/inbound.js";
 import type { ChangeNotifier } from "../core/notifier.js";
+import { createOptOutService, type OptOutService } from "../core/opt-outs.js";
 import type { Clock, Limiter, Store } from "../core/ports.js";
 import type { VerificationService } from "../core/verification.js";
 import type { AppEnv } from "./context.js";
@@ -18,6 +19,7 @@ import { limitPerKey } from "./middleware/limits.js";
 import { problem, problemFromError } from "./problem.js";
 import { challengeRoutes, factorRoutes } from "./routes/factors.js";
 import { healthRoutes } from "./routes/health.js";
+import { optOutRoutes } from "./routes/opt-outs.js";
 import { verificationCheckRoutes, verificationRoutes } from "./routes/verifications.js";
 import { type WebhookRoutesDeps, webhookRoutes } from "./routes/webhooks.js";
 import { validationHook } from "./validation.js";
@@ -41,6 +43,8 @@ export interface AppDeps {
   /** Person-to-application verification (`channel: inbound`) and its business numbers. */
   inbound?: InboundService;
   inboundNumbers?: readonly InboundNumber[];
+  /** STOP-keyword opt-outs; built on `store` when not given. */
+  optOuts?: OptOutService;
   /** Wakes long-polling reads of a verification. */
   notifier?: ChangeNotifier;
 }
@@ -80,6 +84,7 @@ export function createApp(deps: AppDeps) {
   app.route("/v1/verification-checks", verificationCheckRoutes(routeDeps));
   app.route("/v1/factors", factorRoutes(routeDeps));
   app.route("/v1/challenges", challengeRoutes(routeDeps));
+  app.route("/v1/opt-outs", optOutRoutes({ optOuts: deps.optOuts ?? createOptOutService(deps) }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {

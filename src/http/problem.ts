@@ -14,6 +14,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: ContentfulStatusCode; titl
   unauthorized: { status: 401, title: "A valid API key is required" },
   webhook_signature_invalid: { status: 401, title: "The webhook signature is missing or wrong" },
   forbidden: { status: 403, title: "This API key may not do that" },
+  opted_out: { status: 403, title: "The destination opted out of every channel of the route" },
   route_not_found: { status: 404, title: "No such endpoint" },
   verification_not_found: { status: 404, title: "No such verification" },
   factor_not_found: { status: 404, title: "No such factor" },

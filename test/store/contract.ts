@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { NewDelivery, Store, Verification } from "../../src/core/ports.js";
 import { describeFactorContract } from "./factors-contract.js";
+import { describeOptOutContract } from "./opt-outs-contract.js";
 
 /**
  * The Store contract: every implementation (SQLite now, PostgreSQL later) must pass it.
@@ -58,6 +59,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
     });
 
     describeFactorContract(() => store, T0);
+    describeOptOutContract(() => store, T0);
 
     it("keeps one live verification per destination", async () => {
       const { v } = await create();

@@ -146,6 +146,21 @@ export const factors = sqliteTable(
   (t) => [index("factors_entity").on(t.serviceId, t.entityId)],
 );
 
+/** Numbers that opted out of a channel (STOP keywords, the API, provider reports); one row per number and channel. */
+export const optOuts = sqliteTable(
+  "opt_outs",
+  {
+    /** E.164. */
+    phone: text("phone").notNull(),
+    channel: text("channel").notNull(),
+    /** keyword | api | provider */
+    source: text("source").notNull(),
+    keyword: text("keyword"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.phone, t.channel] }), index("opt_outs_created").on(t.createdAt)],
+);
+
 /** Counters of rate-limiter-flexible's SQLite store, created here so migrations own every table. */
 export const rateLimits = sqliteTable("rate_limits", {
   key: text("key").primaryKey(),

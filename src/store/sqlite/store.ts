@@ -18,6 +18,7 @@ import { createSqliteFactorOperations } from "./factors.js";
 import { type ClaimedRow, type JobContextRow, prepareHotStatements } from "./hot.js";
 import { createSqliteInboundOperations, notInbound } from "./inbound.js";
 import type { OpenedSqlite } from "./open.js";
+import { createSqliteOptOutOperations } from "./opt-outs.js";
 import { apiKeys, deliveries, idempotencyKeys, services, verifications } from "./schema.js";
 
 type VerificationRow = typeof verifications.$inferSelect;
@@ -184,6 +185,7 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
   return {
     ...createSqliteFactorOperations({ raw, db }),
     ...createSqliteInboundOperations({ raw, db }, toVerification),
+    ...createSqliteOptOutOperations({ raw, db }),
     async ping() {
       raw.prepare("select 1").get();
     },

@@ -1,0 +1,52 @@
+import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+import type { OptOut, OptOutSource, OptOutStore } from "../../core/opt-outs.js";
+import type { Channel } from "../../core/ports.js";
+import type { OpenedSqlite } from "./open.js";
+import { optOuts } from "./schema.js";
+
+type OptOutRow = typeof optOuts.$inferSelect;
+
+const toOptOut = (r: OptOutRow): OptOut => ({
+  phone: r.phone,
+  channel: r.channel as Channel,
+  source: r.source as OptOutSource,
+  keyword: r.keyword,
+  createdAt: r.createdAt,
+});
+
+/** The opt-out operations of the SQLite Store, keyed on (phone, channel): each is one statement. */
+export function createSqliteOptOutOperations({ db }: OpenedSqlite): OptOutStore {
+  const o = optOuts;
+  const key = (phone: string, channel: Channel) => and(eq(o.phone, phone), eq(o.channel, channel));
+  // Asked before every send: one prepared primary-key lookup.
+  const exists = db
+    .select({ one: sql<number>`1` })
+    .from(o)
+    .where(and(eq(o.phone, sql.placeholder("phone")), eq(o.channel, sql.placeholder("channel"))))
+    .prepare();
+
+  return {
+    async addOptOut(optOut) {
+      return db.insert(o).values(optOut).onConflictDoNothing().run().changes > 0;
+    },
+    async removeOptOut(phone, channel) {
+      return db.delete(o).where(key(phone, channel)).run().changes > 0;
+    },
+    async isOptedOut(phone, channel) {
+      return exists.get({ phone, channel }) !== undefined;
+    },
+    async listOptOuts(filter) {
+      const where: SQL[] = [];
+      if (filter.phone !== undefined) where.push(eq(o.phone, filter.phone));
+      if (filter.channel !== undefined) where.push(eq(o.channel, filter.channel));
+      return db
+        .select()
+        .from(o)
+        .where(and(...where))
+        .orderBy(desc(o.createdAt), o.phone, o.channel)
+        .limit(filter.limit ?? 100)
+        .all()
+        .map(toOptOut);
+    },
+  };
+}
