@@ -1,0 +1,209 @@
+import type Database from "better-sqlite3";
+import { and, asc, eq, inArray, lte, or } from "drizzle-orm";
+import type {
+  Channel,
+  DeliveryJob,
+  NewDelivery,
+  SentDelivery,
+  StatusUpdate,
+  Store,
+  VerificationStatus,
+} from "../../core/ports.js";
+import type { ClaimedRow, HotStatements, JobContextRow } from "./hot.js";
+import type { SqliteDb } from "./open.js";
+import { type DeliveryRow, readRoute, toDelivery } from "./rows.js";
+import { deliveries, verifications } from "./schema.js";
+
+export type DeliveryOperations = Pick<
+  Store,
+  | "claimDelivery"
+  | "claimDueDeliveries"
+  | "recordDeliveryResult"
+  | "recordStatus"
+  | "claimOverdueFallbacks"
+  | "advanceRoute"
+  | "listDeliveries"
+>;
+
+export interface DeliveryContext {
+  raw: Database.Database;
+  db: SqliteDb;
+  hot: HotStatements;
+  insertDelivery(d: NewDelivery, now: number): unknown;
+  /** pending → a closed status in its own (nested) transaction; false when it was not pending. */
+  closeTx(id: string, status: VerificationStatus, now: number): boolean;
+}
+
+/** The outbox's side of the SQLite store: claiming, recording results, receipts and fallbacks. */
+export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, closeTx }: DeliveryContext): DeliveryOperations {
+  const v = verifications;
+
+  /** Claims one delivery row inside the caller's transaction; cancels it if its verification closed. */
+  const claimOne = (id: string, now: number, leaseMs: number): DeliveryJob | null => {
+    const claimed = hot.claimDelivery.get({ id, now, leaseUntil: now + leaseMs }) as ClaimedRow | undefined;
+    if (!claimed) return null;
+    const row = hot.jobContext.get(claimed.verificationId) as JobContextRow | undefined;
+    const sendable = row?.status === "pending" && row.expiresAt > now && row.sealedCode !== null;
+    if (!row?.sealedCode || !sendable) {
+      hot.cancelDelivery.run(now, id);
+      return null;
+    }
+    return {
+      id: claimed.id,
+      verificationId: row.id,
+      serviceId: row.serviceId,
+      serviceName: row.serviceName,
+      to: row.to,
+      step: claimed.step,
+      channel: claimed.channel as Channel,
+      provider: claimed.provider,
+      tries: claimed.tries,
+      route: readRoute(JSON.parse(row.route)),
+      sealedCode: row.sealedCode,
+      expiresAt: row.expiresAt,
+      locale: row.locale,
+    };
+  };
+
+  /** The verification is pending, unexpired and its route is still at `step`. */
+  const stillOnStep = (verificationId: string, step: number, now: number) => {
+    const r = db
+      .select({ status: v.status, expiresAt: v.expiresAt, currentStep: v.currentStep })
+      .from(v)
+      .where(eq(v.id, verificationId))
+      .get();
+    return !!r && r.status === "pending" && r.expiresAt > now && r.currentStep === step;
+  };
+
+  const sentDelivery = (d: DeliveryRow, now: number): SentDelivery | null => {
+    const ver = db.select({ route: v.route }).from(v).where(eq(v.id, d.verificationId)).get();
+    if (!ver) return null;
+    return {
+      deliveryId: d.id,
+      verificationId: d.verificationId,
+      step: d.step,
+      provider: d.provider,
+      route: readRoute(ver.route),
+      onCurrentStep: stillOnStep(d.verificationId, d.step, now),
+    };
+  };
+
+  return {
+    claimDelivery: (() => {
+      const tx = raw.transaction(claimOne);
+      return async (id, now, leaseMs) => tx(id, now, leaseMs);
+    })(),
+    claimDueDeliveries: (() => {
+      const tx = raw.transaction((now: number, leaseMs: number, limit: number) => {
+        const due = db
+          .select({ id: deliveries.id })
+          .from(deliveries)
+          .where(
+            or(
+              and(eq(deliveries.status, "queued"), lte(deliveries.nextTryAt, now)),
+              and(eq(deliveries.status, "sending"), lte(deliveries.leaseUntil, now)),
+            ),
+          )
+          .orderBy(asc(deliveries.nextTryAt))
+          .limit(limit)
+          .all();
+        return due.map((d) => claimOne(d.id, now, leaseMs)).filter((j): j is DeliveryJob => j !== null);
+      });
+      return async (now, leaseMs, limit) => tx(now, leaseMs, limit);
+    })(),
+    recordDeliveryResult: (() => {
+      const tx = raw.transaction((r: Parameters<Store["recordDeliveryResult"]>[0], now: number) => {
+        const row = hot.recordResult.get({
+          id: r.deliveryId,
+          status: r.status,
+          providerMessageId: r.providerMessageId ?? null,
+          errorCode: r.errorCode ?? null,
+          errorMessage: r.errorMessage ?? null,
+          nextTryAt: r.status === "queued" ? (r.nextTryAt ?? now) : null,
+          fallbackAt: r.status === "accepted" ? (r.fallbackAt ?? null) : null,
+          now,
+        }) as { verificationId: string; step: number } | undefined;
+        // Only the delivery the route is waiting on may move it on (an older step's late failure may not).
+        if (!row || r.status !== "failed" || !stillOnStep(row.verificationId, row.step, now)) return;
+        if (r.fallback) {
+          insertDelivery(r.fallback, now);
+          db.update(v).set({ currentStep: r.fallback.step, updatedAt: now }).where(eq(v.id, row.verificationId)).run();
+        } else if (r.failVerification) {
+          closeTx(row.verificationId, "failed", now);
+        }
+      });
+      return async (result, now) => tx(result, now);
+    })(),
+    recordStatus: (() => {
+      // Ranks make updates monotonic: a late "sent" never undoes "delivered".
+      const rank: Record<string, number> = { queued: 0, sending: 0, accepted: 1, sent: 2, delivered: 3, read: 4 };
+      const tx = raw.transaction((provider: string, u: StatusUpdate, now: number) => {
+        const row = db
+          .select()
+          .from(deliveries)
+          .where(and(eq(deliveries.provider, provider), eq(deliveries.providerMessageId, u.providerMessageId)))
+          .get();
+        if (!row) return null;
+        const current = rank[row.status] ?? 0; // failed, undelivered, canceled rank lowest
+        const positive = u.status === "sent" || u.status === "delivered" || u.status === "read";
+        const closed = row.status === "failed" || row.status === "undelivered" || row.status === "canceled";
+        const apply = positive ? (rank[u.status] ?? 0) > current : current < 3 && !closed;
+        if (apply) {
+          const settled = u.status !== "sent";
+          db.update(deliveries)
+            .set({
+              status: u.status,
+              updatedAt: now,
+              ...(u.errorCode ? { errorCode: u.errorCode, errorMessage: u.errorMessage ?? null } : {}),
+              ...(settled ? { fallbackAt: null } : {}),
+            })
+            .where(eq(deliveries.id, row.id))
+            .run();
+        }
+        return sentDelivery({ ...row, status: apply ? u.status : row.status }, now);
+      });
+      return async (provider, update, now) => tx(provider, update, now);
+    })(),
+    claimOverdueFallbacks: (() => {
+      const tx = raw.transaction((now: number, limit: number) => {
+        const due = db
+          .select()
+          .from(deliveries)
+          .where(and(lte(deliveries.fallbackAt, now), inArray(deliveries.status, ["accepted", "sent"])))
+          .limit(limit)
+          .all();
+        const claimed: SentDelivery[] = [];
+        for (const d of due) {
+          db.update(deliveries).set({ fallbackAt: null, updatedAt: now }).where(eq(deliveries.id, d.id)).run();
+          const sent = sentDelivery(d, now);
+          if (sent) claimed.push(sent);
+        }
+        return claimed;
+      });
+      return async (now, limit) => tx(now, limit);
+    })(),
+    advanceRoute: (() => {
+      const tx = raw.transaction((input: { fromDeliveryId: string; next: NewDelivery; reason: string; now: number }) => {
+        const from = db.select().from(deliveries).where(eq(deliveries.id, input.fromDeliveryId)).get();
+        if (!from || !stillOnStep(from.verificationId, from.step, input.now)) return false;
+        db.update(deliveries)
+          .set({ errorCode: from.errorCode ?? input.reason, fallbackAt: null, updatedAt: input.now })
+          .where(eq(deliveries.id, from.id))
+          .run();
+        insertDelivery(input.next, input.now);
+        db.update(v).set({ currentStep: input.next.step, updatedAt: input.now }).where(eq(v.id, from.verificationId)).run();
+        return true;
+      });
+      return async (input) => tx(input);
+    })(),
+    async listDeliveries(verificationId) {
+      return db
+        .select()
+        .from(deliveries)
+        .where(eq(deliveries.verificationId, verificationId))
+        .orderBy(asc(deliveries.createdAt))
+        .all()
+        .map(toDelivery);
+    },
+  };
+}
