@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from "./config/env.js";
 import { startServer } from "./main.js";
+import { purgeCommand } from "./purge.js";
 import { migrateSqlite, openSqlite } from "./store/sqlite/open.js";
 import { VERSION } from "./version.js";
 
@@ -11,6 +12,7 @@ Usage: verifyd <command>
 Commands:
   serve     run the HTTP API and the delivery worker (default)
   migrate   apply database migrations and exit
+  purge     delete rows older than the retention window (VERIFYD_RETENTION) and print the counts
   version   print the version
 
 Configuration comes from the environment; see README.md.`;
@@ -26,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (command !== "serve" && command !== "migrate") {
+  if (command !== "serve" && command !== "migrate" && command !== "purge") {
     process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
     return 2;
   }
@@ -47,6 +49,11 @@ async function main(argv: string[]): Promise<number> {
     migrateSqlite(sqlite.db);
     sqlite.raw.close();
     process.stdout.write(`migrated ${config.dbPath}\n`);
+    return 0;
+  }
+
+  if (command === "purge") {
+    await purgeCommand(config);
     return 0;
   }
 

@@ -9,6 +9,7 @@ import { createInboundService } from "./core/inbound.js";
 import { createChangeNotifier } from "./core/notifier.js";
 import { createOptOutService } from "./core/opt-outs.js";
 import type { Clock, Ids, InboundMessage, Sender } from "./core/ports.js";
+import { createRetentionService } from "./core/retention.js";
 import { createTotpSealer } from "./core/totp.js";
 import { createVerificationService } from "./core/verification.js";
 import { createDelegatedCodes } from "./delivery/delegated.js";
@@ -17,6 +18,7 @@ import { createApp } from "./http/app.js";
 import { createAuthenticator } from "./http/middleware/auth.js";
 import { createSqliteLimiter, limitSettings } from "./limits/limiter.js";
 import { createLogger } from "./observability/logger.js";
+import { createPromMetrics } from "./observability/metrics.js";
 import { systemClock, uuidIds } from "./runtime.js";
 import { migrateSqlite, openSqlite } from "./store/sqlite/open.js";
 import { createSqliteStore } from "./store/sqlite/store.js";
@@ -50,6 +52,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   const sqlite = openSqlite(config.dbPath);
   migrateSqlite(sqlite.db);
   const store = createSqliteStore(sqlite);
+  const metrics = createPromMetrics({ queuedDeliveries: () => store.countQueuedDeliveries() });
   const limiter = createSqliteLimiter(sqlite.raw, limitSettings(config.limits));
   const secret = resolveSecret(config);
   const codes = createCodeKit(secret);
@@ -102,7 +105,19 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   const timeouts = Object.values(config.providers).map((p) => Number(p.timeoutMs ?? 5_000));
   if (config.httpChannel.url) timeouts.push(config.httpChannel.timeoutMs);
   const leaseMs = Math.max(config.deliveryLeaseMs, 2 * Math.max(0, ...timeouts));
-  outbox = createOutbox({ store, clock, ids, codes, senders, logger, leaseMs, dispatchBudgetMs: config.dispatchBudgetMs });
+  const retention = createRetentionService({ store, clock, retentionMs: config.retentionMs, logger });
+  outbox = createOutbox({
+    store,
+    clock,
+    ids,
+    codes,
+    senders,
+    logger,
+    leaseMs,
+    dispatchBudgetMs: config.dispatchBudgetMs,
+    metrics,
+    retention,
+  });
   const delegated = createDelegatedCodes(store, senders);
   const verifications = createVerificationService({
     store,
@@ -113,6 +128,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     dispatcher: outbox,
     delegated,
     notifier,
+    metrics,
   });
   const factors = createFactorService({ store, clock, ids, sealer: createTotpSealer(secret) });
   const authenticate = createAuthenticator({ store, clock, defaults: config.defaults, adminKey: config.adminKey });
@@ -129,8 +145,11 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     version: VERSION,
     inbound,
     optOuts,
+    retention,
     inboundNumbers: config.inboundNumbers,
     notifier,
+    metrics,
+    metricsEndpoint: { render: metrics.render, contentType: metrics.contentType, token: config.metricsToken },
     webhooks: {
       senders,
       applyStatus: (p, u) => (outbox as Outbox).applyStatus(p, u),

@@ -10,7 +10,12 @@ import { parseDuration, parseRate } from "./units.js";
  */
 
 /** Variables that hold secrets: each may instead be given as `NAME_FILE` (a path). */
-export const SECRET_VARIABLES = ["VERIFYD_SECRET", "VERIFYD_ADMIN_KEY", "VERIFYD_HTTP_CHANNEL_SECRET"] as const;
+export const SECRET_VARIABLES = [
+  "VERIFYD_SECRET",
+  "VERIFYD_ADMIN_KEY",
+  "VERIFYD_HTTP_CHANNEL_SECRET",
+  "VERIFYD_METRICS_TOKEN",
+] as const;
 
 const duration = (fallback: string) =>
   z
@@ -102,7 +107,11 @@ const envSchema = z.object({
   VERIFYD_DISPATCH_BUDGET: duration("2s"),
   VERIFYD_DELIVERY_LEASE: duration("30s").refine((ms) => ms >= 1000, { message: "must be at least 1s" }),
   VERIFYD_OUTBOX_POLL: duration("1s").refine((ms) => ms >= 10, { message: "must be at least 10ms" }),
+  VERIFYD_RETENTION: duration("30d").refine((ms) => ms >= 3_600_000, { message: "must be at least 1h" }),
   VERIFYD_MAX_BODY_BYTES: integer(16_384, 1024, 1_048_576),
+  VERIFYD_METRICS_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 16, {
+    message: "must be at least 16 characters",
+  }),
   VERIFYD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -157,7 +166,11 @@ export interface Config {
   /** How long a claimed delivery is ours; a crashed sender's deliveries are sent again after it. */
   deliveryLeaseMs: number;
   outboxPollMs: number;
+  /** How long closed verifications and their deliveries are kept before the purge deletes them. */
+  retentionMs: number;
   maxBodyBytes: number;
+  /** Bearer token `/metrics` requires; without it, `/metrics` is open. */
+  metricsToken: string | undefined;
   logLevel: Env["VERIFYD_LOG_LEVEL"];
 }
 
@@ -273,7 +286,9 @@ export function loadConfig(
     dispatchBudgetMs: e.VERIFYD_DISPATCH_BUDGET,
     deliveryLeaseMs: e.VERIFYD_DELIVERY_LEASE,
     outboxPollMs: e.VERIFYD_OUTBOX_POLL,
+    retentionMs: e.VERIFYD_RETENTION,
     maxBodyBytes: e.VERIFYD_MAX_BODY_BYTES,
+    metricsToken: e.VERIFYD_METRICS_TOKEN,
     logLevel: e.VERIFYD_LOG_LEVEL,
   };
 }

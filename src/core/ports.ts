@@ -5,6 +5,7 @@
  */
 
 import type { OptOutStore } from "./opt-outs.js";
+import type { RetentionStore } from "./retention.js";
 import type { StatusUpdate } from "./sender.js";
 
 export type VerificationStatus = "pending" | "approved" | "canceled" | "expired" | "max_attempts_reached" | "failed";
@@ -246,7 +247,7 @@ export interface DeliveryResult {
  * atomic its own way (one synchronous SQLite transaction, or one SQL statement with RETURNING);
  * there is deliberately no `transaction(fn)` here.
  */
-export interface Store extends OptOutStore {
+export interface Store extends OptOutStore, RetentionStore {
   ping(): Promise<void>;
   close(): Promise<void>;
 
@@ -307,6 +308,8 @@ export interface Store extends OptOutStore {
    */
   advanceRoute(input: { fromDeliveryId: string; next: NewDelivery; reason: string; now: number }): Promise<boolean>;
   listDeliveries(verificationId: string): Promise<Delivery[]>;
+  /** Deliveries waiting to be sent (first tries and retries), for the outbox depth gauge. */
+  countQueuedDeliveries(): Promise<number>;
 
   createFactor(factor: StoredFactor): Promise<void>;
   getFactor(serviceId: string, id: string): Promise<StoredFactor | null>;

@@ -1,6 +1,7 @@
 import { type CodeKit, generateCode } from "./codes.js";
 import { VerifydError } from "./errors.js";
 import { clearFailedChecks, enforceSendLimits, guardFailedChecks, recordFailedCheck } from "./guards.js";
+import { type Metrics, noopMetrics } from "./metrics.js";
 import type { ChangeNotifier } from "./notifier.js";
 import { routeFullyOptedOut } from "./opt-outs.js";
 import { normalizePhone } from "./phone.js";
@@ -51,6 +52,7 @@ export interface VerificationDeps {
   delegated?: DelegatedCodes;
   /** Signalled when a verification is approved or canceled, for long-polling readers. */
   notifier?: ChangeNotifier;
+  metrics?: Metrics;
 }
 
 /** When the next resend may happen, or null when no resend is possible. */
@@ -66,6 +68,11 @@ export function effectiveStatus(v: Verification, now: number): VerificationStatu
 
 export function createVerificationService(deps: VerificationDeps) {
   const { store, clock, ids, codes, limiter, dispatcher } = deps;
+  const metrics = deps.metrics ?? noopMetrics;
+  const tallied = (outcome: CheckOutcome): CheckOutcome => {
+    metrics.checked(outcome.valid ? "approved" : (outcome.reason ?? "unknown"));
+    return outcome;
+  };
 
   const newDelivery = (v: Verification, step: number, now: number): NewDelivery => {
     const routeStep = v.route[step];
@@ -199,6 +206,7 @@ export function createVerificationService(deps: VerificationDeps) {
         const first = newDelivery(v, 0, now);
         const secrets = { codeHash: codes.hash(id, code), sealedCode: codes.seal(id, code) };
         if (await store.createVerification(v, secrets, first)) {
+          metrics.verificationStarted(first.channel, phone.country);
           await dispatcher.dispatch(first.id);
           return reload(service, id);
         }
@@ -240,22 +248,22 @@ export function createVerificationService(deps: VerificationDeps) {
       const v = "id" in target ? await store.getVerification(service.id, target.id) : await findByDestination(service, target.to);
       if (!v) {
         codes.hash("ver_unknown", code); // same work as a real comparison: unknown ids do not answer faster
-        return { valid: false, status: null, reason: "not_found", attemptsRemaining: 0, verification: null };
+        return tallied({ valid: false, status: null, reason: "not_found", attemptsRemaining: 0, verification: null });
       }
       if (v.inboundChannels) {
         // Approved only by the user's message: a typed code must neither approve nor close it.
         const status = effectiveStatus(v, clock.now());
-        return {
+        return tallied({
           valid: false,
           status,
           reason: status === "approved" ? "already_approved" : "wrong_code",
           attemptsRemaining: 0,
           verification: v,
-        };
+        });
       }
       await guardFailedChecks(limiter, v.to, clientIp);
       const attempt = await store.recordCheck(service.id, v.id, clock.now());
-      if (attempt.kind === "refused") return refusedOutcome(attempt.verification ?? v);
+      if (attempt.kind === "refused") return tallied(await refusedOutcome(attempt.verification ?? v));
 
       const counted = attempt.verification;
       // The code is ours, or (after a delegated step) the provider's own; either approves.
@@ -265,9 +273,10 @@ export function createVerificationService(deps: VerificationDeps) {
           deps.notifier?.notify(v.id);
           await clearFailedChecks(limiter, v.to);
           const approved = { ...counted, status: "approved" as const, approvedAt: now, updatedAt: now };
-          return { valid: true, status: "approved", reason: null, attemptsRemaining: 0, verification: approved };
+          metrics.verificationApproved(counted.route[counted.currentStep]?.channel ?? "sms");
+          return tallied({ valid: true, status: "approved", reason: null, attemptsRemaining: 0, verification: approved });
         }
-        return refusedOutcome((await store.getVerification(service.id, v.id)) ?? counted);
+        return tallied(await refusedOutcome((await store.getVerification(service.id, v.id)) ?? counted));
       }
       await recordFailedCheck(limiter, v.to, clientIp);
       const remaining = Math.max(0, counted.maxChecks - counted.checks);
@@ -276,7 +285,13 @@ export function createVerificationService(deps: VerificationDeps) {
         await store.closeVerification(v.id, "max_attempts_reached", clock.now());
         status = "max_attempts_reached";
       }
-      return { valid: false, status, reason: "wrong_code", attemptsRemaining: remaining, verification: { ...counted, status } };
+      return tallied({
+        valid: false,
+        status,
+        reason: "wrong_code",
+        attemptsRemaining: remaining,
+        verification: { ...counted, status },
+      });
     },
   };
 }

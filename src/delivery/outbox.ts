@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { minutesLeft, renderCodeMessage } from "../channels/templates.js";
 import type { CodeKit } from "../core/codes.js";
+import { type Metrics, noopMetrics } from "../core/metrics.js";
 import type {
   Clock,
   DeliveryJob,
@@ -35,6 +36,9 @@ export interface OutboxOptions {
   breakerFailures?: number;
   /** How long an open circuit skips its provider before letting one send through. @default 30_000 */
   breakerCooldownMs?: number;
+  /** Retention purge, run from the worker pass (it purges at most once an hour itself). */
+  retention?: { purgeIfDue(): Promise<unknown> };
+  metrics?: Metrics;
 }
 
 /** 1 s, 2 s, 4 s … capped at 60 s, with ±20 % jitter so retries of a burst spread out. */
@@ -62,6 +66,7 @@ export interface Outbox extends Dispatcher {
  */
 export function createOutbox(options: OutboxOptions): Outbox {
   const { store, clock, ids, codes, senders, logger } = options;
+  const metrics = options.metrics ?? noopMetrics;
   const leaseMs = options.leaseMs ?? 30_000;
   const budgetMs = options.dispatchBudgetMs ?? 2_000;
   const maxTries = options.maxTriesPerStep ?? 5;
@@ -142,7 +147,14 @@ export function createOutbox(options: OutboxOptions): Outbox {
       locale: job.locale ?? "en",
       expiresAt: job.expiresAt,
     };
-    return breakers.run(job.provider, () => sender.send(message, shutdown.signal));
+    return breakers.run(job.provider, async () => {
+      const started = performance.now();
+      try {
+        return await sender.send(message, shutdown.signal);
+      } finally {
+        metrics.sendLatency(job.provider, (performance.now() - started) / 1000);
+      }
+    });
   }
 
   /** Sends one claimed job, records the outcome, and chases a fallback at once. */
@@ -151,6 +163,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
     const now = clock.now();
     const decision = decide(job, result, now);
     await store.recordDeliveryResult(decision, now);
+    metrics.delivery(job.provider, job.channel, result.kind);
+    if (decision.fallback) metrics.fallback(job.channel, decision.fallback.channel, result.kind);
     const log = {
       delivery_id: job.id,
       verification_id: job.verificationId,
@@ -178,6 +192,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
     const next = nextAfter(sent, false);
     if (!next) return; // the last step: the code may still arrive late; a resend remains possible
     if (await store.advanceRoute({ fromDeliveryId: sent.deliveryId, next, reason, now: clock.now() })) {
+      // The provider's error code stays out of the label: "failed:30005" counts as "failed".
+      metrics.fallback(sent.route[sent.step]?.channel ?? next.channel, next.channel, reason.split(":")[0] ?? reason);
       logger.warn(
         { delivery_id: sent.deliveryId, verification_id: sent.verificationId, reason, next_step: next.step },
         "falling over",
@@ -205,6 +221,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
         logger.info({ provider, provider_message_id: update.providerMessageId }, "status for an unknown message ignored");
         return null;
       }
+      const channel = sent.route[sent.step]?.channel;
+      if (channel) metrics.delivery(provider, channel, update.status);
       if (update.status === "failed" || update.status === "undelivered") {
         await track(fallOver(sent, update.errorCode ? `${update.status}:${update.errorCode}` : update.status));
       }
@@ -214,6 +232,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     async runOnce() {
       const now = clock.now();
       await store.expireDue(now, 500);
+      await options.retention?.purgeIfDue();
       const overdue = await store.claimOverdueFallbacks(now, batchSize);
       await Promise.all(overdue.map((sent) => track(fallOver(sent, "no_delivery_receipt"))));
       const jobs = await store.claimDueDeliveries(now, leaseMs, batchSize);

@@ -8,17 +8,22 @@ import type { InboundNumber } from "../config/env.js";
 import { VerifydError } from "../core/errors.js";
 import type { FactorService } from "../core/factors.js";
 import type { InboundService } from "../core/inbound.js";
+import { type Metrics, noopMetrics } from "../core/metrics.js";
 import type { ChangeNotifier } from "../core/notifier.js";
 import { createOptOutService, type OptOutService } from "../core/opt-outs.js";
 import type { Clock, Limiter, Store } from "../core/ports.js";
+import { createRetentionService, type RetentionService } from "../core/retention.js";
 import type { VerificationService } from "../core/verification.js";
 import type { AppEnv } from "./context.js";
 import { accessLog } from "./middleware/access-log.js";
 import { type Authenticator, requireApiKey } from "./middleware/auth.js";
 import { limitPerKey } from "./middleware/limits.js";
+import { requestMetrics } from "./middleware/metrics.js";
 import { problem, problemFromError } from "./problem.js";
+import { erasureRoutes } from "./routes/erasure.js";
 import { challengeRoutes, factorRoutes } from "./routes/factors.js";
 import { healthRoutes } from "./routes/health.js";
+import { type MetricsRouteDeps, metricsRoutes } from "./routes/metrics.js";
 import { optOutRoutes } from "./routes/opt-outs.js";
 import { verificationCheckRoutes, verificationRoutes } from "./routes/verifications.js";
 import { type WebhookRoutesDeps, webhookRoutes } from "./routes/webhooks.js";
@@ -45,8 +50,14 @@ export interface AppDeps {
   inboundNumbers?: readonly InboundNumber[];
   /** STOP-keyword opt-outs; built on `store` when not given. */
   optOuts?: OptOutService;
+  /** Erasure of a number's rows; built on `store` when not given. */
+  retention?: RetentionService;
   /** Wakes long-polling reads of a verification. */
   notifier?: ChangeNotifier;
+  /** Records request durations and rate-limit refusals. */
+  metrics?: Metrics;
+  /** Serves `GET /metrics`; without it, `/metrics` answers 404. */
+  metricsEndpoint?: MetricsRouteDeps;
 }
 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
@@ -55,9 +66,11 @@ const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const routeDeps = { ...deps, trustProxyHops: deps.trustProxyHops ?? 0 };
+  const metrics = deps.metrics ?? noopMetrics;
 
   app.use(requestId({ headerName: "x-request-id" }));
   app.use(accessLog(deps.logger));
+  app.use(requestMetrics(metrics));
   app.use(
     bodyLimit({
       maxSize: deps.maxBodyBytes ?? 16_384,
@@ -67,6 +80,7 @@ export function createApp(deps: AppDeps) {
   );
 
   app.route("/", healthRoutes({ store: deps.store, version: deps.version ?? "dev" }));
+  if (deps.metricsEndpoint) app.route("/", metricsRoutes(deps.metricsEndpoint));
   if (deps.webhooks) app.route("/", webhookRoutes(deps.webhooks));
 
   app.use("/v1/*", async (c, next) => {
@@ -85,6 +99,7 @@ export function createApp(deps: AppDeps) {
   app.route("/v1/factors", factorRoutes(routeDeps));
   app.route("/v1/challenges", challengeRoutes(routeDeps));
   app.route("/v1/opt-outs", optOutRoutes({ optOuts: deps.optOuts ?? createOptOutService(deps) }));
+  app.route("/v1/erasure", erasureRoutes({ retention: deps.retention ?? createRetentionService(deps) }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {
@@ -101,6 +116,7 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => problem(c, { code: "route_not_found", detail: `${c.req.method} ${c.req.path} is not an endpoint` }));
   app.onError((err, c) => {
     if (err instanceof VerifydError) {
+      if (err.details.limit) metrics.rateLimited(err.details.limit.rule);
       return problemFromError(c, err);
     }
     if (err instanceof HTTPException && err.status < 500) {

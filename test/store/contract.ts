@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { NewDelivery, Store, Verification } from "../../src/core/ports.js";
 import { describeFactorContract } from "./factors-contract.js";
 import { describeOptOutContract } from "./opt-outs-contract.js";
+import { describeRetentionContract } from "./retention-contract.js";
 
 /**
  * The Store contract: every implementation (SQLite now, PostgreSQL later) must pass it.
@@ -60,6 +61,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
 
     describeFactorContract(() => store, T0);
     describeOptOutContract(() => store, T0);
+    describeRetentionContract(() => store, T0);
 
     it("keeps one live verification per destination", async () => {
       const { v } = await create();
@@ -186,6 +188,17 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
       await store.recordDeliveryResult({ deliveryId: d.id, status: "accepted", providerMessageId: "SM123" }, T0);
       expect(await store.listDeliveries(v.id)).toMatchObject([{ status: "accepted", providerMessageId: "SM123", tries: 1 }]);
       expect(await store.claimDueDeliveries(T0 + 3_600_000, 30_000, 10)).toHaveLength(0);
+    });
+
+    it("counts queued deliveries only", async () => {
+      expect(await store.countQueuedDeliveries()).toBe(0);
+      const { d } = await create();
+      await create({ to: "+14155550101" });
+      expect(await store.countQueuedDeliveries()).toBe(2);
+      await store.claimDelivery(d.id, T0, 30_000);
+      expect(await store.countQueuedDeliveries()).toBe(1);
+      await store.recordDeliveryResult({ deliveryId: d.id, status: "queued", nextTryAt: T0 + 5_000, errorCode: "http_503" }, T0);
+      expect(await store.countQueuedDeliveries()).toBe(2);
     });
 
     it("applies provider statuses monotonically and finds the delivery by message id", async () => {

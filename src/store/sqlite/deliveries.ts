@@ -23,6 +23,7 @@ export type DeliveryOperations = Pick<
   | "claimOverdueFallbacks"
   | "advanceRoute"
   | "listDeliveries"
+  | "countQueuedDeliveries"
 >;
 
 export interface DeliveryContext {
@@ -37,6 +38,8 @@ export interface DeliveryContext {
 /** The outbox's side of the SQLite store: claiming, recording results, receipts and fallbacks. */
 export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, closeTx }: DeliveryContext): DeliveryOperations {
   const v = verifications;
+  // Served by the partial index deliveries_due (status = 'queued').
+  const countQueued = raw.prepare("select count(*) as n from deliveries where status = 'queued'");
 
   /** Claims one delivery row inside the caller's transaction; cancels it if its verification closed. */
   const claimOne = (id: string, now: number, leaseMs: number): DeliveryJob | null => {
@@ -204,6 +207,10 @@ export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, c
         .orderBy(asc(deliveries.createdAt))
         .all()
         .map(toDelivery);
+    },
+
+    async countQueuedDeliveries() {
+      return (countQueued.get() as { n: number }).n;
     },
   };
 }

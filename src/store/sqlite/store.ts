@@ -6,6 +6,7 @@ import { prepareHotStatements } from "./hot.js";
 import { createSqliteInboundOperations, notInbound } from "./inbound.js";
 import type { OpenedSqlite } from "./open.js";
 import { createSqliteOptOutOperations } from "./opt-outs.js";
+import { createSqliteRetentionOperations } from "./retention.js";
 import { readRoute, toVerification } from "./rows.js";
 import { apiKeys, idempotencyKeys, services, verifications } from "./schema.js";
 
@@ -74,6 +75,7 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
     ...createSqliteFactorOperations({ raw, db }),
     ...createSqliteInboundOperations({ raw, db }, toVerification),
     ...createSqliteOptOutOperations({ raw, db }),
+    ...createSqliteRetentionOperations({ raw, db }),
     async ping() {
       raw.prepare("select 1").get();
     },

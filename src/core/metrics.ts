@@ -1,0 +1,31 @@
+import type { Channel, LimitRule } from "./ports.js";
+
+/**
+ * What verifyd counts and times, as named events. Label values are bounded sets (channels,
+ * providers, reasons, route patterns): never a phone number, a code or an id.
+ */
+export interface Metrics {
+  verificationStarted(channel: Channel, country: string | null): void;
+  verificationApproved(channel: Channel): void;
+  /** A finished check: "approved", or the check's reason (wrong_code, expired, …). */
+  checked(reason: string): void;
+  /** A send result (accepted, retry, rejected, misconfigured) or a receipt status (delivered, failed, …). */
+  delivery(provider: string, channel: Channel, outcome: string): void;
+  sendLatency(provider: string, seconds: number): void;
+  fallback(fromChannel: Channel, toChannel: Channel, reason: string): void;
+  rateLimited(rule: LimitRule): void;
+  /** `route` is the matched route pattern, e.g. `/v1/verifications/:id/check`. */
+  httpRequest(route: string, method: string, status: number, seconds: number): void;
+}
+
+/** Records nothing: the default wherever no metrics are wired. */
+export const noopMetrics: Metrics = {
+  verificationStarted() {},
+  verificationApproved() {},
+  checked() {},
+  delivery() {},
+  sendLatency() {},
+  fallback() {},
+  rateLimited() {},
+  httpRequest() {},
+};

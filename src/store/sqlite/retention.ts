@@ -1,0 +1,62 @@
+import type { LimitRule } from "../../core/ports.js";
+import { IDEMPOTENCY_KEY_TTL_MS, type RetentionStore } from "../../core/retention.js";
+import type { OpenedSqlite } from "./open.js";
+
+/** The rate-limit rules whose counters are keyed by a phone number (rate-limiter-flexible keys are `<rule>:<key>`). */
+const PER_NUMBER_RULES: readonly LimitRule[] = [
+  "sends_per_destination",
+  "failed_checks_per_destination",
+  "inbound_approvals_per_sender",
+  "inbound_unknown_per_sender",
+];
+
+/** The retention operations of the SQLite Store: each is one synchronous transaction. */
+export function createSqliteRetentionOperations({ raw }: OpenedSqlite): RetentionStore {
+  const closedBefore = "created_at < @cutoff and status <> 'pending'";
+  const purgeDeliveries = raw.prepare(
+    `delete from deliveries where verification_id in (select id from verifications where ${closedBefore})`,
+  );
+  const purgeVerifications = raw.prepare(`delete from verifications where ${closedBefore}`);
+  // Same boundary as beginIdempotent: a key this old is no longer answered.
+  const purgeIdempotency = raw.prepare("delete from idempotency_keys where created_at <= @before");
+
+  const aboutNumber = "to_number = @phone or verified_number = @phone";
+  const idsOfNumber = raw.prepare(`select id from verifications where ${aboutNumber}`).pluck();
+  // A stored response names its verification as a JSON string ("ver_…"): match it quoted, in one scan.
+  const eraseIdempotency = raw.prepare(
+    `delete from idempotency_keys where response_body is not null and exists
+       (select 1 from json_each(@ids) j where instr(response_body, '"' || j.value || '"') > 0)`,
+  );
+  const eraseDeliveries = raw.prepare(
+    `delete from deliveries where verification_id in (select id from verifications where ${aboutNumber})`,
+  );
+  const eraseVerifications = raw.prepare(`delete from verifications where ${aboutNumber}`);
+  const eraseRateLimits = raw.prepare("delete from rate_limits where key in (select value from json_each(@keys))");
+  const eraseOptOuts = raw.prepare("delete from opt_outs where phone = @phone");
+
+  const purgeTx = raw.transaction((cutoff: number, now: number) => ({
+    deliveries: purgeDeliveries.run({ cutoff }).changes,
+    verifications: purgeVerifications.run({ cutoff }).changes,
+    idempotencyKeys: purgeIdempotency.run({ before: now - IDEMPOTENCY_KEY_TTL_MS }).changes,
+  }));
+
+  const eraseTx = raw.transaction((phone: string, includeOptOuts: boolean) => {
+    const ids = idsOfNumber.all({ phone }) as string[];
+    const idempotencyKeys = ids.length ? eraseIdempotency.run({ ids: JSON.stringify(ids) }).changes : 0;
+    const deliveries = eraseDeliveries.run({ phone }).changes;
+    const verifications = eraseVerifications.run({ phone }).changes;
+    const keys = JSON.stringify(PER_NUMBER_RULES.map((rule) => `${rule}:${phone}`));
+    const rateLimits = eraseRateLimits.run({ keys }).changes;
+    const optOuts = includeOptOuts ? eraseOptOuts.run({ phone }).changes : 0;
+    return { verifications, deliveries, idempotencyKeys, rateLimits, optOuts };
+  });
+
+  return {
+    async purgeBefore(cutoff, now) {
+      return purgeTx(cutoff, now);
+    },
+    async eraseNumber(phone, { includeOptOuts }) {
+      return eraseTx(phone, includeOptOuts);
+    },
+  };
+}
