@@ -6,7 +6,10 @@ import { z } from "zod";
 import type { AdapterType } from "../../src/channels/registry.js";
 import { buildRuntime, type Runtime } from "../../src/compose.js";
 import { loadConfig } from "../../src/config/env.js";
+import { generateApiKey } from "../../src/core/api-keys.js";
 import { createLogger } from "../../src/observability/logger.js";
+import { openSqlite } from "../../src/store/sqlite/open.js";
+import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { FakeClock } from "./clock.js";
 import { CapturingSender } from "./senders.js";
 
@@ -23,6 +26,11 @@ export interface Harness {
   logs: string[];
   /** A capturing provider declared in the config file with `"type": "capture"`. */
   provider(name: string): CapturingSender;
+  /**
+   * A key of another service (`svc_other`), written through a second connection as an operator
+   * would: for tests that a key sees only its own service, or that admin-only routes refuse it.
+   */
+  otherServiceKey(): Promise<{ authorization: string }>;
   /** The SQLite file behind this harness. */
   dbPath: string;
   /** Sends a request with the admin key and JSON body; records the response body. */
@@ -120,6 +128,27 @@ export async function createHarness(env: Record<string, string> = {}, configFile
     sender,
     logs,
     dbPath: config.dbPath,
+    async otherServiceKey() {
+      const second = openSqlite(config.dbPath);
+      const { key, prefix, secretHash } = generateApiKey();
+      try {
+        const store = createSqliteStore(second);
+        await store.ensureService({ id: "svc_other", name: "Other", route: [] }, clock.now());
+        const createdAt = clock.now();
+        await store.insertApiKey({
+          id: "key_other",
+          serviceId: "svc_other",
+          prefix,
+          secretHash,
+          label: "other",
+          createdAt,
+          revokedAt: null,
+        });
+      } finally {
+        second.raw.close();
+      }
+      return { authorization: `Bearer ${key}` };
+    },
     provider(name) {
       const s = captured.get(name);
       if (!s) throw new Error(`no capture provider "${name}" in the config file`);

@@ -2,9 +2,6 @@ import { readFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { ScureBase32Plugin } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateApiKey } from "../../src/core/api-keys.js";
-import { openSqlite } from "../../src/store/sqlite/open.js";
-import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { createHarness, type Harness } from "../helpers/harness.js";
 import { codeAt, parseOtpauth } from "../helpers/totp.js";
 
@@ -76,24 +73,7 @@ describe("factor endpoints: bad requests, scoping and storage", () => {
   });
 
   it("hides a factor from another service's key", async () => {
-    const second = openSqlite(h.dbPath);
-    const { key, prefix, secretHash } = generateApiKey();
-    try {
-      const store = createSqliteStore(second);
-      await store.ensureService({ id: "svc_other", name: "Other", route: [] }, h.clock.now());
-      await store.insertApiKey({
-        id: "key_other",
-        serviceId: "svc_other",
-        prefix,
-        secretHash,
-        label: "other",
-        createdAt: h.clock.now(),
-        revokedAt: null,
-      });
-    } finally {
-      second.raw.close();
-    }
-    const auth = { authorization: `Bearer ${key}` };
+    const auth = await h.otherServiceKey();
     const as = (method: string, path: string, body?: unknown) => h.json(method, path, body, auth);
     h.clock.advance(30_000);
     const right = await codeAt({ secret }, h.clock.now());

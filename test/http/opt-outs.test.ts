@@ -1,7 +1,4 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { generateApiKey } from "../../src/core/api-keys.js";
-import { openSqlite } from "../../src/store/sqlite/open.js";
-import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio.js";
 import { createHarness, type Harness } from "../helpers/harness.js";
 
@@ -212,24 +209,7 @@ describe("opt-out API", () => {
 
   it("is refused to a service's key", async () => {
     h = await boot();
-    const second = openSqlite(h.dbPath);
-    const { key, prefix, secretHash } = generateApiKey();
-    try {
-      const store = createSqliteStore(second);
-      await store.ensureService({ id: "svc_other", name: "Other", route: [] }, h.clock.now());
-      await store.insertApiKey({
-        id: "key_other",
-        serviceId: "svc_other",
-        prefix,
-        secretHash,
-        label: "other",
-        createdAt: h.clock.now(),
-        revokedAt: null,
-      });
-    } finally {
-      second.raw.close();
-    }
-    const auth = { authorization: `Bearer ${key}` };
+    const auth = await h.otherServiceKey();
     expect((await h.json("GET", "/v1/opt-outs", undefined, auth)).body).toMatchObject({ status: 403, code: "forbidden" });
     const post = await h.json("POST", "/v1/opt-outs", { phone: USER, channel: "sms" }, auth);
     expect(post.body).toMatchObject({ status: 403, code: "forbidden" });

@@ -1,9 +1,6 @@
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { generateApiKey } from "../../src/core/api-keys.js";
 import { purgeCommand } from "../../src/purge.js";
-import { openSqlite } from "../../src/store/sqlite/open.js";
-import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { createHarness, type Harness } from "../helpers/harness.js";
 
 /**
@@ -184,24 +181,7 @@ describe("POST /v1/erasure", () => {
   it("is refused to a service's key", async () => {
     h = await createHarness();
     await h.startVerification(USER);
-    const second = openSqlite(h.dbPath);
-    const { key, prefix, secretHash } = generateApiKey();
-    try {
-      const store = createSqliteStore(second);
-      await store.ensureService({ id: "svc_other", name: "Other", route: [] }, h.clock.now());
-      await store.insertApiKey({
-        id: "key_other",
-        serviceId: "svc_other",
-        prefix,
-        secretHash,
-        label: "other",
-        createdAt: h.clock.now(),
-        revokedAt: null,
-      });
-    } finally {
-      second.raw.close();
-    }
-    const res = await h.json("POST", "/v1/erasure", { to: USER }, { authorization: `Bearer ${key}` });
+    const res = await h.json("POST", "/v1/erasure", { to: USER }, await h.otherServiceKey());
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ status: 403, code: "forbidden" });
     expect(idsTo(h, USER)).toHaveLength(1);
