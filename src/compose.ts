@@ -3,6 +3,7 @@ import { ensureDefaultService, ensureDevAdminKey, resolveSecret } from "./bootst
 import { ADAPTER_TYPES } from "./channels/adapter-types.js";
 import { type AdapterType, buildSenders } from "./channels/registry.js";
 import type { Config } from "./config/env.js";
+import { createAdminService } from "./core/admin.js";
 import { createCodeKit } from "./core/codes.js";
 import { createFactorService } from "./core/factors.js";
 import { createInboundService } from "./core/inbound.js";
@@ -129,10 +130,13 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     delegated,
     notifier,
     metrics,
+    screening: { rules: config.screening, logger },
   });
   const factors = createFactorService({ store, clock, ids, sealer: createTotpSealer(secret) });
   const authenticate = createAuthenticator({ store, clock, defaults: config.defaults, adminKey: config.adminKey });
+  const admin = createAdminService({ store, clock, ids, defaults: config.defaults });
   const app = createApp({
+    admin,
     verifications,
     factors,
     authenticate,

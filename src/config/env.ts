@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { DEFAULT_REFUSED_TYPES, type ScreeningRules } from "../core/abuse.js";
 import { type FileConfig, loadConfigFile, type RouteStepConfig } from "./file.js";
 import { parseDuration, parseRate } from "./units.js";
 
@@ -49,6 +50,26 @@ const optionalText = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v === "" ? undefined : v));
+
+/** A comma-separated list, each item trimmed and checked against `pattern`. */
+const list = (pattern: RegExp, example: string, normalize: (item: string) => string = (item) => item) =>
+  z
+    .string()
+    .default("")
+    .transform((value, ctx) => {
+      const items = value
+        .split(",")
+        .map((s) => normalize(s.trim()))
+        .filter(Boolean);
+      const bad = items.find((item) => !pattern.test(item));
+      if (bad !== undefined) {
+        ctx.addIssue({ code: "custom", message: `"${bad}" is not like ${example}` });
+        return z.NEVER;
+      }
+      return items;
+    });
+
+const countries = list(/^[A-Z]{2}$/, "GB or US (ISO 3166-1 alpha-2 codes)", (item) => item.toUpperCase());
 
 const envSchema = z.object({
   VERIFYD_ENV: z.enum(["development", "production"]).default("development"),
@@ -103,6 +124,10 @@ const envSchema = z.object({
       }
       return numbers;
     }),
+  VERIFYD_ABUSE_MODE: z.enum(["enforce", "monitor"]).default("enforce"),
+  VERIFYD_BLOCKED_COUNTRIES: countries,
+  VERIFYD_ALLOWED_COUNTRIES: countries,
+  VERIFYD_ALLOW_NUMBERS: list(/^\+[1-9]\d{0,14}$/, "+14155550100 or a prefix like +4477009"),
   VERIFYD_TRUST_PROXY_HOPS: integer(0, 0, 10),
   VERIFYD_DISPATCH_BUDGET: duration("2s"),
   VERIFYD_DELIVERY_LEASE: duration("30s").refine((ms) => ms >= 1000, { message: "must be at least 1s" }),
@@ -161,6 +186,8 @@ export interface Config {
   };
   /** Business numbers for person-to-application verification (`VERIFYD_INBOUND_NUMBERS`). */
   inboundNumbers: InboundNumber[];
+  /** Number-type and country screening of destinations (`VERIFYD_ABUSE_MODE` and friends). */
+  screening: ScreeningRules;
   trustProxyHops: number;
   dispatchBudgetMs: number;
   /** How long a claimed delivery is ours; a crashed sender's deliveries are sent again after it. */
@@ -282,6 +309,13 @@ export function loadConfig(
       inboundUnknownPerSender: e.VERIFYD_LIMIT_INBOUND_UNKNOWN_PER_SENDER,
     },
     inboundNumbers: e.VERIFYD_INBOUND_NUMBERS,
+    screening: {
+      refusedTypes: DEFAULT_REFUSED_TYPES,
+      blockedCountries: e.VERIFYD_BLOCKED_COUNTRIES,
+      allowedCountries: e.VERIFYD_ALLOWED_COUNTRIES,
+      allowNumbers: e.VERIFYD_ALLOW_NUMBERS,
+      mode: e.VERIFYD_ABUSE_MODE,
+    },
     trustProxyHops: e.VERIFYD_TRUST_PROXY_HOPS,
     dispatchBudgetMs: e.VERIFYD_DISPATCH_BUDGET,
     deliveryLeaseMs: e.VERIFYD_DELIVERY_LEASE,

@@ -6,7 +6,22 @@ export interface PhoneNumber {
   e164: string;
   /** ISO 3166-1 alpha-2, when the number belongs to one country. */
   country: string | null;
+  /** The line type from libphonenumber's metadata, in snake_case; null when it cannot tell. */
+  type: LineType | null;
 }
+
+export type LineType =
+  | "premium_rate"
+  | "shared_cost"
+  | "toll_free"
+  | "uan"
+  | "pager"
+  | "fixed_line"
+  | "mobile"
+  | "fixed_line_or_mobile"
+  | "voip"
+  | "personal_number"
+  | "voicemail";
 
 const PARSE_PROBLEMS: Record<string, string> = {
   INVALID_COUNTRY: "has no country calling code; write it in E.164 form, e.g. +14155550100",
@@ -39,5 +54,6 @@ export function normalizePhone(input: string): PhoneNumber {
     const lengthProblem = validatePhoneNumberLength(input);
     fail((lengthProblem && PARSE_PROBLEMS[lengthProblem]) || "is not a valid number for its country");
   }
-  return { e164: parsed.number, country: parsed.country ?? null };
+  const type = parsed.getType();
+  return { e164: parsed.number, country: parsed.country ?? null, type: type ? (type.toLowerCase() as LineType) : null };
 }

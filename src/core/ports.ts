@@ -4,6 +4,7 @@
  * Times are epoch milliseconds throughout: portable between SQLite and PostgreSQL, cheap to compare.
  */
 
+import type { AdminStore } from "./admin.js";
 import type { OptOutStore } from "./opt-outs.js";
 import type { RetentionStore } from "./retention.js";
 import type { StatusUpdate } from "./sender.js";
@@ -247,7 +248,7 @@ export interface DeliveryResult {
  * atomic its own way (one synchronous SQLite transaction, or one SQL statement with RETURNING);
  * there is deliberately no `transaction(fn)` here.
  */
-export interface Store extends OptOutStore, RetentionStore {
+export interface Store extends AdminStore, OptOutStore, RetentionStore {
   ping(): Promise<void>;
   close(): Promise<void>;
 

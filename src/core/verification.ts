@@ -1,3 +1,4 @@
+import { type Screening, screenRoute } from "./abuse.js";
 import { type CodeKit, generateCode } from "./codes.js";
 import { VerifydError } from "./errors.js";
 import { clearFailedChecks, enforceSendLimits, guardFailedChecks, recordFailedCheck } from "./guards.js";
@@ -53,6 +54,8 @@ export interface VerificationDeps {
   /** Signalled when a verification is approved or canceled, for long-polling readers. */
   notifier?: ChangeNotifier;
   metrics?: Metrics;
+  /** Number-type and country screening of new verifications' destinations. */
+  screening?: Screening;
 }
 
 /** When the next resend may happen, or null when no resend is possible. */
@@ -170,7 +173,7 @@ export function createVerificationService(deps: VerificationDeps) {
     async start(service: Service, input: StartInput): Promise<Verification> {
       const phone = normalizePhone(input.to);
       const { policy } = service;
-      const route = chooseRoute(service, phone.country, input.channels);
+      const route = screenRoute(chooseRoute(service, phone.country, input.channels), phone, deps.screening);
       if (await routeFullyOptedOut(store, phone.e164, route)) {
         throw new VerifydError(
           "opted_out",

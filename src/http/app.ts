@@ -5,6 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
 import type { InboundNumber } from "../config/env.js";
+import type { AdminService } from "../core/admin.js";
 import { VerifydError } from "../core/errors.js";
 import type { FactorService } from "../core/factors.js";
 import type { InboundService } from "../core/inbound.js";
@@ -20,6 +21,7 @@ import { type Authenticator, requireApiKey } from "./middleware/auth.js";
 import { limitPerKey } from "./middleware/limits.js";
 import { requestMetrics } from "./middleware/metrics.js";
 import { problem, problemFromError } from "./problem.js";
+import { adminRoutes } from "./routes/admin.js";
 import { erasureRoutes } from "./routes/erasure.js";
 import { challengeRoutes, factorRoutes } from "./routes/factors.js";
 import { healthRoutes } from "./routes/health.js";
@@ -52,6 +54,8 @@ export interface AppDeps {
   optOuts?: OptOutService;
   /** Erasure of a number's rows; built on `store` when not given. */
   retention?: RetentionService;
+  /** Services and API keys (`/v1/services`, `/v1/keys`); without it, those paths answer 404. */
+  admin?: AdminService;
   /** Wakes long-polling reads of a verification. */
   notifier?: ChangeNotifier;
   /** Records request durations and rate-limit refusals. */
@@ -100,6 +104,7 @@ export function createApp(deps: AppDeps) {
   app.route("/v1/challenges", challengeRoutes(routeDeps));
   app.route("/v1/opt-outs", optOutRoutes({ optOuts: deps.optOuts ?? createOptOutService(deps) }));
   app.route("/v1/erasure", erasureRoutes({ retention: deps.retention ?? createRetentionService(deps) }));
+  if (deps.admin) app.route("/v1", adminRoutes({ admin: deps.admin }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {

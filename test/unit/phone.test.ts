@@ -4,9 +4,16 @@ import { normalizePhone } from "../../src/core/phone.js";
 
 describe("normalizePhone", () => {
   it("normalizes formatted numbers to E.164 with their country", () => {
-    expect(normalizePhone("+1 (415) 555-0100")).toEqual({ e164: "+14155550100", country: "US" });
-    expect(normalizePhone("+49 151 12345678")).toEqual({ e164: "+4915112345678", country: "DE" });
-    expect(normalizePhone("+91 98765 43210")).toEqual({ e164: "+919876543210", country: "IN" });
+    expect(normalizePhone("+1 (415) 555-0100")).toEqual({ e164: "+14155550100", country: "US", type: "fixed_line_or_mobile" });
+    expect(normalizePhone("+49 151 12345678")).toEqual({ e164: "+4915112345678", country: "DE", type: "mobile" });
+    expect(normalizePhone("+91 98765 43210")).toEqual({ e164: "+919876543210", country: "IN", type: "mobile" });
+  });
+
+  it("names the line type in snake_case", () => {
+    expect(normalizePhone("+44 909 879 0000").type).toBe("premium_rate");
+    expect(normalizePhone("+1 800 555 0199").type).toBe("toll_free");
+    expect(normalizePhone("+49 30 12345678").type).toBe("fixed_line");
+    expect(normalizePhone("+34 902 123 456").type).toBe("shared_cost");
   });
 
   it.each([

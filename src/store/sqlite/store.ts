@@ -1,5 +1,6 @@
 import { and, desc, eq, gt, lte, sql } from "drizzle-orm";
 import type { ApiKey, NewDelivery, ServiceRecord, Store, Verification, VerificationStatus } from "../../core/ports.js";
+import { createSqliteAdminOperations } from "./admin.js";
 import { createSqliteDeliveryOperations } from "./deliveries.js";
 import { createSqliteFactorOperations } from "./factors.js";
 import { prepareHotStatements } from "./hot.js";
@@ -72,6 +73,7 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
 
   const deliveryOps = createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, closeTx });
   return {
+    ...createSqliteAdminOperations({ raw, db }),
     ...createSqliteFactorOperations({ raw, db }),
     ...createSqliteInboundOperations({ raw, db }, toVerification),
     ...createSqliteOptOutOperations({ raw, db }),

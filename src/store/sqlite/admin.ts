@@ -1,0 +1,90 @@
+import { and, asc, eq, isNull, type SQL } from "drizzle-orm";
+import type { AdminStore, ApiKeyEntry, ServiceEntry } from "../../core/admin.js";
+import type { ServiceRecord } from "../../core/ports.js";
+import type { OpenedSqlite } from "./open.js";
+import { readRoute } from "./rows.js";
+import { apiKeys, services } from "./schema.js";
+
+type ServiceRow = typeof services.$inferSelect;
+
+const toEntry = (r: ServiceRow): ServiceEntry => ({
+  id: r.id,
+  name: r.name,
+  policy: r.policy as ServiceRecord["policy"],
+  route: readRoute(r.route),
+  countryRoutes: r.countryRoutes,
+  createdAt: r.createdAt,
+});
+
+/** The service and API key administration of the SQLite Store. */
+export function createSqliteAdminOperations({ raw, db }: OpenedSqlite): AdminStore {
+  const updateTx = raw.transaction((id: string, patch: Parameters<AdminStore["updateServicePolicy"]>[1], now: number) => {
+    const row = db.select().from(services).where(eq(services.id, id)).get();
+    if (!row) return null;
+    const policy: Record<string, unknown> = { ...row.policy };
+    for (const [field, value] of Object.entries(patch.policy)) if (value !== undefined) policy[field] = value;
+    const updated = db
+      .update(services)
+      .set({ policy, ...(patch.name !== undefined ? { name: patch.name } : {}), updatedAt: now })
+      .where(eq(services.id, id))
+      .returning()
+      .get();
+    return updated ? toEntry(updated) : null;
+  });
+
+  return {
+    async createService(s, now) {
+      db.insert(services)
+        .values({
+          id: s.id,
+          name: s.name,
+          policy: s.policy,
+          route: s.route,
+          countryRoutes: s.countryRoutes,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .run();
+    },
+    async listServices(filter = {}) {
+      return db
+        .select()
+        .from(services)
+        .where(filter.id !== undefined ? eq(services.id, filter.id) : undefined)
+        .orderBy(asc(services.createdAt), asc(services.id))
+        .all()
+        .map(toEntry);
+    },
+    async updateServicePolicy(id, patch, now) {
+      return updateTx(id, patch, now);
+    },
+    async listApiKeys(filter = {}) {
+      const where: SQL[] = [];
+      if (filter.serviceId !== undefined) where.push(eq(apiKeys.serviceId, filter.serviceId));
+      return db
+        .select({
+          id: apiKeys.id,
+          serviceId: apiKeys.serviceId,
+          label: apiKeys.label,
+          prefix: apiKeys.prefix,
+          createdAt: apiKeys.createdAt,
+          revokedAt: apiKeys.revokedAt,
+        })
+        .from(apiKeys)
+        .where(and(...where))
+        .orderBy(asc(apiKeys.createdAt), asc(apiKeys.id))
+        .all() satisfies ApiKeyEntry[];
+    },
+    async revokeApiKey(id, now) {
+      if (
+        db
+          .update(apiKeys)
+          .set({ revokedAt: now })
+          .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+          .run().changes
+      )
+        return true;
+      return db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, id)).get() !== undefined;
+    },
+  };
+}
