@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { INBOUND_ALPHABET } from "../../src/core/inbound.js";
 import type { Clock } from "../../src/core/ports.js";
@@ -6,6 +6,17 @@ import { signedRbmWebhook, startFakeRbm } from "../fakes/google-rbm.js";
 import { startFakeMeta } from "../fakes/meta-whatsapp.js";
 import { startFakeVonage } from "../fakes/vonage.js";
 import { createHarness, type Harness } from "../helpers/harness.js";
+import {
+  keys,
+  META,
+  PRIVATE_PEM,
+  PUBLIC_URL,
+  RBM,
+  RBM_AGENT,
+  RBM_CLIENT_TOKEN,
+  VONAGE_APP,
+  VONAGE_SECRET,
+} from "../helpers/provider-credentials.js";
 
 /**
  * Person-to-application verification through each webhook provider other than Twilio: the user's
@@ -13,14 +24,11 @@ import { createHarness, type Harness } from "../helpers/harness.js";
  * and approves the verification whose code it carries (or, from the wrong sender or unsigned, changes nothing).
  */
 
-const PUBLIC_URL = "https://verify.example.com";
 const SMS_NUMBER = "+15017122661";
 const WA_NUMBER = "+14155238886";
 const USER = "+14155550142";
 const OTHER = "+14155550199";
 const CODE = new RegExp(`^VERIFY ([${INBOUND_ALPHABET}]{6})$`);
-const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
-const PRIVATE_PEM = keys.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 
 interface Webhook {
   headers: Record<string, string>;
@@ -42,14 +50,6 @@ interface ProviderCase {
   start(clock: Clock): Promise<Wired>;
 }
 
-const META = {
-  accessToken: "EAAG-test-system-user-token",
-  phoneNumberId: "106540352242922",
-  apiVersion: "v23.0",
-  appSecret: "0f4b8c2a9d3e7f1a6b5c4d3e2f1a0b9c",
-  templateName: "verifyd_otp",
-  templateLanguage: "en_US",
-};
 const metaWhatsapp: ProviderCase = {
   name: "meta-whatsapp",
   channel: "whatsapp",
@@ -69,8 +69,6 @@ const metaWhatsapp: ProviderCase = {
   },
 };
 
-const VONAGE_APP = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab";
-const VONAGE_SECRET = "wQ5b8mZp3XvL1tK9rN2cY7uE4hJ6sA0d";
 const vonage: ProviderCase = {
   name: "vonage",
   channel: "sms",
@@ -107,9 +105,6 @@ const vonage: ProviderCase = {
   },
 };
 
-const RBM_AGENT = "verifyd_otp_agent";
-const RBM = { clientEmail: "verifyd-rbm@verifyd-test.iam.gserviceaccount.com", agentId: RBM_AGENT };
-const RBM_CLIENT_TOKEN = "rbm-client-token-2Yc8";
 const googleRbm: ProviderCase = {
   name: "google-rbm",
   channel: "rcs",

@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from "node:crypto";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Clock } from "../../src/core/ports.js";
@@ -7,6 +6,17 @@ import { startFakeMeta } from "../fakes/meta-whatsapp.js";
 import { startFakeTwilio } from "../fakes/twilio.js";
 import { startFakeVonage, statusError, statusEvent } from "../fakes/vonage.js";
 import { createHarness, type Harness } from "../helpers/harness.js";
+import {
+  keys,
+  META,
+  PRIVATE_PEM,
+  PUBLIC_URL,
+  RBM,
+  RBM_AGENT,
+  RBM_CLIENT_TOKEN,
+  VONAGE_APP,
+  VONAGE_SECRET,
+} from "../helpers/provider-credentials.js";
 
 /**
  * Each real provider adapter, configured from the config file against its fake, end to end through
@@ -14,11 +24,8 @@ import { createHarness, type Harness } from "../helpers/harness.js";
  * step; a forged or unsigned one is refused and changes nothing.
  */
 
-const PUBLIC_URL = "https://verify.example.com";
 const TO = "+14155550142";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
-const PRIVATE_PEM = keys.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 
 /** The default template (service "verifyd", 10-minute codes), and the code read back out of it. */
 const text = (code: string) => `Your verifyd code is ${code}. It expires in 10 minutes. Do not share it.`;
@@ -84,8 +91,6 @@ const twilio: ProviderCase = {
   },
 };
 
-const VONAGE_APP = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab";
-const VONAGE_SECRET = "wQ5b8mZp3XvL1tK9rN2cY7uE4hJ6sA0d";
 const vonage: ProviderCase = {
   name: "vonage",
   channel: "sms",
@@ -135,9 +140,6 @@ const vonage: ProviderCase = {
   },
 };
 
-const RBM_AGENT = "verifyd_otp_agent";
-const RBM = { clientEmail: "verifyd-rbm@verifyd-test.iam.gserviceaccount.com", agentId: RBM_AGENT };
-const RBM_CLIENT_TOKEN = "rbm-client-token-2Yc8";
 const SENT_AT = "2026-01-15T12:00:03.123456Z";
 const googleRbm: ProviderCase = {
   name: "google-rbm",
@@ -182,14 +184,6 @@ const googleRbm: ProviderCase = {
   },
 };
 
-const META = {
-  accessToken: "EAAG-test-system-user-token",
-  phoneNumberId: "106540352242922",
-  apiVersion: "v23.0",
-  appSecret: "0f4b8c2a9d3e7f1a6b5c4d3e2f1a0b9c",
-  templateName: "verifyd_otp",
-  templateLanguage: "en_US",
-};
 const metaWhatsapp: ProviderCase = {
   name: "meta-whatsapp",
   channel: "whatsapp",
