@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { adminCommand, isAdminCommand } from "./admin-cli.js";
 import { ConfigError, loadConfig } from "./config/env.js";
 import { startServer } from "./main.js";
 import { purgeCommand } from "./purge.js";
@@ -7,13 +8,19 @@ import { VERSION } from "./version.js";
 
 const USAGE = `verifyd ${VERSION}: self-hosted phone verification
 
-Usage: verifyd <command>
+Usage: verifyd <command> [options]
 
 Commands:
   serve     run the HTTP API and the delivery worker (default)
   migrate   apply database migrations and exit
   purge     delete rows older than the retention window (VERIFYD_RETENTION) and print the counts
+  keys      create, list and revoke API keys: keys create (--service <id> | --admin) [--label <text>],
+            keys list [--service <id>], keys revoke <id>
+  services  create, list and show services: services create --name <text>, services list,
+            services show <id>
   version   print the version
+
+Run "verifyd <command> --help" for a command's usage.
 
 Configuration comes from the environment; see README.md.`;
 
@@ -24,9 +31,20 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  const known = ["serve", "migrate", "purge", "version"];
+  if (known.includes(command) && argv.slice(1).some((a) => a === "--help" || a === "-h")) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   if (command === "version" || command === "--version") {
     process.stdout.write(`${VERSION}\n`);
     return 0;
+  }
+  if (isAdminCommand(command)) {
+    return adminCommand(() => loadConfig(process.env), argv, {
+      write: (text) => process.stdout.write(text),
+      writeErr: (text) => process.stderr.write(text),
+    });
   }
   if (command !== "serve" && command !== "migrate" && command !== "purge") {
     process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);

@@ -5,6 +5,7 @@ import { type AdapterType, buildSenders } from "./channels/registry.js";
 import type { Config } from "./config/env.js";
 import { createAdminService } from "./core/admin.js";
 import { createCodeKit } from "./core/codes.js";
+import { createEventSink } from "./core/events.js";
 import { createFactorService } from "./core/factors.js";
 import { createInboundService } from "./core/inbound.js";
 import { createChangeNotifier } from "./core/notifier.js";
@@ -14,6 +15,7 @@ import { createRetentionService } from "./core/retention.js";
 import { createTotpSealer } from "./core/totp.js";
 import { createVerificationService } from "./core/verification.js";
 import { createDelegatedCodes } from "./delivery/delegated.js";
+import { createEventsWorker } from "./delivery/events-worker.js";
 import { createOutbox, type Outbox } from "./delivery/outbox.js";
 import { createApp } from "./http/app.js";
 import { createAuthenticator } from "./http/middleware/auth.js";
@@ -62,6 +64,12 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   const devKey = await ensureDevAdminKey(store, config, clock, ids);
   if (devKey) options.onAdminKeyCreated?.(devKey);
 
+  // Event webhooks to the integrator: queued with the outcome, sent by the outbox's worker pass.
+  const eventsUrl = config.events.url;
+  const events = eventsUrl ? createEventSink({ store, clock }) : undefined;
+  const eventsWorker = eventsUrl
+    ? createEventsWorker({ store, clock, url: eventsUrl, secret: config.events.secret, logger })
+    : undefined;
   // Receipts that arrive on an adapter's own connection (SMPP) reach the outbox once it exists.
   let outbox: Outbox | undefined;
   const notifier = createChangeNotifier();
@@ -73,6 +81,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     limiter,
     notifier,
     logger,
+    events,
     available: [...new Set(config.inboundNumbers.map((n) => n.channel))],
   });
   const optOuts = createOptOutService({ store, clock, logger });
@@ -118,6 +127,8 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     dispatchBudgetMs: config.dispatchBudgetMs,
     metrics,
     retention,
+    events,
+    eventsWorker,
   });
   const delegated = createDelegatedCodes(store, senders);
   const verifications = createVerificationService({
@@ -130,6 +141,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     delegated,
     notifier,
     metrics,
+    events,
     screening: { rules: config.screening, logger },
   });
   const factors = createFactorService({ store, clock, ids, sealer: createTotpSealer(secret) });

@@ -15,9 +15,9 @@ export async function purgeCommand(
 ): Promise<PurgeCounts> {
   const write = options.write ?? ((text: string) => process.stdout.write(text));
   const sqlite = openSqlite(config.dbPath);
+  migrateSqlite(sqlite.db); // before the store prepares its statements, which need the tables
   const store = createSqliteStore(sqlite);
   try {
-    migrateSqlite(sqlite.db);
     const retention = createRetentionService({ store, clock: options.clock ?? systemClock, retentionMs: config.retentionMs });
     const counts = await retention.purge();
     const days = Math.round((config.retentionMs / 86_400_000) * 100) / 100;

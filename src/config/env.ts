@@ -16,6 +16,7 @@ export const SECRET_VARIABLES = [
   "VERIFYD_ADMIN_KEY",
   "VERIFYD_HTTP_CHANNEL_SECRET",
   "VERIFYD_METRICS_TOKEN",
+  "VERIFYD_EVENTS_SECRET",
 ] as const;
 
 const duration = (fallback: string) =>
@@ -88,6 +89,10 @@ const envSchema = z.object({
   VERIFYD_PUBLIC_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
   VERIFYD_HTTP_CHANNEL_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
   VERIFYD_HTTP_CHANNEL_SECRET: optionalText.refine((v) => v === undefined || v.startsWith("whsec_"), {
+    message: "must be a Standard Webhooks secret (whsec_<base64>)",
+  }),
+  VERIFYD_EVENTS_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  VERIFYD_EVENTS_SECRET: optionalText.refine((v) => v === undefined || v.startsWith("whsec_"), {
     message: "must be a Standard Webhooks secret (whsec_<base64>)",
   }),
   VERIFYD_HTTP_CHANNEL_TIMEOUT: duration("5s").refine((ms) => ms >= 100 && ms <= 60_000, {
@@ -167,6 +172,8 @@ export interface Config {
   route: RouteStepConfig[];
   countryRoutes: Record<string, RouteStepConfig[]>;
   httpChannel: { url: string | undefined; secret: string | undefined; timeoutMs: number };
+  /** Event webhooks to the integrator for the default service (`VERIFYD_EVENTS_URL`, `VERIFYD_EVENTS_SECRET`). */
+  events: { url: string | undefined; secret: string | undefined };
   defaults: {
     codeLength: number;
     ttlMs: number;
@@ -272,6 +279,9 @@ export function loadConfig(
     if (e.VERIFYD_HTTP_CHANNEL_URL && !e.VERIFYD_HTTP_CHANNEL_SECRET) {
       throw new ConfigError("VERIFYD_HTTP_CHANNEL_SECRET: required in production so the receiver can verify sends");
     }
+    if (e.VERIFYD_EVENTS_URL && !e.VERIFYD_EVENTS_SECRET) {
+      throw new ConfigError("VERIFYD_EVENTS_SECRET: required in production so the receiver can verify events");
+    }
   }
   return {
     env: e.VERIFYD_ENV,
@@ -291,6 +301,7 @@ export function loadConfig(
       secret: e.VERIFYD_HTTP_CHANNEL_SECRET,
       timeoutMs: e.VERIFYD_HTTP_CHANNEL_TIMEOUT,
     },
+    events: { url: e.VERIFYD_EVENTS_URL, secret: e.VERIFYD_EVENTS_SECRET },
     defaults: {
       codeLength: e.VERIFYD_CODE_LENGTH,
       ttlMs: e.VERIFYD_CODE_TTL,

@@ -1,5 +1,6 @@
 import { type CodeKit, generateCode } from "./codes.js";
 import { VerifydError } from "./errors.js";
+import { type EventSink, verificationData } from "./events.js";
 import type { ChangeNotifier } from "./notifier.js";
 import { normalizePhone } from "./phone.js";
 import type { Clock, Ids, InboundMessage, InboundRefusal, Limiter, Service, Store, Verification } from "./ports.js";
@@ -61,6 +62,8 @@ export interface InboundDeps {
   available: readonly InboundChannel[];
   notifier?: ChangeNotifier;
   logger?: InboundLogger;
+  /** Event webhooks to the integrator. */
+  events?: EventSink;
 }
 
 export function createInboundService(deps: InboundDeps) {
@@ -149,6 +152,7 @@ export function createInboundService(deps: InboundDeps) {
       if (result.kind === "approved") {
         await limiter.consume("inbound_approvals_per_sender", from);
         deps.notifier?.notify(result.verification.id);
+        await deps.events?.emit("verification.approved", verificationData({ ...result.verification, status: "approved" }));
         return settle("approved", { ...fields, verification_id: result.verification.id });
       }
       // Guesses (unknown codes, someone else's code) count against the sender.

@@ -5,6 +5,7 @@
  */
 
 import type { AdminStore } from "./admin.js";
+import type { EventStore } from "./events.js";
 import type { OptOutStore } from "./opt-outs.js";
 import type { RetentionStore } from "./retention.js";
 import type { StatusUpdate } from "./sender.js";
@@ -248,7 +249,7 @@ export interface DeliveryResult {
  * atomic its own way (one synchronous SQLite transaction, or one SQL statement with RETURNING);
  * there is deliberately no `transaction(fn)` here.
  */
-export interface Store extends AdminStore, OptOutStore, RetentionStore {
+export interface Store extends AdminStore, EventStore, OptOutStore, RetentionStore {
   ping(): Promise<void>;
   close(): Promise<void>;
 

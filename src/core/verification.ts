@@ -1,6 +1,7 @@
 import { type Screening, screenRoute } from "./abuse.js";
 import { type CodeKit, generateCode } from "./codes.js";
 import { VerifydError } from "./errors.js";
+import { type EventSink, noopEventSink, verificationData } from "./events.js";
 import { clearFailedChecks, enforceSendLimits, guardFailedChecks, recordFailedCheck } from "./guards.js";
 import { type Metrics, noopMetrics } from "./metrics.js";
 import type { ChangeNotifier } from "./notifier.js";
@@ -54,6 +55,8 @@ export interface VerificationDeps {
   /** Signalled when a verification is approved or canceled, for long-polling readers. */
   notifier?: ChangeNotifier;
   metrics?: Metrics;
+  /** Event webhooks to the integrator; a no-op when absent. */
+  events?: EventSink;
   /** Number-type and country screening of new verifications' destinations. */
   screening?: Screening;
 }
@@ -72,6 +75,7 @@ export function effectiveStatus(v: Verification, now: number): VerificationStatu
 export function createVerificationService(deps: VerificationDeps) {
   const { store, clock, ids, codes, limiter, dispatcher } = deps;
   const metrics = deps.metrics ?? noopMetrics;
+  const events = deps.events ?? noopEventSink;
   const tallied = (outcome: CheckOutcome): CheckOutcome => {
     metrics.checked(outcome.valid ? "approved" : (outcome.reason ?? "unknown"));
     return outcome;
@@ -163,7 +167,8 @@ export function createVerificationService(deps: VerificationDeps) {
       case "max_attempts_reached":
       case "pending":
         // A pending row refused by the counter has used all its checks (possibly a concurrent check's).
-        if (v.status === "pending") await store.closeVerification(v.id, "max_attempts_reached", now);
+        if (v.status === "pending" && (await store.closeVerification(v.id, "max_attempts_reached", now)))
+          await events.emit("verification.max_attempts_reached", verificationData({ ...v, status: "max_attempts_reached" }));
         return { ...base, status: "max_attempts_reached", reason: "max_attempts_reached" };
     }
   }
@@ -210,6 +215,7 @@ export function createVerificationService(deps: VerificationDeps) {
         const secrets = { codeHash: codes.hash(id, code), sealedCode: codes.seal(id, code) };
         if (await store.createVerification(v, secrets, first)) {
           metrics.verificationStarted(first.channel, phone.country);
+          await events.emit("verification.started", verificationData(v));
           await dispatcher.dispatch(first.id);
           return reload(service, id);
         }
@@ -240,6 +246,7 @@ export function createVerificationService(deps: VerificationDeps) {
         throw new VerifydError("verification_closed", "the verification closed meanwhile");
       }
       deps.notifier?.notify(v.id);
+      await events.emit("verification.canceled", verificationData({ ...v, status: "canceled" }));
       return mustFind(service, id);
     },
 
@@ -277,6 +284,7 @@ export function createVerificationService(deps: VerificationDeps) {
           await clearFailedChecks(limiter, v.to);
           const approved = { ...counted, status: "approved" as const, approvedAt: now, updatedAt: now };
           metrics.verificationApproved(counted.route[counted.currentStep]?.channel ?? "sms");
+          await events.emit("verification.approved", verificationData(approved));
           return tallied({ valid: true, status: "approved", reason: null, attemptsRemaining: 0, verification: approved });
         }
         return tallied(await refusedOutcome((await store.getVerification(service.id, v.id)) ?? counted));
@@ -285,7 +293,11 @@ export function createVerificationService(deps: VerificationDeps) {
       const remaining = Math.max(0, counted.maxChecks - counted.checks);
       let status: VerificationStatus = "pending";
       if (remaining === 0) {
-        await store.closeVerification(v.id, "max_attempts_reached", clock.now());
+        if (await store.closeVerification(v.id, "max_attempts_reached", clock.now()))
+          await events.emit(
+            "verification.max_attempts_reached",
+            verificationData({ ...counted, status: "max_attempts_reached" }),
+          );
         status = "max_attempts_reached";
       }
       return tallied({

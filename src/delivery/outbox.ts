@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { minutesLeft, renderCodeMessage } from "../channels/templates.js";
 import type { CodeKit } from "../core/codes.js";
+import { type EventSink, maskPhone } from "../core/events.js";
 import { type Metrics, noopMetrics } from "../core/metrics.js";
 import type {
   Clock,
@@ -39,6 +40,9 @@ export interface OutboxOptions {
   /** Retention purge, run from the worker pass (it purges at most once an hour itself). */
   retention?: { purgeIfDue(): Promise<unknown> };
   metrics?: Metrics;
+  /** Event webhooks: `delivery.failed` is emitted here, and the worker pass sends due events. */
+  events?: EventSink;
+  eventsWorker?: { runOnce(): Promise<unknown> };
 }
 
 /** 1 s, 2 s, 4 s … capped at 60 s, with ±20 % jitter so retries of a burst spread out. */
@@ -163,6 +167,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     const now = clock.now();
     const decision = decide(job, result, now);
     await store.recordDeliveryResult(decision, now);
+    if (decision.failVerification) await emitDeliveryFailed(job, decision.errorCode ?? null);
     metrics.delivery(job.provider, job.channel, result.kind);
     if (decision.fallback) metrics.fallback(job.channel, decision.fallback.channel, result.kind);
     const log = {
@@ -179,6 +184,13 @@ export function createOutbox(options: OutboxOptions): Outbox {
     if (result.kind === "accepted") logger.info(log, "delivery accepted");
     else logger.warn(log, decision.status === "queued" ? "delivery will be retried" : "delivery failed");
     if (decision.fallback) await dispatchNow(decision.fallback.id);
+  }
+
+  async function emitDeliveryFailed(job: DeliveryJob, errorCode: string | null): Promise<void> {
+    const data = { verification_id: job.verificationId, service_id: job.serviceId, status: "failed", channel: job.channel };
+    await options.events
+      ?.emit("delivery.failed", { ...data, to_masked: maskPhone(job.to), provider: job.provider, error_code: errorCode })
+      .catch((err) => logger.error({ err, verification_id: job.verificationId }, "could not queue an event"));
   }
 
   async function dispatchNow(deliveryId: string): Promise<void> {
@@ -237,6 +249,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       await Promise.all(overdue.map((sent) => track(fallOver(sent, "no_delivery_receipt"))));
       const jobs = await store.claimDueDeliveries(now, leaseMs, batchSize);
       await Promise.all(jobs.map((job) => track(deliver(job))));
+      if (options.eventsWorker) await track(options.eventsWorker.runOnce());
       return jobs.length;
     },
 

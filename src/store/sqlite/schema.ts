@@ -167,3 +167,21 @@ export const rateLimits = sqliteTable("rate_limits", {
   points: integer("points").notNull().default(0),
   expire: integer("expire"),
 });
+
+/** Event webhooks waiting for (or done with) delivery to the integrator. */
+export const events = sqliteTable(
+  "events",
+  {
+    id: text("id").primaryKey(),
+    type: text("type").notNull(),
+    /** The exact JSON text that is signed and sent. */
+    payload: text("payload").notNull(),
+    /** pending | delivered | failed */
+    status: text("status").notNull(),
+    tries: integer("tries").notNull().default(0),
+    nextTryAt: integer("next_try_at"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("events_due").on(t.nextTryAt).where(sql`status = 'pending'`)],
+);

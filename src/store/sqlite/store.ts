@@ -2,6 +2,7 @@ import { and, desc, eq, gt, lte, sql } from "drizzle-orm";
 import type { ApiKey, NewDelivery, ServiceRecord, Store, Verification, VerificationStatus } from "../../core/ports.js";
 import { createSqliteAdminOperations } from "./admin.js";
 import { createSqliteDeliveryOperations } from "./deliveries.js";
+import { createSqliteEventOperations } from "./events.js";
 import { createSqliteFactorOperations } from "./factors.js";
 import { prepareHotStatements } from "./hot.js";
 import { createSqliteInboundOperations, notInbound } from "./inbound.js";
@@ -77,6 +78,7 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
     ...createSqliteFactorOperations({ raw, db }),
     ...createSqliteInboundOperations({ raw, db }, toVerification),
     ...createSqliteOptOutOperations({ raw, db }),
+    ...createSqliteEventOperations({ raw, db }),
     ...createSqliteRetentionOperations({ raw, db }),
     async ping() {
       raw.prepare("select 1").get();
