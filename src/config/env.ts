@@ -105,6 +105,9 @@ const envSchema = z.object({
   VERIFYD_RESEND_COOLDOWN: duration("30s"),
   VERIFYD_RESEND_POLICY: z.enum(["same", "new"]).default("same"),
   VERIFYD_LIMIT_SENDS_PER_DESTINATION: rate("5/10m"),
+  VERIFYD_LIMIT_SENDS_PER_PREFIX: rate("30/1h"),
+  VERIFYD_LIMIT_SENDS_PER_COUNTRY: rate("500/1h"),
+  VERIFYD_PREFIX_DIGITS: integer(4, 1, 10),
   VERIFYD_LIMIT_STARTS_PER_IP: rate("20/1h"),
   VERIFYD_LIMIT_REQUESTS_PER_KEY: rate("6000/1m"),
   VERIFYD_LIMIT_FAILED_CHECKS_PER_DESTINATION: rate("10/1h"),
@@ -184,6 +187,8 @@ export interface Config {
   };
   limits: {
     sendsPerDestination: RateSetting;
+    sendsPerPrefix: RateSetting;
+    sendsPerCountry: RateSetting;
     startsPerIp: RateSetting;
     requestsPerKey: RateSetting;
     failedChecksPerDestination: RateSetting;
@@ -312,6 +317,8 @@ export function loadConfig(
     },
     limits: {
       sendsPerDestination: e.VERIFYD_LIMIT_SENDS_PER_DESTINATION,
+      sendsPerPrefix: e.VERIFYD_LIMIT_SENDS_PER_PREFIX,
+      sendsPerCountry: e.VERIFYD_LIMIT_SENDS_PER_COUNTRY,
       startsPerIp: e.VERIFYD_LIMIT_STARTS_PER_IP,
       requestsPerKey: e.VERIFYD_LIMIT_REQUESTS_PER_KEY,
       failedChecksPerDestination: e.VERIFYD_LIMIT_FAILED_CHECKS_PER_DESTINATION,
@@ -326,6 +333,7 @@ export function loadConfig(
       allowedCountries: e.VERIFYD_ALLOWED_COUNTRIES,
       allowNumbers: e.VERIFYD_ALLOW_NUMBERS,
       mode: e.VERIFYD_ABUSE_MODE,
+      prefixDigits: e.VERIFYD_PREFIX_DIGITS,
     },
     trustProxyHops: e.VERIFYD_TRUST_PROXY_HOPS,
     dispatchBudgetMs: e.VERIFYD_DISPATCH_BUDGET,

@@ -1,6 +1,6 @@
 import { VerifydError } from "./errors.js";
 import type { LineType, PhoneNumber } from "./phone.js";
-import type { Channel, RouteStep } from "./ports.js";
+import type { Channel, Limiter, LimitRule, RouteStep } from "./ports.js";
 
 /**
  * Destination screening against SMS pumping (toll fraud): number types no code should be sent to
@@ -23,6 +23,8 @@ export interface ScreeningRules {
   allowNumbers: readonly string[];
   /** `enforce` refuses; `monitor` only logs what would be refused. */
   mode: AbuseMode;
+  /** Digits dropped from the end of a number to form its velocity prefix (default 4). */
+  prefixDigits?: number;
 }
 
 const SMS_REFUSED: readonly ScreenedType[] = [
@@ -152,4 +154,40 @@ export function screenRoute(route: RouteStep[], phone: Destination, screening: S
     });
   }
   return kept;
+}
+
+export const DEFAULT_PREFIX_DIGITS = 4;
+
+/** The number without its last `digits` digits: the key of the per-prefix send velocity. */
+export function numberPrefix(e164: string, digits = DEFAULT_PREFIX_DIGITS): string {
+  return e164.length > digits + 2 ? e164.slice(0, -digits) : e164;
+}
+
+/**
+ * Counts a send against the velocity of its number prefix and country, which catch pumping spread
+ * over many numbers. In enforce mode an exceeded rule throws `blocked` (403, not 429: the limit
+ * protects against fraud, not against a client); in monitor mode it is only logged. Allow-listed
+ * numbers are neither counted nor refused.
+ */
+export async function enforceSendVelocity(limiter: Limiter, phone: Destination, screening: Screening | undefined) {
+  if (!screening) return;
+  const { rules, logger } = screening;
+  if (isAllowListed(phone.e164, rules.allowNumbers)) return;
+  const checks: [LimitRule, string | null, string][] = [
+    ["sends_per_prefix", numberPrefix(phone.e164, rules.prefixDigits), "prefix_velocity"],
+    ["sends_per_country", phone.country, "country_velocity"],
+  ];
+  const reasons: string[] = [];
+  for (const [rule, key, reason] of checks) {
+    if (key === null) continue;
+    const state = await limiter.consume(rule, key);
+    if (!state.allowed) reasons.push(reason);
+  }
+  if (reasons.length === 0) return;
+  logger?.warn(
+    { to: maskNumber(phone.e164), country: phone.country, reasons, blocked: true, mode: rules.mode },
+    rules.mode === "monitor" ? "send velocity would refuse (monitor mode)" : "send velocity refused",
+  );
+  if (rules.mode === "monitor") return;
+  throw new VerifydError("blocked", `the destination is refused: ${reasons.join(", ")}`, { extensions: { reasons } });
 }

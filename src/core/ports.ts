@@ -370,6 +370,8 @@ export interface Ids {
 
 export type LimitRule =
   | "sends_per_destination"
+  | "sends_per_prefix"
+  | "sends_per_country"
   | "starts_per_ip"
   | "requests_per_key"
   | "failed_checks_per_destination"

@@ -1,4 +1,4 @@
-import { type Screening, screenRoute } from "./abuse.js";
+import { enforceSendVelocity, type Screening, screenRoute } from "./abuse.js";
 import { type CodeKit, generateCode } from "./codes.js";
 import { VerifydError } from "./errors.js";
 import { type EventSink, noopEventSink, verificationData } from "./events.js";
@@ -117,6 +117,8 @@ export function createVerificationService(deps: VerificationDeps) {
         retryAfterMs: waitMs,
       });
     }
+    // Every send counts against its prefix and country, resends included (after the cooldown checks, so a refused resend costs nothing).
+    await enforceSendVelocity(limiter, { e164: v.to, country: v.country, type: null }, deps.screening);
     await enforceSendLimits(limiter, v.to, clientIp);
     const rotate = policy.resendPolicy === "new";
     let secrets: { codeHash: Buffer; sealedCode: Buffer } | undefined;
@@ -189,6 +191,7 @@ export function createVerificationService(deps: VerificationDeps) {
         const now = clock.now();
         const live = await store.findPendingByDestination(service.id, phone.e164, now);
         if (live) return resendLive(service, live, input.clientIp);
+        await enforceSendVelocity(limiter, phone, deps.screening);
         await enforceSendLimits(limiter, phone.e164, input.clientIp);
         const id = ids.verification();
         const code = generateCode(policy.codeLength);

@@ -8,6 +8,8 @@ export type LimitSettings = Record<LimitRule, RateSetting>;
 /** The config's limit names → the rules the domain speaks of. */
 export function limitSettings(limits: {
   sendsPerDestination: RateSetting;
+  sendsPerPrefix: RateSetting;
+  sendsPerCountry: RateSetting;
   startsPerIp: RateSetting;
   requestsPerKey: RateSetting;
   failedChecksPerDestination: RateSetting;
@@ -17,6 +19,8 @@ export function limitSettings(limits: {
 }): LimitSettings {
   return {
     sends_per_destination: limits.sendsPerDestination,
+    sends_per_prefix: limits.sendsPerPrefix,
+    sends_per_country: limits.sendsPerCountry,
     starts_per_ip: limits.startsPerIp,
     requests_per_key: limits.requestsPerKey,
     failed_checks_per_destination: limits.failedChecksPerDestination,
