@@ -96,6 +96,9 @@ function targets(workDir, sink, apiKey) {
         VERIFYD_LIMIT_REQUESTS_PER_KEY: "100000000/1m",
         VERIFYD_LIMIT_SENDS_PER_DESTINATION: "1000/10m",
         VERIFYD_LIMIT_STARTS_PER_IP: "100000000/1h",
+        // The load sends to one number range: velocity rules stay on (and counted) but must not bite.
+        VERIFYD_LIMIT_SENDS_PER_PREFIX: "100000000/1h",
+        VERIFYD_LIMIT_SENDS_PER_COUNTRY: "100000000/1h",
       },
     },
     baseline: {
