@@ -1,11 +1,4 @@
-import {
-  BrokenCircuitError,
-  type CircuitBreakerPolicy,
-  CircuitState,
-  ConsecutiveBreaker,
-  circuitBreaker,
-  handleWhenResult,
-} from "cockatiel";
+import { BrokenCircuitError, type CircuitBreakerPolicy, ConsecutiveBreaker, circuitBreaker, handleWhenResult } from "cockatiel";
 import type { SendResult } from "../core/ports.js";
 
 /**
@@ -45,10 +38,6 @@ export function createBreakers(failures: number, cooldownMs: number) {
         }
         throw err;
       }
-    },
-    /** For metrics and status pages: the providers whose circuit is open now. */
-    openCircuits(): string[] {
-      return [...policies].filter(([, p]) => p.state === CircuitState.Open).map(([name]) => name);
     },
   };
 }

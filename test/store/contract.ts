@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { NewDelivery, Store, Verification } from "../../src/core/ports.js";
 import { describeFactorContract } from "./factors-contract.js";
+import { sampleVerification } from "./fixtures.js";
 import { describeOptOutContract } from "./opt-outs-contract.js";
 import { describeRetentionContract } from "./retention-contract.js";
 
@@ -15,29 +16,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
     const T0 = 1_800_000_000_000;
     let seq = 0;
     const secrets = (tag = "a") => ({ codeHash: Buffer.from(`hash-${tag}`), sealedCode: Buffer.from(`sealed-${tag}`) });
-    const verification = (over: Partial<Verification> = {}): Verification => ({
-      id: `ver_${++seq}`,
-      serviceId: "svc_test",
-      to: "+14155550100",
-      country: "US",
-      status: "pending",
-      route: [
-        { channel: "whatsapp", providers: ["p1"] },
-        { channel: "sms", providers: ["p2"] },
-      ],
-      currentStep: 0,
-      sends: 1,
-      checks: 0,
-      maxChecks: 3,
-      maxSends: 3,
-      clientIp: null,
-      createdAt: T0,
-      updatedAt: T0,
-      expiresAt: T0 + 600_000,
-      lastSentAt: T0,
-      approvedAt: null,
-      ...over,
-    });
+    const verification = (over: Partial<Verification> = {}) => sampleVerification(`ver_${++seq}`, T0, over);
     const delivery = (v: Verification, step = 0, at = T0): NewDelivery => ({
       id: `dlv_${++seq}`,
       verificationId: v.id,

@@ -1,5 +1,6 @@
 import { expect, it } from "vitest";
 import type { NewDelivery, Store, Verification } from "../../src/core/ports.js";
+import { sampleVerification } from "./fixtures.js";
 
 /**
  * The retention part of the Store contract (purge and erasure), run inside `describeStoreContract`
@@ -10,26 +11,8 @@ export function describeRetentionContract(getStore: () => Store, T0: number) {
   const B = "+14155550121";
   const DAY = 86_400_000;
   let seq = 0;
-  const verification = (over: Partial<Verification> = {}): Verification => ({
-    id: `ver_r${++seq}`,
-    serviceId: "svc_test",
-    to: A,
-    country: "US",
-    status: "pending",
-    route: [{ channel: "sms", providers: ["p2"] }],
-    currentStep: 0,
-    sends: 1,
-    checks: 0,
-    maxChecks: 3,
-    maxSends: 3,
-    clientIp: null,
-    createdAt: T0,
-    updatedAt: T0,
-    expiresAt: T0 + 600_000,
-    lastSentAt: T0,
-    approvedAt: null,
-    ...over,
-  });
+  const verification = (over: Partial<Verification> = {}) =>
+    sampleVerification(`ver_r${++seq}`, T0, { to: A, route: [{ channel: "sms", providers: ["p2"] }], ...over });
   const delivery = (v: Verification): NewDelivery => ({
     id: `dlv_r${++seq}`,
     verificationId: v.id,
