@@ -14,8 +14,9 @@ const numRuns = Number(process.env.FUZZ_RUNS ?? 40);
 const MAX_CHECKS = 5;
 const TERMINAL = new Set(["approved", "canceled", "expired", "max_attempts_reached"]);
 
+type SimpleKind = "start" | "resend" | "cancel" | "get";
 type Action =
-  | { kind: "start" | "resend" | "cancel" | "get"; n: number }
+  | { [K in SimpleKind]: { kind: K; n: number } }[SimpleKind]
   | { kind: "check"; n: number; right: boolean; byNumber: boolean }
   | { kind: "advance"; ms: number };
 
