@@ -125,6 +125,8 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     logger,
     leaseMs,
     dispatchBudgetMs: config.dispatchBudgetMs,
+    breakerFailures: config.breaker.failures,
+    breakerCooldownMs: config.breaker.cooldownMs,
     metrics,
     retention,
     events,

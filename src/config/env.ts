@@ -139,6 +139,8 @@ const envSchema = z.object({
   VERIFYD_TRUST_PROXY_HOPS: integer(0, 0, 10),
   VERIFYD_DISPATCH_BUDGET: duration("2s"),
   VERIFYD_DELIVERY_LEASE: duration("30s").refine((ms) => ms >= 1000, { message: "must be at least 1s" }),
+  VERIFYD_BREAKER_FAILURES: integer(5, 1, 1000),
+  VERIFYD_BREAKER_COOLDOWN: duration("30s").refine((ms) => ms >= 1000, { message: "must be at least 1s" }),
   VERIFYD_OUTBOX_POLL: duration("1s").refine((ms) => ms >= 10, { message: "must be at least 10ms" }),
   VERIFYD_RETENTION: duration("30d").refine((ms) => ms >= 3_600_000, { message: "must be at least 1h" }),
   VERIFYD_MAX_BODY_BYTES: integer(16_384, 1024, 1_048_576),
@@ -204,6 +206,8 @@ export interface Config {
   dispatchBudgetMs: number;
   /** How long a claimed delivery is ours; a crashed sender's deliveries are sent again after it. */
   deliveryLeaseMs: number;
+  /** Consecutive transient failures that open a provider's circuit, and how long it stays open. */
+  breaker: { failures: number; cooldownMs: number };
   outboxPollMs: number;
   /** How long closed verifications and their deliveries are kept before the purge deletes them. */
   retentionMs: number;
@@ -338,6 +342,7 @@ export function loadConfig(
     trustProxyHops: e.VERIFYD_TRUST_PROXY_HOPS,
     dispatchBudgetMs: e.VERIFYD_DISPATCH_BUDGET,
     deliveryLeaseMs: e.VERIFYD_DELIVERY_LEASE,
+    breaker: { failures: e.VERIFYD_BREAKER_FAILURES, cooldownMs: e.VERIFYD_BREAKER_COOLDOWN },
     outboxPollMs: e.VERIFYD_OUTBOX_POLL,
     retentionMs: e.VERIFYD_RETENTION,
     maxBodyBytes: e.VERIFYD_MAX_BODY_BYTES,

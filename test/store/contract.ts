@@ -212,6 +212,10 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
       expect(await store.listDeliveries(v.id)).toMatchObject([
         { status: "undelivered", errorCode: "30005", errorMessage: "unknown handset" },
       ]);
+      // A closed delivery stays closed: a late "sent" or a repeated failure changes nothing.
+      await store.recordStatus("p1", { providerMessageId: "m-2", status: "sent" }, T0 + 1);
+      await store.recordStatus("p1", { providerMessageId: "m-2", status: "failed", errorCode: "1" }, T0 + 2);
+      expect(await store.listDeliveries(v.id)).toMatchObject([{ status: "undelivered", errorCode: "30005" }]);
     });
 
     it("claims overdue fallbacks once, and advances the route only from the current step", async () => {

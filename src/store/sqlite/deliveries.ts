@@ -138,7 +138,8 @@ export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, c
       return async (result, now) => tx(result, now);
     })(),
     recordStatus: (() => {
-      // Ranks make updates monotonic: a late "sent" never undoes "delivered".
+      // Ranks make updates monotonic: a late "sent" never undoes "delivered", and a closed delivery
+      // (failed, undelivered, canceled) stays closed: its route has already moved on.
       const rank: Record<string, number> = { queued: 0, sending: 0, accepted: 1, sent: 2, delivered: 3, read: 4 };
       const tx = raw.transaction((provider: string, u: StatusUpdate, now: number) => {
         const row = db
@@ -150,7 +151,7 @@ export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, c
         const current = rank[row.status] ?? 0; // failed, undelivered, canceled rank lowest
         const positive = u.status === "sent" || u.status === "delivered" || u.status === "read";
         const closed = row.status === "failed" || row.status === "undelivered" || row.status === "canceled";
-        const apply = positive ? (rank[u.status] ?? 0) > current : current < 3 && !closed;
+        const apply = !closed && (positive ? (rank[u.status] ?? 0) > current : current < 3);
         if (apply) {
           const settled = u.status !== "sent";
           db.update(deliveries)
