@@ -75,6 +75,8 @@ export const verifications = sqliteTable(
     index("verifications_inbound_code").on(t.inboundCodeHash),
     index("verifications_destination").on(t.serviceId, t.to, t.createdAt),
     index("verifications_pending_expiry").on(t.expiresAt).where(sql`status = 'pending'`),
+    // Time-range scans: analytics, the recent list.
+    index("verifications_created").on(t.createdAt),
   ],
 );
 
