@@ -88,7 +88,10 @@ export function createAnalyticsService(deps: { store: AnalyticsStore; clock: Clo
       if (from >= to) throw new VerifydError("invalid_request", "`from` must be before `to`");
       if (to - from > MAX_RANGE_MS) throw new VerifydError("invalid_request", "the range is at most 366 days");
       if (input.groupBy.length < 1 || input.groupBy.length > 2 || new Set(input.groupBy).size !== input.groupBy.length) {
-        throw new VerifydError("invalid_request", "`group_by` is one or two distinct dimensions, e.g. `channel` or `day,channel`");
+        throw new VerifydError(
+          "invalid_request",
+          "`group_by` is one or two distinct dimensions, e.g. `channel` or `day,channel`",
+        );
       }
       const rows = await deps.store.analytics({
         from,

@@ -235,7 +235,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
       }
       const channel = sent.route[sent.step]?.channel;
       if (channel) metrics.delivery(provider, channel, update.status);
-      if (channel && sent.deliveredAfterMs !== undefined) metrics.timeToDelivered(provider, channel, sent.deliveredAfterMs / 1000);
+      if (channel && sent.deliveredAfterMs !== undefined)
+        metrics.timeToDelivered(provider, channel, sent.deliveredAfterMs / 1000);
       if (update.status === "failed" || update.status === "undelivered") {
         await track(fallOver(sent, update.errorCode ? `${update.status}:${update.errorCode}` : update.status));
       }

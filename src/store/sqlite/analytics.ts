@@ -6,9 +6,9 @@ import { deliveries, verifications } from "./schema.js";
 
 /**
  * The verifications the analytics count. This is the one place to narrow them (for example to
- * leave out test verifications); every query below starts from it. The range is served by the
- * index `verifications_created` (`EXPLAIN QUERY PLAN` shows `SEARCH v USING INDEX
- * verifications_created (created_at>? AND created_at<?)`).
+ * leave out test verifications); every query below starts from it. The range is an index search
+ * (`EXPLAIN QUERY PLAN`: `SEARCH v USING INDEX verifications_created (created_at>? AND created_at<?)`,
+ * or `verifications_service_created (service_id=? AND created_at>? AND created_at<?)` for one service).
  */
 function countedVerifications(serviceFilter: boolean): string {
   return `select v.id, v.created_at, v.approved_at, v.checks, v.country, v.current_step, v.route, v.inbound_channels
@@ -105,12 +105,7 @@ export function createSqliteAnalyticsOperations({ raw, db }: OpenedSqlite): Anal
       const byId = raw.transaction(() =>
         ids.map((id) => {
           const row = db.select().from(verifications).where(eq(verifications.id, id)).get();
-          const list = db
-            .select()
-            .from(deliveries)
-            .where(eq(deliveries.verificationId, id))
-            .orderBy(deliveries.createdAt)
-            .all();
+          const list = db.select().from(deliveries).where(eq(deliveries.verificationId, id)).orderBy(deliveries.createdAt).all();
           return row ? { verification: toVerification(row), deliveries: list.map(toDelivery) } : null;
         }),
       );
