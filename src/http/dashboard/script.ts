@@ -91,7 +91,7 @@ export const DASHBOARD_JS = `"use strict";
     for (var t = Date.parse(from.slice(0, 10)); t < Date.parse(to); t += DAY_MS) days.push(new Date(t).toISOString().slice(0, 10));
     var seriesNames = [];
     groups.forEach(function (g) { if (seriesNames.indexOf(g.key[dim]) < 0) seriesNames.push(g.key[dim]); });
-    var width = 520, height = 200, left = 40, right = 10, top = 10, bottom = 26;
+    var width = 520, height = 200, left = 40, right = 22, top = 10, bottom = 26;
     var plotW = width - left - right, plotH = height - top - bottom;
     var x = function (i) { return left + (days.length > 1 ? (i / (days.length - 1)) * plotW : plotW / 2); };
     var y = function (v) { return top + (1 - v) * plotH; };
@@ -104,7 +104,7 @@ export const DASHBOARD_JS = `"use strict";
     var step = Math.max(1, Math.ceil(days.length / 6));
     days.forEach(function (d, i) {
       if (i % step === 0 || i === days.length - 1)
-        root.append(svg("text", { x: x(i), y: height - 8, "text-anchor": "middle", class: "muted" }, d.slice(5)));
+        root.append(svg("text", { x: x(i), y: height - 8, "text-anchor": i === days.length - 1 ? "end" : "middle", class: "muted" }, d.slice(5)));
     });
     seriesNames.forEach(function (name, si) {
       var cls = "series-" + (si % 5);
@@ -119,7 +119,7 @@ export const DASHBOARD_JS = `"use strict";
         dot.append(svg("title", {}, name + " " + d + ": " + g.approved + "/" + g.requested + " approved (" + pct(g.conversion) + ")"));
         series.append(dot);
       });
-      if (points.length > 1) series.insertBefore(svg("polyline", { points: points.join(" "), class: cls }), series.firstChild);
+      if (points.length > 1) series.insertBefore(svg("polyline", { points: points.join(" "), class: "line " + cls }), series.firstChild);
       root.append(series);
     });
     var legend = el("div", { class: "legend" });

@@ -21,7 +21,7 @@ section { margin-top: 20px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; }
 .card, article, table { background: var(--card); border: 1px solid var(--line); border-radius: 10px; }
 .card { padding: 12px 14px; } .card b { display: block; font-size: 22px; } .card span { color: var(--muted); font-size: 12px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px; align-items: start; }
 article { padding: 16px; }
 .chart svg { width: 100%; height: auto; display: block; }
 .chart text { font-size: 11px; fill: var(--ink); } .chart text.muted { fill: var(--muted); }
@@ -34,7 +34,7 @@ article { padding: 16px; }
 .series-0 { stroke: #4338ca; fill: #4338ca; background: #4338ca; } .series-1 { stroke: #0e9384; fill: #0e9384; background: #0e9384; }
 .series-2 { stroke: #dc6803; fill: #dc6803; background: #dc6803; } .series-3 { stroke: #c11574; fill: #c11574; background: #c11574; }
 .series-4 { stroke: #475467; fill: #475467; background: #475467; }
-polyline { fill: none; stroke-width: 2; }
+svg polyline.line { fill: none; stroke-width: 2; }
 table { width: 100%; border-collapse: separate; border-spacing: 0; overflow: hidden; }
 th, td { text-align: left; padding: 8px 12px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: 12px; color: var(--muted); font-weight: 600; background: #fafbfc; }
