@@ -11,7 +11,8 @@ import { ADMIN_KEY, createHarness, type Harness } from "../helpers/harness.js";
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(import.meta.dirname, "..", "..", "test-artifacts");
 const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`NOTICE: ${CHROMIUM} is missing; the dashboard browser test is skipped (apt-get install chromium)`);
+if (!haveChromium)
+  console.warn(`NOTICE: ${CHROMIUM} is missing; the dashboard browser test is skipped (apt-get install chromium)`);
 
 describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
   let h: Harness;
@@ -75,7 +76,7 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
     expect(await bar("funnel-country", "US", "checked")).toBe("4");
     expect(await bar("funnel-country", "DE", "sent")).toBe("0");
     expect(await bar("funnel-country", "US", "requested")).toBe("6");
-    await expect(page.locator('[data-chart=funnel-country] text[data-label=requested]').allTextContents()).resolves.toContain(
+    await expect(page.locator("[data-chart=funnel-country] text[data-label=requested]").allTextContents()).resolves.toContain(
       "requested 6",
     );
 
