@@ -110,9 +110,10 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
   });
 
   it("forgets a refused key and asks again", async () => {
-    await page.evaluate(() => sessionStorage.setItem("verifyd.adminKey", "vfd_not_a_real_key_0123456789"));
+    // Runs in the page, where `sessionStorage` exists (tsconfig has no DOM library).
+    await page.evaluate('sessionStorage.setItem("verifyd.adminKey", "vfd_not_a_real_key_0123456789")');
     await page.goto(`${base}/dashboard`);
     await page.locator("#login-error:text('The key was refused.')").waitFor();
-    expect(await page.evaluate(() => sessionStorage.getItem("verifyd.adminKey"))).toBeNull();
+    expect(await page.evaluate('sessionStorage.getItem("verifyd.adminKey")')).toBeNull();
   });
 });
