@@ -102,8 +102,9 @@ export async function seedAnalytics(store: Store, serviceId: string, day1: numbe
   await accept(a3, "m3", d1 + 201 * s);
 
   const a4 = await start("ver_seed_a4", "+447400123401", "GB", fallbackRoute, d1 + 300 * s);
-  await reject(a4, d1 + 301 * s, delivery("ver_seed_a4", 1, fallbackRoute, d1 + 301 * s));
-  await accept("dlv_seed_" + n, "m4", d1 + 302 * s);
+  const a4sms = delivery("ver_seed_a4", 1, fallbackRoute, d1 + 301 * s);
+  await reject(a4, d1 + 301 * s, a4sms);
+  await accept(a4sms.id, "m4", d1 + 302 * s);
   await receipt("vn", "m4", "delivered", d1 + 310 * s);
   await approve("ver_seed_a4", d1 + 345 * s);
 
