@@ -55,7 +55,10 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   const sqlite = openSqlite(config.dbPath);
   migrateSqlite(sqlite.db);
   const store = createSqliteStore(sqlite);
-  const metrics = createPromMetrics({ queuedDeliveries: () => store.countQueuedDeliveries() });
+  const metrics = createPromMetrics({
+    queuedDeliveries: () => store.countQueuedDeliveries(),
+    pendingEvents: () => store.countPendingEvents(),
+  });
   const limiter = createSqliteLimiter(sqlite.raw, limitSettings(config.limits));
   const secret = resolveSecret(config);
   const codes = createCodeKit(secret);

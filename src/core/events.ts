@@ -57,6 +57,8 @@ export interface EventStore {
   /** Claims pending events due at `now`, pushing their next try `leaseMs` away so no other pass takes them. */
   claimDueEvents(now: number, limit: number, leaseMs: number): Promise<DueEvent[]>;
   recordEventResult(result: EventResult, now: number): Promise<void>;
+  /** Events still to be sent (first tries and retries), for the webhook outbox depth gauge. */
+  countPendingEvents(): Promise<number>;
 }
 
 /** Where the domain reports its outcomes; a no-op when no event URL is configured. */

@@ -5,6 +5,7 @@
  */
 
 import type { AdminStore } from "./admin.js";
+import type { AnalyticsStore } from "./analytics.js";
 import type { EventStore } from "./events.js";
 import type { OptOutStore } from "./opt-outs.js";
 import type { RetentionStore } from "./retention.js";
@@ -200,6 +201,15 @@ export interface Delivery {
   updatedAt: number;
 }
 
+/** A verification the expiry sweep closed, with the labels it is counted under. */
+export interface ExpiredVerification {
+  id: string;
+  serviceId: string;
+  country: string | null;
+  /** The channel of the step the route was on. */
+  channel: Channel | null;
+}
+
 /** A sent delivery located by its provider message id, with what a fallback decision needs. */
 export interface SentDelivery {
   deliveryId: string;
@@ -209,6 +219,8 @@ export interface SentDelivery {
   route: RouteStep[];
   /** The verification is pending, unexpired and still on this delivery's step. */
   onCurrentStep: boolean;
+  /** Set by `recordStatus` when this receipt first confirmed delivery: ms since the delivery was created. */
+  deliveredAfterMs?: number;
 }
 
 export type CheckAttempt =
@@ -249,7 +261,7 @@ export interface DeliveryResult {
  * atomic its own way (one synchronous SQLite transaction, or one SQL statement with RETURNING);
  * there is deliberately no `transaction(fn)` here.
  */
-export interface Store extends AdminStore, EventStore, OptOutStore, RetentionStore {
+export interface Store extends AdminStore, AnalyticsStore, EventStore, OptOutStore, RetentionStore {
   ping(): Promise<void>;
   close(): Promise<void>;
 
@@ -289,8 +301,8 @@ export interface Store extends AdminStore, EventStore, OptOutStore, RetentionSto
   approve(id: string, now: number): Promise<boolean>;
   /** pending → a closed status; wipes the code and cancels queued deliveries. */
   closeVerification(id: string, status: Exclude<VerificationStatus, "pending" | "approved">, now: number): Promise<boolean>;
-  /** Closes up to `limit` pending verifications past their expiry; returns how many. */
-  expireDue(now: number, limit: number): Promise<number>;
+  /** Closes up to `limit` pending verifications past their expiry; returns them (for the expired counter). */
+  expireDue(now: number, limit: number): Promise<ExpiredVerification[]>;
 
   /** Claims one delivery for sending (queued, or sending with an expired lease). */
   claimDelivery(id: string, now: number, leaseMs: number): Promise<DeliveryJob | null>;

@@ -217,7 +217,7 @@ export function createVerificationService(deps: VerificationDeps) {
         const first = newDelivery(v, 0, now);
         const secrets = { codeHash: codes.hash(id, code), sealedCode: codes.seal(id, code) };
         if (await store.createVerification(v, secrets, first)) {
-          metrics.verificationStarted(first.channel, phone.country);
+          metrics.verificationStarted(service.id, first.channel, phone.country);
           await events.emit("verification.started", verificationData(v));
           await dispatcher.dispatch(first.id);
           return reload(service, id);
@@ -286,7 +286,7 @@ export function createVerificationService(deps: VerificationDeps) {
           deps.notifier?.notify(v.id);
           await clearFailedChecks(limiter, v.to);
           const approved = { ...counted, status: "approved" as const, approvedAt: now, updatedAt: now };
-          metrics.verificationApproved(counted.route[counted.currentStep]?.channel ?? "sms");
+          metrics.verificationApproved(service.id, counted.route[counted.currentStep]?.channel ?? "sms", counted.country);
           await events.emit("verification.approved", verificationData(approved));
           return tallied({ valid: true, status: "approved", reason: null, attemptsRemaining: 0, verification: approved });
         }

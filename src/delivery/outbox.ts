@@ -235,6 +235,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
       }
       const channel = sent.route[sent.step]?.channel;
       if (channel) metrics.delivery(provider, channel, update.status);
+      if (channel && sent.deliveredAfterMs !== undefined)
+        metrics.timeToDelivered(provider, channel, sent.deliveredAfterMs / 1000);
       if (update.status === "failed" || update.status === "undelivered") {
         await track(fallOver(sent, update.errorCode ? `${update.status}:${update.errorCode}` : update.status));
       }
@@ -243,7 +245,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
 
     async runOnce() {
       const now = clock.now();
-      await store.expireDue(now, 500);
+      for (const expired of await store.expireDue(now, 500)) {
+        metrics.verificationExpired(expired.serviceId, expired.channel, expired.country);
+      }
       await options.retention?.purgeIfDue();
       const overdue = await store.claimOverdueFallbacks(now, batchSize);
       await Promise.all(overdue.map((sent) => track(fallOver(sent, "no_delivery_receipt"))));

@@ -6,6 +6,7 @@ import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
 import type { InboundNumber } from "../config/env.js";
 import type { AdminService } from "../core/admin.js";
+import { createAnalyticsService } from "../core/analytics.js";
 import { VerifydError } from "../core/errors.js";
 import type { FactorService } from "../core/factors.js";
 import type { InboundService } from "../core/inbound.js";
@@ -22,6 +23,8 @@ import { limitPerKey } from "./middleware/limits.js";
 import { requestMetrics } from "./middleware/metrics.js";
 import { problem, problemFromError } from "./problem.js";
 import { adminRoutes } from "./routes/admin.js";
+import { analyticsRoutes } from "./routes/analytics.js";
+import { dashboardRoutes } from "./routes/dashboard.js";
 import { erasureRoutes } from "./routes/erasure.js";
 import { challengeRoutes, factorRoutes } from "./routes/factors.js";
 import { healthRoutes } from "./routes/health.js";
@@ -64,6 +67,12 @@ export interface AppDeps {
   metricsEndpoint?: MetricsRouteDeps;
 }
 
+/** The screening reasons a `blocked` refusal carries (see core/abuse.ts). */
+const blockReasons = (err: VerifydError): string[] => {
+  const reasons = err.details.extensions?.reasons;
+  return Array.isArray(reasons) ? reasons.filter((r): r is string => typeof r === "string") : [];
+};
+
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 
 /** Builds the HTTP API. Pure: no I/O happens until a request arrives. */
@@ -86,6 +95,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", healthRoutes({ store: deps.store, version: deps.version ?? "dev" }));
   if (deps.metricsEndpoint) app.route("/", metricsRoutes(deps.metricsEndpoint));
   if (deps.webhooks) app.route("/", webhookRoutes(deps.webhooks));
+  app.route("/", dashboardRoutes());
 
   app.use("/v1/*", async (c, next) => {
     // A declared non-JSON body is refused outright; an undeclared one fails schema validation instead.
@@ -105,6 +115,7 @@ export function createApp(deps: AppDeps) {
   app.route("/v1/opt-outs", optOutRoutes({ optOuts: deps.optOuts ?? createOptOutService(deps) }));
   app.route("/v1/erasure", erasureRoutes({ retention: deps.retention ?? createRetentionService(deps) }));
   if (deps.admin) app.route("/v1", adminRoutes({ admin: deps.admin }));
+  app.route("/v1/analytics", analyticsRoutes({ analytics: createAnalyticsService(deps) }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {
@@ -122,6 +133,7 @@ export function createApp(deps: AppDeps) {
   app.onError((err, c) => {
     if (err instanceof VerifydError) {
       if (err.details.limit) metrics.rateLimited(err.details.limit.rule);
+      if (err.code === "blocked") for (const reason of blockReasons(err)) metrics.abuseBlocked(reason);
       return problemFromError(c, err);
     }
     if (err instanceof HTTPException && err.status < 500) {

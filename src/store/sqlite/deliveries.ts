@@ -164,7 +164,9 @@ export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, c
             .where(eq(deliveries.id, row.id))
             .run();
         }
-        return sentDelivery({ ...row, status: apply ? u.status : row.status }, now);
+        const sent = sentDelivery({ ...row, status: apply ? u.status : row.status }, now);
+        const firstDelivered = apply && current < 3 && (u.status === "delivered" || u.status === "read");
+        return sent && firstDelivered ? { ...sent, deliveredAfterMs: now - row.createdAt } : sent;
       });
       return async (provider, update, now) => tx(provider, update, now);
     })(),

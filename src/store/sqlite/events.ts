@@ -23,7 +23,13 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite): EventSto
     return due.map((r) => ({ id: r.id, type: r.type as EventType, payload: r.payload, tries: r.tries }));
   });
 
+  // Served by the partial index events_due (status = 'pending').
+  const countPending = raw.prepare("select count(*) as n from events where status = 'pending'");
+
   return {
+    async countPendingEvents() {
+      return (countPending.get() as { n: number }).n;
+    },
     async enqueueEvent(event) {
       db.insert(e)
         .values({ ...event, status: "pending", tries: 0, nextTryAt: event.createdAt, updatedAt: event.createdAt })

@@ -75,6 +75,9 @@ export const verifications = sqliteTable(
     index("verifications_inbound_code").on(t.inboundCodeHash),
     index("verifications_destination").on(t.serviceId, t.to, t.createdAt),
     index("verifications_pending_expiry").on(t.expiresAt).where(sql`status = 'pending'`),
+    // Time-range scans of analytics and the recent list: across services, and within one.
+    index("verifications_created").on(t.createdAt),
+    index("verifications_service_created").on(t.serviceId, t.createdAt),
   ],
 );
 

@@ -1,6 +1,7 @@
 import { and, desc, eq, gt, lte, sql } from "drizzle-orm";
 import type { ApiKey, NewDelivery, ServiceRecord, Store, Verification, VerificationStatus } from "../../core/ports.js";
 import { createSqliteAdminOperations } from "./admin.js";
+import { createSqliteAnalyticsOperations } from "./analytics.js";
 import { createSqliteDeliveryOperations } from "./deliveries.js";
 import { createSqliteEventOperations } from "./events.js";
 import { createSqliteFactorOperations } from "./factors.js";
@@ -75,6 +76,7 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
   const deliveryOps = createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, closeTx });
   return {
     ...createSqliteAdminOperations({ raw, db }),
+    ...createSqliteAnalyticsOperations({ raw, db }),
     ...createSqliteFactorOperations({ raw, db }),
     ...createSqliteInboundOperations({ raw, db }, toVerification),
     ...createSqliteOptOutOperations({ raw, db }),
@@ -210,14 +212,19 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
     expireDue: (() => {
       const tx = raw.transaction((now: number, limit: number) => {
         const due = db
-          .select({ id: v.id })
+          .select({ id: v.id, serviceId: v.serviceId, country: v.country, route: v.route, currentStep: v.currentStep })
           .from(v)
           .where(and(eq(v.status, "pending"), lte(v.expiresAt, now)))
           .limit(limit)
-          .all()
-          .map((r) => r.id);
-        for (const id of due) closeTx(id, "expired", now);
-        return due.length;
+          .all();
+        return due
+          .filter((r) => closeTx(r.id, "expired", now))
+          .map((r) => ({
+            id: r.id,
+            serviceId: r.serviceId,
+            country: r.country,
+            channel: readRoute(r.route)[r.currentStep]?.channel ?? null,
+          }));
       });
       return async (now, limit) => tx(now, limit);
     })(),
