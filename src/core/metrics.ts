@@ -1,10 +1,11 @@
+import type { ConversionMetrics } from "./conversion.js";
 import type { Channel, LimitRule } from "./ports.js";
 
 /**
  * What verifyd counts and times, as named events. Label values are bounded sets (channels,
  * providers, reasons, route patterns): never a phone number, a code or an id.
  */
-export interface Metrics {
+export interface Metrics extends ConversionMetrics {
   verificationStarted(channel: Channel, country: string | null): void;
   verificationApproved(channel: Channel): void;
   /** A finished check: "approved", or the check's reason (wrong_code, expired, …). */
@@ -27,5 +28,6 @@ export const noopMetrics: Metrics = {
   sendLatency() {},
   fallback() {},
   rateLimited() {},
+  conversionGuard() {},
   httpRequest() {},
 };
