@@ -1,3 +1,4 @@
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/env.js";
 import { createHarness, type Harness } from "../helpers/harness.js";
@@ -12,6 +13,16 @@ const pumped = (i: number) => `+141555501${String(i).padStart(2, "0")}`;
 const honest = (i: number) => `+121255501${String(i).padStart(2, "0")}`;
 /** Twenty UK mobiles, each in a prefix of its own (+447400NN). */
 const british = (i: number) => `+447400${String(i).padStart(2, "0")}3456`;
+
+/** Reads the harness's database with a connection of its own. */
+function rows(h: Harness, sql: string): Record<string, unknown>[] {
+  const db = new Database(h.dbPath, { readonly: true });
+  try {
+    return db.prepare(sql).all() as Record<string, unknown>[];
+  } finally {
+    db.close();
+  }
+}
 
 /** Past the settle delay (10 min) and into the next one-minute bucket, so the burst is judged. */
 const SETTLED = 11 * 60_000;
@@ -154,6 +165,25 @@ describe("conversion guard", () => {
     expect(list.body.code).toBe("forbidden");
     expect((await h.call("DELETE", `/v1/abuse/blocks/${block?.id}`, undefined, other)).status).toBe(403);
     expect(await blocks(h)).toHaveLength(1);
+  });
+
+  it("stores prefixes and country codes, never full numbers, and purges counters past the window", async () => {
+    h = await createHarness();
+    await pump(h);
+    await start(h, pumped(50));
+    const keys = rows(h, "select distinct scope, key from conversion_counts order by scope, key");
+    expect(keys).toEqual([
+      { scope: "country", key: "US" },
+      { scope: "prefix", key: "+1212555" },
+      { scope: "prefix", key: "+1415555" },
+    ]);
+    expect(rows(h, "select key from abuse_blocks")).toEqual([{ key: "+1415555" }]);
+    h.clock.advance(2 * 60 * 60_000); // past settle + window: the burst's buckets are of no more use
+    expect((await start(h, honest(60))).status).toBe(201);
+    expect(rows(h, "select bucket_start from conversion_counts").map((r) => r.bucket_start)).toEqual([
+      h.clock.now(),
+      h.clock.now(),
+    ]);
   });
 
   it("reads its settings, and refuses bad ones naming the variable", () => {
