@@ -120,8 +120,9 @@ export function createVerificationService(deps: VerificationDeps) {
         retryAfterMs: waitMs,
       });
     }
-    // Every send counts against its prefix and country, resends included (after the cooldown checks, so a refused resend costs nothing).
+    // A blocked prefix or country refuses resends too, before any counter moves.
     await deps.conversion?.admit(v.to, v.country);
+    // Every send counts against its prefix and country, resends included (after the cooldown checks, so a refused resend costs nothing).
     await enforceSendVelocity(limiter, { e164: v.to, country: v.country, type: null }, deps.screening);
     await enforceSendLimits(limiter, v.to, clientIp);
     const rotate = policy.resendPolicy === "new";
