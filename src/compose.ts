@@ -5,6 +5,7 @@ import { type AdapterType, buildSenders } from "./channels/registry.js";
 import type { Config } from "./config/env.js";
 import { createAdminService } from "./core/admin.js";
 import { createCodeKit } from "./core/codes.js";
+import { createConversionGuard } from "./core/conversion.js";
 import { createEventSink } from "./core/events.js";
 import { createFactorService } from "./core/factors.js";
 import { createInboundService } from "./core/inbound.js";
@@ -23,6 +24,7 @@ import { createSqliteLimiter, limitSettings } from "./limits/limiter.js";
 import { createLogger } from "./observability/logger.js";
 import { createPromMetrics } from "./observability/metrics.js";
 import { systemClock, uuidIds } from "./runtime.js";
+import { createSqliteConversionStore } from "./store/sqlite/conversion.js";
 import { migrateSqlite, openSqlite } from "./store/sqlite/open.js";
 import { createSqliteStore } from "./store/sqlite/store.js";
 import { VERSION } from "./version.js";
@@ -136,6 +138,16 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     eventsWorker,
   });
   const delegated = createDelegatedCodes(store, senders);
+  const conversion = createConversionGuard({
+    store: createSqliteConversionStore(sqlite),
+    clock,
+    settings: config.conversion,
+    mode: config.screening.mode,
+    allowNumbers: config.screening.allowNumbers,
+    prefixDigits: config.screening.prefixDigits,
+    logger,
+    metrics,
+  });
   const verifications = createVerificationService({
     store,
     clock,
@@ -148,6 +160,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     metrics,
     events,
     screening: { rules: config.screening, logger },
+    conversion,
   });
   const factors = createFactorService({ store, clock, ids, sealer: createTotpSealer(secret) });
   const authenticate = createAuthenticator({ store, clock, defaults: config.defaults, adminKey: config.adminKey });
@@ -165,6 +178,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     maxBodyBytes: config.maxBodyBytes,
     version: VERSION,
     inbound,
+    conversion,
     optOuts,
     retention,
     inboundNumbers: config.inboundNumbers,

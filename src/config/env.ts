@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { DEFAULT_REFUSED_TYPES, type ScreeningRules } from "../core/abuse.js";
+import type { ConversionSettings } from "../core/conversion.js";
 import { type FileConfig, loadConfigFile, type RouteStepConfig } from "./file.js";
 import { parseDuration, parseRate } from "./units.js";
 
@@ -135,6 +136,11 @@ const envSchema = z.object({
   VERIFYD_ABUSE_MODE: z.enum(["enforce", "monitor"]).default("enforce"),
   VERIFYD_BLOCKED_COUNTRIES: countries,
   VERIFYD_ALLOWED_COUNTRIES: countries,
+  VERIFYD_CONVERSION_WINDOW: duration("1h").refine((ms) => ms >= 60_000, { message: "must be at least 1m" }),
+  VERIFYD_CONVERSION_MIN_SENDS: integer(20, 1, 1_000_000),
+  VERIFYD_CONVERSION_THRESHOLD: z.coerce.number().min(0).max(1).default(0.1),
+  VERIFYD_CONVERSION_COOLDOWN: duration("1h").refine((ms) => ms >= 60_000, { message: "must be at least 1m" }),
+  VERIFYD_CONVERSION_SETTLE: duration("10m"),
   VERIFYD_ALLOW_NUMBERS: list(/^\+[1-9]\d{0,14}$/, "+14155550100 or a prefix like +4477009"),
   VERIFYD_TRUST_PROXY_HOPS: integer(0, 0, 10),
   VERIFYD_DISPATCH_BUDGET: duration("2s"),
@@ -202,6 +208,8 @@ export interface Config {
   inboundNumbers: InboundNumber[];
   /** Number-type and country screening of destinations (`VERIFYD_ABUSE_MODE` and friends). */
   screening: ScreeningRules;
+  /** The conversion guard (`VERIFYD_CONVERSION_*`); it shares the screening's mode, allow-list and prefix. */
+  conversion: ConversionSettings;
   trustProxyHops: number;
   dispatchBudgetMs: number;
   /** How long a claimed delivery is ours; a crashed sender's deliveries are sent again after it. */
@@ -338,6 +346,13 @@ export function loadConfig(
       allowNumbers: e.VERIFYD_ALLOW_NUMBERS,
       mode: e.VERIFYD_ABUSE_MODE,
       prefixDigits: e.VERIFYD_PREFIX_DIGITS,
+    },
+    conversion: {
+      windowMs: e.VERIFYD_CONVERSION_WINDOW,
+      minSends: e.VERIFYD_CONVERSION_MIN_SENDS,
+      threshold: e.VERIFYD_CONVERSION_THRESHOLD,
+      cooldownMs: e.VERIFYD_CONVERSION_COOLDOWN,
+      settleMs: e.VERIFYD_CONVERSION_SETTLE,
     },
     trustProxyHops: e.VERIFYD_TRUST_PROXY_HOPS,
     dispatchBudgetMs: e.VERIFYD_DISPATCH_BUDGET,

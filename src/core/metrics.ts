@@ -1,10 +1,11 @@
+import type { ConversionMetrics } from "./conversion.js";
 import type { Channel, LimitRule } from "./ports.js";
 
 /**
  * What verifyd counts and times, as named events. Label values are bounded sets (channels,
  * providers, reasons, route patterns): never a phone number, a code or an id.
  */
-export interface Metrics {
+export interface Metrics extends ConversionMetrics {
   verificationStarted(serviceId: string, channel: Channel, country: string | null): void;
   verificationApproved(serviceId: string, channel: Channel, country: string | null): void;
   /** Closed by the expiry sweep, by the channel of the step it was on. */
@@ -36,5 +37,6 @@ export const noopMetrics: Metrics = {
   fallback() {},
   rateLimited() {},
   abuseBlocked() {},
+  conversionGuard() {},
   httpRequest() {},
 };

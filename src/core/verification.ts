@@ -1,5 +1,6 @@
 import { enforceSendVelocity, type Screening, screenRoute } from "./abuse.js";
 import { type CodeKit, generateCode } from "./codes.js";
+import type { ConversionGuard } from "./conversion.js";
 import { VerifydError } from "./errors.js";
 import { type EventSink, noopEventSink, verificationData } from "./events.js";
 import { clearFailedChecks, enforceSendLimits, guardFailedChecks, recordFailedCheck } from "./guards.js";
@@ -59,6 +60,8 @@ export interface VerificationDeps {
   events?: EventSink;
   /** Number-type and country screening of new verifications' destinations. */
   screening?: Screening;
+  /** Blocks prefixes and countries whose sends stop turning into approvals. */
+  conversion?: ConversionGuard;
 }
 
 /** When the next resend may happen, or null when no resend is possible. */
@@ -117,6 +120,8 @@ export function createVerificationService(deps: VerificationDeps) {
         retryAfterMs: waitMs,
       });
     }
+    // A blocked prefix or country refuses resends too, before any counter moves.
+    await deps.conversion?.admit(v.to, v.country);
     // Every send counts against its prefix and country, resends included (after the cooldown checks, so a refused resend costs nothing).
     await enforceSendVelocity(limiter, { e164: v.to, country: v.country, type: null }, deps.screening);
     await enforceSendLimits(limiter, v.to, clientIp);
@@ -141,6 +146,7 @@ export function createVerificationService(deps: VerificationDeps) {
       if (outcome.reason === "max_sends") throw new VerifydError("max_sends_reached", "the most sends allowed were made");
       throw new VerifydError("verification_closed", "the verification is no longer pending");
     }
+    await deps.conversion?.countSend(v);
     await dispatcher.dispatch(delivery.id);
     return reload(service, v.id);
   }
@@ -191,6 +197,7 @@ export function createVerificationService(deps: VerificationDeps) {
         const now = clock.now();
         const live = await store.findPendingByDestination(service.id, phone.e164, now);
         if (live) return resendLive(service, live, input.clientIp);
+        await deps.conversion?.admit(phone.e164, phone.country);
         await enforceSendVelocity(limiter, phone, deps.screening);
         await enforceSendLimits(limiter, phone.e164, input.clientIp);
         const id = ids.verification();
@@ -218,6 +225,7 @@ export function createVerificationService(deps: VerificationDeps) {
         const secrets = { codeHash: codes.hash(id, code), sealedCode: codes.seal(id, code) };
         if (await store.createVerification(v, secrets, first)) {
           metrics.verificationStarted(service.id, first.channel, phone.country);
+          await deps.conversion?.countSend(v);
           await events.emit("verification.started", verificationData(v));
           await dispatcher.dispatch(first.id);
           return reload(service, id);
@@ -285,6 +293,7 @@ export function createVerificationService(deps: VerificationDeps) {
         if (await store.approve(v.id, now)) {
           deps.notifier?.notify(v.id);
           await clearFailedChecks(limiter, v.to);
+          await deps.conversion?.countApproval(counted);
           const approved = { ...counted, status: "approved" as const, approvedAt: now, updatedAt: now };
           metrics.verificationApproved(service.id, counted.route[counted.currentStep]?.channel ?? "sms", counted.country);
           await events.emit("verification.approved", verificationData(approved));

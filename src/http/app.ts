@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { InboundNumber } from "../config/env.js";
 import type { AdminService } from "../core/admin.js";
 import { createAnalyticsService } from "../core/analytics.js";
+import type { ConversionGuard } from "../core/conversion.js";
 import { VerifydError } from "../core/errors.js";
 import type { FactorService } from "../core/factors.js";
 import type { InboundService } from "../core/inbound.js";
@@ -22,6 +23,7 @@ import { type Authenticator, requireApiKey } from "./middleware/auth.js";
 import { limitPerKey } from "./middleware/limits.js";
 import { requestMetrics } from "./middleware/metrics.js";
 import { problem, problemFromError } from "./problem.js";
+import { abuseRoutes } from "./routes/abuse.js";
 import { adminRoutes } from "./routes/admin.js";
 import { analyticsRoutes } from "./routes/analytics.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
@@ -59,6 +61,8 @@ export interface AppDeps {
   retention?: RetentionService;
   /** Services and API keys (`/v1/services`, `/v1/keys`); without it, those paths answer 404. */
   admin?: AdminService;
+  /** The conversion guard's blocks (`/v1/abuse/blocks`); without it, those paths answer 404. */
+  conversion?: ConversionGuard;
   /** Wakes long-polling reads of a verification. */
   notifier?: ChangeNotifier;
   /** Records request durations and rate-limit refusals. */
@@ -116,6 +120,7 @@ export function createApp(deps: AppDeps) {
   app.route("/v1/erasure", erasureRoutes({ retention: deps.retention ?? createRetentionService(deps) }));
   if (deps.admin) app.route("/v1", adminRoutes({ admin: deps.admin }));
   app.route("/v1/analytics", analyticsRoutes({ analytics: createAnalyticsService(deps) }));
+  if (deps.conversion) app.route("/v1/abuse", abuseRoutes({ conversion: deps.conversion }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {

@@ -5,6 +5,22 @@ import type { Limiter, LimitRule, LimitState } from "../core/ports.js";
 
 export type LimitSettings = Record<LimitRule, RateSetting>;
 
+/**
+ * Failed-check rules escalate: the failure that reaches the limit locks the key for the rule's
+ * window, and each further time the limit is reached while earlier lockouts are remembered, the lock
+ * doubles (1 h, 2 h, 4 h … with the defaults), up to `ESCALATION_CAP_MS`. Lockouts are remembered for
+ * `STRIKE_MEMORY_MS` from the first one, or until the rule's key is reset (a correct code).
+ */
+export const ESCALATING_RULES: readonly LimitRule[] = ["failed_checks_per_destination", "failed_checks_per_ip"];
+export const ESCALATION_CAP_MS = 24 * 3_600_000;
+export const STRIKE_MEMORY_MS = 7 * 24 * 3_600_000;
+/** The counter of lockouts of an escalating rule (its rows are `<rule>_strikes:<key>`). */
+export const strikesPrefix = (rule: LimitRule) => `${rule}_strikes`;
+
+/** How long the `strike`-th lockout (1-based) of a rule with this window lasts. */
+export const lockoutMs = (windowMs: number, strike: number) =>
+  Math.min(ESCALATION_CAP_MS, windowMs * 2 ** Math.max(0, strike - 1));
+
 /** The config's limit names → the rules the domain speaks of. */
 export function limitSettings(limits: {
   sendsPerDestination: RateSetting;
@@ -57,6 +73,29 @@ export function createSqliteLimiter(db: BetterSqlite3.Database, settings: LimitS
     );
   }
   const get = (rule: LimitRule) => limiters.get(rule) as RateLimiterAbstract;
+  const strikes = new Map<LimitRule, RateLimiterAbstract>();
+  for (const rule of ESCALATING_RULES) {
+    strikes.set(
+      rule,
+      new RateLimiterSQLite({
+        keyPrefix: strikesPrefix(rule),
+        points: Number.MAX_SAFE_INTEGER,
+        duration: STRIKE_MEMORY_MS / 1000,
+        storeClient: db,
+        storeType: "better-sqlite3",
+        tableName: "rate_limits",
+        tableCreated: true,
+        clearExpiredByTimeout: true,
+      }),
+    );
+  }
+
+  /** The consume that reached an escalating rule's limit: lock the key for the next lockout's length. */
+  async function escalate(rule: LimitRule, key: string): Promise<RateLimiterRes> {
+    const strike = await (strikes.get(rule) as RateLimiterAbstract).consume(key);
+    const ms = lockoutMs(settings[rule].windowMs, strike.consumedPoints);
+    return get(rule).block(key, ms / 1000);
+  }
 
   const state = (rule: LimitRule, res: RateLimiterRes | null, allowed: boolean): LimitState => {
     const { points, windowMs } = settings[rule];
@@ -74,7 +113,11 @@ export function createSqliteLimiter(db: BetterSqlite3.Database, settings: LimitS
   return {
     async consume(rule, key) {
       try {
-        return state(rule, await get(rule).consume(key), true);
+        const res = await get(rule).consume(key);
+        if (strikes.has(rule) && res.consumedPoints === settings[rule].points) {
+          return state(rule, await escalate(rule, key), true);
+        }
+        return state(rule, res, true);
       } catch (err) {
         if (err instanceof RateLimiterRes) return state(rule, err, false);
         throw err;
@@ -86,6 +129,7 @@ export function createSqliteLimiter(db: BetterSqlite3.Database, settings: LimitS
     },
     async reset(rule, key) {
       await get(rule).delete(key);
+      await strikes.get(rule)?.delete(key);
     },
   };
 }

@@ -86,6 +86,12 @@ export function createPromMetrics(options: PromMetricsOptions = {}): PromMetrics
     labelNames: ["rule"] as const,
     registers,
   });
+  const conversionGuard = new Counter({
+    name: "verifyd_conversion_guard_total",
+    help: "Conversion guard: blocks opened, sends refused by a block, and sends let through in monitor mode.",
+    labelNames: ["action", "reason"] as const,
+    registers,
+  });
   const httpDuration = new Histogram({
     name: "verifyd_http_request_duration_seconds",
     help: "HTTP requests by matched route pattern, method and status.",
@@ -126,6 +132,7 @@ export function createPromMetrics(options: PromMetricsOptions = {}): PromMetrics
     fallback: (from, to, reason) => fallbacks.inc({ from, to, reason }),
     rateLimited: (rule) => rateLimited.inc({ rule }),
     abuseBlocked: (rule) => abuseBlocked.inc({ rule }),
+    conversionGuard: (action, reason) => conversionGuard.inc({ action, reason }),
     httpRequest: (route, method, status, seconds) => httpDuration.observe({ route, method, status: String(status) }, seconds),
   };
 }

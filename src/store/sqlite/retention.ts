@@ -3,9 +3,10 @@ import { IDEMPOTENCY_KEY_TTL_MS, type RetentionStore } from "../../core/retentio
 import type { OpenedSqlite } from "./open.js";
 
 /** The rate-limit rules whose counters are keyed by a phone number (rate-limiter-flexible keys are `<rule>:<key>`). */
-const PER_NUMBER_RULES: readonly LimitRule[] = [
+const PER_NUMBER_RULES: readonly (LimitRule | `${LimitRule}_strikes`)[] = [
   "sends_per_destination",
   "failed_checks_per_destination",
+  "failed_checks_per_destination_strikes", // the lockouts remembered for escalation (limits/limiter.ts)
   "inbound_approvals_per_sender",
   "inbound_unknown_per_sender",
 ];

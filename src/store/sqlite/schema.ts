@@ -188,3 +188,42 @@ export const events = sqliteTable(
   },
   (t) => [index("events_due").on(t.nextTryAt).where(sql`status = 'pending'`)],
 );
+
+/**
+ * Conversion guard counters: sends and approvals of the verifications started in one time bucket,
+ * per number prefix or country. Keys are prefixes (the last digits dropped) or ISO codes, never full numbers.
+ */
+export const conversionCounts = sqliteTable(
+  "conversion_counts",
+  {
+    /** prefix | country */
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    bucketStart: integer("bucket_start").notNull(),
+    sends: integer("sends").notNull().default(0),
+    approvals: integer("approvals").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key, t.bucketStart] }), index("conversion_counts_bucket").on(t.bucketStart)],
+);
+
+/** Automatic blocks opened by the conversion guard; active while not lifted and not expired. */
+export const abuseBlocks = sqliteTable(
+  "abuse_blocks",
+  {
+    id: text("id").primaryKey(),
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    reason: text("reason").notNull(),
+    sends: integer("sends").notNull(),
+    approvals: integer("approvals").notNull(),
+    /** The abuse mode when the block opened: enforce | monitor. */
+    mode: text("mode").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    liftedAt: integer("lifted_at"),
+  },
+  (t) => [
+    index("abuse_blocks_active").on(t.expiresAt).where(sql`lifted_at is null`),
+    index("abuse_blocks_key").on(t.scope, t.key),
+  ],
+);
