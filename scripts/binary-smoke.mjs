@@ -44,7 +44,13 @@ async function until(what, probe) {
 }
 
 function start(port) {
-  const env = { PATH: process.env.PATH ?? "", HOME: dir, XDG_CACHE_HOME: join(dir, "cache"), PORT: String(port), VERIFYD_HOST: "127.0.0.1" };
+  const env = {
+    PATH: process.env.PATH ?? "",
+    HOME: dir,
+    XDG_CACHE_HOME: join(dir, "cache"),
+    PORT: String(port),
+    VERIFYD_HOST: "127.0.0.1",
+  };
   const proc = spawn(binary, ["serve"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   proc.stdout.on("data", (chunk) => {

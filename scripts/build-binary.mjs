@@ -38,7 +38,9 @@ await build({
 
 // 2. Migrations as one JSON asset: { "0000_init.sql": "...", "meta/_journal.json": "..." }.
 const listFiles = (dir) =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]));
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)],
+  );
 const migrations = Object.fromEntries(
   listFiles(MIGRATIONS)
     .filter((f) => f.endsWith(".sql") || f.endsWith("_journal.json"))
@@ -55,7 +57,9 @@ const seaConfig = {
   assets: { "better_sqlite3.node": ADDON, "migrations.json": join(WORK, "migrations.json") },
 };
 writeFileSync(join(WORK, "sea-config.json"), JSON.stringify(seaConfig, null, 2));
-execFileSync(process.execPath, ["--experimental-sea-config", join(WORK, "sea-config.json")], { stdio: ["ignore", "ignore", "inherit"] });
+execFileSync(process.execPath, ["--experimental-sea-config", join(WORK, "sea-config.json")], {
+  stdio: ["ignore", "ignore", "inherit"],
+});
 
 // 4. A copy of this node with the blob injected.
 rmSync(BINARY, { force: true });

@@ -30,7 +30,9 @@ export interface OpenedSqlite {
  */
 export function openSqlite(path: string): OpenedSqlite {
   if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
-  const raw = new Database(path, isSingleExecutable() ? { nativeBinding: loadEmbeddedSqliteAddon() } : {});
+  // The typings only allow a path, but better-sqlite3 also takes the loaded addon object (see sea.ts).
+  const options = isSingleExecutable() ? ({ nativeBinding: loadEmbeddedSqliteAddon() } as unknown as Database.Options) : {};
+  const raw = new Database(path, options);
   raw.pragma("journal_mode = WAL");
   raw.pragma("busy_timeout = 5000");
   raw.pragma("synchronous = NORMAL");
