@@ -11,6 +11,7 @@ import { createInboundService } from "./core/inbound.js";
 import { createChangeNotifier } from "./core/notifier.js";
 import { createOptOutService } from "./core/opt-outs.js";
 import type { Clock, Ids, InboundMessage, Sender } from "./core/ports.js";
+import { providersReadiness } from "./core/readiness.js";
 import { createRetentionService } from "./core/retention.js";
 import { createTotpSealer } from "./core/totp.js";
 import { createVerificationService } from "./core/verification.js";
@@ -166,6 +167,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     notifier,
     metrics,
     metricsEndpoint: { render: metrics.render, contentType: metrics.contentType, token: config.metricsToken },
+    readinessProbes: [() => providersReadiness(store, new Set(senders.keys()))],
     webhooks: {
       senders,
       applyStatus: (p, u) => (outbox as Outbox).applyStatus(p, u),
