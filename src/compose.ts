@@ -44,7 +44,8 @@ export interface Runtime {
   app: ReturnType<typeof createApp>;
   outbox: Outbox;
   logger: Logger;
-  close(): Promise<void>;
+  /** Stops the worker (sends under way get `graceMs`), closes adapters and the store. */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** The one composition root: real adapters wired from the configuration. No sockets are opened here. */
@@ -181,8 +182,8 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     app,
     outbox: outbox as Outbox,
     logger,
-    async close() {
-      await (outbox as Outbox).stop();
+    async close(graceMs?: number) {
+      await (outbox as Outbox).stop(graceMs);
       for (const sender of built) await sender.close?.();
       await store.close();
     },
