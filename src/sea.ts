@@ -17,7 +17,11 @@ export function isSingleExecutable(): boolean {
   return typeof sea.isSea === "function" && sea.isSea();
 }
 
-/** `$XDG_CACHE_HOME/verifyd`, else `~/.cache/verifyd`, else the temp folder; `VERIFYD_CACHE_DIR` overrides. */
+/**
+ * `$XDG_CACHE_HOME/verifyd`, else `~/.cache/verifyd`, else the temp folder; `VERIFYD_CACHE_DIR` overrides.
+ * Read here rather than through `Config`: the database is opened from several commands, and the
+ * location belongs to the executable on this host, not to the service configuration.
+ */
 export function cacheRoot(env: Record<string, string | undefined> = process.env): string {
   if (env.VERIFYD_CACHE_DIR) return env.VERIFYD_CACHE_DIR;
   if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "verifyd");
