@@ -76,14 +76,20 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const server = await startServer(config);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      server.shutdown(signal).then(resolve, resolve);
-      setTimeout(() => process.exit(1), 15_000).unref(); // a hung request must not block a restart forever
-    };
+  // SIGHUP: re-read the TLS certificate and key after a renewal, without dropping connections.
+  process.on("SIGHUP", () => {
+    try {
+      server.reloadTls();
+    } catch (err) {
+      process.stderr.write(`verifyd: TLS reload failed, keeping the current certificate: ${(err as Error).message}\n`);
+    }
+  });
+  const finished = await new Promise<boolean>((resolve) => {
+    const stop = (signal: string) => server.shutdown(signal).then(resolve, () => resolve(false));
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
+  if (!finished) return 1; // VERIFYD_SHUTDOWN_TIMEOUT expired with requests or sends unfinished
   return 0;
 }
 

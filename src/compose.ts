@@ -12,6 +12,7 @@ import { createInboundService } from "./core/inbound.js";
 import { createChangeNotifier } from "./core/notifier.js";
 import { createOptOutService } from "./core/opt-outs.js";
 import type { Clock, Ids, InboundMessage, Sender } from "./core/ports.js";
+import { providersReadiness } from "./core/readiness.js";
 import { createRetentionService } from "./core/retention.js";
 import { createTotpSealer } from "./core/totp.js";
 import { createVerificationService } from "./core/verification.js";
@@ -45,7 +46,8 @@ export interface Runtime {
   app: ReturnType<typeof createApp>;
   outbox: Outbox;
   logger: Logger;
-  close(): Promise<void>;
+  /** Stops the worker (sends under way get `graceMs`), closes adapters and the store. */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** The one composition root: real adapters wired from the configuration. No sockets are opened here. */
@@ -185,6 +187,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     notifier,
     metrics,
     metricsEndpoint: { render: metrics.render, contentType: metrics.contentType, token: config.metricsToken },
+    readinessProbes: [() => providersReadiness(store, new Set(senders.keys()))],
     webhooks: {
       senders,
       applyStatus: (p, u) => (outbox as Outbox).applyStatus(p, u),
@@ -198,8 +201,8 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     app,
     outbox: outbox as Outbox,
     logger,
-    async close() {
-      await (outbox as Outbox).stop();
+    async close(graceMs?: number) {
+      await (outbox as Outbox).stop(graceMs);
       for (const sender of built) await sender.close?.();
       await store.close();
     },

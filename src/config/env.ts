@@ -154,6 +154,9 @@ const envSchema = z.object({
     message: "must be at least 16 characters",
   }),
   VERIFYD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  VERIFYD_TLS_CERT_FILE: optionalText,
+  VERIFYD_TLS_KEY_FILE: optionalText,
+  VERIFYD_SHUTDOWN_TIMEOUT: duration("10s").refine((ms) => ms >= 1000, { message: "must be at least 1s" }),
 });
 
 type Env = z.output<typeof envSchema>;
@@ -223,6 +226,10 @@ export interface Config {
   /** Bearer token `/metrics` requires; without it, `/metrics` is open. */
   metricsToken: string | undefined;
   logLevel: Env["VERIFYD_LOG_LEVEL"];
+  /** Serve HTTPS with these PEM files (re-read on SIGHUP); plain HTTP without. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** How long SIGTERM waits for requests and sends under way before giving up (exit 1). */
+  shutdownTimeoutMs: number;
 }
 
 /** A configuration problem, phrased for the operator: it names the variable. */
@@ -277,6 +284,9 @@ export function loadConfig(
   const sender = e.VERIFYD_SENDER ?? (e.VERIFYD_HTTP_CHANNEL_URL ? "http" : "console");
   if (sender === "http" && !e.VERIFYD_HTTP_CHANNEL_URL) {
     throw new ConfigError("VERIFYD_HTTP_CHANNEL_URL: required when VERIFYD_SENDER=http");
+  }
+  if (Boolean(e.VERIFYD_TLS_CERT_FILE) !== Boolean(e.VERIFYD_TLS_KEY_FILE)) {
+    throw new ConfigError("VERIFYD_TLS_CERT_FILE and VERIFYD_TLS_KEY_FILE: set both (HTTPS) or neither (HTTP)");
   }
   const file = e.VERIFYD_CONFIG_FILE ? loadConfigFile(e.VERIFYD_CONFIG_FILE, rawEnv, readFile) : undefined;
   const production = e.VERIFYD_ENV === "production";
@@ -363,5 +373,10 @@ export function loadConfig(
     maxBodyBytes: e.VERIFYD_MAX_BODY_BYTES,
     metricsToken: e.VERIFYD_METRICS_TOKEN,
     logLevel: e.VERIFYD_LOG_LEVEL,
+    tls:
+      e.VERIFYD_TLS_CERT_FILE && e.VERIFYD_TLS_KEY_FILE
+        ? { certFile: e.VERIFYD_TLS_CERT_FILE, keyFile: e.VERIFYD_TLS_KEY_FILE }
+        : undefined,
+    shutdownTimeoutMs: e.VERIFYD_SHUTDOWN_TIMEOUT,
   };
 }

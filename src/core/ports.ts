@@ -256,6 +256,14 @@ export interface DeliveryResult {
   failVerification?: boolean;
 }
 
+/** One named readiness condition (`GET /readyz` lists the failing ones). */
+export interface ReadinessCheck {
+  name: string;
+  ok: boolean;
+  /** Why it fails, for the operator; never secrets. */
+  detail?: string;
+}
+
 /**
  * Persistent state as atomic domain operations. Each implementation makes each operation
  * atomic its own way (one synchronous SQLite transaction, or one SQL statement with RETURNING);
@@ -263,6 +271,8 @@ export interface DeliveryResult {
  */
 export interface Store extends AdminStore, AnalyticsStore, EventStore, OptOutStore, RetentionStore {
   ping(): Promise<void>;
+  /** The store's part of readiness: it can take a write, and every migration is applied. */
+  readiness(): Promise<ReadinessCheck[]>;
   close(): Promise<void>;
 
   getService(id: string): Promise<ServiceRecord | null>;

@@ -29,7 +29,7 @@ import { analyticsRoutes } from "./routes/analytics.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { erasureRoutes } from "./routes/erasure.js";
 import { challengeRoutes, factorRoutes } from "./routes/factors.js";
-import { healthRoutes } from "./routes/health.js";
+import { healthRoutes, type ReadinessProbe } from "./routes/health.js";
 import { type MetricsRouteDeps, metricsRoutes } from "./routes/metrics.js";
 import { optOutRoutes } from "./routes/opt-outs.js";
 import { verificationCheckRoutes, verificationRoutes } from "./routes/verifications.js";
@@ -69,6 +69,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Serves `GET /metrics`; without it, `/metrics` answers 404. */
   metricsEndpoint?: MetricsRouteDeps;
+  /** Readiness conditions beyond the store's own. */
+  readinessProbes?: ReadinessProbe[];
 }
 
 /** The screening reasons a `blocked` refusal carries (see core/abuse.ts). */
@@ -96,7 +98,7 @@ export function createApp(deps: AppDeps) {
     }),
   );
 
-  app.route("/", healthRoutes({ store: deps.store, version: deps.version ?? "dev" }));
+  app.route("/", healthRoutes({ store: deps.store, version: deps.version ?? "dev", probes: deps.readinessProbes }));
   if (deps.metricsEndpoint) app.route("/", metricsRoutes(deps.metricsEndpoint));
   if (deps.webhooks) app.route("/", webhookRoutes(deps.webhooks));
   app.route("/", dashboardRoutes());

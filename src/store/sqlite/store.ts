@@ -9,6 +9,7 @@ import { prepareHotStatements } from "./hot.js";
 import { createSqliteInboundOperations, notInbound } from "./inbound.js";
 import type { OpenedSqlite } from "./open.js";
 import { createSqliteOptOutOperations } from "./opt-outs.js";
+import { sqliteReadiness } from "./readiness.js";
 import { createSqliteRetentionOperations } from "./retention.js";
 import { readRoute, toVerification } from "./rows.js";
 import { apiKeys, idempotencyKeys, services, verifications } from "./schema.js";
@@ -84,6 +85,9 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
     ...createSqliteRetentionOperations({ raw, db }),
     async ping() {
       raw.prepare("select 1").get();
+    },
+    async readiness() {
+      return sqliteReadiness(raw);
     },
     async close() {
       raw.close();
