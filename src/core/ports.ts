@@ -204,6 +204,9 @@ export interface Delivery {
 export interface SentDelivery {
   deliveryId: string;
   verificationId: string;
+  /** The verification's service and destination, for its event webhooks. */
+  serviceId: string;
+  to: string;
   step: number;
   provider: string;
   route: RouteStep[];
@@ -289,8 +292,8 @@ export interface Store extends AdminStore, EventStore, OptOutStore, RetentionSto
   approve(id: string, now: number): Promise<boolean>;
   /** pending → a closed status; wipes the code and cancels queued deliveries. */
   closeVerification(id: string, status: Exclude<VerificationStatus, "pending" | "approved">, now: number): Promise<boolean>;
-  /** Closes up to `limit` pending verifications past their expiry; returns how many. */
-  expireDue(now: number, limit: number): Promise<number>;
+  /** Closes up to `limit` pending verifications past their expiry; returns them (now `expired`). */
+  expireDue(now: number, limit: number): Promise<Verification[]>;
 
   /** Claims one delivery for sending (queued, or sending with an expired lease). */
   claimDelivery(id: string, now: number, leaseMs: number): Promise<DeliveryJob | null>;

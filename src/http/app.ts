@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { InboundNumber } from "../config/env.js";
 import type { AdminService } from "../core/admin.js";
 import { VerifydError } from "../core/errors.js";
+import type { EventLog } from "../core/event-log.js";
 import type { FactorService } from "../core/factors.js";
 import type { InboundService } from "../core/inbound.js";
 import { type Metrics, noopMetrics } from "../core/metrics.js";
@@ -23,6 +24,7 @@ import { requestMetrics } from "./middleware/metrics.js";
 import { problem, problemFromError } from "./problem.js";
 import { adminRoutes } from "./routes/admin.js";
 import { erasureRoutes } from "./routes/erasure.js";
+import { eventRoutes } from "./routes/events.js";
 import { challengeRoutes, factorRoutes } from "./routes/factors.js";
 import { healthRoutes } from "./routes/health.js";
 import { type MetricsRouteDeps, metricsRoutes } from "./routes/metrics.js";
@@ -56,6 +58,8 @@ export interface AppDeps {
   retention?: RetentionService;
   /** Services and API keys (`/v1/services`, `/v1/keys`); without it, those paths answer 404. */
   admin?: AdminService;
+  /** The event-webhook log (`/v1/events`); without it, those paths answer 404. */
+  events?: EventLog;
   /** Wakes long-polling reads of a verification. */
   notifier?: ChangeNotifier;
   /** Records request durations and rate-limit refusals. */
@@ -105,6 +109,7 @@ export function createApp(deps: AppDeps) {
   app.route("/v1/opt-outs", optOutRoutes({ optOuts: deps.optOuts ?? createOptOutService(deps) }));
   app.route("/v1/erasure", erasureRoutes({ retention: deps.retention ?? createRetentionService(deps) }));
   if (deps.admin) app.route("/v1", adminRoutes({ admin: deps.admin }));
+  if (deps.events) app.route("/v1", eventRoutes({ events: deps.events }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {

@@ -244,9 +244,10 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
 
     it("expires due pending verifications in bulk", async () => {
       await create();
-      await create({ to: "+14155550102", expiresAt: T0 + 1_000 });
-      expect(await store.expireDue(T0 + 1_000, 100)).toBe(1);
-      expect(await store.expireDue(T0 + 1_000, 100)).toBe(0);
+      const { v: due } = await create({ to: "+14155550102", expiresAt: T0 + 1_000 });
+      const expired = await store.expireDue(T0 + 1_000, 100);
+      expect(expired.map((e) => [e.id, e.serviceId, e.to, e.status])).toEqual([[due.id, due.serviceId, due.to, "expired"]]);
+      expect(await store.expireDue(T0 + 1_000, 100)).toEqual([]);
     });
 
     it("remembers idempotency keys per service", async () => {

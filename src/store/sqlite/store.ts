@@ -210,14 +210,13 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
     expireDue: (() => {
       const tx = raw.transaction((now: number, limit: number) => {
         const due = db
-          .select({ id: v.id })
+          .select()
           .from(v)
           .where(and(eq(v.status, "pending"), lte(v.expiresAt, now)))
           .limit(limit)
-          .all()
-          .map((r) => r.id);
-        for (const id of due) closeTx(id, "expired", now);
-        return due.length;
+          .all();
+        for (const row of due) closeTx(row.id, "expired", now);
+        return due.map((row) => ({ ...toVerification(row), status: "expired" as const, updatedAt: now }));
       });
       return async (now, limit) => tx(now, limit);
     })(),
