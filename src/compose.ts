@@ -6,6 +6,8 @@ import type { Config } from "./config/env.js";
 import { createAdminService } from "./core/admin.js";
 import { createCodeKit } from "./core/codes.js";
 import { createConversionGuard } from "./core/conversion.js";
+import { createEventLog } from "./core/event-log.js";
+import { createEventReceivers } from "./core/event-receivers.js";
 import { createEventSink } from "./core/events.js";
 import { createFactorService } from "./core/factors.js";
 import { createInboundService } from "./core/inbound.js";
@@ -71,12 +73,11 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   const devKey = await ensureDevAdminKey(store, config, clock, ids);
   if (devKey) options.onAdminKeyCreated?.(devKey);
 
-  // Event webhooks to the integrator: queued with the outcome, sent by the outbox's worker pass.
-  const eventsUrl = config.events.url;
-  const events = eventsUrl ? createEventSink({ store, clock }) : undefined;
-  const eventsWorker = eventsUrl
-    ? createEventsWorker({ store, clock, url: eventsUrl, secret: config.events.secret, logger })
-    : undefined;
+  // Event webhooks to the integrator (each service's own receiver, else the global one): queued with
+  // the outcome, sent by the outbox's worker pass.
+  const receivers = createEventReceivers({ store, secret, fallback: config.events });
+  const events = createEventSink({ store, clock, hasReceiver: receivers.hasReceiver });
+  const eventsWorker = createEventsWorker({ store, clock, receivers, logger });
   // Receipts that arrive on an adapter's own connection (SMPP) reach the outbox once it exists.
   let outbox: Outbox | undefined;
   const notifier = createChangeNotifier();
@@ -166,9 +167,10 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   });
   const factors = createFactorService({ store, clock, ids, sealer: createTotpSealer(secret) });
   const authenticate = createAuthenticator({ store, clock, defaults: config.defaults, adminKey: config.adminKey });
-  const admin = createAdminService({ store, clock, ids, defaults: config.defaults });
+  const admin = createAdminService({ store, clock, ids, defaults: config.defaults, sealWebhookSecret: receivers.seal });
   const app = createApp({
     admin,
+    events: createEventLog({ store, clock }),
     verifications,
     factors,
     authenticate,

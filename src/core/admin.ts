@@ -7,6 +7,14 @@ import { DEFAULT_SERVICE_ID, resolveService } from "./services.js";
 /** A stored service with its creation time, as the admin API lists it. */
 export interface ServiceEntry extends ServiceRecord {
   createdAt: number;
+  /** Its own event receiver; the secret is write-only, so only whether one is set. */
+  webhook?: { url: string | null; secretSet: boolean };
+}
+
+/** A change to a service's event receiver: `null` clears, absent leaves as is. The secret arrives sealed. */
+export interface ServiceWebhookPatch {
+  url?: string | null;
+  sealedSecret?: Buffer | null;
 }
 
 /** An API key as the admin API lists it: never its secret or hash. */
@@ -23,11 +31,12 @@ export interface ServicePatch {
   name?: string;
   /** Merged into the stored overrides; unset fields are left as they are. */
   policy: Partial<VerificationPolicy>;
+  webhook?: ServiceWebhookPatch;
 }
 
 /** The service and key administration operations of the Store; each is atomic. */
 export interface AdminStore {
-  createService(service: ServiceRecord, now: number): Promise<void>;
+  createService(service: ServiceRecord & { webhook?: ServiceWebhookPatch }, now: number): Promise<void>;
   /** Oldest first; `id` narrows to one service. */
   listServices(filter?: { id?: string }): Promise<ServiceEntry[]>;
   /** Merges `patch.policy` into the stored overrides (and renames); null when the service is unknown. */
@@ -56,16 +65,36 @@ export interface AdminDeps {
   defaults: VerificationPolicy;
   /** @default `svc_` and 32 random hex digits */
   serviceId?: () => string;
+  /** Seals a service's event webhook secret (bound to the service id) before it is stored. */
+  sealWebhookSecret?: (serviceId: string, secret: string) => Buffer;
+}
+
+/** A service's event receiver as given to the admin API; the secret in clear, sealed before storage. */
+export interface WebhookInput {
+  url?: string | null;
+  secret?: string | null;
 }
 
 const randomServiceId = () => `svc_${randomBytes(16).toString("hex")}`;
 
 /** Services (their policies) and their API keys, managed with an admin key. */
-export function createAdminService({ store, clock, ids, defaults, serviceId = randomServiceId }: AdminDeps) {
-  const resolve = (s: ServiceEntry): Service & { createdAt: number } => ({
+export function createAdminService(deps: AdminDeps) {
+  const { store, clock, ids, defaults, serviceId = randomServiceId } = deps;
+  const resolve = (s: ServiceEntry): Service & { createdAt: number; webhook: { url: string | null; secretSet: boolean } } => ({
     ...resolveService(s, defaults),
     createdAt: s.createdAt,
+    webhook: s.webhook ?? { url: null, secretSet: false },
   });
+  const webhookPatch = (id: string, input: WebhookInput | undefined): ServiceWebhookPatch | undefined => {
+    if (!input) return undefined;
+    const patch: ServiceWebhookPatch = {};
+    if (input.url !== undefined) patch.url = input.url;
+    if (input.secret !== undefined) {
+      if (input.secret !== null && !deps.sealWebhookSecret) throw new Error("no webhook secret sealer configured");
+      patch.sealedSecret = input.secret === null ? null : (deps.sealWebhookSecret?.(id, input.secret) ?? null);
+    }
+    return patch;
+  };
   const requireService = async (id: string): Promise<ServiceEntry> => {
     const [found] = await store.listServices({ id });
     if (!found) throw new VerifydError("service_not_found", `no service ${id}`);
@@ -74,19 +103,25 @@ export function createAdminService({ store, clock, ids, defaults, serviceId = ra
 
   return {
     /** A new service takes the default service's route and country routes. */
-    async createService(input: { name: string; policy: Partial<VerificationPolicy> }) {
+    async createService(input: { name: string; policy: Partial<VerificationPolicy>; webhook?: WebhookInput }) {
       const base = await store.getService(DEFAULT_SERVICE_ID);
       const route: RouteStep[] = base?.route ?? [];
+      const id = serviceId();
       const record: ServiceRecord = {
-        id: serviceId(),
+        id,
         name: input.name,
         policy: input.policy,
         route,
         countryRoutes: base?.countryRoutes ?? {},
       };
       const now = clock.now();
-      await store.createService(record, now);
-      return resolve({ ...record, createdAt: now });
+      const webhook = webhookPatch(id, input.webhook);
+      await store.createService({ ...record, ...(webhook ? { webhook } : {}) }, now);
+      return resolve({
+        ...record,
+        createdAt: now,
+        webhook: { url: webhook?.url ?? null, secretSet: !!webhook?.sealedSecret },
+      });
     },
     async listServices() {
       return (await store.listServices()).map(resolve);
@@ -94,8 +129,9 @@ export function createAdminService({ store, clock, ids, defaults, serviceId = ra
     async getService(id: string) {
       return resolve(await requireService(id));
     },
-    async updateService(id: string, patch: ServicePatch) {
-      const updated = await store.updateServicePolicy(id, patch, clock.now());
+    async updateService(id: string, patch: Omit<ServicePatch, "webhook"> & { webhook?: WebhookInput }) {
+      const webhook = webhookPatch(id, patch.webhook);
+      const updated = await store.updateServicePolicy(id, { ...patch, webhook }, clock.now());
       if (!updated) throw new VerifydError("service_not_found", `no service ${id}`);
       return resolve(updated);
     },

@@ -22,6 +22,7 @@ export type ErrorCode =
   | "service_not_found"
   | "api_key_not_found"
   | "abuse_block_not_found"
+  | "event_not_found"
   | "resend_cooldown"
   | "max_sends_reached"
   | "rate_limited"

@@ -201,19 +201,13 @@ export interface Delivery {
   updatedAt: number;
 }
 
-/** A verification the expiry sweep closed, with the labels it is counted under. */
-export interface ExpiredVerification {
-  id: string;
-  serviceId: string;
-  country: string | null;
-  /** The channel of the step the route was on. */
-  channel: Channel | null;
-}
-
 /** A sent delivery located by its provider message id, with what a fallback decision needs. */
 export interface SentDelivery {
   deliveryId: string;
   verificationId: string;
+  /** The verification's service and destination, for its event webhooks. */
+  serviceId: string;
+  to: string;
   step: number;
   provider: string;
   route: RouteStep[];
@@ -311,8 +305,8 @@ export interface Store extends AdminStore, AnalyticsStore, EventStore, OptOutSto
   approve(id: string, now: number): Promise<boolean>;
   /** pending → a closed status; wipes the code and cancels queued deliveries. */
   closeVerification(id: string, status: Exclude<VerificationStatus, "pending" | "approved">, now: number): Promise<boolean>;
-  /** Closes up to `limit` pending verifications past their expiry; returns them (for the expired counter). */
-  expireDue(now: number, limit: number): Promise<ExpiredVerification[]>;
+  /** Closes up to `limit` pending verifications past their expiry; returns them (now `expired`). */
+  expireDue(now: number, limit: number): Promise<Verification[]>;
 
   /** Claims one delivery for sending (queued, or sending with an expired lease). */
   claimDelivery(id: string, now: number, leaseMs: number): Promise<DeliveryJob | null>;

@@ -170,7 +170,8 @@ export function createVerificationService(deps: VerificationDeps) {
         return { ...base, status: "canceled", reason: "canceled" };
       case "expired":
       case "failed":
-        if (v.status === "pending") await store.closeVerification(v.id, "expired", now);
+        if (v.status === "pending" && (await store.closeVerification(v.id, "expired", now)))
+          await events.emit("verification.expired", verificationData({ ...v, status: "expired" }));
         return { ...base, status: effectiveStatus(v, now) === "failed" ? "failed" : "expired", reason: "expired" };
       case "max_attempts_reached":
       case "pending":

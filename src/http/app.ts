@@ -9,6 +9,7 @@ import type { AdminService } from "../core/admin.js";
 import { createAnalyticsService } from "../core/analytics.js";
 import type { ConversionGuard } from "../core/conversion.js";
 import { VerifydError } from "../core/errors.js";
+import type { EventLog } from "../core/event-log.js";
 import type { FactorService } from "../core/factors.js";
 import type { InboundService } from "../core/inbound.js";
 import { type Metrics, noopMetrics } from "../core/metrics.js";
@@ -28,6 +29,7 @@ import { adminRoutes } from "./routes/admin.js";
 import { analyticsRoutes } from "./routes/analytics.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { erasureRoutes } from "./routes/erasure.js";
+import { eventRoutes } from "./routes/events.js";
 import { challengeRoutes, factorRoutes } from "./routes/factors.js";
 import { healthRoutes, type ReadinessProbe } from "./routes/health.js";
 import { type MetricsRouteDeps, metricsRoutes } from "./routes/metrics.js";
@@ -63,6 +65,8 @@ export interface AppDeps {
   admin?: AdminService;
   /** The conversion guard's blocks (`/v1/abuse/blocks`); without it, those paths answer 404. */
   conversion?: ConversionGuard;
+  /** The event-webhook log (`/v1/events`); without it, those paths answer 404. */
+  events?: EventLog;
   /** Wakes long-polling reads of a verification. */
   notifier?: ChangeNotifier;
   /** Records request durations and rate-limit refusals. */
@@ -123,6 +127,7 @@ export function createApp(deps: AppDeps) {
   if (deps.admin) app.route("/v1", adminRoutes({ admin: deps.admin }));
   app.route("/v1/analytics", analyticsRoutes({ analytics: createAnalyticsService(deps) }));
   if (deps.conversion) app.route("/v1/abuse", abuseRoutes({ conversion: deps.conversion }));
+  if (deps.events) app.route("/v1", eventRoutes({ events: deps.events }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {

@@ -249,10 +249,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
 
     it("expires due pending verifications in bulk, answering their labels", async () => {
       await create();
-      const { v } = await create({ to: "+14155550102", expiresAt: T0 + 1_000 });
-      expect(await store.expireDue(T0 + 1_000, 100)).toEqual([
-        { id: v.id, serviceId: "svc_test", country: "US", channel: "whatsapp" },
-      ]);
+      const { v: due } = await create({ to: "+14155550102", expiresAt: T0 + 1_000 });
+      const expired = await store.expireDue(T0 + 1_000, 100);
+      expect(expired.map((e) => [e.id, e.serviceId, e.to, e.status])).toEqual([[due.id, due.serviceId, due.to, "expired"]]);
       expect(await store.expireDue(T0 + 1_000, 100)).toEqual([]);
     });
 
@@ -298,8 +297,20 @@ export function describeStoreContract(name: string, makeStore: () => Promise<{ s
 
     it("counts pending event webhooks", async () => {
       expect(await store.countPendingEvents()).toBe(0);
-      await store.enqueueEvent({ id: "evt_1", type: "verification.started", payload: "{}", createdAt: T0 });
-      await store.enqueueEvent({ id: "evt_2", type: "verification.started", payload: "{}", createdAt: T0 });
+      await store.enqueueEvent({
+        id: "evt_1",
+        type: "verification.started",
+        serviceId: "svc_test",
+        payload: "{}",
+        createdAt: T0,
+      });
+      await store.enqueueEvent({
+        id: "evt_2",
+        type: "verification.started",
+        serviceId: "svc_test",
+        payload: "{}",
+        createdAt: T0,
+      });
       await store.recordEventResult({ id: "evt_1", status: "delivered", tries: 1 }, T0 + 1);
       expect(await store.countPendingEvents()).toBe(1);
     });

@@ -5,6 +5,7 @@ import type { Service, VerificationPolicy } from "../../core/ports.js";
 import type { AppEnv } from "../context.js";
 import { json, problems, security } from "../openapi.js";
 import { validationHook } from "../validation.js";
+import { toWebhookInput, toWebhookView, WebhookSettingsFields, WebhookSettingsView } from "./service-webhook.js";
 
 export interface AdminRoutesDeps {
   admin: AdminService;
@@ -53,6 +54,7 @@ const ServiceView = z
     name: z.string(),
     policy: PolicyView,
     created_at: z.string().openapi({ example: "2026-01-01T12:00:00.000Z" }),
+    webhook: WebhookSettingsView,
   })
   .openapi("Service");
 const ServiceList = z.object({ data: z.array(ServiceView) }).openapi("ServiceList");
@@ -65,6 +67,8 @@ const CreateServiceBody = z
     max_sends: PolicyFields.max_sends.optional(),
     resend_cooldown_seconds: PolicyFields.resend_cooldown_seconds.optional(),
     resend_policy: PolicyFields.resend_policy.optional(),
+    // Event webhook receiver: its own block (service-webhook.ts).
+    ...WebhookSettingsFields,
   })
   .strict()
   .openapi("CreateServiceBody");
@@ -120,7 +124,7 @@ const KeyParams = z.object({
     .openapi({ param: { name: "id", in: "path" } }),
 });
 
-type PolicyInput = Partial<z.infer<typeof CreateServiceBody>>;
+type PolicyInput = Omit<Partial<z.infer<typeof CreateServiceBody>>, keyof typeof WebhookSettingsFields>;
 
 /** The request's policy fields as stored overrides (seconds to milliseconds); absent fields stay unset. */
 export function toPolicy(input: PolicyInput): Partial<VerificationPolicy> {
@@ -134,7 +138,7 @@ export function toPolicy(input: PolicyInput): Partial<VerificationPolicy> {
   return policy;
 }
 
-export const toServiceView = (s: Service & { createdAt: number }) => ({
+export const toServiceView = (s: Service & { createdAt: number; webhook: { url: string | null; secretSet: boolean } }) => ({
   id: s.id,
   name: s.name,
   policy: {
@@ -146,6 +150,7 @@ export const toServiceView = (s: Service & { createdAt: number }) => ({
     resend_policy: s.policy.resendPolicy,
   },
   created_at: new Date(s.createdAt).toISOString(),
+  webhook: toWebhookView(s.webhook),
 });
 
 export const toKeyView = (k: ApiKeyEntry) => ({
@@ -230,17 +235,20 @@ export function adminRoutes({ admin }: AdminRoutesDeps) {
   }
 
   app.openapi(createServiceDef, async (c) => {
-    const { name: serviceName, ...fields } = c.req.valid("json");
-    const service = await admin.createService({ name: serviceName, policy: toPolicy(fields) });
+    const { name: serviceName, webhook_url, webhook_secret, ...fields } = c.req.valid("json");
+    const webhook = toWebhookInput({ webhook_url, webhook_secret });
+    const service = await admin.createService({ name: serviceName, policy: toPolicy(fields), ...(webhook ? { webhook } : {}) });
     return c.json(toServiceView(service), 201);
   });
   app.openapi(listServicesDef, async (c) => c.json({ data: (await admin.listServices()).map(toServiceView) }, 200));
   app.openapi(getServiceDef, async (c) => c.json(toServiceView(await admin.getService(c.req.valid("param").id)), 200));
   app.openapi(updateServiceDef, async (c) => {
-    const { name: serviceName, ...fields } = c.req.valid("json");
+    const { name: serviceName, webhook_url, webhook_secret, ...fields } = c.req.valid("json");
+    const webhook = toWebhookInput({ webhook_url, webhook_secret });
     const service = await admin.updateService(c.req.valid("param").id, {
       ...(serviceName !== undefined ? { name: serviceName } : {}),
       policy: toPolicy(fields),
+      ...(webhook ? { webhook } : {}),
     });
     return c.json(toServiceView(service), 200);
   });

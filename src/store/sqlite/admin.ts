@@ -1,5 +1,5 @@
 import { and, asc, eq, isNull, type SQL } from "drizzle-orm";
-import type { AdminStore, ApiKeyEntry, ServiceEntry } from "../../core/admin.js";
+import type { AdminStore, ApiKeyEntry, ServiceEntry, ServiceWebhookPatch } from "../../core/admin.js";
 import type { ServiceRecord } from "../../core/ports.js";
 import type { OpenedSqlite } from "./open.js";
 import { readRoute } from "./rows.js";
@@ -14,6 +14,13 @@ const toEntry = (r: ServiceRow): ServiceEntry => ({
   route: readRoute(r.route),
   countryRoutes: r.countryRoutes,
   createdAt: r.createdAt,
+  webhook: { url: r.webhookUrl, secretSet: r.webhookSecretSealed !== null },
+});
+
+/** Only the fields the patch names: `null` clears, absent leaves as is. */
+const webhookColumns = (patch: ServiceWebhookPatch | undefined) => ({
+  ...(patch?.url !== undefined ? { webhookUrl: patch.url } : {}),
+  ...(patch?.sealedSecret !== undefined ? { webhookSecretSealed: patch.sealedSecret } : {}),
 });
 
 /** The service and API key administration of the SQLite Store. */
@@ -25,7 +32,12 @@ export function createSqliteAdminOperations({ raw, db }: OpenedSqlite): AdminSto
     for (const [field, value] of Object.entries(patch.policy)) if (value !== undefined) policy[field] = value;
     const updated = db
       .update(services)
-      .set({ policy, ...(patch.name !== undefined ? { name: patch.name } : {}), updatedAt: now })
+      .set({
+        policy,
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...webhookColumns(patch.webhook),
+        updatedAt: now,
+      })
       .where(eq(services.id, id))
       .returning()
       .get();
@@ -41,6 +53,7 @@ export function createSqliteAdminOperations({ raw, db }: OpenedSqlite): AdminSto
           policy: s.policy,
           route: s.route,
           countryRoutes: s.countryRoutes,
+          ...webhookColumns(s.webhook),
           createdAt: now,
           updatedAt: now,
         })

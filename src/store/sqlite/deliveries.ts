@@ -79,11 +79,13 @@ export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, c
   };
 
   const sentDelivery = (d: DeliveryRow, now: number): SentDelivery | null => {
-    const ver = db.select({ route: v.route }).from(v).where(eq(v.id, d.verificationId)).get();
+    const ver = db.select({ route: v.route, serviceId: v.serviceId, to: v.to }).from(v).where(eq(v.id, d.verificationId)).get();
     if (!ver) return null;
     return {
       deliveryId: d.id,
       verificationId: d.verificationId,
+      serviceId: ver.serviceId,
+      to: ver.to,
       step: d.step,
       provider: d.provider,
       route: readRoute(ver.route),

@@ -1,7 +1,22 @@
-import { and, eq, lte } from "drizzle-orm";
-import type { EventStore, EventType } from "../../core/events.js";
+import { and, desc, eq, lte, type SQL } from "drizzle-orm";
+import type { EventEntry, EventStatus, EventStore, EventType } from "../../core/events.js";
 import type { OpenedSqlite } from "./open.js";
-import { events } from "./schema.js";
+import { events, services } from "./schema.js";
+
+type EventRow = typeof events.$inferSelect;
+
+const toEntry = (r: EventRow): EventEntry => ({
+  id: r.id,
+  type: r.type as EventType,
+  serviceId: r.serviceId,
+  status: r.status as EventStatus,
+  tries: r.tries,
+  lastError: r.lastError,
+  nextTryAt: r.nextTryAt,
+  createdAt: r.createdAt,
+  updatedAt: r.updatedAt,
+  payload: r.payload,
+});
 
 /** The event-webhook operations of the SQLite Store; the claim is one synchronous transaction. */
 export function createSqliteEventOperations({ raw, db }: OpenedSqlite): EventStore {
@@ -20,7 +35,13 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite): EventSto
         .where(eq(e.id, row.id))
         .run();
     }
-    return due.map((r) => ({ id: r.id, type: r.type as EventType, payload: r.payload, tries: r.tries }));
+    return due.map((r) => ({
+      id: r.id,
+      type: r.type as EventType,
+      serviceId: r.serviceId,
+      payload: r.payload,
+      tries: r.tries,
+    }));
   });
 
   // Served by the partial index events_due (status = 'pending').
@@ -44,10 +65,37 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite): EventSto
           status: result.status,
           tries: result.tries,
           nextTryAt: result.status === "pending" ? (result.nextTryAt ?? now) : null,
+          ...(result.lastError !== undefined ? { lastError: result.lastError } : {}),
           updatedAt: now,
         })
         .where(eq(e.id, result.id))
         .run();
+    },
+    async listEvents(filter) {
+      const where: SQL[] = [];
+      if (filter.status) where.push(eq(e.status, filter.status));
+      if (filter.serviceId !== undefined) where.push(eq(e.serviceId, filter.serviceId));
+      return db
+        .select()
+        .from(e)
+        .where(and(...where))
+        .orderBy(desc(e.createdAt), desc(e.id))
+        .limit(filter.limit)
+        .all()
+        .map(toEntry);
+    },
+    async requeueEvent(id, serviceId, now) {
+      const where = serviceId === undefined ? eq(e.id, id) : and(eq(e.id, id), eq(e.serviceId, serviceId));
+      const row = db.update(e).set({ status: "pending", nextTryAt: now, updatedAt: now }).where(where).returning().get();
+      return row ? toEntry(row) : null;
+    },
+    async getServiceWebhook(serviceId) {
+      const row = db
+        .select({ url: services.webhookUrl, sealedSecret: services.webhookSecretSealed })
+        .from(services)
+        .where(eq(services.id, serviceId))
+        .get();
+      return row ?? null;
     },
   };
 }

@@ -5,8 +5,11 @@ import type Database from "better-sqlite3";
  * Building them with the query builder on every call cost more than the writes themselves; the
  * schema and migrations stay drizzle's, these only name its columns.
  */
+/** Named, so the emitted declarations can refer to it. */
+export interface HotStatement extends Database.Statement {}
+
 export function prepareHotStatements(raw: Database.Database) {
-  const s = (sql: string) => raw.prepare(sql);
+  const s = (sql: string): HotStatement => raw.prepare(sql);
   return {
     insertDelivery:
       s(`insert into deliveries (id, verification_id, step, channel, provider, status, tries, next_try_at, created_at, updated_at)

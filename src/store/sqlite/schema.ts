@@ -16,6 +16,10 @@ export const services = sqliteTable("services", {
   countryRoutes: text("country_routes", { mode: "json" }).$type<Record<string, RouteStep[]>>().notNull().default(sql`'{}'`),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
+  // Event webhook receiver of this service (null: the global VERIFYD_EVENTS_URL). The secret is only
+  // ever stored sealed (AES-256-GCM under a key derived from VERIFYD_SECRET, the service id as AAD).
+  webhookUrl: text("webhook_url"),
+  webhookSecretSealed: blob("webhook_secret_sealed", { mode: "buffer" }),
 });
 
 export const apiKeys = sqliteTable(
@@ -177,16 +181,19 @@ export const events = sqliteTable(
   {
     id: text("id").primaryKey(),
     type: text("type").notNull(),
+    /** Whose receiver gets it; null for events queued before receivers were per service. */
+    serviceId: text("service_id"),
     /** The exact JSON text that is signed and sent. */
     payload: text("payload").notNull(),
-    /** pending | delivered | failed */
+    /** pending | delivered | dead */
     status: text("status").notNull(),
     tries: integer("tries").notNull().default(0),
     nextTryAt: integer("next_try_at"),
+    lastError: text("last_error"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [index("events_due").on(t.nextTryAt).where(sql`status = 'pending'`)],
+  (t) => [index("events_due").on(t.nextTryAt).where(sql`status = 'pending'`), index("events_listing").on(t.status, t.createdAt)],
 );
 
 /**

@@ -216,19 +216,13 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
     expireDue: (() => {
       const tx = raw.transaction((now: number, limit: number) => {
         const due = db
-          .select({ id: v.id, serviceId: v.serviceId, country: v.country, route: v.route, currentStep: v.currentStep })
+          .select()
           .from(v)
           .where(and(eq(v.status, "pending"), lte(v.expiresAt, now)))
           .limit(limit)
           .all();
-        return due
-          .filter((r) => closeTx(r.id, "expired", now))
-          .map((r) => ({
-            id: r.id,
-            serviceId: r.serviceId,
-            country: r.country,
-            channel: readRoute(r.route)[r.currentStep]?.channel ?? null,
-          }));
+        for (const row of due) closeTx(row.id, "expired", now);
+        return due.map((row) => ({ ...toVerification(row), status: "expired" as const, updatedAt: now }));
       });
       return async (now, limit) => tx(now, limit);
     })(),
