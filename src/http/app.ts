@@ -29,6 +29,7 @@ import { type MetricsRouteDeps, metricsRoutes } from "./routes/metrics.js";
 import { optOutRoutes } from "./routes/opt-outs.js";
 import { verificationCheckRoutes, verificationRoutes } from "./routes/verifications.js";
 import { type WebhookRoutesDeps, webhookRoutes } from "./routes/webhooks.js";
+import { TWILIO_BASE_PATH, twilioCompatRoutes } from "./twilio/app.js";
 import { validationHook } from "./validation.js";
 
 export interface AppDeps {
@@ -105,6 +106,9 @@ export function createApp(deps: AppDeps) {
   app.route("/v1/opt-outs", optOutRoutes({ optOuts: deps.optOuts ?? createOptOutService(deps) }));
   app.route("/v1/erasure", erasureRoutes({ retention: deps.retention ?? createRetentionService(deps) }));
   if (deps.admin) app.route("/v1", adminRoutes({ admin: deps.admin }));
+  // The Twilio Verify v2 surface: its own auth (HTTP Basic), form bodies and error JSON.
+  if (deps.admin)
+    app.route(TWILIO_BASE_PATH, twilioCompatRoutes({ ...routeDeps, admin: deps.admin, basePath: TWILIO_BASE_PATH }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {
