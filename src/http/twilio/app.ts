@@ -9,9 +9,9 @@ import type { VerificationService } from "../../core/verification.js";
 import type { Authenticator } from "../middleware/auth.js";
 import { limitPerKey } from "../middleware/limits.js";
 import { requireBasicAuth, type TwilioEnv } from "./auth.js";
-import { fromVerifydError, invalidParameter, notFound, TwilioError, twilioErrorResponse } from "./errors.js";
+import { fromVerifydError, invalidParameter, notFound, relative, TwilioError, twilioErrorResponse } from "./errors.js";
 import { createServiceResolver, serviceRoutes } from "./services.js";
-import { relative, verificationRoutes } from "./verifications.js";
+import { verificationRoutes } from "./verifications.js";
 
 export const TWILIO_BASE_PATH = "/twilio/v2";
 

@@ -20,6 +20,13 @@ export class TwilioError extends Error {
   }
 }
 
+/** The path below the version, as Twilio names resources in its 404 messages. */
+export function relative(c: Context): string {
+  const path = c.req.path;
+  const at = path.indexOf("/Services");
+  return at >= 0 ? path.slice(at) : path;
+}
+
 export const invalidParameter = (message: string) => new TwilioError(60200, 400, message);
 export const notFound = (path: string) => new TwilioError(20404, 404, `The requested resource ${path} was not found`);
 export const maxCheckAttempts = () => new TwilioError(60202, 429, "Max check attempts reached");

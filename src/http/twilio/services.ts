@@ -4,15 +4,13 @@ import type { AdminService } from "../../core/admin.js";
 import { VerifydError } from "../../core/errors.js";
 import type { Service } from "../../core/ports.js";
 import type { TwilioEnv } from "./auth.js";
-import { notFound, TwilioError } from "./errors.js";
+import { notFound, relative, TwilioError } from "./errors.js";
 import { readForm } from "./form.js";
 import { serviceIdOf, serviceSid } from "./sids.js";
 import { serviceView, type ViewContext } from "./views.js";
 
-export interface ServiceResolver {
-  /** The service a `VA…` sid names, if the caller's key may use it; else a 20404. */
-  (c: Context<TwilioEnv>, sid: string): Promise<Service & { createdAt?: number }>;
-}
+/** The service a `VA…` sid names, if the caller's key may use it; else a 20404. */
+export type ServiceResolver = (c: Context<TwilioEnv>, sid: string) => Promise<Service & { createdAt?: number }>;
 
 /**
  * A service key uses only its own service; an admin key (Twilio's account) any service. Sids of
@@ -22,7 +20,7 @@ export function createServiceResolver(admin: AdminService): ServiceResolver {
   return async (c, sid) => {
     const { service, admin: isAdmin } = c.get("principal");
     if (serviceSid(service.id) === sid) return service;
-    if (!isAdmin) throw notFound(`/Services/${sid}`);
+    if (!isAdmin) throw notFound(relative(c));
     const id = serviceIdOf(sid);
     if (id) {
       try {
@@ -32,7 +30,7 @@ export function createServiceResolver(admin: AdminService): ServiceResolver {
       }
     }
     const found = (await admin.listServices()).find((s) => serviceSid(s.id) === sid);
-    if (!found) throw notFound(`/Services/${sid}`);
+    if (!found) throw notFound(relative(c));
     return found;
   };
 }

@@ -6,7 +6,7 @@ import type { Channel, Clock, Service, Store, Verification } from "../../core/po
 import { type CheckTarget, effectiveStatus, type VerificationService } from "../../core/verification.js";
 import { clientIpOf } from "../middleware/limits.js";
 import type { TwilioEnv } from "./auth.js";
-import { invalidParameter, maxCheckAttempts, notFound } from "./errors.js";
+import { invalidParameter, maxCheckAttempts, notFound, relative } from "./errors.js";
 import { type Form, readForm } from "./form.js";
 import type { ServiceResolver } from "./services.js";
 import { isSid, verificationIdOf } from "./sids.js";
@@ -126,11 +126,4 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
   });
 
   return app;
-}
-
-/** The path below the version, as Twilio names resources in its 404 messages. */
-export function relative(c: Context): string {
-  const path = c.req.path;
-  const at = path.indexOf("/Services");
-  return at >= 0 ? path.slice(at) : path;
 }
