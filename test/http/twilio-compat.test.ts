@@ -58,6 +58,12 @@ describe("Twilio Verify v2 compatibility, driven by the official twilio SDK", ()
     const gone = await restException(verifications(started.sid).fetch());
     expect(gone).toMatchObject({ status: 404, code: 20404, moreInfo: "https://www.twilio.com/docs/errors/20404" });
     expect((await restException(checks.create({ to: TO, code }))).code).toBe(20404);
+
+    // The same core underneath: its metrics count these calls.
+    const metrics = await (await h.runtime.app.request("/metrics")).text();
+    expect(metrics).toMatch(/verifyd_verifications_started_total\{channel="sms",country="US"\} 1/);
+    expect(metrics).toMatch(/verifyd_verification_checks_total\{reason="wrong_code"\} 1/);
+    expect(metrics).toMatch(/verifyd_verifications_approved_total\{channel="sms"\} 1/);
   });
 
   it("reads a pending verification by its sid or its To number, and cancels or approves it", async () => {
