@@ -139,6 +139,16 @@ describe("Twilio Verify v2 compatibility, driven by the official twilio SDK", ()
     });
     // Its own service, under the sid derived from its id, is reachable.
     expect((await scoped.verify.v2.services(serviceSid("svc_other")).fetch()).friendlyName).toBe("Other");
+    // API-key auth: an SK username, the account named separately; the default service by its derived sid.
+    const keyAuth = twilio(`SK${"ab".repeat(16)}`, ADMIN_KEY, {
+      accountSid: ACCOUNT_SID,
+      httpClient: new LocalVerifyClient(base),
+    });
+    const byDefault = await keyAuth.verify.v2
+      .services(serviceSid("svc_default"))
+      .verifications.create({ to: TO, channel: "sms" });
+    expect(byDefault).toMatchObject({ status: "pending", serviceSid: serviceSid("svc_default") });
+    expect(byDefault.accountSid).toMatch(/^AC[0-9a-f]{32}$/);
     const denied = await restException(sdkClient(base, "vfd_not-a-key").verify.v2.services(sid).fetch());
     expect(denied).toMatchObject({ status: 401, code: 20003 });
   });
