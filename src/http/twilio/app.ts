@@ -44,7 +44,7 @@ export function twilioCompatRoutes(deps: TwilioCompatDeps) {
   });
 
   app.use("*", requireBasicAuth(deps.authenticate));
-  app.use("*", limitPerKey(deps.limiter) as unknown as Parameters<typeof app.use>[1]);
+  app.use("*", limitPerKey(deps.limiter));
   app.route("/", serviceRoutes({ admin: deps.admin, resolve, viewContext }));
   app.route("/", verificationRoutes({ ...deps, trustProxyHops: deps.trustProxyHops ?? 0, resolve, viewContext }));
   app.all("*", (c) => {

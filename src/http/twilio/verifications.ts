@@ -26,11 +26,12 @@ const CHANNELS = ["sms", "whatsapp", "rcs", "auto"] as const;
 
 /**
  * `Amount` and `Payee` are accepted and echoed as null until the core binds them to the code.
- * PSD2: read them here and pass them to `verifications.start`/`check`.
+ * PSD2: the one place to wire them: pass them to `verifications.start`/`check`, and have `view`
+ * read them back from the verification.
  */
-function psd2From(_form: Form): Psd2Binding {
-  _form.optional("Amount");
-  _form.optional("Payee");
+function psd2From(form: Form): Psd2Binding {
+  form.optional("Amount");
+  form.optional("Payee");
   return NO_PSD2;
 }
 

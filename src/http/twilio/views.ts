@@ -12,10 +12,7 @@ export interface ViewContext {
   now: number;
 }
 
-/**
- * PSD2 transaction binding (`Amount`, `Payee`). The core does not bind amounts to codes yet, so these
- * are echoed as null. PSD2: this is the single place to pass them to the core and read them back.
- */
+/** PSD2 transaction binding (`Amount`, `Payee`), echoed in answers; read from requests by `psd2From`. */
 export interface Psd2Binding {
   amount: string | null;
   payee: string | null;
@@ -83,5 +80,3 @@ export function checkView(v: Verification, valid: boolean, ctx: ViewContext, psd
   const { send_code_attempts: _a, url: _u, lookup: _l, sna: _s, ...rest } = verificationView(v, ctx, [], psd2);
   return { ...rest, valid, sna_attempts_error_codes: [] };
 }
-
-export type { Service };
