@@ -262,6 +262,18 @@ export function createVerificationService(deps: VerificationDeps) {
       return mustFind(service, id);
     },
 
+    /** Approves a pending verification without a code: the integrator checked the user some other way. */
+    async approve(service: Service, id: string): Promise<Verification> {
+      const v = await mustFind(service, id);
+      const now = clock.now();
+      const status = effectiveStatus(v, now);
+      if (status !== "pending") throw new VerifydError("verification_closed", `the verification is ${status}`);
+      if (!(await store.approve(v.id, now))) throw new VerifydError("verification_closed", "the verification closed meanwhile");
+      deps.notifier?.notify(v.id);
+      await events.emit("verification.approved", verificationData({ ...v, status: "approved", approvedAt: now, updatedAt: now }));
+      return mustFind(service, id);
+    },
+
     /**
      * Checks a code. Order: find → failed-check limits → atomic attempt count → constant-time
      * compare → conditional approval (so concurrent correct checks approve exactly once).

@@ -36,6 +36,7 @@ import { type MetricsRouteDeps, metricsRoutes } from "./routes/metrics.js";
 import { optOutRoutes } from "./routes/opt-outs.js";
 import { verificationCheckRoutes, verificationRoutes } from "./routes/verifications.js";
 import { type WebhookRoutesDeps, webhookRoutes } from "./routes/webhooks.js";
+import { TWILIO_BASE_PATH, twilioCompatRoutes } from "./twilio/app.js";
 import { validationHook } from "./validation.js";
 
 export interface AppDeps {
@@ -128,6 +129,9 @@ export function createApp(deps: AppDeps) {
   app.route("/v1/analytics", analyticsRoutes({ analytics: createAnalyticsService(deps) }));
   if (deps.conversion) app.route("/v1/abuse", abuseRoutes({ conversion: deps.conversion }));
   if (deps.events) app.route("/v1", eventRoutes({ events: deps.events }));
+  // The Twilio Verify v2 surface: its own auth (HTTP Basic), form bodies and error JSON.
+  if (deps.admin)
+    app.route(TWILIO_BASE_PATH, twilioCompatRoutes({ ...routeDeps, admin: deps.admin, basePath: TWILIO_BASE_PATH }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {
