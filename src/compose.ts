@@ -146,7 +146,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   });
   const factors = createFactorService({ store, clock, ids, sealer: createTotpSealer(secret) });
   const authenticate = createAuthenticator({ store, clock, defaults: config.defaults, adminKey: config.adminKey });
-  const admin = createAdminService({ store, clock, ids, defaults: config.defaults });
+  const admin = createAdminService({ store, clock, ids, defaults: config.defaults, providers: [...senders.keys()] });
   const app = createApp({
     admin,
     verifications,

@@ -57,6 +57,9 @@ export function toView(v: Verification, service: Service, now: number, deliverie
     expires_at: iso(v.expiresAt) as string,
     next_resend_at: iso(nextResendAt(v, service, now)),
     approved_at: iso(v.approvedAt),
+    locale: v.locale ?? null,
+    ...(v.transaction ? { amount: v.transaction.amount, payee: v.transaction.payee } : {}),
+    ...(v.test ? { test: true as const } : {}),
     ...(inbound ? { verified_number: v.verifiedNumber ?? null } : {}),
     ...(deliveries
       ? {
@@ -83,7 +86,12 @@ const checkView = (o: CheckOutcome) => ({
   reason: o.reason,
   attempts_remaining: o.attemptsRemaining,
   verification_id: o.verification?.id ?? null,
+  ...(o.verification?.test ? { test: true as const } : {}),
 });
+
+/** The payment a request binds or presents, when it names one (the schemas require both fields together). */
+const transactionOf = (b: { amount?: string; payee?: string }) =>
+  b.amount !== undefined && b.payee !== undefined ? { amount: b.amount, payee: b.payee } : null;
 
 const startRoute = createRoute({
   method: "post",
@@ -164,7 +172,13 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
     if (!to) throw new VerifydError("invalid_request", "to is required (except with channel: inbound)");
     if (input.inbound_channels) throw new VerifydError("invalid_request", "inbound_channels needs channel: inbound");
     const run = async () => {
-      const v = await verifications.start(service, { to, channels: input.channels, clientIp });
+      const v = await verifications.start(service, {
+        to,
+        channels: input.channels,
+        clientIp,
+        locale: input.locale,
+        transaction: transactionOf(input),
+      });
       return toView(v, service, clock.now());
     };
     const rawKey = c.req.header("idempotency-key");
@@ -219,7 +233,7 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
     const { service } = c.get("principal");
     const input = c.req.valid("json");
     const ip = clientIpOf(c, input.client_ip, trustProxyHops);
-    const outcome = await verifications.check(service, { id: c.req.valid("param").id }, input.code, ip);
+    const outcome = await verifications.check(service, { id: c.req.valid("param").id }, input.code, ip, transactionOf(input));
     return c.json(checkView(outcome), 200);
   });
 
@@ -248,7 +262,8 @@ export function verificationCheckRoutes(deps: VerificationRoutesDeps) {
     const { service } = c.get("principal");
     const input = c.req.valid("json");
     const ip = clientIpOf(c, input.client_ip, deps.trustProxyHops);
-    return c.json(checkView(await deps.verifications.check(service, { to: input.to }, input.code, ip)), 200);
+    const outcome = await deps.verifications.check(service, { to: input.to }, input.code, ip, transactionOf(input));
+    return c.json(checkView(outcome), 200);
   });
   return app;
 }

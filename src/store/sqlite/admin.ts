@@ -13,6 +13,7 @@ const toEntry = (r: ServiceRow): ServiceEntry => ({
   policy: r.policy as ServiceRecord["policy"],
   route: readRoute(r.route),
   countryRoutes: r.countryRoutes,
+  settings: r.settings as ServiceRecord["settings"],
   createdAt: r.createdAt,
 });
 
@@ -23,9 +24,18 @@ export function createSqliteAdminOperations({ raw, db }: OpenedSqlite): AdminSto
     if (!row) return null;
     const policy: Record<string, unknown> = { ...row.policy };
     for (const [field, value] of Object.entries(patch.policy)) if (value !== undefined) policy[field] = value;
+    const settings: Record<string, unknown> = { ...row.settings };
+    for (const [field, value] of Object.entries(patch.settings ?? {})) if (value !== undefined) settings[field] = value;
     const updated = db
       .update(services)
-      .set({ policy, ...(patch.name !== undefined ? { name: patch.name } : {}), updatedAt: now })
+      .set({
+        policy,
+        settings,
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.route !== undefined ? { route: patch.route } : {}),
+        ...(patch.countryRoutes !== undefined ? { countryRoutes: patch.countryRoutes } : {}),
+        updatedAt: now,
+      })
       .where(eq(services.id, id))
       .returning()
       .get();
@@ -41,6 +51,7 @@ export function createSqliteAdminOperations({ raw, db }: OpenedSqlite): AdminSto
           policy: s.policy,
           route: s.route,
           countryRoutes: s.countryRoutes,
+          settings: s.settings ?? {},
           createdAt: now,
           updatedAt: now,
         })
