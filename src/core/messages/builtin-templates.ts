@@ -50,12 +50,12 @@ export const BUILTIN_TEMPLATES = {
     payment: "{service}: {payee} को {amount} भुगतान हेतु कोड {code}। साझा न करें।",
   },
   ar: {
-    code: "رمز {service} الخاص بك هو {code}. مدة الصلاحية: {minutes}. لا تشاركه مع أحد.",
+    code: "رمز {service}: {code}. الصلاحية: {minutes}. لا تشاركه مع أحد.",
     payment: "{service}: الرمز {code} لدفع {amount} إلى {payee}. لا تشاركه.",
   },
   ru: {
-    code: "Код {service}: {code}. Срок действия: {minutes}. Никому его не сообщайте.",
-    payment: "{service}: код {code} для оплаты {amount}, получатель {payee}. Никому не сообщайте.",
+    code: "Код {service}: {code}. Срок действия: {minutes}. Никому не сообщайте.",
+    payment: "{service}: код {code} для оплаты {amount} ({payee}). Никому не сообщайте.",
   },
   ja: {
     code: "{service}の認証コードは{code}です。有効期限は{minutes}です。他人に教えないでください。",
