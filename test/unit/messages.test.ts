@@ -98,7 +98,11 @@ describe("autofill lines", () => {
       "FA+9qCX9VSu",
       "@example.com #123456",
     ]);
-    expect(renderMessage({ ...base, androidAppHash: "FA+9qCX9VSu" }).split("\n").at(-1)).toBe("FA+9qCX9VSu");
+    expect(
+      renderMessage({ ...base, androidAppHash: "FA+9qCX9VSu" })
+        .split("\n")
+        .at(-1),
+    ).toBe("FA+9qCX9VSu");
   });
 
   it("adds no autofill lines to RCS or WhatsApp texts", () => {
