@@ -160,6 +160,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       }),
       locale: job.locale ?? "en",
       expiresAt: job.expiresAt,
+      openUrl: job.settings.webOtpOrigin ? `https://${job.settings.webOtpOrigin}` : null,
     };
     return breakers.run(job.provider, async () => {
       const started = performance.now();
