@@ -216,7 +216,10 @@ export function createVerificationService(deps: VerificationDeps) {
         const live = await store.findPendingByDestination(service.id, phone.e164, now);
         if (live && sameTransaction(live.transaction, transaction)) return resendLive(service, live, input.clientIp);
         // Another payment needs another code: the live one is canceled rather than resent with the wrong amount.
-        if (live) await store.closeVerification(live.id, "canceled", now);
+        if (live && (await store.closeVerification(live.id, "canceled", now))) {
+          deps.notifier?.notify(live.id);
+          await events.emit("verification.canceled", verificationData({ ...live, status: "canceled" }));
+        }
         if (!test) {
           await enforceSendVelocity(limiter, phone, deps.screening);
           await enforceSendLimits(limiter, phone.e164, input.clientIp);

@@ -126,6 +126,21 @@ describe("service settings, templates and locales, WebOTP, PSD2, test numbers", 
     expect(ok.body).toMatchObject({ valid: true, status: "approved", reason: null });
   });
 
+  it("cancels the pending verification when the same number starts another payment", async () => {
+    const first = await h.startVerification("+14155550100", { amount: "EUR 12.50", payee: "ACME" });
+    const second = await h.startVerification("+14155550100", { amount: "EUR 99.00", payee: "ACME" });
+    expect(second.id).not.toBe(first.id);
+    expect((await h.json<View>("GET", `/v1/verifications/${first.id}`)).body.status).toBe("canceled");
+    const old = await h.json("POST", `/v1/verifications/${first.id}/check`, {
+      code: first.code,
+      amount: "EUR 12.50",
+      payee: "ACME",
+    });
+    expect(old.body).toMatchObject({ valid: false, reason: "canceled" });
+    const same = await h.json<View>("POST", "/v1/verifications", { to: "+14155550100", amount: "EUR 99.00", payee: "ACME" });
+    expect(same.status).toBe(429); // the same payment again is a resend of the pending one, inside its cooldown
+  });
+
   it("validates amount and payee at the start", async () => {
     for (const body of [{ amount: "12.50", payee: "ACME" }, { amount: "EUR 12,50", payee: "ACME" }, { amount: "EUR 1" }]) {
       const res = await h.json<Problem>("POST", "/v1/verifications", { to: "+14155550100", ...body });
