@@ -167,7 +167,14 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   });
   const factors = createFactorService({ store, clock, ids, sealer: createTotpSealer(secret) });
   const authenticate = createAuthenticator({ store, clock, defaults: config.defaults, adminKey: config.adminKey });
-  const admin = createAdminService({ store, clock, ids, defaults: config.defaults, sealWebhookSecret: receivers.seal });
+  const admin = createAdminService({
+    store,
+    clock,
+    ids,
+    defaults: config.defaults,
+    sealWebhookSecret: receivers.seal,
+    providers: [...senders.keys()],
+  });
   const app = createApp({
     admin,
     events: createEventLog({ store, clock }),

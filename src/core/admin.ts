@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { generateApiKey } from "./api-keys.js";
 import { VerifydError } from "./errors.js";
+import { type SettingsProblem, templateProblems, testNumberProblems } from "./messages/validate.js";
 import type { Clock, Ids, RouteStep, Service, ServiceRecord, VerificationPolicy } from "./ports.js";
+import { resolveSettings, type ServiceSettings } from "./service-settings.js";
 import { DEFAULT_SERVICE_ID, resolveService } from "./services.js";
 
 /** A stored service with its creation time, as the admin API lists it. */
@@ -32,6 +34,10 @@ export interface ServicePatch {
   /** Merged into the stored overrides; unset fields are left as they are. */
   policy: Partial<VerificationPolicy>;
   webhook?: ServiceWebhookPatch;
+  /** Merged field by field like `policy` (a field is replaced whole: `templates` as one document). */
+  settings?: Partial<ServiceSettings>;
+  route?: RouteStep[];
+  countryRoutes?: Record<string, RouteStep[]>;
 }
 
 /** The service and key administration operations of the Store; each is atomic. */
@@ -67,6 +73,8 @@ export interface AdminDeps {
   serviceId?: () => string;
   /** Seals a service's event webhook secret (bound to the service id) before it is stored. */
   sealWebhookSecret?: (serviceId: string, secret: string) => Buffer;
+  /** The configured provider names, which routes may name; when absent, routes are not checked against them. */
+  providers?: readonly string[];
 }
 
 /** A service's event receiver as given to the admin API; the secret in clear, sealed before storage. */
@@ -75,11 +83,20 @@ export interface WebhookInput {
   secret?: string | null;
 }
 
+export interface NewService {
+  name: string;
+  policy: Partial<VerificationPolicy>;
+  settings?: Partial<ServiceSettings>;
+  route?: RouteStep[];
+  countryRoutes?: Record<string, RouteStep[]>;
+  webhook?: WebhookInput;
+}
+
 const randomServiceId = () => `svc_${randomBytes(16).toString("hex")}`;
 
 /** Services (their policies) and their API keys, managed with an admin key. */
 export function createAdminService(deps: AdminDeps) {
-  const { store, clock, ids, defaults, serviceId = randomServiceId } = deps;
+  const { store, clock, ids, defaults, serviceId = randomServiceId, providers } = deps;
   const resolve = (s: ServiceEntry): Service & { createdAt: number; webhook: { url: string | null; secretSet: boolean } } => ({
     ...resolveService(s, defaults),
     createdAt: s.createdAt,
@@ -101,19 +118,39 @@ export function createAdminService(deps: AdminDeps) {
     return found;
   };
 
+  /** Checks a service as it will be saved: template fit, test codes, route providers. Throws 400 with every problem. */
+  const validate = (record: ServiceRecord) => {
+    const settings = resolveSettings(record.settings);
+    const problems: SettingsProblem[] = [...templateProblems(settings, record.name), ...testNumberProblems(settings)];
+    if (providers) {
+      const known = new Set(providers);
+      const check = (steps: RouteStep[], pointer: string) =>
+        steps.forEach((step, i) => {
+          for (const p of step.providers)
+            if (!known.has(p))
+              problems.push({ pointer: `${pointer}/${i}/providers`, detail: `no provider named ${p} is configured` });
+        });
+      check(record.route, "/route");
+      for (const [country, steps] of Object.entries(record.countryRoutes)) check(steps, `/country_routes/${country}`);
+    }
+    const first = problems[0];
+    if (first) throw new VerifydError("invalid_request", first.detail, { extensions: { errors: problems } });
+  };
+
   return {
-    /** A new service takes the default service's route and country routes. */
-    async createService(input: { name: string; policy: Partial<VerificationPolicy>; webhook?: WebhookInput }) {
+    /** A new service takes the default service's route and country routes, unless it brings its own. */
+    async createService(input: NewService) {
       const base = await store.getService(DEFAULT_SERVICE_ID);
-      const route: RouteStep[] = base?.route ?? [];
       const id = serviceId();
       const record: ServiceRecord = {
         id,
         name: input.name,
         policy: input.policy,
-        route,
-        countryRoutes: base?.countryRoutes ?? {},
+        route: input.route ?? base?.route ?? [],
+        countryRoutes: input.countryRoutes ?? base?.countryRoutes ?? {},
+        settings: input.settings ?? {},
       };
+      validate(record);
       const now = clock.now();
       const webhook = webhookPatch(id, input.webhook);
       await store.createService({ ...record, ...(webhook ? { webhook } : {}) }, now);
@@ -130,6 +167,15 @@ export function createAdminService(deps: AdminDeps) {
       return resolve(await requireService(id));
     },
     async updateService(id: string, patch: Omit<ServicePatch, "webhook"> & { webhook?: WebhookInput }) {
+      // The merged result is what must hold: a rename or a new WebOTP origin can push a stored template over a segment.
+      const current = await requireService(id);
+      validate({
+        ...current,
+        name: patch.name ?? current.name,
+        route: patch.route ?? current.route,
+        countryRoutes: patch.countryRoutes ?? current.countryRoutes,
+        settings: { ...current.settings, ...definedOnly(patch.settings ?? {}) },
+      });
       const webhook = webhookPatch(id, patch.webhook);
       const updated = await store.updateServicePolicy(id, { ...patch, webhook }, clock.now());
       if (!updated) throw new VerifydError("service_not_found", `no service ${id}`);
@@ -159,6 +205,10 @@ export function createAdminService(deps: AdminDeps) {
       if (!(await store.revokeApiKey(id, clock.now()))) throw new VerifydError("api_key_not_found", `no API key ${id}`);
     },
   };
+}
+
+function definedOnly<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 export type AdminService = ReturnType<typeof createAdminService>;

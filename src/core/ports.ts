@@ -10,6 +10,8 @@ import type { EventStore } from "./events.js";
 import type { OptOutStore } from "./opt-outs.js";
 import type { RetentionStore } from "./retention.js";
 import type { StatusUpdate } from "./sender.js";
+import type { ServiceSettings } from "./service-settings.js";
+import type { Transaction } from "./transaction.js";
 
 export type VerificationStatus = "pending" | "approved" | "canceled" | "expired" | "max_attempts_reached" | "failed";
 
@@ -61,6 +63,8 @@ export interface ServiceRecord {
   policy: Partial<VerificationPolicy>;
   route: RouteStep[];
   countryRoutes: Record<string, RouteStep[]>;
+  /** Message and test settings it overrides. */
+  settings?: Partial<ServiceSettings>;
 }
 
 /** A service with its policy resolved against the configured defaults. */
@@ -72,6 +76,7 @@ export interface Service {
   route: RouteStep[];
   /** Routes by destination country (ISO 3166-1 alpha-2), overriding `route`. */
   countryRoutes: Record<string, RouteStep[]>;
+  settings: ServiceSettings;
 }
 
 export interface ApiKey {
@@ -105,6 +110,12 @@ export interface Verification {
   inboundChannels?: Channel[] | null;
   /** For an approved inbound verification: the E.164 number the user's message came from. */
   verifiedNumber?: string | null;
+  /** The language of its messages, chosen at the start. */
+  locale?: string | null;
+  /** The payment its code is bound to, if any. */
+  transaction?: Transaction | null;
+  /** A service test number: nothing is sent, and analytics leave it out. */
+  test?: boolean;
 }
 
 /** Why an inbound message approved nothing. */
@@ -184,6 +195,9 @@ export interface DeliveryJob {
   sealedCode: Buffer;
   expiresAt: number;
   locale: string | null;
+  transaction: Transaction | null;
+  /** The service's settings at claim time (templates, autofill lines). */
+  settings: ServiceSettings;
 }
 
 export interface Delivery {
@@ -288,8 +302,9 @@ export interface Store extends AdminStore, AnalyticsStore, EventStore, OptOutSto
   /**
    * Inserts a verification and its first delivery together. Stale pending rows of the same
    * destination are expired first. Returns false when a live pending one exists (a concurrent start won).
+   * `first` is null for a test number, which is never sent to.
    */
-  createVerification(v: Verification, secrets: CodeSecrets, first: NewDelivery): Promise<boolean>;
+  createVerification(v: Verification, secrets: CodeSecrets, first: NewDelivery | null): Promise<boolean>;
   /** Counts a send on a live verification, respecting cooldown and max sends, and queues its delivery. */
   recordResend(input: {
     id: string;
@@ -297,7 +312,8 @@ export interface Store extends AdminStore, AnalyticsStore, EventStore, OptOutSto
     cooldownMs: number;
     secrets?: CodeSecrets;
     expiresAt?: number;
-    delivery: NewDelivery;
+    /** Absent for a test number. */
+    delivery?: NewDelivery;
   }): Promise<ResendOutcome>;
   /** Increments the check counter only while pending, unexpired and under the limit. */
   recordCheck(serviceId: string, id: string, now: number): Promise<CheckAttempt>;

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
-import { minutesLeft, renderCodeMessage } from "../channels/templates.js";
 import type { CodeKit } from "../core/codes.js";
 import type { EventSink } from "../core/events.js";
+import { minutesLeft, renderMessage } from "../core/messages/render.js";
 import { type Metrics, noopMetrics } from "../core/metrics.js";
 import type {
   Clock,
@@ -149,9 +149,20 @@ export function createOutbox(options: OutboxOptions): Outbox {
       to: job.to,
       channel: job.channel,
       code,
-      body: renderCodeMessage({ serviceName: job.serviceName, code, minutesLeft: minutesLeft(job.expiresAt, now) }),
+      body: renderMessage({
+        channel: job.channel,
+        locale: job.locale ?? "en",
+        serviceName: job.serviceName,
+        code,
+        minutesLeft: minutesLeft(job.expiresAt, now),
+        transaction: job.transaction,
+        overrides: job.settings.templates,
+        webOtpOrigin: job.settings.webOtpOrigin,
+        androidAppHash: job.settings.androidAppHash,
+      }),
       locale: job.locale ?? "en",
       expiresAt: job.expiresAt,
+      openUrl: job.settings.webOtpOrigin ? `https://${job.settings.webOtpOrigin}` : null,
     };
     return breakers.run(job.provider, async () => {
       const started = performance.now();

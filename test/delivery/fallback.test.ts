@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createCodeKit } from "../../src/core/codes.js";
 import type { Limiter, RouteStep, Sender, Service, Store } from "../../src/core/ports.js";
+import { DEFAULT_SETTINGS } from "../../src/core/service-settings.js";
 import { createVerificationService } from "../../src/core/verification.js";
 import { createOutbox, type Outbox } from "../../src/delivery/outbox.js";
 import { createLogger } from "../../src/observability/logger.js";
@@ -45,6 +46,7 @@ describe("route fallback", () => {
       policy: { codeLength: 6, ttlMs: 600_000, maxChecks: 5, maxSends: 5, resendCooldownMs: 30_000, resendPolicy: "same" },
       route,
       countryRoutes: {},
+      settings: DEFAULT_SETTINGS,
     };
     const verifications = createVerificationService({
       store,

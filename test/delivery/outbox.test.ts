@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createCodeKit } from "../../src/core/codes.js";
 import type { Limiter, Sender, Service, Store } from "../../src/core/ports.js";
+import { DEFAULT_SETTINGS } from "../../src/core/service-settings.js";
 import { createVerificationService } from "../../src/core/verification.js";
 import { createOutbox, type Outbox, retryDelayMs } from "../../src/delivery/outbox.js";
 import { createLogger } from "../../src/observability/logger.js";
@@ -28,6 +29,7 @@ const service: Service = {
     { channel: "sms", providers: ["sms"] },
   ],
   countryRoutes: {},
+  settings: DEFAULT_SETTINGS,
 };
 
 describe("delivery outbox", () => {

@@ -66,6 +66,25 @@ describe("Twilio Verify v2 compatibility, driven by the official twilio SDK", ()
     expect(metrics).toMatch(/verifyd_verifications_approved_total\{service="svc_[^"]+",channel="sms",country="US"\} 1/);
   });
 
+  it("binds Amount and Payee to the code (PSD2): another payee is a wrong code, the same one approves", async () => {
+    const { h, client } = await setUp();
+    const service = await client.verify.v2.services.create({ friendlyName: "Shop" });
+    const verifications = client.verify.v2.services(service.sid).verifications;
+    const started = await verifications.create({ to: TO, channel: "sms", amount: "EUR 12.50", payee: "ACME" });
+    expect(started).toMatchObject({ status: "pending", amount: "EUR 12.50", payee: "ACME" });
+    const code = h.sender.lastCode(TO);
+    expect(h.sender.messages.at(-1)?.body).toContain("EUR 12.50");
+
+    const checks = client.verify.v2.services(service.sid).verificationChecks;
+    const other = await checks.create({ verificationSid: started.sid, code, amount: "EUR 12.50", payee: "EVIL" });
+    expect(other).toMatchObject({ status: "pending", valid: false });
+    const same = await checks.create({ verificationSid: started.sid, code, amount: "EUR 12.50", payee: "ACME" });
+    expect(same).toMatchObject({ status: "approved", valid: true, amount: "EUR 12.50", payee: "ACME" });
+
+    const half = await restException(verifications.create({ to: "+14155550101", channel: "sms", amount: "EUR 1.00" }));
+    expect(half).toMatchObject({ status: 400, code: 60200 });
+  });
+
   it("reads a pending verification by its sid or its To number, and cancels or approves it", async () => {
     const { h, client } = await setUp();
     const { sid: serviceSid } = await client.verify.v2.services.create({ friendlyName: "Acme" });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createFactorService, type FactorService } from "../../src/core/factors.js";
 import type { Service, Store } from "../../src/core/ports.js";
+import { DEFAULT_SETTINGS } from "../../src/core/service-settings.js";
 import { createTotpSealer, toBase32 } from "../../src/core/totp.js";
 import { uuidIds } from "../../src/runtime.js";
 import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
@@ -28,6 +29,7 @@ const service: Service = {
   policy: { codeLength: 6, ttlMs: 600_000, maxChecks: 5, maxSends: 5, resendCooldownMs: 30_000, resendPolicy: "same" },
   route: [],
   countryRoutes: {},
+  settings: DEFAULT_SETTINGS,
 };
 
 describe("factor service", () => {

@@ -4,6 +4,7 @@ import { VerifydError } from "../../core/errors.js";
 import type { Service, VerificationPolicy } from "../../core/ports.js";
 import type { AppEnv } from "../context.js";
 import { json, problems, security } from "../openapi.js";
+import { SettingsFields, SettingsView, settingsView, toSettingsPatch } from "../service-settings-schema.js";
 import { validationHook } from "../validation.js";
 import { toWebhookInput, toWebhookView, WebhookSettingsFields, WebhookSettingsView } from "./service-webhook.js";
 
@@ -31,6 +32,9 @@ const PolicyFields = {
     .openapi({ description: "Minimum time between two sends, 0–3600 s.", example: 30 }),
   resend_policy: z.enum(["same", "new"]).openapi({ description: "`same` resends the live code; `new` rotates it." }),
 };
+const PolicyShape = Object.fromEntries(Object.entries(PolicyFields).map(([f, schema]) => [f, schema.optional()])) as {
+  [K in keyof typeof PolicyFields]: z.ZodOptional<(typeof PolicyFields)[K]>;
+};
 const name = z
   .string()
   .trim()
@@ -53,6 +57,7 @@ const ServiceView = z
     id: z.string().openapi({ example: "svc_3f2a9c0d4b1e4f6a8c7d5e2b1a0f9e8d" }),
     name: z.string(),
     policy: PolicyView,
+    settings: SettingsView,
     created_at: z.string().openapi({ example: "2026-01-01T12:00:00.000Z" }),
     webhook: WebhookSettingsView,
   })
@@ -69,7 +74,10 @@ const CreateServiceBody = z
     resend_policy: PolicyFields.resend_policy.optional(),
     // Event webhook receiver: its own block (service-webhook.ts).
     ...WebhookSettingsFields,
-  })
+    ...Object.fromEntries(Object.entries(SettingsFields).map(([field, schema]) => [field, schema.optional()])),
+  } as typeof PolicyShape & { name: typeof name } & typeof WebhookSettingsFields & {
+      [K in keyof typeof SettingsFields]: z.ZodOptional<(typeof SettingsFields)[K]>;
+    })
   .strict()
   .openapi("CreateServiceBody");
 const UpdateServiceBody = CreateServiceBody.partial().strict().openapi("UpdateServiceBody");
@@ -149,6 +157,7 @@ export const toServiceView = (s: Service & { createdAt: number; webhook: { url: 
     resend_cooldown_seconds: Math.round(s.policy.resendCooldownMs / 1000),
     resend_policy: s.policy.resendPolicy,
   },
+  settings: settingsView(s),
   created_at: new Date(s.createdAt).toISOString(),
   webhook: toWebhookView(s.webhook),
 });
@@ -237,7 +246,12 @@ export function adminRoutes({ admin }: AdminRoutesDeps) {
   app.openapi(createServiceDef, async (c) => {
     const { name: serviceName, webhook_url, webhook_secret, ...fields } = c.req.valid("json");
     const webhook = toWebhookInput({ webhook_url, webhook_secret });
-    const service = await admin.createService({ name: serviceName, policy: toPolicy(fields), ...(webhook ? { webhook } : {}) });
+    const service = await admin.createService({
+      name: serviceName,
+      policy: toPolicy(fields),
+      ...toSettingsPatch(fields),
+      ...(webhook ? { webhook } : {}),
+    });
     return c.json(toServiceView(service), 201);
   });
   app.openapi(listServicesDef, async (c) => c.json({ data: (await admin.listServices()).map(toServiceView) }, 200));
@@ -249,6 +263,7 @@ export function adminRoutes({ admin }: AdminRoutesDeps) {
       ...(serviceName !== undefined ? { name: serviceName } : {}),
       policy: toPolicy(fields),
       ...(webhook ? { webhook } : {}),
+      ...toSettingsPatch(fields),
     });
     return c.json(toServiceView(service), 200);
   });

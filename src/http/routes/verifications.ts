@@ -57,6 +57,9 @@ export function toView(v: Verification, service: Service, now: number, deliverie
     expires_at: iso(v.expiresAt) as string,
     next_resend_at: iso(nextResendAt(v, service, now)),
     approved_at: iso(v.approvedAt),
+    locale: v.locale ?? null,
+    ...(v.transaction ? { amount: v.transaction.amount, payee: v.transaction.payee } : {}),
+    ...(v.test ? { test: true as const } : {}),
     ...(inbound ? { verified_number: v.verifiedNumber ?? null } : {}),
     ...(deliveries
       ? {
@@ -83,7 +86,12 @@ const checkView = (o: CheckOutcome) => ({
   reason: o.reason,
   attempts_remaining: o.attemptsRemaining,
   verification_id: o.verification?.id ?? null,
+  ...(o.verification?.test ? { test: true as const } : {}),
 });
+
+/** The payment a request binds or presents, when it names one (the schemas require both fields together). */
+const transactionOf = (b: { amount?: string; payee?: string }) =>
+  b.amount !== undefined && b.payee !== undefined ? { amount: b.amount, payee: b.payee } : null;
 
 const startRoute = createRoute({
   method: "post",
@@ -164,7 +172,13 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
     if (!to) throw new VerifydError("invalid_request", "to is required (except with channel: inbound)");
     if (input.inbound_channels) throw new VerifydError("invalid_request", "inbound_channels needs channel: inbound");
     const run = async () => {
-      const v = await verifications.start(service, { to, channels: input.channels, clientIp });
+      const v = await verifications.start(service, {
+        to,
+        channels: input.channels,
+        clientIp,
+        locale: input.locale,
+        transaction: transactionOf(input),
+      });
       return toView(v, service, clock.now());
     };
     // The fingerprint is the body alone, as it has been since start first took the header.
@@ -197,7 +211,7 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
     const id = c.req.valid("param").id;
     // A replayed check answers as the first one did and spends no attempt.
     const { body, headers } = await idempotent(c, { store, clock, service }, { op: "check", id, ...input }, 200, async () =>
-      checkView(await verifications.check(service, { id }, input.code, ip)),
+      checkView(await verifications.check(service, { id }, input.code, ip, transactionOf(input))),
     );
     return c.json(body, 200, headers);
   });
@@ -238,7 +252,7 @@ export function verificationCheckRoutes(deps: VerificationRoutesDeps) {
     const input = c.req.valid("json");
     const ip = clientIpOf(c, input.client_ip, deps.trustProxyHops);
     const { body, headers } = await idempotent(c, { ...deps, service }, { op: "check", ...input }, 200, async () =>
-      checkView(await deps.verifications.check(service, { to: input.to }, input.code, ip)),
+      checkView(await deps.verifications.check(service, { to: input.to }, input.code, ip, transactionOf(input))),
     );
     return c.json(body, 200, headers);
   });

@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { normalizePhone } from "../../core/phone.js";
 import type { Channel, Clock, Service, Store, Verification } from "../../core/ports.js";
+import { AMOUNT_PATTERN, MAX_PAYEE_LENGTH, type Transaction } from "../../core/transaction.js";
 import { type CheckTarget, effectiveStatus, type VerificationService } from "../../core/verification.js";
 import { clientIpOf } from "../middleware/limits.js";
 import type { TwilioEnv } from "./auth.js";
@@ -10,7 +11,7 @@ import { invalidParameter, maxCheckAttempts, notFound, relative } from "./errors
 import { type Form, readForm } from "./form.js";
 import type { ServiceResolver } from "./services.js";
 import { isSid, verificationIdOf } from "./sids.js";
-import { checkView, NO_PSD2, type Psd2Binding, type ViewContext, verificationView } from "./views.js";
+import { checkView, type ViewContext, verificationView } from "./views.js";
 
 export interface TwilioVerificationDeps {
   verifications: VerificationService;
@@ -25,14 +26,18 @@ export interface TwilioVerificationDeps {
 const CHANNELS = ["sms", "whatsapp", "rcs", "auto"] as const;
 
 /**
- * `Amount` and `Payee` are accepted and echoed as null until the core binds them to the code.
- * PSD2: the one place to wire them: pass them to `verifications.start`/`check`, and have `view`
- * read them back from the verification.
+ * PSD2 `Amount` and `Payee`, bound to the code by the core: both or neither, the amount as
+ * `<ISO 4217 currency> <decimal>` (`EUR 12.50`), the payee at most 20 characters.
  */
-function psd2From(form: Form): Psd2Binding {
-  form.optional("Amount");
-  form.optional("Payee");
-  return NO_PSD2;
+function transactionFrom(form: Form): Transaction | null {
+  const amount = form.optional("Amount")?.trim();
+  const payee = form.optional("Payee")?.trim();
+  if (amount === undefined && payee === undefined) return null;
+  if (amount === undefined || payee === undefined) throw invalidParameter("Amount and Payee go together");
+  if (!AMOUNT_PATTERN.test(amount)) throw invalidParameter("Amount must be a currency code, a space and a decimal: EUR 12.50");
+  if (payee.length < 1 || payee.length > MAX_PAYEE_LENGTH)
+    throw invalidParameter(`Payee must be 1 to ${MAX_PAYEE_LENGTH} characters`);
+  return { amount, payee };
 }
 
 function deviceIp(form: Form): string | undefined {
@@ -67,8 +72,8 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
     return v;
   }
 
-  const view = async (c: Context<TwilioEnv>, v: Verification, psd2?: Psd2Binding) =>
-    verificationView(v, deps.viewContext(c), await store.listDeliveries(v.id), psd2);
+  const view = async (c: Context<TwilioEnv>, v: Verification) =>
+    verificationView(v, deps.viewContext(c), await store.listDeliveries(v.id));
 
   app.post("/Services/:serviceSid/Verifications", async (c) => {
     const service = await deps.resolve(c, c.req.param("serviceSid"));
@@ -77,13 +82,16 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
     const channel = form.oneOf("Channel", CHANNELS);
     if (form.optional("CustomCode") !== undefined)
       throw invalidParameter("CustomCode is not supported: verifyd draws every code");
-    // Accepted and ignored: verifyd's message has a fixed, English text and its own limits.
-    for (const name of ["Locale", "CustomFriendlyName", "AppHash", "RateLimits", "ChannelConfiguration"]) form.optional(name);
-    const psd2 = psd2From(form);
+    // The message's language; the service's own settings give the name and autofill lines, and its limits apply.
+    const locale = form.optional("Locale")?.trim();
+    if (locale !== undefined && !/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(locale))
+      throw invalidParameter("Locale must be a BCP-47 tag");
+    for (const name of ["CustomFriendlyName", "AppHash", "RateLimits", "ChannelConfiguration"]) form.optional(name);
+    const transaction = transactionFrom(form);
     const clientIp = clientIpOf(c, deviceIp(form), deps.trustProxyHops);
     const channels: Channel[] | undefined = channel === "auto" ? undefined : [channel];
-    const v = await verifications.start(service, { to, channels, clientIp });
-    return c.json(await view(c, v, psd2), 201);
+    const v = await verifications.start(service, { to, channels, clientIp, transaction, locale: locale ?? null });
+    return c.json(await view(c, v), 201);
   });
 
   app.get("/Services/:serviceSid/Verifications/:sid", async (c) => {
@@ -107,7 +115,7 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
     const form = await readForm(c);
     const code = form.required("Code").trim();
     if (code.length > 32) throw invalidParameter("Code is too long");
-    const psd2 = psd2From(form);
+    const transaction = transactionFrom(form);
     const sid = form.optional("VerificationSid");
     const to = form.optional("To");
     let target: CheckTarget;
@@ -119,11 +127,12 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
     else throw invalidParameter("Missing required parameter To or VerificationSid in the post body");
 
     const ip = clientIpOf(c, undefined, deps.trustProxyHops);
-    const outcome = await verifications.check(service, target, code, ip);
+    const outcome = await verifications.check(service, target, code, ip, transaction);
     if (outcome.reason === "max_attempts_reached") throw maxCheckAttempts();
     // A wrong code is data (200, pending or, on the last allowed guess, max_attempts_reached); the rest is gone.
-    if (!outcome.verification || (!outcome.valid && outcome.reason !== "wrong_code")) throw notFound(relative(c));
-    return c.json(checkView(outcome.verification, outcome.valid, deps.viewContext(c), psd2), 200);
+    const refusedCode = outcome.reason === "wrong_code" || outcome.reason === "transaction_mismatch";
+    if (!outcome.verification || (!outcome.valid && !refusedCode)) throw notFound(relative(c));
+    return c.json(checkView(outcome.verification, outcome.valid, deps.viewContext(c)), 200);
   });
 
   return app;

@@ -48,7 +48,7 @@ export function serviceView(service: Service & { createdAt: number }, ctx: ViewC
   };
 }
 
-export function verificationView(v: Verification, ctx: ViewContext, deliveries: Delivery[], psd2: Psd2Binding = NO_PSD2) {
+export function verificationView(v: Verification, ctx: ViewContext, deliveries: Delivery[]) {
   const sid = verificationSid(v.id);
   const service = serviceSid(v.serviceId);
   const status = effectiveStatus(v, ctx.now);
@@ -61,8 +61,9 @@ export function verificationView(v: Verification, ctx: ViewContext, deliveries: 
     status,
     valid: status === "approved",
     lookup: {},
-    amount: psd2.amount,
-    payee: psd2.payee,
+    // PSD2 transaction binding, as bound to the code at the start.
+    amount: v.transaction?.amount ?? null,
+    payee: v.transaction?.payee ?? null,
     send_code_attempts: deliveries.map((d) => ({
       attempt_sid: attemptSid(d.id),
       channel: d.channel,
@@ -76,7 +77,7 @@ export function verificationView(v: Verification, ctx: ViewContext, deliveries: 
 }
 
 /** A VerificationCheck: the verification after the check, without its attempts or url. */
-export function checkView(v: Verification, valid: boolean, ctx: ViewContext, psd2: Psd2Binding = NO_PSD2) {
-  const { send_code_attempts: _a, url: _u, lookup: _l, sna: _s, ...rest } = verificationView(v, ctx, [], psd2);
+export function checkView(v: Verification, valid: boolean, ctx: ViewContext) {
+  const { send_code_attempts: _a, url: _u, lookup: _l, sna: _s, ...rest } = verificationView(v, ctx, []);
   return { ...rest, valid, sna_attempts_error_codes: [] };
 }

@@ -13,6 +13,7 @@ const toEntry = (r: ServiceRow): ServiceEntry => ({
   policy: r.policy as ServiceRecord["policy"],
   route: readRoute(r.route),
   countryRoutes: r.countryRoutes,
+  settings: r.settings as ServiceRecord["settings"],
   createdAt: r.createdAt,
   webhook: { url: r.webhookUrl, secretSet: r.webhookSecretSealed !== null },
 });
@@ -30,11 +31,16 @@ export function createSqliteAdminOperations({ raw, db }: OpenedSqlite): AdminSto
     if (!row) return null;
     const policy: Record<string, unknown> = { ...row.policy };
     for (const [field, value] of Object.entries(patch.policy)) if (value !== undefined) policy[field] = value;
+    const settings: Record<string, unknown> = { ...row.settings };
+    for (const [field, value] of Object.entries(patch.settings ?? {})) if (value !== undefined) settings[field] = value;
     const updated = db
       .update(services)
       .set({
         policy,
+        settings,
         ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.route !== undefined ? { route: patch.route } : {}),
+        ...(patch.countryRoutes !== undefined ? { countryRoutes: patch.countryRoutes } : {}),
         ...webhookColumns(patch.webhook),
         updatedAt: now,
       })
@@ -54,6 +60,7 @@ export function createSqliteAdminOperations({ raw, db }: OpenedSqlite): AdminSto
           route: s.route,
           countryRoutes: s.countryRoutes,
           ...webhookColumns(s.webhook),
+          settings: s.settings ?? {},
           createdAt: now,
           updatedAt: now,
         })

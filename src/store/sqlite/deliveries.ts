@@ -9,6 +9,7 @@ import type {
   Store,
   VerificationStatus,
 } from "../../core/ports.js";
+import { resolveSettings } from "../../core/service-settings.js";
 import type { ClaimedRow, HotStatements, JobContextRow } from "./hot.js";
 import type { SqliteDb } from "./open.js";
 import { type DeliveryRow, readRoute, toDelivery } from "./rows.js";
@@ -65,6 +66,8 @@ export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, c
       sealedCode: row.sealedCode,
       expiresAt: row.expiresAt,
       locale: row.locale,
+      transaction: row.amount !== null && row.payee !== null ? { amount: row.amount, payee: row.payee } : null,
+      settings: resolveSettings(JSON.parse(row.settings)),
     };
   };
 

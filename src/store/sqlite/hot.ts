@@ -19,9 +19,10 @@ export function prepareHotStatements(raw: Database.Database) {
     expireStale: s(`update verifications set status = 'expired', code_hash = null, sealed_code = null, updated_at = @now
       where service_id = @serviceId and to_number = @to and status = 'pending' and expires_at <= @now`),
     insertVerification: s(`insert into verifications (id, service_id, to_number, country, status, code_hash, sealed_code, route,
-        current_step, sends, checks, max_checks, max_sends, client_ip, locale, created_at, updated_at, expires_at, last_sent_at, approved_at)
+        current_step, sends, checks, max_checks, max_sends, client_ip, locale, created_at, updated_at, expires_at, last_sent_at, approved_at,
+        amount, payee, test)
       values (@id, @serviceId, @to, @country, @status, @codeHash, @sealedCode, @route, @currentStep, @sends, @checks, @maxChecks,
-        @maxSends, @clientIp, null, @createdAt, @updatedAt, @expiresAt, @lastSentAt, @approvedAt)
+        @maxSends, @clientIp, @locale, @createdAt, @updatedAt, @expiresAt, @lastSentAt, @approvedAt, @amount, @payee, @test)
       on conflict do nothing`),
     closeVerification: s(`update verifications set status = @status, updated_at = @now, code_hash = null, sealed_code = null,
         approved_at = case when @status = 'approved' then @now else approved_at end
@@ -30,7 +31,8 @@ export function prepareHotStatements(raw: Database.Database) {
       where id = @id and ((status = 'queued' and next_try_at <= @now) or (status = 'sending' and lease_until <= @now))
       returning id, verification_id as verificationId, step, channel, provider, tries`),
     jobContext: s(`select v.id, v.service_id as serviceId, v.to_number as "to", v.status, v.route, v.sealed_code as sealedCode,
-        v.expires_at as expiresAt, v.locale, s.name as serviceName
+        v.expires_at as expiresAt, v.locale, s.name as serviceName,
+        v.amount, v.payee, s.settings
       from verifications v join services s on s.id = v.service_id where v.id = ?`),
     cancelDelivery: s(`update deliveries set status = 'canceled', lease_until = null, updated_at = ? where id = ?`),
     recordResult: s(`update deliveries set status = @status, provider_message_id = @providerMessageId, error_code = @errorCode,
@@ -62,4 +64,8 @@ export interface JobContextRow {
   expiresAt: number;
   locale: string | null;
   serviceName: string;
+  amount: string | null;
+  payee: string | null;
+  /** JSON: the service's partial settings. */
+  settings: string;
 }

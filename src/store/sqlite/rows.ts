@@ -34,6 +34,9 @@ export function toVerification(r: VerificationRow): Verification {
     approvedAt: r.approvedAt,
     inboundChannels: r.inboundChannels ?? null,
     verifiedNumber: r.verifiedNumber,
+    locale: r.locale,
+    transaction: r.amount !== null && r.payee !== null ? { amount: r.amount, payee: r.payee } : null,
+    test: r.test,
   };
 }
 

@@ -14,6 +14,8 @@ export const services = sqliteTable("services", {
   policy: text("policy", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
   route: text("route", { mode: "json" }).$type<RouteStep[]>().notNull(),
   countryRoutes: text("country_routes", { mode: "json" }).$type<Record<string, RouteStep[]>>().notNull().default(sql`'{}'`),
+  /** JSON: partial ServiceSettings (templates, locale, autofill, test numbers…); unset fields take defaults. */
+  settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
   // Event webhook receiver of this service (null: the global VERIFYD_EVENTS_URL). The secret is only
@@ -70,6 +72,11 @@ export const verifications = sqliteTable(
     inboundCodeHash: blob("inbound_code_hash", { mode: "buffer" }),
     /** The number an inbound verification was approved from. */
     verifiedNumber: text("verified_number"),
+    /** PSD2 transaction binding: shown in the message and covered by the code hash. */
+    amount: text("amount"),
+    payee: text("payee"),
+    /** A service test number (fixed code, never sent): analytics leave these rows out. */
+    test: integer("test", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [
     // At most one live sending verification per destination and service; a second start is a resend.

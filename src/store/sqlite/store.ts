@@ -102,6 +102,7 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
             policy: r.policy,
             route: readRoute(r.route),
             countryRoutes: r.countryRoutes,
+            settings: r.settings,
           } as ServiceRecord)
         : null;
     },
@@ -155,9 +156,17 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
       const tx = raw.transaction((ver: Verification, secrets: { codeHash: Buffer; sealedCode: Buffer }, first) => {
         const now = ver.createdAt;
         hot.expireStale.run({ serviceId: ver.serviceId, to: ver.to, now });
-        const inserted = hot.insertVerification.run({ ...ver, ...secrets, route: JSON.stringify(ver.route) }).changes;
+        const inserted = hot.insertVerification.run({
+          ...ver,
+          ...secrets,
+          route: JSON.stringify(ver.route),
+          locale: ver.locale ?? null,
+          amount: ver.transaction?.amount ?? null,
+          payee: ver.transaction?.payee ?? null,
+          test: ver.test ? 1 : 0,
+        }).changes;
         if (!inserted) return false;
-        insertDelivery(first, now);
+        if (first) insertDelivery(first, now);
         return true;
       });
       return async (ver, secrets, first) => tx(ver, secrets, first);
@@ -195,7 +204,7 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
           return { kind: "refused" as const, reason, verification: ver };
         }
         cancelQueued(id, now); // the new send supersedes a retry still waiting
-        insertDelivery(input.delivery, now);
+        if (input.delivery) insertDelivery(input.delivery, now);
         return { kind: "resent" as const, verification: toVerification(updated) };
       });
       return async (input) => tx(input);
