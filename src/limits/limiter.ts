@@ -1,7 +1,9 @@
 import type BetterSqlite3 from "better-sqlite3";
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes, RateLimiterSQLite } from "rate-limiter-flexible";
 import type { RateSetting } from "../config/env.js";
+import type { NumberVault } from "../core/number-vault.js";
 import type { Limiter, LimitRule, LimitState } from "../core/ports.js";
+import { storedLimitKey } from "../store/at-rest.js";
 
 export type LimitSettings = Record<LimitRule, RateSetting>;
 
@@ -33,9 +35,10 @@ export function limitSettings(limits: {
 /**
  * Fixed-window counters from rate-limiter-flexible, kept in the service's own SQLite database
  * (table `rate_limits`, created by the migrations) so limits survive restarts; expired rows are
- * cleared every five minutes.
+ * cleared every five minutes. Keys made of a phone number (or its prefix) are stored as the
+ * number's blind index, so the counters table names no number.
  */
-export function createSqliteLimiter(db: BetterSqlite3.Database, settings: LimitSettings): Limiter {
+export function createSqliteLimiter(db: BetterSqlite3.Database, settings: LimitSettings, vault: NumberVault): Limiter {
   const limiters = new Map<LimitRule, RateLimiterAbstract>();
   for (const [rule, s] of Object.entries(settings) as [LimitRule, RateSetting][]) {
     const window = { keyPrefix: rule, points: s.points, duration: Math.max(1, Math.round(s.windowMs / 1000)) };
@@ -57,6 +60,7 @@ export function createSqliteLimiter(db: BetterSqlite3.Database, settings: LimitS
     );
   }
   const get = (rule: LimitRule) => limiters.get(rule) as RateLimiterAbstract;
+  const stored = (rule: LimitRule, key: string) => storedLimitKey(vault, rule, key);
 
   const state = (rule: LimitRule, res: RateLimiterRes | null, allowed: boolean): LimitState => {
     const { points, windowMs } = settings[rule];
@@ -74,18 +78,18 @@ export function createSqliteLimiter(db: BetterSqlite3.Database, settings: LimitS
   return {
     async consume(rule, key) {
       try {
-        return state(rule, await get(rule).consume(key), true);
+        return state(rule, await get(rule).consume(stored(rule, key)), true);
       } catch (err) {
         if (err instanceof RateLimiterRes) return state(rule, err, false);
         throw err;
       }
     },
     async peek(rule, key) {
-      const res = await get(rule).get(key);
+      const res = await get(rule).get(stored(rule, key));
       return state(rule, res, (res?.consumedPoints ?? 0) < settings[rule].points);
     },
     async reset(rule, key) {
-      await get(rule).delete(key);
+      await get(rule).delete(stored(rule, key));
     },
   };
 }

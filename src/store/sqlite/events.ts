@@ -1,10 +1,15 @@
 import { and, eq, lte } from "drizzle-orm";
 import type { EventStore, EventType } from "../../core/events.js";
+import type { NumberVault } from "../../core/number-vault.js";
+import { sealedContext } from "../at-rest.js";
 import type { OpenedSqlite } from "./open.js";
 import { events } from "./schema.js";
 
-/** The event-webhook operations of the SQLite Store; the claim is one synchronous transaction. */
-export function createSqliteEventOperations({ raw, db }: OpenedSqlite): EventStore {
+/**
+ * The event-webhook operations of the SQLite Store; the claim is one synchronous transaction.
+ * Payloads are sealed at rest and opened when claimed, so the worker signs the exact text enqueued.
+ */
+export function createSqliteEventOperations({ raw, db }: OpenedSqlite, vault: NumberVault): EventStore {
   const e = events;
   const claim = raw.transaction((now: number, limit: number, leaseMs: number) => {
     const due = db
@@ -20,13 +25,25 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite): EventSto
         .where(eq(e.id, row.id))
         .run();
     }
-    return due.map((r) => ({ id: r.id, type: r.type as EventType, payload: r.payload, tries: r.tries }));
+    return due.map((r) => ({
+      id: r.id,
+      type: r.type as EventType,
+      payload: vault.openText(r.payload, sealedContext.eventPayload(r.id)),
+      tries: r.tries,
+    }));
   });
 
   return {
     async enqueueEvent(event) {
       db.insert(e)
-        .values({ ...event, status: "pending", tries: 0, nextTryAt: event.createdAt, updatedAt: event.createdAt })
+        .values({
+          ...event,
+          payload: vault.sealText(event.payload, sealedContext.eventPayload(event.id)),
+          status: "pending",
+          tries: 0,
+          nextTryAt: event.createdAt,
+          updatedAt: event.createdAt,
+        })
         .run();
     },
     async claimDueEvents(now, limit, leaseMs) {

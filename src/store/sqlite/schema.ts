@@ -41,7 +41,10 @@ export const verifications = sqliteTable(
     serviceId: text("service_id")
       .notNull()
       .references(() => services.id),
+    /** The destination's blind index (see store/at-rest.ts); '' for an inbound verification any sender may answer. */
     to: text("to_number").notNull(),
+    /** The destination, sealed (AES-256-GCM); null with an empty `to_number`. */
+    toSealed: blob("to_sealed", { mode: "buffer" }),
     country: text("country"),
     status: text("status").notNull(),
     codeHash: blob("code_hash", { mode: "buffer" }),
@@ -64,8 +67,9 @@ export const verifications = sqliteTable(
     inboundChannels: text("inbound_channels", { mode: "json" }).$type<("sms" | "whatsapp" | "rcs")[]>(),
     /** HMAC-SHA256 of the inbound code alone (its own HKDF key), so a user's message finds its row; wiped on approval. */
     inboundCodeHash: blob("inbound_code_hash", { mode: "buffer" }),
-    /** The number an inbound verification was approved from. */
+    /** The blind index of the number an inbound verification was approved from. */
     verifiedNumber: text("verified_number"),
+    verifiedNumberSealed: blob("verified_number_sealed", { mode: "buffer" }),
   },
   (t) => [
     // At most one live sending verification per destination and service; a second start is a resend.
@@ -114,9 +118,13 @@ export const idempotencyKeys = sqliteTable(
   {
     serviceId: text("service_id").notNull(),
     key: text("key").notNull(),
+    /** Sealed: a plain digest of a request body that names a number could be brute-forced back to it. */
     fingerprint: text("fingerprint").notNull(),
     responseStatus: integer("response_status"),
+    /** The first answer, sealed (it holds the number). */
     responseBody: text("response_body"),
+    /** The verification the answer names, so erasure finds the row without opening every body. */
+    verificationId: text("verification_id"),
     createdAt: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.serviceId, t.key] }), index("idempotency_created").on(t.createdAt)],
@@ -150,8 +158,10 @@ export const factors = sqliteTable(
 export const optOuts = sqliteTable(
   "opt_outs",
   {
-    /** E.164. */
+    /** The number's blind index. */
     phone: text("phone").notNull(),
+    /** The number, sealed (AES-256-GCM) and bound to its index. */
+    phoneSealed: blob("phone_sealed", { mode: "buffer" }),
     channel: text("channel").notNull(),
     /** keyword | api | provider */
     source: text("source").notNull(),
@@ -174,7 +184,7 @@ export const events = sqliteTable(
   {
     id: text("id").primaryKey(),
     type: text("type").notNull(),
-    /** The exact JSON text that is signed and sent. */
+    /** The exact JSON text that is signed and sent, sealed (it names the number, masked). */
     payload: text("payload").notNull(),
     /** pending | delivered | failed */
     status: text("status").notNull(),
@@ -185,3 +195,13 @@ export const events = sqliteTable(
   },
   (t) => [index("events_due").on(t.nextTryAt).where(sql`status = 'pending'`)],
 );
+
+/**
+ * One row: a box sealed with the current number key, so a start with another VERIFYD_SECRET is
+ * refused instead of mixing keys; its absence means plaintext numbers from before sealing may remain.
+ */
+export const vaultState = sqliteTable("vault_state", {
+  id: integer("id").primaryKey(),
+  keyCheck: blob("key_check", { mode: "buffer" }).notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
