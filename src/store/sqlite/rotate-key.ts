@@ -4,7 +4,7 @@ import { createCodeKit } from "../../core/codes.js";
 import { createNumberVault } from "../../core/number-vault.js";
 import { createTotpSealer } from "../../core/totp.js";
 import { NUMBER_KEYED_RULES, sealedContext } from "../at-rest.js";
-import { ensureSealed, keyState, VaultKeyMismatchError, writeKeyCheck } from "./vault-state.js";
+import { ensureSealed, keyState, scrubbing, VaultKeyMismatchError, writeKeyCheck } from "./vault-state.js";
 
 export interface RotationCounts {
   verifications: number;
@@ -171,6 +171,7 @@ export function rotateSqliteKey(
     }
     writeKeyCheck(raw, to, input.now);
   });
-  tx.immediate();
+  // The old key's boxes are zeroed on disk too: the point of rotating may be that the old secret leaked.
+  scrubbing(raw, () => tx.immediate());
   return counts;
 }

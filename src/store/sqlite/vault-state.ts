@@ -63,7 +63,23 @@ export function ensureSealed(raw: Database.Database, vault: NumberVault, now: nu
     writeKeyCheck(raw, vault, now);
     return counts;
   });
-  return pass.immediate();
+  return scrubbing(raw, () => pass.immediate());
+}
+
+/**
+ * Runs a rewrite of secret columns so that the values it replaces do not linger on disk: SQLite's
+ * `secure_delete` zeroes the space they free, and a truncating checkpoint then copies the new pages
+ * over the old ones in the database file and empties the WAL that still held old page images.
+ */
+export function scrubbing<T>(raw: Database.Database, rewrite: () => T): T {
+  const before = raw.pragma("secure_delete", { simple: true }) as number;
+  raw.pragma("secure_delete = ON");
+  try {
+    return rewrite();
+  } finally {
+    raw.pragma(`secure_delete = ${before ? "ON" : "OFF"}`);
+    raw.pragma("wal_checkpoint(TRUNCATE)");
+  }
 }
 
 const isSealedText = (text: string) => text.startsWith(SEALED_TEXT_PREFIX);
