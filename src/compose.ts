@@ -12,6 +12,7 @@ import { createEventSink } from "./core/events.js";
 import { createFactorService } from "./core/factors.js";
 import { createInboundService } from "./core/inbound.js";
 import { createChangeNotifier } from "./core/notifier.js";
+import { createNumberVault } from "./core/number-vault.js";
 import { createOptOutService } from "./core/opt-outs.js";
 import type { Clock, Ids, InboundMessage, Sender } from "./core/ports.js";
 import { providersReadiness } from "./core/readiness.js";
@@ -30,6 +31,7 @@ import { systemClock, uuidIds } from "./runtime.js";
 import { createSqliteConversionStore } from "./store/sqlite/conversion.js";
 import { migrateSqlite, openSqlite } from "./store/sqlite/open.js";
 import { createSqliteStore } from "./store/sqlite/store.js";
+import { ensureSealed } from "./store/sqlite/vault-state.js";
 import { VERSION } from "./version.js";
 
 export interface RuntimeOptions {
@@ -58,16 +60,19 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? uuidIds;
 
+  const secret = resolveSecret(config);
+  const codes = createCodeKit(secret);
+  // Phone numbers are stored as blind indexes beside sealed copies (README: Data at rest).
+  const vault = createNumberVault(secret);
   const sqlite = openSqlite(config.dbPath);
   migrateSqlite(sqlite.db);
-  const store = createSqliteStore(sqlite);
+  ensureSealed(sqlite.raw, vault, clock.now());
+  const store = createSqliteStore(sqlite, vault);
   const metrics = createPromMetrics({
     queuedDeliveries: () => store.countQueuedDeliveries(),
     pendingEvents: () => store.countPendingEvents(),
   });
-  const limiter = createSqliteLimiter(sqlite.raw, limitSettings(config.limits));
-  const secret = resolveSecret(config);
-  const codes = createCodeKit(secret);
+  const limiter = createSqliteLimiter(sqlite.raw, limitSettings(config.limits), vault);
 
   await ensureDefaultService(store, config, clock);
   const devKey = await ensureDevAdminKey(store, config, clock, ids);
@@ -142,7 +147,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   });
   const delegated = createDelegatedCodes(store, senders);
   const conversion = createConversionGuard({
-    store: createSqliteConversionStore(sqlite),
+    store: createSqliteConversionStore(sqlite, vault),
     clock,
     settings: config.conversion,
     mode: config.screening.mode,

@@ -14,6 +14,7 @@ import { parseDuration, parseRate } from "./units.js";
 /** Variables that hold secrets: each may instead be given as `NAME_FILE` (a path). */
 export const SECRET_VARIABLES = [
   "VERIFYD_SECRET",
+  "VERIFYD_PREVIOUS_SECRET",
   "VERIFYD_ADMIN_KEY",
   "VERIFYD_HTTP_CHANNEL_SECRET",
   "VERIFYD_METRICS_TOKEN",
@@ -81,6 +82,8 @@ const envSchema = z.object({
   VERIFYD_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, {
     message: "must be at least 32 characters (use: openssl rand -base64 48)",
   }),
+  /** The secret being replaced, read only by `verifyd rotate-key`. */
+  VERIFYD_PREVIOUS_SECRET: optionalText,
   VERIFYD_ADMIN_KEY: optionalText.refine((v) => v === undefined || v.length >= 24, {
     message: "must be at least 24 characters",
   }),
@@ -174,6 +177,8 @@ export interface Config {
   host: string;
   dbPath: string;
   secret: string | undefined;
+  /** `VERIFYD_PREVIOUS_SECRET`: what `verifyd rotate-key` re-keys from. */
+  previousSecret: string | undefined;
   adminKey: string | undefined;
   serviceName: string;
   /** The channel used when no route is configured (`VERIFYD_SENDER`). */
@@ -316,6 +321,7 @@ export function loadConfig(
     host: e.VERIFYD_HOST,
     dbPath: e.VERIFYD_DB,
     secret: e.VERIFYD_SECRET,
+    previousSecret: e.VERIFYD_PREVIOUS_SECRET,
     adminKey: e.VERIFYD_ADMIN_KEY,
     serviceName: e.VERIFYD_SERVICE_NAME,
     sender,

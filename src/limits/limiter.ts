@@ -1,7 +1,9 @@
 import type BetterSqlite3 from "better-sqlite3";
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes, RateLimiterSQLite } from "rate-limiter-flexible";
 import type { RateSetting } from "../config/env.js";
+import type { NumberVault } from "../core/number-vault.js";
 import type { Limiter, LimitRule, LimitState } from "../core/ports.js";
+import { storedLimitKey } from "../store/at-rest.js";
 
 export type LimitSettings = Record<LimitRule, RateSetting>;
 
@@ -49,9 +51,10 @@ export function limitSettings(limits: {
 /**
  * Fixed-window counters from rate-limiter-flexible, kept in the service's own SQLite database
  * (table `rate_limits`, created by the migrations) so limits survive restarts; expired rows are
- * cleared every five minutes.
+ * cleared every five minutes. Keys made of a phone number (or its prefix) are stored as the
+ * number's blind index, so the counters table names no number.
  */
-export function createSqliteLimiter(db: BetterSqlite3.Database, settings: LimitSettings): Limiter {
+export function createSqliteLimiter(db: BetterSqlite3.Database, settings: LimitSettings, vault: NumberVault): Limiter {
   const limiters = new Map<LimitRule, RateLimiterAbstract>();
   for (const [rule, s] of Object.entries(settings) as [LimitRule, RateSetting][]) {
     const window = { keyPrefix: rule, points: s.points, duration: Math.max(1, Math.round(s.windowMs / 1000)) };
@@ -73,6 +76,7 @@ export function createSqliteLimiter(db: BetterSqlite3.Database, settings: LimitS
     );
   }
   const get = (rule: LimitRule) => limiters.get(rule) as RateLimiterAbstract;
+  const storedKey = (rule: LimitRule, key: string) => storedLimitKey(vault, rule, key);
   const strikes = new Map<LimitRule, RateLimiterAbstract>();
   for (const rule of ESCALATING_RULES) {
     strikes.set(
@@ -113,9 +117,10 @@ export function createSqliteLimiter(db: BetterSqlite3.Database, settings: LimitS
   return {
     async consume(rule, key) {
       try {
-        const res = await get(rule).consume(key);
+        const stored = storedKey(rule, key);
+        const res = await get(rule).consume(stored);
         if (strikes.has(rule) && res.consumedPoints === settings[rule].points) {
-          return state(rule, await escalate(rule, key), true);
+          return state(rule, await escalate(rule, stored), true);
         }
         return state(rule, res, true);
       } catch (err) {
@@ -124,12 +129,12 @@ export function createSqliteLimiter(db: BetterSqlite3.Database, settings: LimitS
       }
     },
     async peek(rule, key) {
-      const res = await get(rule).get(key);
+      const res = await get(rule).get(storedKey(rule, key));
       return state(rule, res, (res?.consumedPoints ?? 0) < settings[rule].points);
     },
     async reset(rule, key) {
-      await get(rule).delete(key);
-      await strikes.get(rule)?.delete(key);
+      await get(rule).delete(storedKey(rule, key));
+      await strikes.get(rule)?.delete(storedKey(rule, key));
     },
   };
 }

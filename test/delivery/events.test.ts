@@ -4,6 +4,7 @@ import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createEventReceivers } from "../../src/core/event-receivers.js";
 import { maskPhone } from "../../src/core/events.js";
+import { createNumberVault } from "../../src/core/number-vault.js";
 import { createEventsWorker, EVENT_MAX_TRIES, EVENT_RETRY_DELAYS_MS } from "../../src/delivery/events-worker.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { openSqlite } from "../../src/store/sqlite/open.js";
@@ -140,7 +141,7 @@ describe("event webhooks", () => {
     await h.startVerification(TO);
     // A worker of its own with a short timeout, on the same database; the harness's worker is not run.
     const second = openSqlite(h.dbPath);
-    const store = createSqliteStore(second);
+    const store = createSqliteStore(second, createNumberVault(TEST_SECRET));
     try {
       const receivers = createEventReceivers({ store, secret: TEST_SECRET, fallback: { url: sink.url, secret: SECRET } });
       const worker = createEventsWorker({ store, clock: h.clock, receivers, logger: createLogger("silent"), timeoutMs: 100 });

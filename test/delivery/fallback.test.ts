@@ -13,6 +13,7 @@ import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
 import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { FakeClock } from "../helpers/clock.js";
 import { CapturingSender } from "../helpers/senders.js";
+import { testVault } from "../store/fixtures.js";
 
 const unlimited: Limiter = {
   consume: async (rule) => ({ rule, allowed: true, limit: 1e9, remaining: 1e9, windowMs: 60_000, resetMs: 0 }),
@@ -66,7 +67,7 @@ describe("route fallback", () => {
     dir = mkdtempSync(join(tmpdir(), "verifyd-fallback-"));
     const sqlite = openSqlite(join(dir, "f.db"));
     migrateSqlite(sqlite.db);
-    store = createSqliteStore(sqlite);
+    store = createSqliteStore(sqlite, testVault);
     clock = new FakeClock();
     senders.clear();
     await store.ensureService({ id: "svc_test", name: "Acme", route: [] }, clock.now());

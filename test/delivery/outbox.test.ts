@@ -13,6 +13,7 @@ import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
 import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { FakeClock } from "../helpers/clock.js";
 import { CapturingSender } from "../helpers/senders.js";
+import { testVault } from "../store/fixtures.js";
 
 const openLimiter: Limiter = {
   consume: async (rule) => ({ rule, allowed: true, limit: 1e9, remaining: 1e9, windowMs: 60_000, resetMs: 0 }),
@@ -65,7 +66,7 @@ describe("delivery outbox", () => {
     dir = mkdtempSync(join(tmpdir(), "verifyd-outbox-"));
     const sqlite = openSqlite(join(dir, "o.db"));
     migrateSqlite(sqlite.db);
-    store = createSqliteStore(sqlite);
+    store = createSqliteStore(sqlite, testVault);
     clock = new FakeClock();
     wa = new CapturingSender("wa");
     sms = new CapturingSender("sms");

@@ -1,6 +1,8 @@
+import { createNumberVault } from "../../src/core/number-vault.js";
 import type { Channel, NewDelivery, RouteStep, Store, Verification } from "../../src/core/ports.js";
 import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
 import { createSqliteStore } from "../../src/store/sqlite/store.js";
+import { TEST_SECRET } from "./harness.js";
 
 const DAY = 24 * 60 * 60 * 1000;
 const SECRETS = { codeHash: Buffer.alloc(32, 1), sealedCode: Buffer.alloc(40, 2) };
@@ -143,7 +145,7 @@ export async function seedAnalytics(store: Store, serviceId: string, day1: numbe
 export async function seedDatabaseFile(dbPath: string, serviceId: string, day1: number, now: number): Promise<void> {
   const sqlite = openSqlite(dbPath);
   migrateSqlite(sqlite.db);
-  const store = createSqliteStore(sqlite);
+  const store = createSqliteStore(sqlite, createNumberVault(TEST_SECRET));
   try {
     await store.ensureService({ id: "svc_other", name: "Other", route: [] }, now);
     await seedAnalytics(store, serviceId, day1);

@@ -7,6 +7,7 @@ import type { AdapterType } from "../../src/channels/registry.js";
 import { buildRuntime, type Runtime } from "../../src/compose.js";
 import { loadConfig } from "../../src/config/env.js";
 import { generateApiKey } from "../../src/core/api-keys.js";
+import { createNumberVault } from "../../src/core/number-vault.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { openSqlite } from "../../src/store/sqlite/open.js";
 import { createSqliteStore } from "../../src/store/sqlite/store.js";
@@ -132,7 +133,7 @@ export async function createHarness(env: Record<string, string> = {}, configFile
       const second = openSqlite(config.dbPath);
       const { key, prefix, secretHash } = generateApiKey();
       try {
-        const store = createSqliteStore(second);
+        const store = createSqliteStore(second, createNumberVault(config.secret ?? TEST_SECRET));
         await store.ensureService({ id: "svc_other", name: "Other", route: [] }, clock.now());
         const createdAt = clock.now();
         await store.insertApiKey({

@@ -4,11 +4,12 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createNumberVault } from "../../src/core/number-vault.js";
 import { healthRoutes } from "../../src/http/routes/health.js";
 import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
 import * as schema from "../../src/store/sqlite/schema.js";
 import { createSqliteStore } from "../../src/store/sqlite/store.js";
-import { createHarness, type Harness } from "../helpers/harness.js";
+import { createHarness, type Harness, TEST_SECRET } from "../helpers/harness.js";
 
 type NotReady = { code: string; status: number; checks: Array<{ name: string; detail: string }> };
 
@@ -56,7 +57,7 @@ describe("GET /readyz", () => {
 
   it("answers 503 naming the providers a service's route needs but nobody configured", async () => {
     await onSecondConnection(h.dbPath, (raw) => {
-      const store = createSqliteStore({ raw, db: drizzle(raw, { schema }) });
+      const store = createSqliteStore({ raw, db: drizzle(raw, { schema }) }, createNumberVault(TEST_SECRET));
       return store.ensureService(
         {
           id: "svc_routed",
@@ -88,7 +89,7 @@ describe("SQLite store readiness", () => {
     await onSecondConnection(path, (raw) => migrateSqlite(drizzle(raw, { schema })));
     const raw = new Database(path, { readonly: true });
     try {
-      const store = createSqliteStore({ raw, db: drizzle(raw, { schema }) });
+      const store = createSqliteStore({ raw, db: drizzle(raw, { schema }) }, createNumberVault(TEST_SECRET));
       const app = healthRoutes({ store, version: "test" });
       const res = await app.request("/readyz");
       expect(res.status).toBe(503);
@@ -103,7 +104,7 @@ describe("SQLite store readiness", () => {
   it("leaves no trace of the write it tries", async () => {
     const opened = openSqlite(join(dir, "rw.db"));
     migrateSqlite(opened.db);
-    const store = createSqliteStore(opened);
+    const store = createSqliteStore(opened, createNumberVault(TEST_SECRET));
     expect(await store.readiness()).toEqual([
       { name: "database_writable", ok: true },
       { name: "migrations", ok: true },

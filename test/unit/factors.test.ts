@@ -8,6 +8,7 @@ import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
 import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { FakeClock } from "../helpers/clock.js";
 import { codeAt, wrongCodeAt } from "../helpers/totp.js";
+import { testVault } from "../store/fixtures.js";
 
 /**
  * The factor service over the real SQLite store (in memory) with a fake clock. The secret source is
@@ -45,6 +46,7 @@ describe("factor service", () => {
         migrateSqlite(opened.db);
         return opened;
       })(),
+      testVault,
     );
     await store.ensureService({ id: service.id, name: service.name, route: [] }, 0);
     clock = new FakeClock(59_000); // the first RFC 6238 vector's time

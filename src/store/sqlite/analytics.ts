@@ -1,7 +1,8 @@
 import { eq } from "drizzle-orm";
 import type { AnalyticsDimension, AnalyticsStore, FunnelRow } from "../../core/analytics.js";
+import type { Verification } from "../../core/ports.js";
 import type { OpenedSqlite } from "./open.js";
-import { toDelivery, toVerification } from "./rows.js";
+import { toDelivery } from "./rows.js";
 import { deliveries, verifications } from "./schema.js";
 
 /**
@@ -75,7 +76,10 @@ export function funnelSql(groupBy: readonly AnalyticsDimension[], serviceFilter:
 type FunnelSqlRow = Record<string, string | number | null>;
 
 /** The analytics reads of the SQLite Store. */
-export function createSqliteAnalyticsOperations({ raw, db }: OpenedSqlite): AnalyticsStore {
+export function createSqliteAnalyticsOperations(
+  { raw, db }: OpenedSqlite,
+  toVerification: (row: typeof verifications.$inferSelect) => Verification,
+): AnalyticsStore {
   const recentIds = raw.prepare("select id from verifications order by created_at desc limit ?");
   const recentIdsOfService = raw.prepare("select id from verifications where service_id = ? order by created_at desc limit ?");
 

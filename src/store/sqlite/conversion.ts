@@ -1,15 +1,18 @@
 import { and, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
 import type { AbuseMode } from "../../core/abuse.js";
 import type { AbuseBlock, ConversionReason, ConversionScope, ConversionStore } from "../../core/conversion.js";
+import type { NumberVault } from "../../core/number-vault.js";
+import { sealedContext, storedConversionKey } from "../at-rest.js";
 import type { OpenedSqlite } from "./open.js";
 import { abuseBlocks, conversionCounts } from "./schema.js";
 
 type BlockRow = typeof abuseBlocks.$inferSelect;
 
-const toBlock = (r: BlockRow): AbuseBlock => ({
+/** A block row as the guard sees it: a prefix's key opened from its sealed copy. */
+const toBlock = (vault: NumberVault, r: BlockRow): AbuseBlock => ({
   id: r.id,
   scope: r.scope as ConversionScope,
-  key: r.key,
+  key: r.keySealed ? vault.openText(r.keySealed, sealedContext.abuseBlockKey(r.id)) : r.key,
   reason: r.reason as ConversionReason,
   sends: r.sends,
   approvals: r.approvals,
@@ -19,8 +22,12 @@ const toBlock = (r: BlockRow): AbuseBlock => ({
   liftedAt: r.liftedAt,
 });
 
-/** The conversion guard's counters and blocks on SQLite; each operation is one synchronous transaction. */
-export function createSqliteConversionStore({ raw, db }: OpenedSqlite): ConversionStore {
+/**
+ * The conversion guard's counters and blocks on SQLite; each operation is one synchronous transaction.
+ * Prefixes are keyed by blind index (README: Data at rest); a block keeps its prefix sealed for the admin listing.
+ */
+export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: NumberVault): ConversionStore {
+  const stored = (k: { scope: string; key: string }) => ({ scope: k.scope, key: storedConversionKey(vault, k.scope, k.key) });
   const c = conversionCounts;
   const b = abuseBlocks;
   const p = (name: string) => sql.placeholder(name);
@@ -44,17 +51,20 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite): Conversi
     .prepare();
 
   const countTx = raw.transaction((keys: { scope: string; key: string }[], bucketStart: number, field: "sends" | "approvals") => {
-    for (const k of keys) bump[field].run(k.scope, k.key, bucketStart);
+    for (const k of keys.map(stored)) bump[field].run(k.scope, k.key, bucketStart);
   });
 
   const openTx = raw.transaction((block: AbuseBlock, now: number) => {
     const existing = db
       .select()
       .from(b)
-      .where(and(eq(b.scope, block.scope), eq(b.key, block.key), active(now)))
+      .where(and(eq(b.scope, block.scope), eq(b.key, stored(block).key), active(now)))
       .get();
-    if (existing) return { block: toBlock(existing), created: false };
-    db.insert(b).values(block).run();
+    if (existing) return { block: toBlock(vault, existing), created: false };
+    const keySealed = block.scope === "prefix" ? vault.sealText(block.key, sealedContext.abuseBlockKey(block.id)) : null;
+    db.insert(b)
+      .values({ ...block, key: stored(block).key, keySealed })
+      .run();
     return { block, created: true };
   });
 
@@ -69,7 +79,7 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite): Conversi
     db.delete(c)
       .where(and(eq(c.scope, row.scope), eq(c.key, row.key)))
       .run();
-    return toBlock(row);
+    return toBlock(vault, row);
   });
 
   const purgeTx = raw.transaction((countsBefore: number, blocksBefore: number) => {
@@ -85,7 +95,7 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite): Conversi
     },
     async conversionTotals(keys, from, to) {
       return keys.map((k) => {
-        const row = totals.get({ scope: k.scope, key: k.key, from, to });
+        const row = totals.get({ ...stored(k), from, to });
         return { sends: Number(row?.sends ?? 0), approvals: Number(row?.approvals ?? 0) };
       });
     },
@@ -93,7 +103,13 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite): Conversi
       return openTx(block, now);
     },
     async listActiveAbuseBlocks(now) {
-      return db.select().from(b).where(active(now)).orderBy(desc(b.createdAt), b.id).all().map(toBlock);
+      return db
+        .select()
+        .from(b)
+        .where(active(now))
+        .orderBy(desc(b.createdAt), b.id)
+        .all()
+        .map((r) => toBlock(vault, r));
     },
     async liftAbuseBlock(id, now) {
       return liftTx(id, now);

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import { and, asc, eq, inArray, lte, or } from "drizzle-orm";
+import type { NumberVault } from "../../core/number-vault.js";
 import type {
   Channel,
   DeliveryJob,
@@ -10,6 +11,7 @@ import type {
   VerificationStatus,
 } from "../../core/ports.js";
 import { resolveSettings } from "../../core/service-settings.js";
+import { openNumber, sealedContext } from "../at-rest.js";
 import type { ClaimedRow, HotStatements, JobContextRow } from "./hot.js";
 import type { SqliteDb } from "./open.js";
 import { type DeliveryRow, readRoute, toDelivery } from "./rows.js";
@@ -29,6 +31,7 @@ export type DeliveryOperations = Pick<
 
 export interface DeliveryContext {
   raw: Database.Database;
+  vault: NumberVault;
   db: SqliteDb;
   hot: HotStatements;
   insertDelivery(d: NewDelivery, now: number): unknown;
@@ -37,7 +40,14 @@ export interface DeliveryContext {
 }
 
 /** The outbox's side of the SQLite store: claiming, recording results, receipts and fallbacks. */
-export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, closeTx }: DeliveryContext): DeliveryOperations {
+export function createSqliteDeliveryOperations({
+  raw,
+  db,
+  vault,
+  hot,
+  insertDelivery,
+  closeTx,
+}: DeliveryContext): DeliveryOperations {
   const v = verifications;
   // Served by the partial index deliveries_due (status = 'queued').
   const countQueued = raw.prepare("select count(*) as n from deliveries where status = 'queued'");
@@ -57,7 +67,7 @@ export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, c
       verificationId: row.id,
       serviceId: row.serviceId,
       serviceName: row.serviceName,
-      to: row.to,
+      to: openNumber(vault, row.toSealed, sealedContext.destination(row.id)) ?? "",
       step: claimed.step,
       channel: claimed.channel as Channel,
       provider: claimed.provider,

@@ -1,11 +1,14 @@
 import { and, desc, eq, lte, type SQL } from "drizzle-orm";
 import type { EventEntry, EventStatus, EventStore, EventType } from "../../core/events.js";
+import type { NumberVault } from "../../core/number-vault.js";
+import { sealedContext } from "../at-rest.js";
 import type { OpenedSqlite } from "./open.js";
 import { events, services } from "./schema.js";
 
 type EventRow = typeof events.$inferSelect;
 
-const toEntry = (r: EventRow): EventEntry => ({
+/** An event row as the log lists it, its payload opened. */
+const toEntry = (vault: NumberVault, r: EventRow): EventEntry => ({
   id: r.id,
   type: r.type as EventType,
   serviceId: r.serviceId,
@@ -15,11 +18,14 @@ const toEntry = (r: EventRow): EventEntry => ({
   nextTryAt: r.nextTryAt,
   createdAt: r.createdAt,
   updatedAt: r.updatedAt,
-  payload: r.payload,
+  payload: vault.openText(r.payload, sealedContext.eventPayload(r.id)),
 });
 
-/** The event-webhook operations of the SQLite Store; the claim is one synchronous transaction. */
-export function createSqliteEventOperations({ raw, db }: OpenedSqlite): EventStore {
+/**
+ * The event-webhook operations of the SQLite Store; the claim is one synchronous transaction.
+ * Payloads are sealed at rest and opened when claimed, so the worker signs the exact text enqueued.
+ */
+export function createSqliteEventOperations({ raw, db }: OpenedSqlite, vault: NumberVault): EventStore {
   const e = events;
   const claim = raw.transaction((now: number, limit: number, leaseMs: number) => {
     const due = db
@@ -39,7 +45,7 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite): EventSto
       id: r.id,
       type: r.type as EventType,
       serviceId: r.serviceId,
-      payload: r.payload,
+      payload: vault.openText(r.payload, sealedContext.eventPayload(r.id)),
       tries: r.tries,
     }));
   });
@@ -53,7 +59,14 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite): EventSto
     },
     async enqueueEvent(event) {
       db.insert(e)
-        .values({ ...event, status: "pending", tries: 0, nextTryAt: event.createdAt, updatedAt: event.createdAt })
+        .values({
+          ...event,
+          payload: vault.sealText(event.payload, sealedContext.eventPayload(event.id)),
+          status: "pending",
+          tries: 0,
+          nextTryAt: event.createdAt,
+          updatedAt: event.createdAt,
+        })
         .run();
     },
     async claimDueEvents(now, limit, leaseMs) {
@@ -82,12 +95,12 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite): EventSto
         .orderBy(desc(e.createdAt), desc(e.id))
         .limit(filter.limit)
         .all()
-        .map(toEntry);
+        .map((r) => toEntry(vault, r));
     },
     async requeueEvent(id, serviceId, now) {
       const where = serviceId === undefined ? eq(e.id, id) : and(eq(e.id, id), eq(e.serviceId, serviceId));
       const row = db.update(e).set({ status: "pending", nextTryAt: now, updatedAt: now }).where(where).returning().get();
-      return row ? toEntry(row) : null;
+      return row ? toEntry(vault, row) : null;
     },
     async getServiceWebhook(serviceId) {
       const row = db

@@ -18,10 +18,11 @@ export function prepareHotStatements(raw: Database.Database) {
       where verification_id = ? and status = 'queued'`),
     expireStale: s(`update verifications set status = 'expired', code_hash = null, sealed_code = null, updated_at = @now
       where service_id = @serviceId and to_number = @to and status = 'pending' and expires_at <= @now`),
-    insertVerification: s(`insert into verifications (id, service_id, to_number, country, status, code_hash, sealed_code, route,
+    insertVerification:
+      s(`insert into verifications (id, service_id, to_number, to_sealed, country, status, code_hash, sealed_code, route,
         current_step, sends, checks, max_checks, max_sends, client_ip, locale, created_at, updated_at, expires_at, last_sent_at, approved_at,
         amount, payee, test)
-      values (@id, @serviceId, @to, @country, @status, @codeHash, @sealedCode, @route, @currentStep, @sends, @checks, @maxChecks,
+      values (@id, @serviceId, @to, @toSealed, @country, @status, @codeHash, @sealedCode, @route, @currentStep, @sends, @checks, @maxChecks,
         @maxSends, @clientIp, @locale, @createdAt, @updatedAt, @expiresAt, @lastSentAt, @approvedAt, @amount, @payee, @test)
       on conflict do nothing`),
     closeVerification: s(`update verifications set status = @status, updated_at = @now, code_hash = null, sealed_code = null,
@@ -30,7 +31,8 @@ export function prepareHotStatements(raw: Database.Database) {
     claimDelivery: s(`update deliveries set status = 'sending', lease_until = @leaseUntil, tries = tries + 1, updated_at = @now
       where id = @id and ((status = 'queued' and next_try_at <= @now) or (status = 'sending' and lease_until <= @now))
       returning id, verification_id as verificationId, step, channel, provider, tries`),
-    jobContext: s(`select v.id, v.service_id as serviceId, v.to_number as "to", v.status, v.route, v.sealed_code as sealedCode,
+    jobContext:
+      s(`select v.id, v.service_id as serviceId, v.to_sealed as toSealed, v.status, v.route, v.sealed_code as sealedCode,
         v.expires_at as expiresAt, v.locale, s.name as serviceName,
         v.amount, v.payee, s.settings
       from verifications v join services s on s.id = v.service_id where v.id = ?`),
@@ -57,7 +59,7 @@ export interface ClaimedRow {
 export interface JobContextRow {
   id: string;
   serviceId: string;
-  to: string;
+  toSealed: Buffer | null;
   status: string;
   route: string;
   sealedCode: Buffer | null;

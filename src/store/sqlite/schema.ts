@@ -47,7 +47,10 @@ export const verifications = sqliteTable(
     serviceId: text("service_id")
       .notNull()
       .references(() => services.id),
+    /** The destination's blind index (see store/at-rest.ts); '' for an inbound verification any sender may answer. */
     to: text("to_number").notNull(),
+    /** The destination, sealed (AES-256-GCM); null with an empty `to_number`. */
+    toSealed: blob("to_sealed", { mode: "buffer" }),
     country: text("country"),
     status: text("status").notNull(),
     codeHash: blob("code_hash", { mode: "buffer" }),
@@ -70,13 +73,14 @@ export const verifications = sqliteTable(
     inboundChannels: text("inbound_channels", { mode: "json" }).$type<("sms" | "whatsapp" | "rcs")[]>(),
     /** HMAC-SHA256 of the inbound code alone (its own HKDF key), so a user's message finds its row; wiped on approval. */
     inboundCodeHash: blob("inbound_code_hash", { mode: "buffer" }),
-    /** The number an inbound verification was approved from. */
+    /** The blind index of the number an inbound verification was approved from. */
     verifiedNumber: text("verified_number"),
     /** PSD2 transaction binding: shown in the message and covered by the code hash. */
     amount: text("amount"),
     payee: text("payee"),
     /** A service test number (fixed code, never sent): analytics leave these rows out. */
     test: integer("test", { mode: "boolean" }).notNull().default(false),
+    verifiedNumberSealed: blob("verified_number_sealed", { mode: "buffer" }),
   },
   (t) => [
     // At most one live sending verification per destination and service; a second start is a resend.
@@ -128,9 +132,13 @@ export const idempotencyKeys = sqliteTable(
   {
     serviceId: text("service_id").notNull(),
     key: text("key").notNull(),
+    /** Sealed: a plain digest of a request body that names a number could be brute-forced back to it. */
     fingerprint: text("fingerprint").notNull(),
     responseStatus: integer("response_status"),
+    /** The first answer, sealed (it holds the number). */
     responseBody: text("response_body"),
+    /** The verification the answer names, so erasure finds the row without opening every body. */
+    verificationId: text("verification_id"),
     createdAt: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.serviceId, t.key] }), index("idempotency_created").on(t.createdAt)],
@@ -164,8 +172,10 @@ export const factors = sqliteTable(
 export const optOuts = sqliteTable(
   "opt_outs",
   {
-    /** E.164. */
+    /** The number's blind index. */
     phone: text("phone").notNull(),
+    /** The number, sealed (AES-256-GCM) and bound to its index. */
+    phoneSealed: blob("phone_sealed", { mode: "buffer" }),
     channel: text("channel").notNull(),
     /** keyword | api | provider */
     source: text("source").notNull(),
@@ -190,7 +200,7 @@ export const events = sqliteTable(
     type: text("type").notNull(),
     /** Whose receiver gets it; null for events queued before receivers were per service. */
     serviceId: text("service_id"),
-    /** The exact JSON text that is signed and sent. */
+    /** The exact JSON text that is signed and sent, sealed (it names the number, masked). */
     payload: text("payload").notNull(),
     /** pending | delivered | dead */
     status: text("status").notNull(),
@@ -226,7 +236,10 @@ export const abuseBlocks = sqliteTable(
   {
     id: text("id").primaryKey(),
     scope: text("scope").notNull(),
+    /** A country code, or a prefix's blind index (prefixes are parts of numbers: never stored in clear). */
     key: text("key").notNull(),
+    /** The prefix itself, sealed, for the admin listing; null for a country. */
+    keySealed: text("key_sealed"),
     reason: text("reason").notNull(),
     sends: integer("sends").notNull(),
     approvals: integer("approvals").notNull(),
@@ -241,3 +254,13 @@ export const abuseBlocks = sqliteTable(
     index("abuse_blocks_key").on(t.scope, t.key),
   ],
 );
+
+/**
+ * One row: a box sealed with the current number key, so a start with another VERIFYD_SECRET is
+ * refused instead of mixing keys; its absence means plaintext numbers from before sealing may remain.
+ */
+export const vaultState = sqliteTable("vault_state", {
+  id: integer("id").primaryKey(),
+  keyCheck: blob("key_check", { mode: "buffer" }).notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
