@@ -9,12 +9,12 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { captureCodes } from "./lib/capture.mjs";
 import { closedLoop, createClient } from "./lib/load.mjs";
 import { newestProfile, topSelfTime } from "./lib/profile.mjs";
 import { phoneNumbers, workloads } from "./lib/scenarios.mjs";
-import { cpuTimeOf, freePort, memoryOf, pinningSupport, pinProcess, resetPeak, startServer, stopServer } from "./lib/server.mjs";
-import { captureCodes } from "./lib/capture.mjs";
 import { seedDatabases } from "./lib/seeding.mjs";
+import { cpuTimeOf, freePort, memoryOf, pinningSupport, pinProcess, resetPeak, startServer, stopServer } from "./lib/server.mjs";
 import { startEventSink } from "./lib/sink.mjs";
 
 const HELP = `Usage: npm run bench -- [options]

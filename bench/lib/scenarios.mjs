@@ -48,20 +48,27 @@ export function workloads({ client, codes, nextPhone }) {
   }
 
   /**
-   * One request of the mixed load: 70% starts, 25% correct checks, 5% wrong codes. Checks use
-   * verifications this load started (their codes arrive in the background); a verification that
-   * got a wrong code goes back to the pool, as a user retyping would. With nothing to check yet, it starts.
+   * One request of the mixed load: 70% starts, 25% correct checks, 5% wrong codes. Checks use the
+   * most recent verifications this load started (their codes arrive in the background), so none has
+   * expired in a long run; a verification that got a wrong code goes back, as a user retyping would.
+   * With nothing to check yet, it starts.
    */
   function mixed() {
     const pending = [];
+    const keep = 10_000; // the oldest unchecked ones are forgotten (abandoned, as by real users)
     return async () => {
       const roll = Math.random();
       if (roll < MIX.start || pending.length === 0) {
         const r = await start();
-        if (r.ok) codes.take(r.id).then((code) => pending.push({ id: r.id, code }), () => {});
+        if (r.ok) {
+          codes.take(r.id).then(
+            (code) => pending.push({ id: r.id, code }) > 2 * keep && pending.splice(0, keep),
+            () => {},
+          );
+        }
         return r;
       }
-      const v = pending.splice(Math.floor(Math.random() * pending.length), 1)[0];
+      const v = pending.pop();
       if (roll < MIX.start + MIX.check) return check(v.id, v.code);
       const r = await wrongCheck(v.id, v.code);
       pending.push(v);
