@@ -55,9 +55,7 @@ export function buildVerification(i, createdAt, ctx) {
   const rnd = ctx.random;
   const where = pick(COUNTRIES, rnd());
   const to = `${where.prefix}${String(i % 10 ** where.digits).padStart(where.digits, "0")}`;
-  const serviceRoll = rnd();
-  let acc = 0;
-  const service = SERVICES.find((s) => serviceRoll < (acc += s.share))?.id ?? DEFAULT_SERVICE;
+  const service = pick([...SERVICES, { id: DEFAULT_SERVICE, share: 1 }], rnd()).id;
   const pending = createdAt > ctx.now - TTL;
   const status = pending ? "pending" : pick(OUTCOMES, rnd()).status;
   const approvedAt = status === "approved" ? createdAt + 5_000 + Math.floor(rnd() * 120_000) : null;
