@@ -50,7 +50,7 @@ export function workloads({ client, codes, nextPhone }) {
   /**
    * One request of the mixed load: 70% starts, 25% correct checks, 5% wrong codes. Checks use the
    * most recent verifications this load started (their codes arrive in the background), so none has
-   * expired in a long run; a verification that got a wrong code goes back, as a user retyping would.
+   * expired in a long run; a verification that got one wrong code goes back, as a user retyping would.
    * With nothing to check yet, it starts.
    */
   function mixed() {
@@ -71,7 +71,10 @@ export function workloads({ client, codes, nextPhone }) {
       const v = pending.pop();
       if (roll < MIX.start + MIX.check) return check(v.id, v.code);
       const r = await wrongCheck(v.id, v.code);
-      pending.push(v);
+      // Back on top, so it is checked again soon; after two wrong codes it is abandoned, as it
+      // would otherwise risk running out of attempts and fail its correct check.
+      v.wrong = (v.wrong ?? 0) + 1;
+      if (v.wrong < 2) pending.push(v);
       return r;
     };
   }
