@@ -1,31 +1,38 @@
 // Load benchmark of the built server: `npm run bench -- [--duration 10] [--connections 32] …` (see --help).
-// Spawns `node dist/cli.js serve` on a fresh SQLite file with an in-process HTTP sink as its SMS channel,
-// then drives three closed-loop scenarios from this process: start-only, check-only and the full flow.
+// Spawns `node dist/cli.js serve` as in production (every limit, the outbox and events on) with the
+// dryrun channel, whose codes come back through a FIFO, on a fresh (or seeded) SQLite file, then drives
+// closed-loop scenarios from this process: start-only, check-only, the full flow and a mixed load.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { captureCodes } from "./lib/capture.mjs";
 import { closedLoop, createClient } from "./lib/load.mjs";
 import { newestProfile, topSelfTime } from "./lib/profile.mjs";
 import { phoneNumbers, workloads } from "./lib/scenarios.mjs";
+import { seedDatabases } from "./lib/seeding.mjs";
 import { cpuTimeOf, freePort, memoryOf, pinningSupport, pinProcess, resetPeak, startServer, stopServer } from "./lib/server.mjs";
-import { startSink } from "./lib/sink.mjs";
+import { startEventSink } from "./lib/sink.mjs";
 
 const HELP = `Usage: npm run bench -- [options]
 
   --duration <s>        measured time per scenario (default 10)
   --warmup <s>          unrecorded warm-up before each scenario (default 2)
   --connections <n>     concurrent closed-loop clients (default 32)
-  --scenarios <list>    any of start,check,flow (default all three)
+  --scenarios <list>    any of start,check,flow,mixed (default all four)
+  --rows <n>            also run every scenario on databases seeded with n verifications
+                        (npm run bench:seed) and print seeded / empty ratios (default 0: empty only)
   --targets <list>      servers to measure, in order: baseline,verifyd (default both, then the ratios)
   --check-pool <n>      pending verifications for check-only, each checked once (default: 5 × start rate × (warm-up + duration))
   --max-requests <n>    cap on operations per scenario, warm-up included (default 2000000)
   --cpu-prof            profile the server (node --cpu-prof) and print its top functions by self time`;
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** One secret for the whole run: a seeded database's rows were written under it. */
+const SECRET = randomBytes(48).toString("base64");
 /** Check-only runs about 4× faster than start-only; the automatic pool allows 5×. */
 const CHECKS_PER_START = 5;
 
@@ -35,7 +42,8 @@ function options() {
       duration: { type: "string", default: "10" },
       warmup: { type: "string", default: "2" },
       connections: { type: "string", default: "32" },
-      scenarios: { type: "string", default: "start,check,flow" },
+      scenarios: { type: "string", default: "start,check,flow,mixed" },
+      rows: { type: "string", default: "0" },
       targets: { type: "string", default: "baseline,verifyd" },
       "check-pool": { type: "string" },
       "max-requests": { type: "string", default: "2000000" },
@@ -53,7 +61,7 @@ function options() {
     return n;
   };
   const scenarios = values.scenarios.split(",").map((s) => s.trim());
-  for (const s of scenarios) if (!["start", "check", "flow"].includes(s)) throw new Error(`unknown scenario "${s}"`);
+  for (const s of scenarios) if (!["start", "check", "flow", "mixed"].includes(s)) throw new Error(`unknown scenario "${s}"`);
   const targetList = values.targets.split(",").map((s) => s.trim());
   for (const t of targetList) if (!["baseline", "verifyd"].includes(t)) throw new Error(`unknown target "${t}"`);
   return {
@@ -65,6 +73,7 @@ function options() {
     checkPool: values["check-pool"] === undefined ? undefined : Math.round(number("check-pool", 1)),
     maxOps: Math.round(number("max-requests", 1)),
     cpuProf: values["cpu-prof"],
+    rows: Math.round(number("rows", 0)),
   };
 }
 
@@ -79,19 +88,23 @@ process.on("exit", () => {
 });
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.once(signal, () => process.exit(130));
 
-/** How to start each server under test; both get the same sink, numbers and load. */
-function targets(workDir, sink, apiKey) {
+/**
+ * How to start each server under test on the database files in `dir`; both hand codes over the same
+ * way (a line on a capture FIFO) and get the same numbers and load.
+ */
+function targets(dir, eventSink, apiKey) {
   return {
     verifyd: {
       script: ["dist/cli.js", "serve"],
-      env: {
+      env: (captureFile) => ({
         VERIFYD_ENV: "development",
         VERIFYD_HOST: "127.0.0.1",
-        VERIFYD_DB: join(workDir, "verifyd.db"),
-        VERIFYD_SECRET: randomBytes(48).toString("base64"),
+        VERIFYD_DB: join(dir, "verifyd.db"),
+        VERIFYD_SECRET: SECRET,
         VERIFYD_ADMIN_KEY: apiKey,
-        VERIFYD_SENDER: "http",
-        VERIFYD_HTTP_CHANNEL_URL: sink.url,
+        VERIFYD_SENDER: "dryrun",
+        VERIFYD_DRYRUN_CAPTURE_FILE: captureFile,
+        VERIFYD_EVENTS_URL: eventSink.url,
         VERIFYD_LOG_LEVEL: "warn",
         VERIFYD_LIMIT_REQUESTS_PER_KEY: "100000000/1m",
         VERIFYD_LIMIT_SENDS_PER_DESTINATION: "1000/10m",
@@ -99,11 +112,11 @@ function targets(workDir, sink, apiKey) {
         // The load sends to one number range: velocity rules stay on (and counted) but must not bite.
         VERIFYD_LIMIT_SENDS_PER_PREFIX: "100000000/1h",
         VERIFYD_LIMIT_SENDS_PER_COUNTRY: "100000000/1h",
-      },
+      }),
     },
     baseline: {
       script: ["bench/baseline/server.mjs"],
-      env: { BASELINE_DB: join(workDir, "baseline.db"), SINK_URL: sink.url },
+      env: (captureFile) => ({ BASELINE_DB: join(dir, "baseline.db"), CAPTURE_FILE: captureFile }),
     },
   };
 }
@@ -120,7 +133,7 @@ async function main() {
   const pinning = pinningSupport();
   workDir = mkdtempSync(join(tmpdir(), "verifyd-bench-"));
   const profDir = opts.cpuProf ? mkdtempSync(join(tmpdir(), "verifyd-bench-prof-")) : ""; // kept after the run
-  const sink = await startSink();
+  const eventSink = await startEventSink();
   const apiKey = `bench-admin-${randomBytes(16).toString("hex")}`;
   const clientPinned = pinning.ok && pinProcess(1);
   console.log(
@@ -130,35 +143,55 @@ async function main() {
       `load average before the run: ${fixed(loadBefore, 2)}${loadBefore > 0.5 ? " (other work is running: expect noisy numbers)" : ""}\n`,
   );
 
+  // Empty databases first; with --rows, the same scenarios again on seeded ones.
+  const datasets = [{ label: "empty", rows: 0 }, ...(opts.rows > 0 ? [{ label: `${opts.rows} rows`, rows: opts.rows }] : [])];
   const runs = [];
-  const all = targets(workDir, sink, apiKey);
-  for (const name of opts.targets) {
-    console.log(`— ${name} —`);
-    runs.push(await runTarget(name, all[name], { opts, sink, apiKey, pinning, profDir: name === "verifyd" ? profDir : "" }));
+  for (const dataset of datasets) {
+    const dir = join(workDir, `rows-${dataset.rows}`);
+    mkdirSync(dir);
+    if (dataset.rows > 0) {
+      process.stdout.write(`seeding ${dataset.rows} verifications into each database …\n`);
+      const seeded = seedDatabases({ dir, rows: dataset.rows, targets: opts.targets, secret: SECRET });
+      for (const [name, seconds] of Object.entries(seeded)) console.log(`  ${name}: ${fixed(seconds)} s`);
+      dataset.seedSeconds = seeded;
+    }
+    const all = targets(dir, eventSink, apiKey);
+    for (const name of opts.targets) {
+      console.log(`— ${name} (${dataset.label}) —`);
+      const profiled = name === "verifyd" && dataset === datasets.at(-1) ? profDir : "";
+      const run = await runTarget(name, all[name], { opts, dir, apiKey, pinning, profDir: profiled });
+      runs.push({ ...run, dataset: dataset.label });
+    }
   }
-  const sinkStats = sink.stats();
-  await sink.close();
+  const events = eventSink.received();
+  await eventSink.close();
   for (const run of runs) report(run);
-  if (runs.length === 2) compare(runs);
-  console.log(`sink: ${sinkStats.received} codes received, ${sinkStats.malformed} malformed posts`);
+  startupTable(runs);
+  for (const dataset of datasets) {
+    const pair = runs.filter((r) => r.dataset === dataset.label);
+    if (pair.length === 2) compare(pair, dataset.label);
+  }
+  if (datasets.length === 2) scaling(runs, datasets);
+  console.log(`event sink: ${events} event webhooks received from verifyd`);
   console.log(`load average after the run: ${fixed(loadavg()[0], 2)} (the bench itself adds about 2)`);
   if (opts.cpuProf) printProfile(profDir);
 }
 
-async function runTarget(name, target, { opts, sink, apiKey, pinning, profDir }) {
+async function runTarget(name, target, { opts, dir, apiKey, pinning, profDir }) {
+  const codes = captureCodes(join(dir, `${name}.codes`));
   server = await startServer({
     cwd: ROOT,
     port: await freePort(),
     pin: pinning.ok,
     script: target.script,
     nodeArgs: profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [],
-    env: target.env,
+    env: target.env(codes.path),
   });
   await sleep(500); // let start-up garbage settle before reading the idle footprint
   const idle = memoryOf(server.pid);
 
   const client = createClient({ port: server.port, connections: opts.connections, apiKey });
-  const work = workloads({ client, sink, nextPhone: phoneNumbers() });
+  const work = workloads({ client, codes, nextPhone: phoneNumbers() });
   let cpuAtMeasureStart = Number.NaN;
   const loop = (op) =>
     closedLoop({
@@ -191,11 +224,11 @@ async function runTarget(name, target, { opts, sink, apiKey, pinning, profDir })
   };
 
   // Each code is single use, so check-only consumes a pool of pending verifications: the start-only
-  // scenario's (their codes wait in the sink), topped up by unmeasured starts.
+  // scenario's (their codes wait in the capture), topped up by unmeasured starts.
   const pool = [];
   if (opts.scenarios.includes("start")) {
     await measure("start-only", 1, () => loop(work.start));
-    pool.push(...sink.drain());
+    pool.push(...codes.drain());
   }
 
   if (opts.scenarios.includes("check")) {
@@ -242,15 +275,18 @@ async function runTarget(name, target, { opts, sink, apiKey, pinning, profDir })
   }
 
   if (opts.scenarios.includes("flow")) await measure("full flow", 2, () => loop(work.flow));
+  if (opts.scenarios.includes("mixed")) await measure("mixed", 1, () => loop(work.mixed()));
 
   client.close();
   const startupMs = server.startupMs;
   await stopServer(server);
-  return { name, startupMs, idle, results };
+  const captured = codes.stats();
+  codes.close();
+  return { name, startupMs, idle, results, captured };
 }
 
-function report({ name, startupMs, idle, results }) {
-  console.log(`\n${name}: start-up ${fixed(startupMs, 0)} ms from spawn to /readyz 200; idle RSS ${mb(idle?.rss)}`);
+function report({ name, dataset, results, captured }) {
+  console.log(`\n${name}, ${dataset} database (${captured.received} codes captured, ${captured.malformed} malformed lines)`);
   const rows = [
     ["scenario", "req/s", "ops/s", "p50 ms", "p99 ms", "max ms", "errors", "ops", "server CPU", "CPU ms/op", "peak RSS"],
   ];
@@ -269,15 +305,16 @@ function report({ name, startupMs, idle, results }) {
       `${mb(r.peak)}${r.peakIsPerScenario ? "" : " *"}`,
     ]);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   console.log("");
-  for (const row of rows)
-    console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("   "));
+  printTable(rows);
   console.log("");
   console.log(
-    "ops: one request (start-only, check-only) or start + code from the sink + check (full flow); latencies are per op.",
+    "ops: one request (start-only, check-only, mixed) or start + captured code + check (full flow); latencies are per op.",
   );
-  console.log("errors: non-2xx, timeouts, or a wrong outcome (a start not pending, a correct code not approved).");
+  console.log(
+    "errors: non-2xx, timeouts, or a wrong outcome (a start not pending, a correct code not approved, a wrong one approved).",
+  );
+  console.log("mixed: 70% starts, 25% correct checks, 5% wrong codes, on verifications the same load started.");
   console.log("server CPU: user + system time of the server process over the measured phase (100% = one core).");
   if (results.some((r) => !r.peakIsPerScenario))
     console.log("*: VmHWM could not be reset, so the peak is since the server started.");
@@ -289,9 +326,9 @@ function report({ name, startupMs, idle, results }) {
 }
 
 /** verifyd against the baseline, scenario by scenario (same run, same machine state). */
-function compare([a, b]) {
+function compare([a, b], dataset) {
   const [verifyd, baseline] = a.name === "verifyd" ? [a, b] : [b, a];
-  console.log("verifyd / baseline:");
+  console.log(`verifyd / baseline (${dataset} database):`);
   for (const r of verifyd.results) {
     const base = baseline.results.find((x) => x.name === r.name);
     if (!base) continue;
@@ -300,6 +337,38 @@ function compare([a, b]) {
     );
   }
   console.log("");
+}
+
+/** Start-up (spawn to the first /readyz 200) and the idle footprint, per target and database. */
+function startupTable(runs) {
+  const rows = [["target", "database", "start-up ms", "idle RSS"]];
+  for (const r of runs) rows.push([r.name, r.dataset, fixed(r.startupMs, 0), mb(r.idle?.rss)]);
+  console.log("start-up (spawn to /readyz 200) and idle RSS (0.5 s after ready):\n");
+  printTable(rows);
+  console.log("");
+}
+
+/** The seeded runs against the empty ones, per target and scenario. */
+function scaling(runs, [empty, seeded]) {
+  console.log(`${seeded.label} / empty, same target:`);
+  for (const run of runs.filter((r) => r.dataset === seeded.label)) {
+    const before = runs.find((r) => r.dataset === empty.label && r.name === run.name);
+    console.log(`  ${run.name}: start-up ${fixed(run.startupMs / before.startupMs, 2)}×`);
+    for (const r of run.results) {
+      const base = before.results.find((x) => x.name === r.name);
+      if (!base) continue;
+      console.log(
+        `    ${r.name.padEnd(11)} throughput ${fixed(r.opsPerSec / base.opsPerSec, 2)}×   p99 ${fixed(r.p99 / base.p99, 2)}×   peak RSS ${fixed(r.peak / base.peak, 2)}×`,
+      );
+    }
+  }
+  console.log("");
+}
+
+function printTable(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  for (const row of rows)
+    console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("   "));
 }
 
 function printProfile(dir) {

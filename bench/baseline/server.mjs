@@ -1,8 +1,10 @@
 // The baseline: the same stack as verifyd (Hono + @hono/node-server + better-sqlite3) doing the least
-// honest OTP work — store a keyed hash of a fresh code, hand the code to the SMS gateway (the bench's
-// sink), check it once in constant time — with no limits, routing, outbox, idempotency or logging.
+// honest OTP work — store a keyed hash of a fresh code, hand the code over the way verifyd's dryrun
+// channel does (a `<id> <code>` line on the bench's capture FIFO), check it once in constant time — with
+// no limits, routing, outbox, events, idempotency or logging.
 // It is the practical ceiling for this stack on this machine, run beside verifyd by bench/run.mjs.
 import { createHmac, randomBytes, randomInt, randomUUID, timingSafeEqual } from "node:crypto";
+import { createWriteStream } from "node:fs";
 import { serve } from "@hono/node-server";
 import Database from "better-sqlite3";
 import { Hono } from "hono";
@@ -20,7 +22,7 @@ const approve = db.prepare("update otp set status = 'approved', code_hash = x'' 
 
 const key = randomBytes(32);
 const hash = (id, code) => createHmac("sha256", key).update(id).update("\0").update(code).digest();
-const sinkUrl = process.env.SINK_URL;
+const capture = createWriteStream(process.env.CAPTURE_FILE ?? "/dev/null", { flags: "a" });
 
 const app = new Hono();
 app.get("/readyz", (c) => c.json({ status: "ready" }));
@@ -31,12 +33,7 @@ app.post("/v1/verifications", async (c) => {
   let code = "";
   for (let i = 0; i < 6; i++) code += randomInt(10);
   insert.run(id, to, hash(id, code), Date.now() + 600_000);
-  const sent = await fetch(sinkUrl, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ verification_id: id, to, channel: "sms", code, message: `Your code is ${code}` }),
-  });
-  await sent.arrayBuffer();
+  capture.write(`${id} ${code}\n`);
   return c.json({ id, to, status: "pending" }, 201);
 });
 app.post("/v1/verifications/:id/check", async (c) => {
@@ -50,3 +47,4 @@ app.post("/v1/verifications/:id/check", async (c) => {
 });
 
 serve({ fetch: app.fetch, port: Number(process.env.PORT), hostname: "127.0.0.1" });
+process.once("SIGTERM", () => capture.end(() => process.exit(0)));

@@ -3,6 +3,7 @@ import type { Config } from "../config/env.js";
 import { ConfigError } from "../config/env.js";
 import type { Clock, InboundMessage, Sender, StatusUpdate } from "../core/ports.js";
 import { createConsoleSender } from "./console.js";
+import { createDryrunSender } from "./dryrun.js";
 import { createHttpSender } from "./http.js";
 
 /** What an adapter factory receives besides its own settings. */
@@ -22,7 +23,7 @@ export interface AdapterType {
 }
 
 /**
- * Builds every configured sender: the console (development) and http channels from the
+ * Builds every configured sender: the console (development), dryrun and http channels from the
  * environment, and each provider of the config file through its adapter type.
  */
 export function buildSenders(
@@ -35,6 +36,12 @@ export function buildSenders(
 ): (Sender & { close?: () => Promise<void> | void })[] {
   const senders: (Sender & { close?: () => Promise<void> | void })[] = [];
   if (config.env === "development") senders.push(createConsoleSender());
+  if (config.dryrun.enabled) {
+    const { captureFile } = config.dryrun;
+    const onCaptureError = (err: Error) =>
+      process.emitWarning(`dryrun capture file ${captureFile}: ${err.message}; codes are no longer captured`);
+    senders.push(createDryrunSender({ captureFile, onCaptureError }));
+  }
   if (config.httpChannel.url) {
     const { url, secret, timeoutMs } = config.httpChannel;
     senders.push(createHttpSender({ url, secret, timeoutMs, clock: deps.clock }));

@@ -88,7 +88,9 @@ const envSchema = z.object({
     message: "must be at least 24 characters",
   }),
   VERIFYD_SERVICE_NAME: z.string().min(1).max(40).default("verifyd"),
-  VERIFYD_SENDER: z.enum(["console", "http"]).optional(),
+  VERIFYD_SENDER: z.enum(["console", "http", "dryrun"]).optional(),
+  VERIFYD_ALLOW_DRYRUN: z.enum(["true", "false"]).default("false"),
+  VERIFYD_DRYRUN_CAPTURE_FILE: optionalText,
   VERIFYD_CONFIG_FILE: optionalText,
   VERIFYD_PUBLIC_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
   VERIFYD_HTTP_CHANNEL_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
@@ -182,7 +184,9 @@ export interface Config {
   adminKey: string | undefined;
   serviceName: string;
   /** The channel used when no route is configured (`VERIFYD_SENDER`). */
-  sender: "console" | "http";
+  sender: "console" | "http" | "dryrun";
+  /** The load-test channel (`VERIFYD_SENDER=dryrun`): on or off, and where it writes codes, if anywhere. */
+  dryrun: { enabled: boolean; captureFile: string | undefined };
   /** verifyd's public base URL, for provider status callbacks (`VERIFYD_PUBLIC_URL` or the config file). */
   publicUrl: string | undefined;
   /** Providers from the config file, by configured name. */
@@ -254,6 +258,21 @@ function checkRoutes(steps: RouteStepConfig[], known: Set<string>, production: b
   }
 }
 
+/**
+ * The dryrun channel delivers no code to anyone, and its capture file holds codes in clear. Production takes either only with an explicit opt-in.
+ */
+function checkDryrun(e: Env, sender: Config["sender"], production: boolean): void {
+  if (e.VERIFYD_DRYRUN_CAPTURE_FILE && sender !== "dryrun") {
+    throw new ConfigError("VERIFYD_DRYRUN_CAPTURE_FILE: only used with VERIFYD_SENDER=dryrun");
+  }
+  if (!production || e.VERIFYD_ALLOW_DRYRUN === "true") return;
+  if (sender === "dryrun") {
+    throw new ConfigError(
+      "VERIFYD_SENDER: the dryrun channel sends nothing and is refused in production unless VERIFYD_ALLOW_DRYRUN=true (load tests only)",
+    );
+  }
+}
+
 type ReadFile = (path: string) => string;
 
 /** Resolves `NAME_FILE` into `NAME` for every secret variable; both at once is an error. */
@@ -302,7 +321,9 @@ export function loadConfig(
     ...(production ? [] : ["console"]),
     ...(e.VERIFYD_HTTP_CHANNEL_URL ? ["http"] : []),
   ]);
+  if (sender === "dryrun") known.add("dryrun");
   for (const steps of [route, ...Object.values(countryRoutes)]) checkRoutes(steps, known, production);
+  checkDryrun(e, sender, production);
   if (production) {
     if (!e.VERIFYD_SECRET) throw new ConfigError("VERIFYD_SECRET: required in production (or VERIFYD_SECRET_FILE)");
     if (!e.VERIFYD_ADMIN_KEY) {
@@ -325,6 +346,7 @@ export function loadConfig(
     adminKey: e.VERIFYD_ADMIN_KEY,
     serviceName: e.VERIFYD_SERVICE_NAME,
     sender,
+    dryrun: { enabled: sender === "dryrun", captureFile: e.VERIFYD_DRYRUN_CAPTURE_FILE },
     publicUrl: e.VERIFYD_PUBLIC_URL ?? file?.publicUrl,
     providers: file?.providers ?? {},
     route,
