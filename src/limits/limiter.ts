@@ -54,7 +54,31 @@ export function limitSettings(limits: {
  * cleared every five minutes. Keys made of a phone number (or its prefix) are stored as the
  * number's blind index, so the counters table names no number.
  */
-export function createSqliteLimiter(db: BetterSqlite3.Database, settings: LimitSettings, vault: NumberVault): Limiter {
+/**
+ * rate-limiter-flexible prepares its SQL on every call (a parse and plan per consume); its handful
+ * of distinct statements are handed to it prepared once instead.
+ */
+function withStatementCache(db: BetterSqlite3.Database): BetterSqlite3.Database {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  const prepare = (source: string) => {
+    let statement = statements.get(source);
+    if (!statement) {
+      statement = db.prepare(source);
+      statements.set(source, statement);
+    }
+    return statement;
+  };
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === "prepare") return prepare;
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+export function createSqliteLimiter(sqlite: BetterSqlite3.Database, settings: LimitSettings, vault: NumberVault): Limiter {
+  const db = withStatementCache(sqlite);
   const limiters = new Map<LimitRule, RateLimiterAbstract>();
   for (const [rule, s] of Object.entries(settings) as [LimitRule, RateSetting][]) {
     const window = { keyPrefix: rule, points: s.points, duration: Math.max(1, Math.round(s.windowMs / 1000)) };

@@ -43,15 +43,28 @@ export function templateFor(locale: string, slot: TemplateSlot, overrides: Templ
 }
 
 /** "10 minutes", "10 Minuten", "10分钟": the language's own plural forms, ASCII digits and plain spaces. */
-export function minutesText(locale: string, minutes: number): string {
-  let format: Intl.NumberFormat;
-  try {
-    format = new Intl.NumberFormat(locale, { style: "unit", unit: "minute", unitDisplay: "long", numberingSystem: "latn" });
-  } catch {
-    format = new Intl.NumberFormat("en", { style: "unit", unit: "minute", unitDisplay: "long" });
+/** One formatter per locale: building an Intl.NumberFormat costs far more than formatting with it. */
+const minuteFormats = new Map<string, Intl.NumberFormat>();
+
+function minuteFormat(locale: string): Intl.NumberFormat {
+  let format = minuteFormats.get(locale);
+  if (!format) {
+    try {
+      format = new Intl.NumberFormat(locale, { style: "unit", unit: "minute", unitDisplay: "long", numberingSystem: "latn" });
+    } catch {
+      format = new Intl.NumberFormat("en", { style: "unit", unit: "minute", unitDisplay: "long" });
+    }
+    // Locales come from a closed list plus service overrides: the map stays small, but bound it anyway.
+    if (minuteFormats.size < 256) minuteFormats.set(locale, format);
   }
+  return format;
+}
+
+export function minutesText(locale: string, minutes: number): string {
   // No-break spaces would push a GSM-7 text into UCS-2.
-  return format.format(minutes).replace(/[\u00a0\u202f]/g, " ");
+  return minuteFormat(locale)
+    .format(minutes)
+    .replace(/[\u00a0\u202f]/g, " ");
 }
 
 export function fill(template: string, values: Record<(typeof PLACEHOLDERS)[number], string>): string {

@@ -1,4 +1,4 @@
-import { and, desc, eq, lte, type SQL } from "drizzle-orm";
+import { and, desc, eq, lte, type SQL, sql } from "drizzle-orm";
 import type { EventEntry, EventStatus, EventStore, EventType } from "../../core/events.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import { sealedContext } from "../at-rest.js";
@@ -53,21 +53,24 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite, vault: Nu
   // Served by the partial index events_due (status = 'pending').
   const countPending = raw.prepare("select count(*) as n from events where status = 'pending'");
 
+  // Two or three events per verification: prepared once (drizzle's builder re-prepares on every run).
+  const insertEvent = raw.prepare(
+    `insert into events (id, type, service_id, payload, status, tries, next_try_at, created_at, updated_at)
+     values (@id, @type, @serviceId, @payload, 'pending', 0, @createdAt, @createdAt, @createdAt)`,
+  );
+  // Asked for every event enqueued: one prepared primary-key lookup.
+  const serviceWebhook = db
+    .select({ url: services.webhookUrl, sealedSecret: services.webhookSecretSealed })
+    .from(services)
+    .where(eq(services.id, sql.placeholder("id")))
+    .prepare();
+
   return {
     async countPendingEvents() {
       return (countPending.get() as { n: number }).n;
     },
     async enqueueEvent(event) {
-      db.insert(e)
-        .values({
-          ...event,
-          payload: vault.sealText(event.payload, sealedContext.eventPayload(event.id)),
-          status: "pending",
-          tries: 0,
-          nextTryAt: event.createdAt,
-          updatedAt: event.createdAt,
-        })
-        .run();
+      insertEvent.run({ ...event, payload: vault.sealText(event.payload, sealedContext.eventPayload(event.id)) });
     },
     async claimDueEvents(now, limit, leaseMs) {
       return claim(now, limit, leaseMs);
@@ -103,12 +106,7 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite, vault: Nu
       return row ? toEntry(vault, row) : null;
     },
     async getServiceWebhook(serviceId) {
-      const row = db
-        .select({ url: services.webhookUrl, sealedSecret: services.webhookSecretSealed })
-        .from(services)
-        .where(eq(services.id, serviceId))
-        .get();
-      return row ?? null;
+      return serviceWebhook.get({ id: serviceId }) ?? null;
     },
   };
 }

@@ -28,6 +28,12 @@ export function createSqliteOptOutOperations({ db }: OpenedSqlite, vault: Number
     .from(o)
     .where(and(eq(o.phone, sql.placeholder("phone")), eq(o.channel, sql.placeholder("channel"))))
     .prepare();
+  // A number has at most one row per channel: a primary-key range, sorted here rather than by the planner.
+  const byPhone = db
+    .select()
+    .from(o)
+    .where(eq(o.phone, sql.placeholder("phone")))
+    .prepare();
 
   return {
     async addOptOut(optOut) {
@@ -53,6 +59,12 @@ export function createSqliteOptOutOperations({ db }: OpenedSqlite, vault: Number
       return exists.get({ phone: vault.index(phone), channel }) !== undefined;
     },
     async listOptOuts(filter) {
+      // The outbox asks by number before every send: that shape has its own prepared statement.
+      if (filter.phone !== undefined && filter.channel === undefined) {
+        const rows = byPhone.all({ phone: vault.index(filter.phone) });
+        rows.sort((a, b) => b.createdAt - a.createdAt || a.channel.localeCompare(b.channel));
+        return rows.slice(0, filter.limit ?? 100).map(toOptOut);
+      }
       const where: SQL[] = [];
       if (filter.phone !== undefined) where.push(eq(o.phone, vault.index(filter.phone)));
       if (filter.channel !== undefined) where.push(eq(o.channel, filter.channel));
