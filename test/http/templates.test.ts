@@ -176,6 +176,12 @@ describe("service settings, templates and locales, WebOTP, PSD2, test numbers", 
     const real = await h.json<View>("POST", "/v1/verifications", { to: "+14155550100" });
     expect(real.body.test).toBeUndefined();
     expect(h.sender.messages).toHaveLength(1);
+
+    // Analytics count the real verification only.
+    const day = new Date(h.clock.now()).toISOString().slice(0, 10);
+    const next = new Date(h.clock.now() + 86_400_000).toISOString().slice(0, 10);
+    const funnel = await h.json<{ groups: { requested: number }[] }>("GET", `/v1/analytics?group_by=day&from=${day}&to=${next}`);
+    expect(funnel.body.groups.map((g) => g.requested)).toEqual([1]);
   });
 
   it("refuses countries outside the service's allowed_countries", async () => {

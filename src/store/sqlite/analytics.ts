@@ -6,15 +6,15 @@ import { toDelivery } from "./rows.js";
 import { deliveries, verifications } from "./schema.js";
 
 /**
- * The verifications the analytics count. This is the one place to narrow them (for example to
- * leave out test verifications); every query below starts from it. The range is an index search
+ * The verifications the analytics count: a service's test numbers are left out. This is the one
+ * place to narrow them; every query below starts from it. The range is an index search
  * (`EXPLAIN QUERY PLAN`: `SEARCH v USING INDEX verifications_created (created_at>? AND created_at<?)`,
  * or `verifications_service_created (service_id=? AND created_at>? AND created_at<?)` for one service).
  */
 function countedVerifications(serviceFilter: boolean): string {
   return `select v.id, v.created_at, v.approved_at, v.checks, v.country, v.current_step, v.route, v.inbound_channels
     from verifications v
-    where v.created_at >= @from and v.created_at < @to${serviceFilter ? " and v.service_id = @serviceId" : ""}`;
+    where v.created_at >= @from and v.created_at < @to and v.test = 0${serviceFilter ? " and v.service_id = @serviceId" : ""}`;
 }
 
 /** A delivery a provider accepted, whatever receipt came after (a failed receipt keeps its message id). */
