@@ -115,6 +115,8 @@ const envSchema = z.object({
   VERIFYD_LIMIT_SENDS_PER_COUNTRY: rate("500/1h"),
   VERIFYD_PREFIX_DIGITS: integer(4, 1, 10),
   VERIFYD_LIMIT_STARTS_PER_IP: rate("20/1h"),
+  VERIFYD_LIMIT_STARTS_PER_DEVICE: rate("10/1h"),
+  VERIFYD_LIMIT_STARTS_PER_USER: rate("10/1h"),
   VERIFYD_LIMIT_REQUESTS_PER_KEY: rate("6000/1m"),
   VERIFYD_LIMIT_FAILED_CHECKS_PER_DESTINATION: rate("10/1h"),
   VERIFYD_LIMIT_FAILED_CHECKS_PER_IP: rate("30/1h"),
@@ -210,6 +212,8 @@ export interface Config {
     sendsPerPrefix: RateSetting;
     sendsPerCountry: RateSetting;
     startsPerIp: RateSetting;
+    startsPerDevice: RateSetting;
+    startsPerUser: RateSetting;
     requestsPerKey: RateSetting;
     failedChecksPerDestination: RateSetting;
     failedChecksPerIp: RateSetting;
@@ -370,6 +374,8 @@ export function loadConfig(
       sendsPerPrefix: e.VERIFYD_LIMIT_SENDS_PER_PREFIX,
       sendsPerCountry: e.VERIFYD_LIMIT_SENDS_PER_COUNTRY,
       startsPerIp: e.VERIFYD_LIMIT_STARTS_PER_IP,
+      startsPerDevice: e.VERIFYD_LIMIT_STARTS_PER_DEVICE,
+      startsPerUser: e.VERIFYD_LIMIT_STARTS_PER_USER,
       requestsPerKey: e.VERIFYD_LIMIT_REQUESTS_PER_KEY,
       failedChecksPerDestination: e.VERIFYD_LIMIT_FAILED_CHECKS_PER_DESTINATION,
       failedChecksPerIp: e.VERIFYD_LIMIT_FAILED_CHECKS_PER_IP,

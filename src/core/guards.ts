@@ -29,6 +29,22 @@ export async function enforceSendLimits(limiter: Limiter, to: string, clientIp: 
   await consumeOrRefuse(limiter, "sends_per_destination", to, "too many codes sent to this number");
 }
 
+/** The integrator's own signals about who is asking (`device_id`, `user_id` of the start request). */
+export interface StartSignals {
+  deviceId?: string | null;
+  userId?: string | null;
+}
+
+/**
+ * Starts per device and per user account, when the integrator passes them: one device or account
+ * cycling through many numbers (SMS pumping, account farming) is refused whatever the numbers.
+ */
+export async function enforceSignalLimits(limiter: Limiter, signals: StartSignals) {
+  if (signals.deviceId)
+    await consumeOrRefuse(limiter, "starts_per_device", signals.deviceId, "too many verifications from this device");
+  if (signals.userId) await consumeOrRefuse(limiter, "starts_per_user", signals.userId, "too many verifications for this user");
+}
+
 /** Refuses a check while the destination or IP has too many recent failures (brute force across resends). */
 export async function guardFailedChecks(limiter: Limiter, to: string, clientIp: string | null | undefined) {
   const dest = await limiter.peek("failed_checks_per_destination", to);

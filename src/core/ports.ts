@@ -405,6 +405,8 @@ export type LimitRule =
   | "sends_per_prefix"
   | "sends_per_country"
   | "starts_per_ip"
+  | "starts_per_device"
+  | "starts_per_user"
   | "requests_per_key"
   | "failed_checks_per_destination"
   | "failed_checks_per_ip"

@@ -3,7 +3,14 @@ import { type CodeKit, generateCode } from "./codes.js";
 import type { ConversionGuard } from "./conversion.js";
 import { VerifydError } from "./errors.js";
 import { type EventSink, noopEventSink, verificationData } from "./events.js";
-import { clearFailedChecks, enforceSendLimits, guardFailedChecks, recordFailedCheck } from "./guards.js";
+import {
+  clearFailedChecks,
+  enforceSendLimits,
+  enforceSignalLimits,
+  guardFailedChecks,
+  recordFailedCheck,
+  type StartSignals,
+} from "./guards.js";
 import { type Metrics, noopMetrics } from "./metrics.js";
 import type { ChangeNotifier } from "./notifier.js";
 import { routeFullyOptedOut } from "./opt-outs.js";
@@ -55,6 +62,8 @@ export interface StartInput {
   locale?: string | null;
   /** A payment to bind the code to (PSD2): shown in the message, and the check must present it. */
   transaction?: Transaction | null;
+  /** The integrator's device and user ids, counted by the per-device and per-user start limits. */
+  signals?: StartSignals;
 }
 
 export type CheckTarget = { id: string } | { to: string };
@@ -220,6 +229,7 @@ export function createVerificationService(deps: VerificationDeps) {
           "the destination opted out of every channel of this route (it may text START to opt back in)",
         );
       }
+      if (!test && input.signals) await enforceSignalLimits(limiter, input.signals);
       for (let attempt = 0; attempt < 3; attempt++) {
         const now = clock.now();
         const live = await store.findPendingByDestination(service.id, phone.e164, now);

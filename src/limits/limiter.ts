@@ -29,6 +29,8 @@ export function limitSettings(limits: {
   sendsPerPrefix: RateSetting;
   sendsPerCountry: RateSetting;
   startsPerIp: RateSetting;
+  startsPerDevice: RateSetting;
+  startsPerUser: RateSetting;
   requestsPerKey: RateSetting;
   failedChecksPerDestination: RateSetting;
   failedChecksPerIp: RateSetting;
@@ -40,6 +42,8 @@ export function limitSettings(limits: {
     sends_per_prefix: limits.sendsPerPrefix,
     sends_per_country: limits.sendsPerCountry,
     starts_per_ip: limits.startsPerIp,
+    starts_per_device: limits.startsPerDevice,
+    starts_per_user: limits.startsPerUser,
     requests_per_key: limits.requestsPerKey,
     failed_checks_per_destination: limits.failedChecksPerDestination,
     failed_checks_per_ip: limits.failedChecksPerIp,

@@ -45,10 +45,15 @@ export function openNumber(vault: NumberVault, sealed: Buffer | null, context: s
   return sealed ? vault.open(sealed, context) : null;
 }
 
-/** Limiter rules whose key is a phone number or a part of one (a prefix): their counters are keyed by index. */
+/**
+ * Limiter rules whose key is a phone number or a part of one (a prefix), or the integrator's id of
+ * a person (device, user account): their counters are keyed by index.
+ */
 export const NUMBER_KEYED_RULES: readonly LimitRule[] = [
   "sends_per_destination",
   "sends_per_prefix",
+  "starts_per_device",
+  "starts_per_user",
   "failed_checks_per_destination",
   "inbound_approvals_per_sender",
   "inbound_unknown_per_sender",

@@ -178,6 +178,7 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
         clientIp,
         locale: input.locale,
         transaction: transactionOf(input),
+        signals: { deviceId: input.device_id, userId: input.user_id },
       });
       return toView(v, service, clock.now());
     };

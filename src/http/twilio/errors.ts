@@ -73,6 +73,8 @@ const BY_CODE: Record<ErrorCode, Mapped> = {
 const BY_RULE: Record<LimitRule, Mapped> = {
   sends_per_destination: MAX_SENDS,
   starts_per_ip: MAX_SENDS,
+  starts_per_device: MAX_SENDS,
+  starts_per_user: MAX_SENDS,
   failed_checks_per_destination: MAX_CHECKS,
   failed_checks_per_ip: MAX_CHECKS,
   sends_per_prefix: { code: 60410, status: 403, message: "Verification delivery attempt blocked" },
