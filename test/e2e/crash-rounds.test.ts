@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seeded } from "../helpers/seeded.js";
 import { pause, until, within } from "../helpers/waiting.js";
 import { freePort, startWebhookSink, type WebhookSink } from "../helpers/webhook-sink.js";
 
@@ -24,18 +25,6 @@ const ROUNDS = 4;
 const WORKERS = 6;
 
 type Payload = { verification_id: string; to: string; code: string };
-
-/** mulberry32, so the kill moments replay. */
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 describe("SIGKILL at random moments under load", () => {
   let sink: WebhookSink;

@@ -3,6 +3,7 @@ import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio.js";
 import { type Fault, type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.js";
 import { createHarness, type Harness } from "../helpers/harness.js";
 import { PUBLIC_URL } from "../helpers/provider-credentials.js";
+import { seeded } from "../helpers/seeded.js";
 
 /**
  * Fault injection between verifyd and a provider: timeouts, 5xx, 429 with Retry-After, connection
@@ -14,18 +15,6 @@ import { PUBLIC_URL } from "../helpers/provider-credentials.js";
 const FROM = "+15017122661";
 const MAX_TRIES_PER_STEP = 5;
 const codeIn = (body: string | undefined) => /code is (\d{6})/.exec(body ?? "")?.[1];
-
-/** mulberry32: a tiny seeded generator, so a failing mix of faults replays exactly. */
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface View {
   status: string;
