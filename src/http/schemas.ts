@@ -54,24 +54,14 @@ export const StartBody = z
         example: ["whatsapp", "sms"],
       }),
     client_ip: clientIp,
-    device_id: z
-      .string()
-      .min(1)
-      .max(128)
-      .optional()
-      .openapi({
-        description: "Your id of the user's device; starts per device are limited (`starts_per_device`).",
-        example: "d-7f3a",
-      }),
-    user_id: z
-      .string()
-      .min(1)
-      .max(128)
-      .optional()
-      .openapi({
-        description: "Your id of the user's account; starts per user are limited (`starts_per_user`).",
-        example: "u-1042",
-      }),
+    device_id: z.string().min(1).max(128).optional().openapi({
+      description: "Your id of the user's device; starts per device are limited (`starts_per_device`).",
+      example: "d-7f3a",
+    }),
+    user_id: z.string().min(1).max(128).optional().openapi({
+      description: "Your id of the user's account; starts per user are limited (`starts_per_user`).",
+      example: "u-1042",
+    }),
     locale: z
       .string()
       .max(35)

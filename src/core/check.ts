@@ -1,0 +1,156 @@
+import { noopEventSink, verificationData } from "./events.js";
+import { clearFailedChecks, guardFailedChecks, recordFailedCheck } from "./guards.js";
+import { noopMetrics } from "./metrics.js";
+import { normalizePhone } from "./phone.js";
+import type { Service, Verification, VerificationStatus } from "./ports.js";
+import { normalizeCandidate } from "./service-settings.js";
+import { sameTransaction, type Transaction, transactionBinding } from "./transaction.js";
+import type { VerificationDeps } from "./verification.js";
+
+/**
+ * The check half of the verification flow: a typed code against a verification, with the
+ * brute-force limits, the atomic attempt count, the constant-time comparison and the single approval.
+ */
+
+export type CheckReason =
+  | "wrong_code"
+  | "expired"
+  | "max_attempts_reached"
+  | "not_found"
+  | "already_approved"
+  | "canceled"
+  /** The right or wrong code, but not the amount and payee it was issued for: counted as a failed attempt. */
+  | "transaction_mismatch";
+
+/** Every well-formed check ends in one of these: data, not an error. */
+export interface CheckOutcome {
+  valid: boolean;
+  status: VerificationStatus | null;
+  reason: CheckReason | null;
+  attemptsRemaining: number;
+  verification: Verification | null;
+}
+
+export type CheckTarget = { id: string } | { to: string };
+
+/** A pending verification past its expiry is expired, whether or not the sweeper has closed it yet. */
+export function effectiveStatus(v: Verification, now: number): VerificationStatus {
+  return v.status === "pending" && v.expiresAt <= now ? "expired" : v.status;
+}
+
+export function createCheckFlow(deps: VerificationDeps) {
+  const { store, clock, codes, limiter } = deps;
+  const metrics = deps.metrics ?? noopMetrics;
+  const events = deps.events ?? noopEventSink;
+  // Test numbers stay out of the metrics, so dashboards show real traffic only.
+  const tallied = (outcome: CheckOutcome): CheckOutcome => {
+    if (!outcome.verification?.test) metrics.checked(outcome.valid ? "approved" : (outcome.reason ?? "unknown"));
+    return outcome;
+  };
+
+  /** The live verification for a number, else its latest one (to explain why a check fails). */
+  async function findByDestination(service: Service, to: string): Promise<Verification | null> {
+    const e164 = normalizePhone(to).e164;
+    return (
+      (await store.findPendingByDestination(service.id, e164, clock.now())) ??
+      (await store.findLatestByDestination(service.id, e164))
+    );
+  }
+
+  async function refusedOutcome(v: Verification): Promise<CheckOutcome> {
+    const now = clock.now();
+    const base = { valid: false, attemptsRemaining: 0, verification: v };
+    switch (effectiveStatus(v, now)) {
+      case "approved":
+        return { ...base, status: "approved", reason: "already_approved" };
+      case "canceled":
+        return { ...base, status: "canceled", reason: "canceled" };
+      case "expired":
+      case "failed":
+        if (v.status === "pending" && (await store.closeVerification(v.id, "expired", now)))
+          await events.emit("verification.expired", verificationData({ ...v, status: "expired" }));
+        return { ...base, status: effectiveStatus(v, now) === "failed" ? "failed" : "expired", reason: "expired" };
+      case "max_attempts_reached":
+      case "pending":
+        // A pending row refused by the counter has used all its checks (possibly a concurrent check's).
+        if (v.status === "pending" && (await store.closeVerification(v.id, "max_attempts_reached", now)))
+          await events.emit("verification.max_attempts_reached", verificationData({ ...v, status: "max_attempts_reached" }));
+        return { ...base, status: "max_attempts_reached", reason: "max_attempts_reached" };
+    }
+  }
+
+  return {
+    /**
+     * Checks a code. Order: find → failed-check limits → atomic attempt count → constant-time
+     * compare → conditional approval (so concurrent correct checks approve exactly once).
+     */
+    async check(
+      service: Service,
+      target: CheckTarget,
+      typed: string,
+      clientIp?: string | null,
+      transaction?: Transaction | null,
+    ): Promise<CheckOutcome> {
+      const code = normalizeCandidate(typed, service.settings.alphabet);
+      const v = "id" in target ? await store.getVerification(service.id, target.id) : await findByDestination(service, target.to);
+      if (!v) {
+        codes.hash("ver_unknown", code); // same work as a real comparison: unknown ids do not answer faster
+        return tallied({ valid: false, status: null, reason: "not_found", attemptsRemaining: 0, verification: null });
+      }
+      if (v.inboundChannels) {
+        // Approved only by the user's message: a typed code must neither approve nor close it.
+        const status = effectiveStatus(v, clock.now());
+        return tallied({
+          valid: false,
+          status,
+          reason: status === "approved" ? "already_approved" : "wrong_code",
+          attemptsRemaining: 0,
+          verification: v,
+        });
+      }
+      await guardFailedChecks(limiter, v.to, clientIp);
+      const attempt = await store.recordCheck(service.id, v.id, clock.now());
+      if (attempt.kind === "refused") return tallied(await refusedOutcome(attempt.verification ?? v));
+
+      const counted = attempt.verification;
+      // The hash covers the presented payment, so a code for EUR 12.50 cannot approve EUR 1250.00; the explicit
+      // comparison only names the reason. The hash is computed either way, so both failures cost the same.
+      const presented = transaction ?? null;
+      const codeMatches = codes.matches(attempt.codeHash, v.id, code, transactionBinding(presented));
+      const bound = sameTransaction(counted.transaction, presented);
+      // The code is ours, or (after a delegated step) the provider's own; either approves.
+      if (bound && (codeMatches || (!counted.transaction && (await deps.delegated?.matches(v.id, code))))) {
+        const now = clock.now();
+        if (await store.approve(v.id, now)) {
+          deps.notifier?.notify(v.id);
+          await clearFailedChecks(limiter, v.to);
+          if (!counted.test) await deps.conversion?.countApproval(counted);
+          const approved = { ...counted, status: "approved" as const, approvedAt: now, updatedAt: now };
+          if (!counted.test)
+            metrics.verificationApproved(service.id, counted.route[counted.currentStep]?.channel ?? "sms", counted.country);
+          await events.emit("verification.approved", verificationData(approved));
+          return tallied({ valid: true, status: "approved", reason: null, attemptsRemaining: 0, verification: approved });
+        }
+        return tallied(await refusedOutcome((await store.getVerification(service.id, v.id)) ?? counted));
+      }
+      await recordFailedCheck(limiter, v.to, clientIp);
+      const remaining = Math.max(0, counted.maxChecks - counted.checks);
+      let status: VerificationStatus = "pending";
+      if (remaining === 0) {
+        if (await store.closeVerification(v.id, "max_attempts_reached", clock.now()))
+          await events.emit(
+            "verification.max_attempts_reached",
+            verificationData({ ...counted, status: "max_attempts_reached" }),
+          );
+        status = "max_attempts_reached";
+      }
+      return tallied({
+        valid: false,
+        status,
+        reason: bound ? "wrong_code" : "transaction_mismatch",
+        attemptsRemaining: remaining,
+        verification: { ...counted, status },
+      });
+    },
+  };
+}
