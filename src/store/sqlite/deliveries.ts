@@ -13,6 +13,7 @@ import type {
 import { resolveSettings } from "../../core/service-settings.js";
 import { openNumber, sealedContext } from "../at-rest.js";
 import type { ClaimedRow, HotStatements, JobContextRow } from "./hot.js";
+import { statusIs } from "./literal.js";
 import type { SqliteDb } from "./open.js";
 import { type DeliveryRow, readRoute, toDelivery } from "./rows.js";
 import { deliveries, verifications } from "./schema.js";
@@ -118,8 +119,8 @@ export function createSqliteDeliveryOperations({
           .from(deliveries)
           .where(
             or(
-              and(eq(deliveries.status, "queued"), lte(deliveries.nextTryAt, now)),
-              and(eq(deliveries.status, "sending"), lte(deliveries.leaseUntil, now)),
+              and(statusIs(deliveries.status, "queued"), lte(deliveries.nextTryAt, now)),
+              and(statusIs(deliveries.status, "sending"), lte(deliveries.leaseUntil, now)),
             ),
           )
           .orderBy(asc(deliveries.nextTryAt))

@@ -2,6 +2,7 @@ import { and, desc, eq, lte, type SQL, sql } from "drizzle-orm";
 import type { EventEntry, EventStatus, EventStore, EventType } from "../../core/events.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import { sealedContext } from "../at-rest.js";
+import { statusIs } from "./literal.js";
 import type { OpenedSqlite } from "./open.js";
 import { events, services } from "./schema.js";
 
@@ -31,7 +32,7 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite, vault: Nu
     const due = db
       .select()
       .from(e)
-      .where(and(eq(e.status, "pending"), lte(e.nextTryAt, now)))
+      .where(and(statusIs(e.status, "pending"), lte(e.nextTryAt, now)))
       .orderBy(e.nextTryAt, e.createdAt)
       .limit(limit)
       .all();

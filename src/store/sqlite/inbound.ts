@@ -2,6 +2,7 @@ import { and, desc, eq, gt, isNotNull, lte, or, sql } from "drizzle-orm";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { InboundApproval, Store, Verification } from "../../core/ports.js";
 import { sealedContext, storedNumber } from "../at-rest.js";
+import { statusIs } from "./literal.js";
 import type { OpenedSqlite } from "./open.js";
 import type { VerificationRow } from "./rows.js";
 import { verifications } from "./schema.js";
@@ -26,7 +27,7 @@ export function createSqliteInboundOperations(
     // A pending row past its expiry that the sweeper has not closed yet must not block a fresh code.
     db.update(v)
       .set({ status: "expired", codeHash: null, sealedCode: null, updatedAt: now })
-      .where(and(eq(v.inboundCodeHash, inboundCodeHash), eq(v.status, "pending"), lte(v.expiresAt, now)))
+      .where(and(eq(v.inboundCodeHash, inboundCodeHash), statusIs(v.status, "pending"), lte(v.expiresAt, now)))
       .run();
     const inserted = db
       .insert(v)
@@ -65,7 +66,7 @@ export function createSqliteInboundOperations(
       .where(
         and(
           eq(v.inboundCodeHash, hash),
-          eq(v.status, "pending"),
+          statusIs(v.status, "pending"),
           gt(v.expiresAt, now),
           isNotNull(v.inboundChannels),
           or(eq(v.to, ""), eq(v.to, fromIndex)),

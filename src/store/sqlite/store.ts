@@ -9,6 +9,7 @@ import { createSqliteEventOperations } from "./events.js";
 import { createSqliteFactorOperations } from "./factors.js";
 import { prepareHotStatements } from "./hot.js";
 import { createSqliteInboundOperations, notInbound } from "./inbound.js";
+import { statusIs } from "./literal.js";
 import type { OpenedSqlite } from "./open.js";
 import { createSqliteOptOutOperations } from "./opt-outs.js";
 import { sqliteReadiness } from "./readiness.js";
@@ -30,7 +31,7 @@ const p = (name: string) => sql.placeholder(name);
 export function createSqliteStore({ raw, db }: OpenedSqlite, vault: NumberVault): Store {
   const v = verifications;
   const toVer = (r: VerificationRow) => toVerification(r, vault);
-  const liveWhere = and(eq(v.status, "pending"), gt(v.expiresAt, p("now")));
+  const liveWhere = and(statusIs(v.status, "pending"), gt(v.expiresAt, p("now")));
 
   // Prepared statements for the hot paths (start, check, status).
   const byId = db
@@ -196,7 +197,7 @@ export function createSqliteStore({ raw, db }: OpenedSqlite, vault: NumberVault)
           .where(
             and(
               eq(v.id, id),
-              eq(v.status, "pending"),
+              statusIs(v.status, "pending"),
               gt(v.expiresAt, now),
               sql`${v.sends} < ${v.maxSends}`,
               sql`${v.lastSentAt} + ${input.cooldownMs} <= ${now}`,
@@ -236,7 +237,7 @@ export function createSqliteStore({ raw, db }: OpenedSqlite, vault: NumberVault)
         const due = db
           .select()
           .from(v)
-          .where(and(eq(v.status, "pending"), lte(v.expiresAt, now)))
+          .where(and(statusIs(v.status, "pending"), lte(v.expiresAt, now)))
           .limit(limit)
           .all();
         for (const row of due) closeTx(row.id, "expired", now);
