@@ -5,5 +5,7 @@ export type AppEnv = {
   Variables: {
     requestId: string;
     principal: Principal;
+    /** The request's phone number, masked (`+1415***0100`), for the access log. */
+    destination?: string | null;
   };
 };

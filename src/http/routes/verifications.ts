@@ -8,6 +8,7 @@ import { type CheckOutcome, effectiveStatus, nextResendAt, type VerificationServ
 import type { AppEnv } from "../context.js";
 import { idempotent } from "../idempotency.js";
 import { inboundInstructions } from "../inbound-links.js";
+import { noteDestination } from "../middleware/access-log.js";
 import { clientIpOf } from "../middleware/limits.js";
 import { json, problems, security } from "../openapi.js";
 import {
@@ -170,6 +171,7 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
     }
     const to = input.to;
     if (!to) throw new VerifydError("invalid_request", "to is required (except with channel: inbound)");
+    noteDestination(c, to);
     if (input.inbound_channels) throw new VerifydError("invalid_request", "inbound_channels needs channel: inbound");
     const run = async () => {
       const v = await verifications.start(service, {
@@ -199,6 +201,7 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
         await subscription.wait(waitMs);
         v = await verifications.get(service, id);
       }
+      noteDestination(c, v.to);
       return c.json(toView(v, service, clock.now(), await store.listDeliveries(v.id)), 200);
     } finally {
       subscription?.cancel();
@@ -252,6 +255,7 @@ export function verificationCheckRoutes(deps: VerificationRoutesDeps) {
     const { service } = c.get("principal");
     const input = c.req.valid("json");
     const ip = clientIpOf(c, input.client_ip, deps.trustProxyHops);
+    noteDestination(c, input.to);
     const { body, headers } = await idempotent(c, { ...deps, service }, { op: "check", ...input }, 200, async () =>
       checkView(await deps.verifications.check(service, { to: input.to }, input.code, ip, transactionOf(input))),
     );
