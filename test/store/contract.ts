@@ -6,11 +6,15 @@ import { describeOptOutContract } from "./opt-outs-contract.js";
 import { describeRetentionContract } from "./retention-contract.js";
 
 /**
- * The Store contract: every implementation (SQLite now, PostgreSQL later) must pass it.
- * `makeStore` returns a fresh, migrated, empty store.
+ * The Store contract: every implementation (SQLite, PostgreSQL) must pass it.
+ * `makeStore` returns a fresh, migrated, empty store; `skip` when its server is not available.
  */
-export function describeStoreContract(name: string, makeStore: () => Promise<{ store: Store; cleanup(): Promise<void> }>) {
-  describe(`Store contract: ${name}`, () => {
+export function describeStoreContract(
+  name: string,
+  makeStore: () => Promise<{ store: Store; cleanup(): Promise<void> }>,
+  options: { skip?: boolean } = {},
+) {
+  describe.skipIf(options.skip ?? false)(`Store contract: ${name}`, () => {
     let store: Store;
     let cleanup: () => Promise<void>;
     const T0 = 1_800_000_000_000;

@@ -3,7 +3,7 @@ import { IDEMPOTENCY_KEY_TTL_MS, type RetentionStore } from "../../core/retentio
 import type { OpenedSqlite } from "./open.js";
 
 /** The rate-limit rules whose counters are keyed by a phone number (rate-limiter-flexible keys are `<rule>:<key>`). */
-const PER_NUMBER_RULES: readonly LimitRule[] = [
+export const PER_NUMBER_RULES: readonly LimitRule[] = [
   "sends_per_destination",
   "failed_checks_per_destination",
   "inbound_approvals_per_sender",
