@@ -6,8 +6,7 @@ import { generateApiKey } from "./core/api-keys.js";
 import { VerifydError } from "./core/errors.js";
 import type { Clock, Ids } from "./core/ports.js";
 import { systemClock, uuidIds } from "./runtime.js";
-import { migrateSqlite, openSqlite } from "./store/sqlite/open.js";
-import { createSqliteStore } from "./store/sqlite/store.js";
+import { openConfiguredStore } from "./store/backends.js";
 
 /** The operator commands `verifyd keys …` and `verifyd services …`. */
 export const ADMIN_COMMANDS = ["keys", "services"] as const;
@@ -211,14 +210,7 @@ export async function adminCommand(config: Config | (() => Config), argv: string
 
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? uuidIds;
-  const sqlite = openSqlite(resolved.dbPath);
-  try {
-    migrateSqlite(sqlite.db);
-  } catch (err) {
-    sqlite.raw.close();
-    throw err;
-  }
-  const store = createSqliteStore(sqlite); // prepares its statements: after the migrations
+  const { store } = await openConfiguredStore(resolved);
   try {
     await ensureDefaultService(store, resolved, clock);
     const admin = createAdminService({ store, clock, ids, defaults: resolved.defaults });

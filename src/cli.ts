@@ -3,7 +3,7 @@ import { adminCommand, isAdminCommand } from "./admin-cli.js";
 import { ConfigError, loadConfig } from "./config/env.js";
 import { startServer } from "./main.js";
 import { purgeCommand } from "./purge.js";
-import { migrateSqlite, openSqlite } from "./store/sqlite/open.js";
+import { describeDatabase, openConfiguredStore } from "./store/backends.js";
 import { VERSION } from "./version.js";
 
 const USAGE = `verifyd ${VERSION}: self-hosted phone verification
@@ -63,10 +63,9 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (command === "migrate") {
-    const sqlite = openSqlite(config.dbPath);
-    migrateSqlite(sqlite.db);
-    sqlite.raw.close();
-    process.stdout.write(`migrated ${config.dbPath}\n`);
+    const { store } = await openConfiguredStore(config);
+    await store.close();
+    process.stdout.write(`migrated ${describeDatabase(config)}\n`);
     return 0;
   }
 

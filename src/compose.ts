@@ -19,12 +19,11 @@ import { createEventsWorker } from "./delivery/events-worker.js";
 import { createOutbox, type Outbox } from "./delivery/outbox.js";
 import { createApp } from "./http/app.js";
 import { createAuthenticator } from "./http/middleware/auth.js";
-import { createSqliteLimiter, limitSettings } from "./limits/limiter.js";
+import { limitSettings } from "./limits/limiter.js";
 import { createLogger } from "./observability/logger.js";
 import { createPromMetrics } from "./observability/metrics.js";
 import { systemClock, uuidIds } from "./runtime.js";
-import { migrateSqlite, openSqlite } from "./store/sqlite/open.js";
-import { createSqliteStore } from "./store/sqlite/store.js";
+import { openBackends } from "./store/backends.js";
 import { VERSION } from "./version.js";
 
 export interface RuntimeOptions {
@@ -52,11 +51,9 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? uuidIds;
 
-  const sqlite = openSqlite(config.dbPath);
-  migrateSqlite(sqlite.db);
-  const store = createSqliteStore(sqlite);
+  const backends = await openBackends(config, limitSettings(config.limits));
+  const { store, limiter } = backends;
   const metrics = createPromMetrics({ queuedDeliveries: () => store.countQueuedDeliveries() });
-  const limiter = createSqliteLimiter(sqlite.raw, limitSettings(config.limits));
   const secret = resolveSecret(config);
   const codes = createCodeKit(secret);
 
@@ -182,7 +179,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     async close() {
       await (outbox as Outbox).stop();
       for (const sender of built) await sender.close?.();
-      await store.close();
+      await backends.close();
     },
   };
 }

@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { buildRuntime, type RuntimeOptions } from "./compose.js";
 import type { Config } from "./config/env.js";
+import { describeDatabase } from "./store/backends.js";
 
 export interface RunningServer {
   port: number;
@@ -28,7 +29,10 @@ export async function startServer(config: Config, options: RuntimeOptions = {}):
   });
   runtime.outbox.start(config.outboxPollMs);
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, host: config.host, env: config.env, sender: config.sender, db: config.dbPath }, "verifyd listening");
+  logger.info(
+    { port, host: config.host, env: config.env, sender: config.sender, db: describeDatabase(config) },
+    "verifyd listening",
+  );
 
   let closing: Promise<void> | undefined;
   const shutdown = (reason: string) => {

@@ -17,6 +17,8 @@ export const SECRET_VARIABLES = [
   "VERIFYD_HTTP_CHANNEL_SECRET",
   "VERIFYD_METRICS_TOKEN",
   "VERIFYD_EVENTS_SECRET",
+  "DATABASE_URL",
+  "REDIS_URL",
 ] as const;
 
 const duration = (fallback: string) =>
@@ -77,6 +79,9 @@ const envSchema = z.object({
   PORT: integer(8080, 0, 65535),
   VERIFYD_HOST: z.string().default("0.0.0.0"),
   VERIFYD_DB: z.string().min(1).default("./data/verifyd.db"),
+  DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  VERIFYD_DB_POOL_SIZE: integer(10, 1, 500),
+  REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
   VERIFYD_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, {
     message: "must be at least 32 characters (use: openssl rand -base64 48)",
   }),
@@ -162,6 +167,11 @@ export interface Config {
   port: number;
   host: string;
   dbPath: string;
+  /** PostgreSQL instead of the SQLite file (`DATABASE_URL`), with its connection pool size per instance. */
+  databaseUrl: string | undefined;
+  dbPoolSize: number;
+  /** Rate-limit counters in Redis (`REDIS_URL`), shared by every instance. */
+  redisUrl: string | undefined;
   secret: string | undefined;
   adminKey: string | undefined;
   serviceName: string;
@@ -293,6 +303,9 @@ export function loadConfig(
     port: e.PORT,
     host: e.VERIFYD_HOST,
     dbPath: e.VERIFYD_DB,
+    databaseUrl: e.DATABASE_URL,
+    dbPoolSize: e.VERIFYD_DB_POOL_SIZE,
+    redisUrl: e.REDIS_URL,
     secret: e.VERIFYD_SECRET,
     adminKey: e.VERIFYD_ADMIN_KEY,
     serviceName: e.VERIFYD_SERVICE_NAME,
