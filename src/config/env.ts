@@ -82,6 +82,7 @@ const envSchema = z.object({
   DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
   VERIFYD_DB_POOL_SIZE: integer(10, 1, 500),
   REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+  VERIFYD_REDIS_PREFIX: z.string().max(64).default("verifyd:"),
   VERIFYD_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, {
     message: "must be at least 32 characters (use: openssl rand -base64 48)",
   }),
@@ -172,6 +173,8 @@ export interface Config {
   dbPoolSize: number;
   /** Rate-limit counters in Redis (`REDIS_URL`), shared by every instance. */
   redisUrl: string | undefined;
+  /** Prefix of every Redis key, so deployments can share one Redis. */
+  redisPrefix: string;
   secret: string | undefined;
   adminKey: string | undefined;
   serviceName: string;
@@ -306,6 +309,7 @@ export function loadConfig(
     databaseUrl: e.DATABASE_URL,
     dbPoolSize: e.VERIFYD_DB_POOL_SIZE,
     redisUrl: e.REDIS_URL,
+    redisPrefix: e.VERIFYD_REDIS_PREFIX,
     secret: e.VERIFYD_SECRET,
     adminKey: e.VERIFYD_ADMIN_KEY,
     serviceName: e.VERIFYD_SERVICE_NAME,

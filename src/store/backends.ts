@@ -52,11 +52,15 @@ export interface Backends {
   close(): Promise<void>;
 }
 
-export async function openBackends(config: StoreConfig & Pick<Config, "redisUrl">, settings: LimitSettings): Promise<Backends> {
+export async function openBackends(config: StoreConfig & Pick<Config, "redisUrl" | "redisPrefix">, settings: LimitSettings): Promise<Backends> {
   const { store, databaseLimiter } = await openConfiguredStore(config);
   if (!config.redisUrl) return { store, limiter: databaseLimiter(settings), close: () => store.close() };
   // No offline queue: while Redis is unreachable a limit check fails at once (503) instead of hanging.
-  const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  const redis = new Redis(config.redisUrl, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    keyPrefix: config.redisPrefix,
+  });
   redis.on("error", () => {}); // reconnects by itself; checks answer limiter_unavailable meanwhile
   await new Promise<void>((resolve) => {
     redis.once("ready", resolve);
