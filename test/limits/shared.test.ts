@@ -1,0 +1,78 @@
+import { Redis } from "ioredis";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { VerifydError } from "../../src/core/errors.js";
+import { type LimitSettings, limitSettings } from "../../src/limits/limiter.js";
+import { createPgLimiter, createRedisLimiter } from "../../src/limits/shared.js";
+import { openPg } from "../../src/store/pg/open.js";
+import { createTestDatabase, freePort } from "../helpers/services.js";
+
+const redisUrl = inject("redisUrl");
+const postgresUrl = inject("postgresUrl");
+if (!redisUrl) console.warn("redis-server not found: skipping the Redis limiter tests");
+
+const every = { points: 1000, windowMs: 60_000 };
+const settings: LimitSettings = limitSettings({
+  sendsPerDestination: { points: 3, windowMs: 600_000 },
+  sendsPerPrefix: every,
+  sendsPerCountry: every,
+  startsPerIp: every,
+  requestsPerKey: every,
+  failedChecksPerDestination: every,
+  failedChecksPerIp: every,
+  inboundApprovalsPerSender: every,
+  inboundUnknownPerSender: every,
+});
+const client = (url: string) => new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+
+describe("shared limiters", () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+
+  it.skipIf(!redisUrl)(
+    "counts in Redis across instances: the fourth send to a number is refused wherever it comes from",
+    async () => {
+      const [a, b] = [client(redisUrl as string), client(redisUrl as string)];
+      await Promise.all([a.connect(), b.connect()]);
+      cleanups.push(
+        async () => a.disconnect(),
+        async () => b.disconnect(),
+      );
+      const [first, second] = [createRedisLimiter(a, settings), createRedisLimiter(b, settings)];
+      const to = `+1415555${Date.now() % 10_000}`;
+      const answers = [];
+      for (const limiter of [first, second, first, second])
+        answers.push((await limiter.consume("sends_per_destination", to)).allowed);
+      expect(answers).toEqual([true, true, true, false]);
+    },
+  );
+
+  it("fails closed with limiter_unavailable when Redis does not answer", async () => {
+    const redis = client(`redis://127.0.0.1:${await freePort()}`);
+    redis.on("error", () => {});
+    await redis.connect().catch(() => {});
+    cleanups.push(async () => redis.disconnect());
+    const limiter = createRedisLimiter(redis, settings);
+    const refused = await limiter.consume("sends_per_destination", "+14155550100").catch((err) => err);
+    expect(refused).toBeInstanceOf(VerifydError);
+    expect((refused as VerifydError).code).toBe("limiter_unavailable");
+  });
+
+  it.skipIf(!postgresUrl)("counts in PostgreSQL across pools, and fails closed when the database is gone", async () => {
+    const database = await createTestDatabase(postgresUrl as string);
+    const pools = [openPg(database.url).pool, openPg(database.url).pool];
+    const [first, second] = pools.map((pool) => createPgLimiter(pool, settings)) as [
+      ReturnType<typeof createPgLimiter>,
+      ReturnType<typeof createPgLimiter>,
+    ];
+    const answers = [];
+    for (const limiter of [first, second, first, second])
+      answers.push((await limiter.consume("sends_per_destination", "+14155550100")).allowed);
+    expect(answers).toEqual([true, true, true, false]);
+    for (const pool of pools) await pool.end();
+    await database.drop();
+    const refused = await first.consume("sends_per_destination", "+14155550101").catch((err) => err);
+    expect((refused as VerifydError).code).toBe("limiter_unavailable");
+  });
+});
