@@ -52,7 +52,10 @@ export interface Backends {
   close(): Promise<void>;
 }
 
-export async function openBackends(config: StoreConfig & Pick<Config, "redisUrl" | "redisPrefix">, settings: LimitSettings): Promise<Backends> {
+export async function openBackends(
+  config: StoreConfig & Pick<Config, "redisUrl" | "redisPrefix">,
+  settings: LimitSettings,
+): Promise<Backends> {
   const { store, databaseLimiter } = await openConfiguredStore(config);
   if (!config.redisUrl) return { store, limiter: databaseLimiter(settings), close: () => store.close() };
   // No offline queue: while Redis is unreachable a limit check fails at once (503) instead of hanging.
