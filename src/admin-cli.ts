@@ -210,7 +210,7 @@ export async function adminCommand(config: Config | (() => Config), argv: string
 
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? uuidIds;
-  const { store } = await openConfiguredStore(resolved);
+  const { store } = await openConfiguredStore(resolved, clock.now());
   try {
     await ensureDefaultService(store, resolved, clock);
     const admin = createAdminService({ store, clock, ids, defaults: resolved.defaults });

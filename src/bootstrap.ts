@@ -7,7 +7,7 @@ import type { Clock, Ids, Store } from "./core/ports.js";
 import { DEFAULT_SERVICE_ID } from "./core/services.js";
 
 /** Where development state (the generated secret) lives: beside the database file. */
-export function dataDir(config: Config): string {
+export function dataDir(config: Pick<Config, "dbPath">): string {
   return config.dbPath === ":memory:" ? resolve(".verifyd") : dirname(resolve(config.dbPath));
 }
 
@@ -15,7 +15,7 @@ export function dataDir(config: Config): string {
  * The code-hashing secret. Production must supply it (config refuses otherwise); development
  * generates one on first start and keeps it in the data folder, so codes survive restarts.
  */
-export function resolveSecret(config: Config): string {
+export function resolveSecret(config: Pick<Config, "secret" | "dbPath">): string {
   if (config.secret) return config.secret;
   const dir = dataDir(config);
   const file = join(dir, "secret");

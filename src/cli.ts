@@ -3,7 +3,9 @@ import { adminCommand, isAdminCommand } from "./admin-cli.js";
 import { ConfigError, loadConfig } from "./config/env.js";
 import { startServer } from "./main.js";
 import { purgeCommand } from "./purge.js";
+import { rotateKeyCommand } from "./rotate-key.js";
 import { describeDatabase, openConfiguredStore } from "./store/backends.js";
+import { VaultKeyMismatchError } from "./store/sqlite/vault-state.js";
 import { VERSION } from "./version.js";
 
 const USAGE = `verifyd ${VERSION}: self-hosted phone verification
@@ -14,6 +16,9 @@ Commands:
   serve     run the HTTP API and the delivery worker (default)
   migrate   apply database migrations and exit
   purge     delete rows older than the retention window (VERIFYD_RETENTION) and print the counts
+  rotate-key
+            with verifyd stopped, re-key sealed numbers, indexes, codes and factors from
+            VERIFYD_PREVIOUS_SECRET to VERIFYD_SECRET (exit 1 when the previous secret does not fit)
   keys      create, list and revoke API keys: keys create (--service <id> | --admin) [--label <text>],
             keys list [--service <id>], keys revoke <id>
   services  create, list and show services: services create --name <text>, services list,
@@ -24,6 +29,18 @@ Run "verifyd <command> --help" for a command's usage.
 
 Configuration comes from the environment; see README.md.`;
 
+/** `verifyd rotate-key`: 0 re-keyed (or nothing to do), 1 the previous secret does not open the data, 78 secrets missing. */
+async function rotateKey(config: ReturnType<typeof loadConfig>): Promise<number> {
+  try {
+    await rotateKeyCommand(config);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ConfigError) && !(err instanceof VaultKeyMismatchError)) throw err;
+    process.stderr.write(`verifyd: ${err.message}\n`);
+    return err instanceof ConfigError ? 78 : 1;
+  }
+}
+
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage, 78 bad configuration (EX_CONFIG). */
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? "serve";
@@ -31,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const known = ["serve", "migrate", "purge", "version"];
+  const known = ["serve", "migrate", "purge", "rotate-key", "version"];
   if (known.includes(command) && argv.slice(1).some((a) => a === "--help" || a === "-h")) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -46,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
       writeErr: (text) => process.stderr.write(text),
     });
   }
-  if (command !== "serve" && command !== "migrate" && command !== "purge") {
+  if (!["serve", "migrate", "purge", "rotate-key"].includes(command)) {
     process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
     return 2;
   }
@@ -63,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (command === "migrate") {
+    // Rows stored in clear by earlier versions are sealed here (or at the first start).
     const { store } = await openConfiguredStore(config);
     await store.close();
     process.stdout.write(`migrated ${describeDatabase(config)}\n`);
@@ -74,21 +92,34 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  if (command === "rotate-key") return rotateKey(config);
+
   const server = await startServer(config);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      server.shutdown(signal).then(resolve, resolve);
-      setTimeout(() => process.exit(1), 15_000).unref(); // a hung request must not block a restart forever
-    };
+  // SIGHUP: re-read the TLS certificate and key after a renewal, without dropping connections.
+  process.on("SIGHUP", () => {
+    try {
+      server.reloadTls();
+    } catch (err) {
+      process.stderr.write(`verifyd: TLS reload failed, keeping the current certificate: ${(err as Error).message}\n`);
+    }
+  });
+  const finished = await new Promise<boolean>((resolve) => {
+    const stop = (signal: string) => server.shutdown(signal).then(resolve, () => resolve(false));
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
+  if (!finished) return 1; // VERIFYD_SHUTDOWN_TIMEOUT expired with requests or sends unfinished
   return 0;
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
+    // A secret that does not open the stored numbers is a configuration error, not a crash.
+    if (err instanceof VaultKeyMismatchError) {
+      process.stderr.write(`verifyd: ${err.message}\n`);
+      process.exit(78);
+    }
     process.stderr.write(`verifyd: ${(err as Error).stack ?? err}\n`);
     process.exit(1);
   },

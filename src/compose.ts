@@ -5,12 +5,16 @@ import { type AdapterType, buildSenders } from "./channels/registry.js";
 import type { Config } from "./config/env.js";
 import { createAdminService } from "./core/admin.js";
 import { createCodeKit } from "./core/codes.js";
+import { createConversionGuard } from "./core/conversion.js";
+import { createEventLog } from "./core/event-log.js";
+import { createEventReceivers } from "./core/event-receivers.js";
 import { createEventSink } from "./core/events.js";
 import { createFactorService } from "./core/factors.js";
 import { createInboundService } from "./core/inbound.js";
 import { createChangeNotifier } from "./core/notifier.js";
 import { createOptOutService } from "./core/opt-outs.js";
 import type { Clock, Ids, InboundMessage, Sender } from "./core/ports.js";
+import { providersReadiness } from "./core/readiness.js";
 import { createRetentionService } from "./core/retention.js";
 import { createTotpSealer } from "./core/totp.js";
 import { createVerificationService } from "./core/verification.js";
@@ -42,7 +46,8 @@ export interface Runtime {
   app: ReturnType<typeof createApp>;
   outbox: Outbox;
   logger: Logger;
-  close(): Promise<void>;
+  /** Stops the worker (sends under way get `graceMs`), closes adapters and the store. */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** The one composition root: real adapters wired from the configuration. No sockets are opened here. */
@@ -51,22 +56,25 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? uuidIds;
 
-  const backends = await openBackends(config, limitSettings(config.limits));
-  const { store, limiter } = backends;
-  const metrics = createPromMetrics({ queuedDeliveries: () => store.countQueuedDeliveries() });
   const secret = resolveSecret(config);
   const codes = createCodeKit(secret);
+  // Phone numbers are stored as blind indexes beside sealed copies (README: Data at rest).
+  const backends = await openBackends(config, limitSettings(config.limits), clock.now());
+  const { store, limiter } = backends;
+  const metrics = createPromMetrics({
+    queuedDeliveries: () => store.countQueuedDeliveries(),
+    pendingEvents: () => store.countPendingEvents(),
+  });
 
   await ensureDefaultService(store, config, clock);
   const devKey = await ensureDevAdminKey(store, config, clock, ids);
   if (devKey) options.onAdminKeyCreated?.(devKey);
 
-  // Event webhooks to the integrator: queued with the outcome, sent by the outbox's worker pass.
-  const eventsUrl = config.events.url;
-  const events = eventsUrl ? createEventSink({ store, clock }) : undefined;
-  const eventsWorker = eventsUrl
-    ? createEventsWorker({ store, clock, url: eventsUrl, secret: config.events.secret, logger })
-    : undefined;
+  // Event webhooks to the integrator (each service's own receiver, else the global one): queued with
+  // the outcome, sent by the outbox's worker pass.
+  const receivers = createEventReceivers({ store, secret, fallback: config.events });
+  const events = createEventSink({ store, clock, hasReceiver: receivers.hasReceiver });
+  const eventsWorker = createEventsWorker({ store, clock, receivers, logger });
   // Receipts that arrive on an adapter's own connection (SMPP) reach the outbox once it exists.
   let outbox: Outbox | undefined;
   const notifier = createChangeNotifier();
@@ -122,12 +130,24 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     logger,
     leaseMs,
     dispatchBudgetMs: config.dispatchBudgetMs,
+    breakerFailures: config.breaker.failures,
+    breakerCooldownMs: config.breaker.cooldownMs,
     metrics,
     retention,
     events,
     eventsWorker,
   });
   const delegated = createDelegatedCodes(store, senders);
+  const conversion = createConversionGuard({
+    store: backends.conversion,
+    clock,
+    settings: config.conversion,
+    mode: config.screening.mode,
+    allowNumbers: config.screening.allowNumbers,
+    prefixDigits: config.screening.prefixDigits,
+    logger,
+    metrics,
+  });
   const verifications = createVerificationService({
     store,
     clock,
@@ -140,12 +160,21 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     metrics,
     events,
     screening: { rules: config.screening, logger },
+    conversion,
   });
   const factors = createFactorService({ store, clock, ids, sealer: createTotpSealer(secret) });
   const authenticate = createAuthenticator({ store, clock, defaults: config.defaults, adminKey: config.adminKey });
-  const admin = createAdminService({ store, clock, ids, defaults: config.defaults });
+  const admin = createAdminService({
+    store,
+    clock,
+    ids,
+    defaults: config.defaults,
+    sealWebhookSecret: receivers.seal,
+    providers: [...senders.keys()],
+  });
   const app = createApp({
     admin,
+    events: createEventLog({ store, clock }),
     verifications,
     factors,
     authenticate,
@@ -157,12 +186,14 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     maxBodyBytes: config.maxBodyBytes,
     version: VERSION,
     inbound,
+    conversion,
     optOuts,
     retention,
     inboundNumbers: config.inboundNumbers,
     notifier,
     metrics,
     metricsEndpoint: { render: metrics.render, contentType: metrics.contentType, token: config.metricsToken },
+    readinessProbes: [() => providersReadiness(store, new Set(senders.keys()))],
     webhooks: {
       senders,
       applyStatus: (p, u) => (outbox as Outbox).applyStatus(p, u),
@@ -176,8 +207,8 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     app,
     outbox: outbox as Outbox,
     logger,
-    async close() {
-      await (outbox as Outbox).stop();
+    async close(graceMs?: number) {
+      await (outbox as Outbox).stop(graceMs);
       for (const sender of built) await sender.close?.();
       await backends.close();
     },

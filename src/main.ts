@@ -1,17 +1,22 @@
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { buildRuntime, type RuntimeOptions } from "./compose.js";
 import type { Config } from "./config/env.js";
 import { describeDatabase } from "./store/backends.js";
+import { readTlsFiles, reloadTls } from "./tls.js";
 
 export interface RunningServer {
   port: number;
-  shutdown(reason: string): Promise<void>;
+  /** Re-reads the TLS certificate and key (SIGHUP); throws if they are unusable, keeping the old ones. */
+  reloadTls(): void;
+  /** Resolves true when everything finished within the shutdown timeout, false when it gave up. */
+  shutdown(reason: string): Promise<boolean>;
 }
 
 /**
- * Starts the HTTP server and the outbox worker. Shutdown stops accepting, lets in-flight requests
- * finish, stops the worker (waiting for sends under way) and closes the database.
+ * Starts the HTTP(S) server and the outbox worker. Shutdown stops accepting, lets in-flight
+ * requests finish, stops the worker (waiting for sends under way) and closes the database.
  */
 export async function startServer(config: Config, options: RuntimeOptions = {}): Promise<RunningServer> {
   const runtime = await buildRuntime(config, {
@@ -22,7 +27,9 @@ export async function startServer(config: Config, options: RuntimeOptions = {}):
     ...options,
   });
   const { logger } = runtime;
-  const server = serve({ fetch: runtime.app.fetch, port: config.port, hostname: config.host });
+  const { tls } = config;
+  const listen = { fetch: runtime.app.fetch, port: config.port, hostname: config.host };
+  const server = tls ? serve({ ...listen, createServer: createHttpsServer, serverOptions: readTlsFiles(tls) }) : serve(listen);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
@@ -30,22 +37,47 @@ export async function startServer(config: Config, options: RuntimeOptions = {}):
   runtime.outbox.start(config.outboxPollMs);
   const port = (server.address() as AddressInfo).port;
   logger.info(
-    { port, host: config.host, env: config.env, sender: config.sender, db: describeDatabase(config) },
+    { port, host: config.host, tls: Boolean(tls), env: config.env, sender: config.sender, db: describeDatabase(config) },
     "verifyd listening",
   );
 
-  let closing: Promise<void> | undefined;
+  let closing: Promise<boolean> | undefined;
   const shutdown = (reason: string) => {
     closing ??= (async () => {
-      logger.info({ reason }, "shutting down");
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        if ("closeIdleConnections" in server) server.closeIdleConnections();
+      logger.info({ reason, timeout_ms: config.shutdownTimeoutMs }, "shutting down");
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), config.shutdownTimeoutMs);
       });
-      await runtime.close();
-      logger.info("stopped");
+      const drained = (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          // Keep-alive connections become idle as their last response goes out; close them then,
+          // instead of waiting for the client to hang up.
+          const sweep = setInterval(() => ("closeIdleConnections" in server ? server.closeIdleConnections() : 0), 50);
+          server.once("close", () => clearInterval(sweep));
+          if ("closeIdleConnections" in server) server.closeIdleConnections();
+        });
+        // The worker finishes its current pass; sends still under way when the time is nearly up
+        // are aborted and stay queued for the next start.
+        await runtime.close(Math.max(0, config.shutdownTimeoutMs - 1000));
+        return true as const;
+      })();
+      const finished = await Promise.race([drained, expired]);
+      clearTimeout(timer);
+      if (finished) logger.info("stopped");
+      else logger.error({ timeout_ms: config.shutdownTimeoutMs }, "shutdown timed out; exiting with work unfinished");
+      return finished;
     })();
     return closing;
   };
-  return { port, shutdown };
+  return {
+    port,
+    reloadTls() {
+      if (!tls) return;
+      reloadTls(server as HttpsServer, tls);
+      logger.info({ cert: tls.certFile }, "TLS certificate reloaded");
+    },
+    shutdown,
+  };
 }

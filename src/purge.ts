@@ -9,13 +9,14 @@ import { describeDatabase, openConfiguredStore } from "./store/backends.js";
  * Safe beside running servers (the purge is one transaction).
  */
 export async function purgeCommand(
-  config: Pick<Config, "dbPath" | "retentionMs"> & Partial<Pick<Config, "databaseUrl" | "dbPoolSize">>,
+  config: Pick<Config, "dbPath" | "retentionMs" | "secret"> & Partial<Pick<Config, "databaseUrl" | "dbPoolSize">>,
   options: { clock?: Clock; write?: (text: string) => void } = {},
 ): Promise<PurgeCounts> {
   const write = options.write ?? ((text: string) => process.stdout.write(text));
-  const { store } = await openConfiguredStore(config);
+  const clock = options.clock ?? systemClock;
+  const { store } = await openConfiguredStore(config, clock.now());
   try {
-    const retention = createRetentionService({ store, clock: options.clock ?? systemClock, retentionMs: config.retentionMs });
+    const retention = createRetentionService({ store, clock, retentionMs: config.retentionMs });
     const counts = await retention.purge();
     const days = Math.round((config.retentionMs / 86_400_000) * 100) / 100;
     write(

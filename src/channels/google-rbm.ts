@@ -109,7 +109,7 @@ export function createGoogleRbmSender(config: GoogleRbmConfig, deps: GoogleRbmDe
       const response = await authorized({
         method: "POST",
         url: phoneUrl(message.to, "agentMessages", { messageId, agentId: config.agentId }),
-        body: { contentMessage: { text: message.body }, messageTrafficType: "AUTHENTICATION", ttl: `${ttlS}s` },
+        body: { contentMessage: contentFor(message), messageTrafficType: "AUTHENTICATION", ttl: `${ttlS}s` },
         signal,
       });
       if (response.kind === "unreachable") return { kind: "retry", error: response.error };
@@ -142,6 +142,20 @@ export function createGoogleRbmSender(config: GoogleRbmConfig, deps: GoogleRbmDe
     async handleWebhook(request) {
       return handleRbmWebhook(request, { clientToken: config.clientToken, agentId: config.agentId });
     },
+  };
+}
+
+/** RBM suggestion texts are limited to 25 characters. */
+const SUGGESTION_TEXT_MAX = 25;
+
+/** The text, and with the service's site known, a suggested action that opens it (where the code is typed). */
+function contentFor(message: OutboundMessage) {
+  if (!message.openUrl) return { text: message.body };
+  const host = new URL(message.openUrl).host;
+  const text = `Open ${host}`.slice(0, SUGGESTION_TEXT_MAX);
+  return {
+    text: message.body,
+    suggestions: [{ action: { text, postbackData: "open_url", openUrlAction: { url: message.openUrl } } }],
   };
 }
 

@@ -1,4 +1,4 @@
-import { createRequire } from "node:module";
+import smppModule from "smpp";
 import type { ProviderError, SendResult } from "../core/ports.js";
 import { DATA_CODING_UCS2, decodeUcs2 } from "./smpp-encoding.js";
 
@@ -34,7 +34,8 @@ interface SmppModule {
   errors: Record<string, number>;
 }
 
-const smpp = createRequire(import.meta.url)("smpp") as SmppModule;
+// A static import (not createRequire) so the single-executable bundle includes the package.
+const smpp = smppModule as SmppModule;
 
 const STATUS_NAMES = new Map(Object.entries(smpp.errors).map(([name, status]) => [status, name]));
 

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { DEFAULT_REFUSED_TYPES, type ScreeningRules } from "../core/abuse.js";
+import type { ConversionSettings } from "../core/conversion.js";
 import { type FileConfig, loadConfigFile, type RouteStepConfig } from "./file.js";
 import { parseDuration, parseRate } from "./units.js";
 
@@ -13,6 +14,7 @@ import { parseDuration, parseRate } from "./units.js";
 /** Variables that hold secrets: each may instead be given as `NAME_FILE` (a path). */
 export const SECRET_VARIABLES = [
   "VERIFYD_SECRET",
+  "VERIFYD_PREVIOUS_SECRET",
   "VERIFYD_ADMIN_KEY",
   "VERIFYD_HTTP_CHANNEL_SECRET",
   "VERIFYD_METRICS_TOKEN",
@@ -86,6 +88,8 @@ const envSchema = z.object({
   VERIFYD_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, {
     message: "must be at least 32 characters (use: openssl rand -base64 48)",
   }),
+  /** The secret being replaced, read only by `verifyd rotate-key`. */
+  VERIFYD_PREVIOUS_SECRET: optionalText,
   VERIFYD_ADMIN_KEY: optionalText.refine((v) => v === undefined || v.length >= 24, {
     message: "must be at least 24 characters",
   }),
@@ -141,10 +145,17 @@ const envSchema = z.object({
   VERIFYD_ABUSE_MODE: z.enum(["enforce", "monitor"]).default("enforce"),
   VERIFYD_BLOCKED_COUNTRIES: countries,
   VERIFYD_ALLOWED_COUNTRIES: countries,
+  VERIFYD_CONVERSION_WINDOW: duration("1h").refine((ms) => ms >= 60_000, { message: "must be at least 1m" }),
+  VERIFYD_CONVERSION_MIN_SENDS: integer(20, 1, 1_000_000),
+  VERIFYD_CONVERSION_THRESHOLD: z.coerce.number().min(0).max(1).default(0.1),
+  VERIFYD_CONVERSION_COOLDOWN: duration("1h").refine((ms) => ms >= 60_000, { message: "must be at least 1m" }),
+  VERIFYD_CONVERSION_SETTLE: duration("10m"),
   VERIFYD_ALLOW_NUMBERS: list(/^\+[1-9]\d{0,14}$/, "+14155550100 or a prefix like +4477009"),
   VERIFYD_TRUST_PROXY_HOPS: integer(0, 0, 10),
   VERIFYD_DISPATCH_BUDGET: duration("2s"),
   VERIFYD_DELIVERY_LEASE: duration("30s").refine((ms) => ms >= 1000, { message: "must be at least 1s" }),
+  VERIFYD_BREAKER_FAILURES: integer(5, 1, 1000),
+  VERIFYD_BREAKER_COOLDOWN: duration("30s").refine((ms) => ms >= 1000, { message: "must be at least 1s" }),
   VERIFYD_OUTBOX_POLL: duration("1s").refine((ms) => ms >= 10, { message: "must be at least 10ms" }),
   VERIFYD_RETENTION: duration("30d").refine((ms) => ms >= 3_600_000, { message: "must be at least 1h" }),
   VERIFYD_MAX_BODY_BYTES: integer(16_384, 1024, 1_048_576),
@@ -152,6 +163,9 @@ const envSchema = z.object({
     message: "must be at least 16 characters",
   }),
   VERIFYD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  VERIFYD_TLS_CERT_FILE: optionalText,
+  VERIFYD_TLS_KEY_FILE: optionalText,
+  VERIFYD_SHUTDOWN_TIMEOUT: duration("10s").refine((ms) => ms >= 1000, { message: "must be at least 1s" }),
 });
 
 type Env = z.output<typeof envSchema>;
@@ -176,6 +190,8 @@ export interface Config {
   /** Prefix of every Redis key, so deployments can share one Redis. */
   redisPrefix: string;
   secret: string | undefined;
+  /** `VERIFYD_PREVIOUS_SECRET`: what `verifyd rotate-key` re-keys from. */
+  previousSecret: string | undefined;
   adminKey: string | undefined;
   serviceName: string;
   /** The channel used when no route is configured (`VERIFYD_SENDER`). */
@@ -213,10 +229,14 @@ export interface Config {
   inboundNumbers: InboundNumber[];
   /** Number-type and country screening of destinations (`VERIFYD_ABUSE_MODE` and friends). */
   screening: ScreeningRules;
+  /** The conversion guard (`VERIFYD_CONVERSION_*`); it shares the screening's mode, allow-list and prefix. */
+  conversion: ConversionSettings;
   trustProxyHops: number;
   dispatchBudgetMs: number;
   /** How long a claimed delivery is ours; a crashed sender's deliveries are sent again after it. */
   deliveryLeaseMs: number;
+  /** Consecutive transient failures that open a provider's circuit, and how long it stays open. */
+  breaker: { failures: number; cooldownMs: number };
   outboxPollMs: number;
   /** How long closed verifications and their deliveries are kept before the purge deletes them. */
   retentionMs: number;
@@ -224,6 +244,10 @@ export interface Config {
   /** Bearer token `/metrics` requires; without it, `/metrics` is open. */
   metricsToken: string | undefined;
   logLevel: Env["VERIFYD_LOG_LEVEL"];
+  /** Serve HTTPS with these PEM files (re-read on SIGHUP); plain HTTP without. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** How long SIGTERM waits for requests and sends under way before giving up (exit 1). */
+  shutdownTimeoutMs: number;
 }
 
 /** A configuration problem, phrased for the operator: it names the variable. */
@@ -279,6 +303,9 @@ export function loadConfig(
   if (sender === "http" && !e.VERIFYD_HTTP_CHANNEL_URL) {
     throw new ConfigError("VERIFYD_HTTP_CHANNEL_URL: required when VERIFYD_SENDER=http");
   }
+  if (Boolean(e.VERIFYD_TLS_CERT_FILE) !== Boolean(e.VERIFYD_TLS_KEY_FILE)) {
+    throw new ConfigError("VERIFYD_TLS_CERT_FILE and VERIFYD_TLS_KEY_FILE: set both (HTTPS) or neither (HTTP)");
+  }
   const file = e.VERIFYD_CONFIG_FILE ? loadConfigFile(e.VERIFYD_CONFIG_FILE, rawEnv, readFile) : undefined;
   const production = e.VERIFYD_ENV === "production";
   const route = file?.route ?? [{ channel: "sms" as const, providers: [sender], fallbackAfterMs: null }];
@@ -311,6 +338,7 @@ export function loadConfig(
     redisUrl: e.REDIS_URL,
     redisPrefix: e.VERIFYD_REDIS_PREFIX,
     secret: e.VERIFYD_SECRET,
+    previousSecret: e.VERIFYD_PREVIOUS_SECRET,
     adminKey: e.VERIFYD_ADMIN_KEY,
     serviceName: e.VERIFYD_SERVICE_NAME,
     sender,
@@ -352,13 +380,26 @@ export function loadConfig(
       mode: e.VERIFYD_ABUSE_MODE,
       prefixDigits: e.VERIFYD_PREFIX_DIGITS,
     },
+    conversion: {
+      windowMs: e.VERIFYD_CONVERSION_WINDOW,
+      minSends: e.VERIFYD_CONVERSION_MIN_SENDS,
+      threshold: e.VERIFYD_CONVERSION_THRESHOLD,
+      cooldownMs: e.VERIFYD_CONVERSION_COOLDOWN,
+      settleMs: e.VERIFYD_CONVERSION_SETTLE,
+    },
     trustProxyHops: e.VERIFYD_TRUST_PROXY_HOPS,
     dispatchBudgetMs: e.VERIFYD_DISPATCH_BUDGET,
     deliveryLeaseMs: e.VERIFYD_DELIVERY_LEASE,
+    breaker: { failures: e.VERIFYD_BREAKER_FAILURES, cooldownMs: e.VERIFYD_BREAKER_COOLDOWN },
     outboxPollMs: e.VERIFYD_OUTBOX_POLL,
     retentionMs: e.VERIFYD_RETENTION,
     maxBodyBytes: e.VERIFYD_MAX_BODY_BYTES,
     metricsToken: e.VERIFYD_METRICS_TOKEN,
     logLevel: e.VERIFYD_LOG_LEVEL,
+    tls:
+      e.VERIFYD_TLS_CERT_FILE && e.VERIFYD_TLS_KEY_FILE
+        ? { certFile: e.VERIFYD_TLS_CERT_FILE, keyFile: e.VERIFYD_TLS_KEY_FILE }
+        : undefined,
+    shutdownTimeoutMs: e.VERIFYD_SHUTDOWN_TIMEOUT,
   };
 }

@@ -1,12 +1,22 @@
 import { randomBytes } from "node:crypto";
 import { generateApiKey } from "./api-keys.js";
 import { VerifydError } from "./errors.js";
+import { type SettingsProblem, templateProblems, testNumberProblems } from "./messages/validate.js";
 import type { Clock, Ids, RouteStep, Service, ServiceRecord, VerificationPolicy } from "./ports.js";
+import { resolveSettings, type ServiceSettings } from "./service-settings.js";
 import { DEFAULT_SERVICE_ID, resolveService } from "./services.js";
 
 /** A stored service with its creation time, as the admin API lists it. */
 export interface ServiceEntry extends ServiceRecord {
   createdAt: number;
+  /** Its own event receiver; the secret is write-only, so only whether one is set. */
+  webhook?: { url: string | null; secretSet: boolean };
+}
+
+/** A change to a service's event receiver: `null` clears, absent leaves as is. The secret arrives sealed. */
+export interface ServiceWebhookPatch {
+  url?: string | null;
+  sealedSecret?: Buffer | null;
 }
 
 /** An API key as the admin API lists it: never its secret or hash. */
@@ -23,11 +33,16 @@ export interface ServicePatch {
   name?: string;
   /** Merged into the stored overrides; unset fields are left as they are. */
   policy: Partial<VerificationPolicy>;
+  webhook?: ServiceWebhookPatch;
+  /** Merged field by field like `policy` (a field is replaced whole: `templates` as one document). */
+  settings?: Partial<ServiceSettings>;
+  route?: RouteStep[];
+  countryRoutes?: Record<string, RouteStep[]>;
 }
 
 /** The service and key administration operations of the Store; each is atomic. */
 export interface AdminStore {
-  createService(service: ServiceRecord, now: number): Promise<void>;
+  createService(service: ServiceRecord & { webhook?: ServiceWebhookPatch }, now: number): Promise<void>;
   /** Oldest first; `id` narrows to one service. */
   listServices(filter?: { id?: string }): Promise<ServiceEntry[]>;
   /** Merges `patch.policy` into the stored overrides (and renames); null when the service is unknown. */
@@ -56,37 +71,94 @@ export interface AdminDeps {
   defaults: VerificationPolicy;
   /** @default `svc_` and 32 random hex digits */
   serviceId?: () => string;
+  /** Seals a service's event webhook secret (bound to the service id) before it is stored. */
+  sealWebhookSecret?: (serviceId: string, secret: string) => Buffer;
+  /** The configured provider names, which routes may name; when absent, routes are not checked against them. */
+  providers?: readonly string[];
+}
+
+/** A service's event receiver as given to the admin API; the secret in clear, sealed before storage. */
+export interface WebhookInput {
+  url?: string | null;
+  secret?: string | null;
+}
+
+export interface NewService {
+  name: string;
+  policy: Partial<VerificationPolicy>;
+  settings?: Partial<ServiceSettings>;
+  route?: RouteStep[];
+  countryRoutes?: Record<string, RouteStep[]>;
+  webhook?: WebhookInput;
 }
 
 const randomServiceId = () => `svc_${randomBytes(16).toString("hex")}`;
 
 /** Services (their policies) and their API keys, managed with an admin key. */
-export function createAdminService({ store, clock, ids, defaults, serviceId = randomServiceId }: AdminDeps) {
-  const resolve = (s: ServiceEntry): Service & { createdAt: number } => ({
+export function createAdminService(deps: AdminDeps) {
+  const { store, clock, ids, defaults, serviceId = randomServiceId, providers } = deps;
+  const resolve = (s: ServiceEntry): Service & { createdAt: number; webhook: { url: string | null; secretSet: boolean } } => ({
     ...resolveService(s, defaults),
     createdAt: s.createdAt,
+    webhook: s.webhook ?? { url: null, secretSet: false },
   });
+  const webhookPatch = (id: string, input: WebhookInput | undefined): ServiceWebhookPatch | undefined => {
+    if (!input) return undefined;
+    const patch: ServiceWebhookPatch = {};
+    if (input.url !== undefined) patch.url = input.url;
+    if (input.secret !== undefined) {
+      if (input.secret !== null && !deps.sealWebhookSecret) throw new Error("no webhook secret sealer configured");
+      patch.sealedSecret = input.secret === null ? null : (deps.sealWebhookSecret?.(id, input.secret) ?? null);
+    }
+    return patch;
+  };
   const requireService = async (id: string): Promise<ServiceEntry> => {
     const [found] = await store.listServices({ id });
     if (!found) throw new VerifydError("service_not_found", `no service ${id}`);
     return found;
   };
 
+  /** Checks a service as it will be saved: template fit, test codes, route providers. Throws 400 with every problem. */
+  const validate = (record: ServiceRecord) => {
+    const settings = resolveSettings(record.settings);
+    const problems: SettingsProblem[] = [...templateProblems(settings, record.name), ...testNumberProblems(settings)];
+    if (providers) {
+      const known = new Set(providers);
+      const check = (steps: RouteStep[], pointer: string) =>
+        steps.forEach((step, i) => {
+          for (const p of step.providers)
+            if (!known.has(p))
+              problems.push({ pointer: `${pointer}/${i}/providers`, detail: `no provider named ${p} is configured` });
+        });
+      check(record.route, "/route");
+      for (const [country, steps] of Object.entries(record.countryRoutes)) check(steps, `/country_routes/${country}`);
+    }
+    const first = problems[0];
+    if (first) throw new VerifydError("invalid_request", first.detail, { extensions: { errors: problems } });
+  };
+
   return {
-    /** A new service takes the default service's route and country routes. */
-    async createService(input: { name: string; policy: Partial<VerificationPolicy> }) {
+    /** A new service takes the default service's route and country routes, unless it brings its own. */
+    async createService(input: NewService) {
       const base = await store.getService(DEFAULT_SERVICE_ID);
-      const route: RouteStep[] = base?.route ?? [];
+      const id = serviceId();
       const record: ServiceRecord = {
-        id: serviceId(),
+        id,
         name: input.name,
         policy: input.policy,
-        route,
-        countryRoutes: base?.countryRoutes ?? {},
+        route: input.route ?? base?.route ?? [],
+        countryRoutes: input.countryRoutes ?? base?.countryRoutes ?? {},
+        settings: input.settings ?? {},
       };
+      validate(record);
       const now = clock.now();
-      await store.createService(record, now);
-      return resolve({ ...record, createdAt: now });
+      const webhook = webhookPatch(id, input.webhook);
+      await store.createService({ ...record, ...(webhook ? { webhook } : {}) }, now);
+      return resolve({
+        ...record,
+        createdAt: now,
+        webhook: { url: webhook?.url ?? null, secretSet: !!webhook?.sealedSecret },
+      });
     },
     async listServices() {
       return (await store.listServices()).map(resolve);
@@ -94,8 +166,18 @@ export function createAdminService({ store, clock, ids, defaults, serviceId = ra
     async getService(id: string) {
       return resolve(await requireService(id));
     },
-    async updateService(id: string, patch: ServicePatch) {
-      const updated = await store.updateServicePolicy(id, patch, clock.now());
+    async updateService(id: string, patch: Omit<ServicePatch, "webhook"> & { webhook?: WebhookInput }) {
+      // The merged result is what must hold: a rename or a new WebOTP origin can push a stored template over a segment.
+      const current = await requireService(id);
+      validate({
+        ...current,
+        name: patch.name ?? current.name,
+        route: patch.route ?? current.route,
+        countryRoutes: patch.countryRoutes ?? current.countryRoutes,
+        settings: { ...current.settings, ...definedOnly(patch.settings ?? {}) },
+      });
+      const webhook = webhookPatch(id, patch.webhook);
+      const updated = await store.updateServicePolicy(id, { ...patch, webhook }, clock.now());
       if (!updated) throw new VerifydError("service_not_found", `no service ${id}`);
       return resolve(updated);
     },
@@ -123,6 +205,10 @@ export function createAdminService({ store, clock, ids, defaults, serviceId = ra
       if (!(await store.revokeApiKey(id, clock.now()))) throw new VerifydError("api_key_not_found", `no API key ${id}`);
     },
   };
+}
+
+function definedOnly<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 export type AdminService = ReturnType<typeof createAdminService>;

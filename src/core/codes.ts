@@ -15,10 +15,13 @@ export function generateCode(length: number, alphabet: string = DIGITS): string 
 }
 
 export interface CodeKit {
-  /** HMAC-SHA256 over the verification id and the code: a digest is useless for any other verification. */
-  hash(verificationId: string, code: string): Buffer;
-  /** Constant-time comparison of a candidate code against a stored digest. */
-  matches(stored: Buffer, verificationId: string, candidate: string): boolean;
+  /**
+   * HMAC-SHA256 over the verification id and the code: a digest is useless for any other verification.
+   * `binding` (a transaction's amount and payee) is covered too, so the code approves only that payment.
+   */
+  hash(verificationId: string, code: string, binding?: string | null): Buffer;
+  /** Constant-time comparison of a candidate code (and the binding presented with it) against a stored digest. */
+  matches(stored: Buffer, verificationId: string, candidate: string, binding?: string | null): boolean;
   /** AES-256-GCM with the verification id as associated data. */
   seal(verificationId: string, code: string): Buffer;
   open(verificationId: string, sealed: Buffer): string;
@@ -61,13 +64,19 @@ export function createCodeKit(secret: string): CodeKit {
   const sealKey = deriveKey(secret, "verifyd/code-seal/v1");
   const inboundKey = deriveKey(secret, "verifyd/inbound-code-hash/v1");
 
-  const hash = (verificationId: string, code: string): Buffer =>
-    createHmac("sha256", hashKey).update(verificationId).update("\0").update(code).digest();
+  const hash = (verificationId: string, code: string, binding?: string | null): Buffer => {
+    const hmac = createHmac("sha256", hashKey).update(verificationId).update("\0").update(code);
+    // Unbound codes keep the original digest; a candidate holding NUL is refused below, so no code can mimic a binding.
+    if (binding != null) hmac.update("\0txn\0").update(binding);
+    return hmac.digest();
+  };
 
   return {
     hash,
-    matches(stored, verificationId, candidate) {
-      const digest = hash(verificationId, candidate.slice(0, MAX_CANDIDATE));
+    matches(stored, verificationId, candidate, binding) {
+      const clean = !candidate.includes("\0");
+      const digest = hash(verificationId, candidate.slice(0, MAX_CANDIDATE), binding);
+      if (!clean) return false;
       return stored.length === digest.length && timingSafeEqual(stored, digest);
     },
     seal: (verificationId, code) => sealBytes(sealKey, verificationId, Buffer.from(code, "utf8")),

@@ -21,6 +21,8 @@ export type ErrorCode =
   | "factor_not_found"
   | "service_not_found"
   | "api_key_not_found"
+  | "abuse_block_not_found"
+  | "event_not_found"
   | "resend_cooldown"
   | "max_sends_reached"
   | "rate_limited"

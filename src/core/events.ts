@@ -2,14 +2,22 @@ import { randomUUID } from "node:crypto";
 import type { Channel, Clock, Verification } from "./ports.js";
 
 /** Event webhooks sent to the integrator (Standard Webhooks), queued in the store and sent by the worker. */
-export type EventType =
-  | "verification.started"
-  | "verification.approved"
-  | "verification.canceled"
-  | "verification.max_attempts_reached"
-  | "delivery.failed";
+export const EVENT_TYPES = [
+  "verification.started",
+  "verification.approved",
+  "verification.expired",
+  "verification.canceled",
+  "verification.max_attempts_reached",
+  "delivery.sent",
+  "delivery.delivered",
+  "delivery.failed",
+  "delivery.fallback",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
 
-export type EventStatus = "pending" | "delivered" | "failed";
+/** `dead`: every try of the retry schedule failed (or the receiver answered 410); only a redeliver sends it again. */
+export const EVENT_STATUSES = ["pending", "delivered", "dead"] as const;
+export type EventStatus = (typeof EVENT_STATUSES)[number];
 
 export interface EventData {
   verification_id: string;
@@ -32,6 +40,8 @@ export interface EventPayload {
 export interface NewEvent {
   id: string;
   type: EventType;
+  /** Whose webhook receives it (the service's own URL, else the global one). */
+  serviceId: string;
   payload: string;
   createdAt: number;
 }
@@ -40,6 +50,7 @@ export interface NewEvent {
 export interface DueEvent {
   id: string;
   type: EventType;
+  serviceId: string | null;
   payload: string;
   tries: number;
 }
@@ -50,6 +61,28 @@ export interface EventResult {
   status: EventStatus;
   tries: number;
   nextTryAt?: number | null;
+  /** Why the last try failed (`http_500`, `timeout`…); null once delivered. */
+  lastError?: string | null;
+}
+
+/** An event as the admin API lists it. */
+export interface EventEntry {
+  id: string;
+  type: EventType;
+  serviceId: string | null;
+  status: EventStatus;
+  tries: number;
+  lastError: string | null;
+  nextTryAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  payload: string;
+}
+
+/** A service's own event receiver; the secret is sealed (AES-256-GCM, the service id as associated data). */
+export interface ServiceWebhook {
+  url: string | null;
+  sealedSecret: Buffer | null;
 }
 
 export interface EventStore {
@@ -57,9 +90,17 @@ export interface EventStore {
   /** Claims pending events due at `now`, pushing their next try `leaseMs` away so no other pass takes them. */
   claimDueEvents(now: number, limit: number, leaseMs: number): Promise<DueEvent[]>;
   recordEventResult(result: EventResult, now: number): Promise<void>;
+  /** Events still to be sent (first tries and retries), for the webhook outbox depth gauge. */
+  countPendingEvents(): Promise<number>;
+  /** Newest first. */
+  listEvents(filter: { status?: EventStatus; serviceId?: string; limit: number }): Promise<EventEntry[]>;
+  /** Makes an event (of `serviceId`, when given) pending and due at `now`; null when there is no such event. */
+  requeueEvent(id: string, serviceId: string | undefined, now: number): Promise<EventEntry | null>;
+  /** The service's own receiver, or null when the service is unknown. */
+  getServiceWebhook(serviceId: string): Promise<ServiceWebhook | null>;
 }
 
-/** Where the domain reports its outcomes; a no-op when no event URL is configured. */
+/** Where the domain reports its outcomes. */
 export interface EventSink {
   emit(type: EventType, data: EventData): Promise<void>;
 }
@@ -87,14 +128,29 @@ export function verificationData(v: Verification, extra: Partial<EventData> = {}
 
 export const newEventId = (): string => `evt_${randomUUID().replaceAll("-", "")}`;
 
-/** Queues events in the store; the outbox worker sends them. */
-export function createEventSink(deps: { store: EventStore; clock: Clock; ids?: () => string }): EventSink {
+/**
+ * Queues events in the store; the events worker sends them. `hasReceiver` says whether a service's
+ * events go anywhere (its own URL or the global one): events nobody would receive are not stored.
+ */
+export function createEventSink(deps: {
+  store: EventStore;
+  clock: Clock;
+  hasReceiver: (serviceId: string) => Promise<boolean>;
+  ids?: () => string;
+}): EventSink {
   const nextId = deps.ids ?? newEventId;
   return {
     async emit(type, data) {
+      if (!(await deps.hasReceiver(data.service_id))) return;
       const now = deps.clock.now();
       const payload: EventPayload = { type, timestamp: new Date(now).toISOString(), data };
-      await deps.store.enqueueEvent({ id: nextId(), type, payload: JSON.stringify(payload), createdAt: now });
+      await deps.store.enqueueEvent({
+        id: nextId(),
+        type,
+        serviceId: data.service_id,
+        payload: JSON.stringify(payload),
+        createdAt: now,
+      });
     },
   };
 }

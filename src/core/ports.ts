@@ -5,10 +5,13 @@
  */
 
 import type { AdminStore } from "./admin.js";
+import type { AnalyticsStore } from "./analytics.js";
 import type { EventStore } from "./events.js";
 import type { OptOutStore } from "./opt-outs.js";
 import type { RetentionStore } from "./retention.js";
 import type { StatusUpdate } from "./sender.js";
+import type { ServiceSettings } from "./service-settings.js";
+import type { Transaction } from "./transaction.js";
 
 export type VerificationStatus = "pending" | "approved" | "canceled" | "expired" | "max_attempts_reached" | "failed";
 
@@ -60,6 +63,8 @@ export interface ServiceRecord {
   policy: Partial<VerificationPolicy>;
   route: RouteStep[];
   countryRoutes: Record<string, RouteStep[]>;
+  /** Message and test settings it overrides. */
+  settings?: Partial<ServiceSettings>;
 }
 
 /** A service with its policy resolved against the configured defaults. */
@@ -71,6 +76,7 @@ export interface Service {
   route: RouteStep[];
   /** Routes by destination country (ISO 3166-1 alpha-2), overriding `route`. */
   countryRoutes: Record<string, RouteStep[]>;
+  settings: ServiceSettings;
 }
 
 export interface ApiKey {
@@ -104,6 +110,12 @@ export interface Verification {
   inboundChannels?: Channel[] | null;
   /** For an approved inbound verification: the E.164 number the user's message came from. */
   verifiedNumber?: string | null;
+  /** The language of its messages, chosen at the start. */
+  locale?: string | null;
+  /** The payment its code is bound to, if any. */
+  transaction?: Transaction | null;
+  /** A service test number: nothing is sent, and analytics leave it out. */
+  test?: boolean;
 }
 
 /** Why an inbound message approved nothing. */
@@ -183,6 +195,9 @@ export interface DeliveryJob {
   sealedCode: Buffer;
   expiresAt: number;
   locale: string | null;
+  transaction: Transaction | null;
+  /** The service's settings at claim time (templates, autofill lines). */
+  settings: ServiceSettings;
 }
 
 export interface Delivery {
@@ -204,11 +219,16 @@ export interface Delivery {
 export interface SentDelivery {
   deliveryId: string;
   verificationId: string;
+  /** The verification's service and destination, for its event webhooks. */
+  serviceId: string;
+  to: string;
   step: number;
   provider: string;
   route: RouteStep[];
   /** The verification is pending, unexpired and still on this delivery's step. */
   onCurrentStep: boolean;
+  /** Set by `recordStatus` when this receipt first confirmed delivery: ms since the delivery was created. */
+  deliveredAfterMs?: number;
 }
 
 export type CheckAttempt =
@@ -244,13 +264,23 @@ export interface DeliveryResult {
   failVerification?: boolean;
 }
 
+/** One named readiness condition (`GET /readyz` lists the failing ones). */
+export interface ReadinessCheck {
+  name: string;
+  ok: boolean;
+  /** Why it fails, for the operator; never secrets. */
+  detail?: string;
+}
+
 /**
  * Persistent state as atomic domain operations. Each implementation makes each operation
  * atomic its own way (one synchronous SQLite transaction, or one SQL statement with RETURNING);
  * there is deliberately no `transaction(fn)` here.
  */
-export interface Store extends AdminStore, EventStore, OptOutStore, RetentionStore {
+export interface Store extends AdminStore, AnalyticsStore, EventStore, OptOutStore, RetentionStore {
   ping(): Promise<void>;
+  /** The store's part of readiness: it can take a write, and every migration is applied. */
+  readiness(): Promise<ReadinessCheck[]>;
   close(): Promise<void>;
 
   getService(id: string): Promise<ServiceRecord | null>;
@@ -272,8 +302,9 @@ export interface Store extends AdminStore, EventStore, OptOutStore, RetentionSto
   /**
    * Inserts a verification and its first delivery together. Stale pending rows of the same
    * destination are expired first. Returns false when a live pending one exists (a concurrent start won).
+   * `first` is null for a test number, which is never sent to.
    */
-  createVerification(v: Verification, secrets: CodeSecrets, first: NewDelivery): Promise<boolean>;
+  createVerification(v: Verification, secrets: CodeSecrets, first: NewDelivery | null): Promise<boolean>;
   /** Counts a send on a live verification, respecting cooldown and max sends, and queues its delivery. */
   recordResend(input: {
     id: string;
@@ -281,7 +312,8 @@ export interface Store extends AdminStore, EventStore, OptOutStore, RetentionSto
     cooldownMs: number;
     secrets?: CodeSecrets;
     expiresAt?: number;
-    delivery: NewDelivery;
+    /** Absent for a test number. */
+    delivery?: NewDelivery;
   }): Promise<ResendOutcome>;
   /** Increments the check counter only while pending, unexpired and under the limit. */
   recordCheck(serviceId: string, id: string, now: number): Promise<CheckAttempt>;
@@ -289,8 +321,8 @@ export interface Store extends AdminStore, EventStore, OptOutStore, RetentionSto
   approve(id: string, now: number): Promise<boolean>;
   /** pending → a closed status; wipes the code and cancels queued deliveries. */
   closeVerification(id: string, status: Exclude<VerificationStatus, "pending" | "approved">, now: number): Promise<boolean>;
-  /** Closes up to `limit` pending verifications past their expiry; returns how many. */
-  expireDue(now: number, limit: number): Promise<number>;
+  /** Closes up to `limit` pending verifications past their expiry; returns them (now `expired`). */
+  expireDue(now: number, limit: number): Promise<Verification[]>;
 
   /** Claims one delivery for sending (queued, or sending with an expired lease). */
   claimDelivery(id: string, now: number, leaseMs: number): Promise<DeliveryJob | null>;

@@ -29,6 +29,8 @@ export interface OutboundMessage {
   body: string;
   locale: string;
   expiresAt: number;
+  /** The service's site (`https://` + its WebOTP origin), for channels that can offer an "open" button (RCS). */
+  openUrl?: string | null;
 }
 
 /** Whether a destination can receive on a channel (RCS capability, WhatsApp account…). */

@@ -1,4 +1,5 @@
 import type { Service, ServiceRecord, VerificationPolicy } from "./ports.js";
+import { resolveSettings } from "./service-settings.js";
 
 /** The service every admin key and the foundation's single tenant act on. */
 export const DEFAULT_SERVICE_ID = "svc_default";
@@ -9,5 +10,12 @@ export function resolveService(record: ServiceRecord, defaults: VerificationPoli
   for (const [field, value] of Object.entries(record.policy) as [keyof VerificationPolicy, never][]) {
     if (value !== undefined && value !== null) policy[field] = value;
   }
-  return { id: record.id, name: record.name, policy, route: record.route, countryRoutes: record.countryRoutes };
+  return {
+    id: record.id,
+    name: record.name,
+    policy,
+    route: record.route,
+    countryRoutes: record.countryRoutes,
+    settings: resolveSettings(record.settings),
+  };
 }

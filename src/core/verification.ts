@@ -1,5 +1,6 @@
 import { enforceSendVelocity, type Screening, screenRoute } from "./abuse.js";
 import { type CodeKit, generateCode } from "./codes.js";
+import type { ConversionGuard } from "./conversion.js";
 import { VerifydError } from "./errors.js";
 import { type EventSink, noopEventSink, verificationData } from "./events.js";
 import { clearFailedChecks, enforceSendLimits, guardFailedChecks, recordFailedCheck } from "./guards.js";
@@ -21,8 +22,19 @@ import type {
   VerificationStatus,
 } from "./ports.js";
 import { chooseRoute } from "./routing.js";
+import { ALPHABETS, normalizeCandidate } from "./service-settings.js";
+import { enforceServiceCountries, localeFor, testCodeFor } from "./start-options.js";
+import { sameTransaction, type Transaction, transactionBinding } from "./transaction.js";
 
-export type CheckReason = "wrong_code" | "expired" | "max_attempts_reached" | "not_found" | "already_approved" | "canceled";
+export type CheckReason =
+  | "wrong_code"
+  | "expired"
+  | "max_attempts_reached"
+  | "not_found"
+  | "already_approved"
+  | "canceled"
+  /** The right or wrong code, but not the amount and payee it was issued for: counted as a failed attempt. */
+  | "transaction_mismatch";
 
 /** Every well-formed check ends in one of these: data, not an error. */
 export interface CheckOutcome {
@@ -39,6 +51,10 @@ export interface StartInput {
   channels?: readonly Channel[];
   /** The end user's IP, passed by the integrator (the TCP peer of a sidecar is the login service). */
   clientIp?: string | null;
+  /** BCP-47 tag of the user's language; see `localeFor`. */
+  locale?: string | null;
+  /** A payment to bind the code to (PSD2): shown in the message, and the check must present it. */
+  transaction?: Transaction | null;
 }
 
 export type CheckTarget = { id: string } | { to: string };
@@ -59,6 +75,8 @@ export interface VerificationDeps {
   events?: EventSink;
   /** Number-type and country screening of new verifications' destinations. */
   screening?: Screening;
+  /** Blocks prefixes and countries whose sends stop turning into approvals. */
+  conversion?: ConversionGuard;
 }
 
 /** When the next resend may happen, or null when no resend is possible. */
@@ -76,8 +94,9 @@ export function createVerificationService(deps: VerificationDeps) {
   const { store, clock, ids, codes, limiter, dispatcher } = deps;
   const metrics = deps.metrics ?? noopMetrics;
   const events = deps.events ?? noopEventSink;
+  // Test numbers stay out of the metrics, so dashboards show real traffic only.
   const tallied = (outcome: CheckOutcome): CheckOutcome => {
-    metrics.checked(outcome.valid ? "approved" : (outcome.reason ?? "unknown"));
+    if (!outcome.verification?.test) metrics.checked(outcome.valid ? "approved" : (outcome.reason ?? "unknown"));
     return outcome;
   };
 
@@ -117,16 +136,21 @@ export function createVerificationService(deps: VerificationDeps) {
         retryAfterMs: waitMs,
       });
     }
+    // A blocked prefix or country refuses resends too, before any counter moves.
+    await deps.conversion?.admit(v.to, v.country);
     // Every send counts against its prefix and country, resends included (after the cooldown checks, so a refused resend costs nothing).
-    await enforceSendVelocity(limiter, { e164: v.to, country: v.country, type: null }, deps.screening);
-    await enforceSendLimits(limiter, v.to, clientIp);
-    const rotate = policy.resendPolicy === "new";
+    // A test number sends nothing, so it costs nothing to limit.
+    if (!v.test) {
+      await enforceSendVelocity(limiter, { e164: v.to, country: v.country, type: null }, deps.screening);
+      await enforceSendLimits(limiter, v.to, clientIp);
+    }
+    const rotate = policy.resendPolicy === "new" && !v.test;
     let secrets: { codeHash: Buffer; sealedCode: Buffer } | undefined;
     if (rotate) {
-      const code = generateCode(policy.codeLength);
-      secrets = { codeHash: codes.hash(v.id, code), sealedCode: codes.seal(v.id, code) };
+      const code = generateCode(policy.codeLength, ALPHABETS[service.settings.alphabet]);
+      secrets = { codeHash: codes.hash(v.id, code, transactionBinding(v.transaction)), sealedCode: codes.seal(v.id, code) };
     }
-    const delivery = newDelivery(v, v.currentStep, now);
+    const delivery = v.test ? undefined : newDelivery(v, v.currentStep, now);
     const outcome = await store.recordResend({
       id: v.id,
       now,
@@ -141,7 +165,10 @@ export function createVerificationService(deps: VerificationDeps) {
       if (outcome.reason === "max_sends") throw new VerifydError("max_sends_reached", "the most sends allowed were made");
       throw new VerifydError("verification_closed", "the verification is no longer pending");
     }
-    await dispatcher.dispatch(delivery.id);
+    if (delivery) {
+      await deps.conversion?.countSend(v);
+      await dispatcher.dispatch(delivery.id);
+    }
     return reload(service, v.id);
   }
 
@@ -164,7 +191,8 @@ export function createVerificationService(deps: VerificationDeps) {
         return { ...base, status: "canceled", reason: "canceled" };
       case "expired":
       case "failed":
-        if (v.status === "pending") await store.closeVerification(v.id, "expired", now);
+        if (v.status === "pending" && (await store.closeVerification(v.id, "expired", now)))
+          await events.emit("verification.expired", verificationData({ ...v, status: "expired" }));
         return { ...base, status: effectiveStatus(v, now) === "failed" ? "failed" : "expired", reason: "expired" };
       case "max_attempts_reached":
       case "pending":
@@ -180,8 +208,13 @@ export function createVerificationService(deps: VerificationDeps) {
     async start(service: Service, input: StartInput): Promise<Verification> {
       const phone = normalizePhone(input.to);
       const { policy } = service;
-      const route = screenRoute(chooseRoute(service, phone.country, input.channels), phone, deps.screening);
-      if (await routeFullyOptedOut(store, phone.e164, route)) {
+      const transaction = input.transaction ?? null;
+      const testCode = testCodeFor(service, phone.e164);
+      const test = testCode !== null;
+      if (!test) enforceServiceCountries(service, phone.country);
+      const chosen = chooseRoute(service, phone.country, input.channels);
+      const route = test ? chosen : screenRoute(chosen, phone, deps.screening);
+      if (!test && (await routeFullyOptedOut(store, phone.e164, route))) {
         throw new VerifydError(
           "opted_out",
           "the destination opted out of every channel of this route (it may text START to opt back in)",
@@ -190,11 +223,19 @@ export function createVerificationService(deps: VerificationDeps) {
       for (let attempt = 0; attempt < 3; attempt++) {
         const now = clock.now();
         const live = await store.findPendingByDestination(service.id, phone.e164, now);
-        if (live) return resendLive(service, live, input.clientIp);
-        await enforceSendVelocity(limiter, phone, deps.screening);
-        await enforceSendLimits(limiter, phone.e164, input.clientIp);
+        if (live && sameTransaction(live.transaction, transaction)) return resendLive(service, live, input.clientIp);
+        // Another payment needs another code: the live one is canceled rather than resent with the wrong amount.
+        if (live && (await store.closeVerification(live.id, "canceled", now))) {
+          deps.notifier?.notify(live.id);
+          await events.emit("verification.canceled", verificationData({ ...live, status: "canceled" }));
+        }
+        if (!test) {
+          await deps.conversion?.admit(phone.e164, phone.country);
+          await enforceSendVelocity(limiter, phone, deps.screening);
+          await enforceSendLimits(limiter, phone.e164, input.clientIp);
+        }
         const id = ids.verification();
-        const code = generateCode(policy.codeLength);
+        const code = testCode ?? generateCode(policy.codeLength, ALPHABETS[service.settings.alphabet]);
         const v: Verification = {
           id,
           serviceId: service.id,
@@ -213,13 +254,20 @@ export function createVerificationService(deps: VerificationDeps) {
           expiresAt: now + policy.ttlMs,
           lastSentAt: now,
           approvedAt: null,
+          locale: localeFor(service, input.locale, phone.country),
+          transaction,
+          test,
         };
-        const first = newDelivery(v, 0, now);
-        const secrets = { codeHash: codes.hash(id, code), sealedCode: codes.seal(id, code) };
+        // A test number gets no delivery row at all, so no provider can ever be called for it.
+        const first = test ? null : newDelivery(v, 0, now);
+        const secrets = { codeHash: codes.hash(id, code, transactionBinding(transaction)), sealedCode: codes.seal(id, code) };
         if (await store.createVerification(v, secrets, first)) {
-          metrics.verificationStarted(first.channel, phone.country);
+          if (first) {
+            metrics.verificationStarted(service.id, first.channel, phone.country);
+            await deps.conversion?.countSend(v);
+          }
           await events.emit("verification.started", verificationData(v));
-          await dispatcher.dispatch(first.id);
+          if (first) await dispatcher.dispatch(first.id);
           return reload(service, id);
         }
         // A concurrent start for the same destination won; go round and treat this one as its resend.
@@ -253,11 +301,30 @@ export function createVerificationService(deps: VerificationDeps) {
       return mustFind(service, id);
     },
 
+    /** Approves a pending verification without a code: the integrator checked the user some other way. */
+    async approve(service: Service, id: string): Promise<Verification> {
+      const v = await mustFind(service, id);
+      const now = clock.now();
+      const status = effectiveStatus(v, now);
+      if (status !== "pending") throw new VerifydError("verification_closed", `the verification is ${status}`);
+      if (!(await store.approve(v.id, now))) throw new VerifydError("verification_closed", "the verification closed meanwhile");
+      deps.notifier?.notify(v.id);
+      await events.emit("verification.approved", verificationData({ ...v, status: "approved", approvedAt: now, updatedAt: now }));
+      return mustFind(service, id);
+    },
+
     /**
      * Checks a code. Order: find → failed-check limits → atomic attempt count → constant-time
      * compare → conditional approval (so concurrent correct checks approve exactly once).
      */
-    async check(service: Service, target: CheckTarget, code: string, clientIp?: string | null): Promise<CheckOutcome> {
+    async check(
+      service: Service,
+      target: CheckTarget,
+      typed: string,
+      clientIp?: string | null,
+      transaction?: Transaction | null,
+    ): Promise<CheckOutcome> {
+      const code = normalizeCandidate(typed, service.settings.alphabet);
       const v = "id" in target ? await store.getVerification(service.id, target.id) : await findByDestination(service, target.to);
       if (!v) {
         codes.hash("ver_unknown", code); // same work as a real comparison: unknown ids do not answer faster
@@ -279,14 +346,21 @@ export function createVerificationService(deps: VerificationDeps) {
       if (attempt.kind === "refused") return tallied(await refusedOutcome(attempt.verification ?? v));
 
       const counted = attempt.verification;
+      // The hash covers the presented payment, so a code for EUR 12.50 cannot approve EUR 1250.00; the explicit
+      // comparison only names the reason. The hash is computed either way, so both failures cost the same.
+      const presented = transaction ?? null;
+      const codeMatches = codes.matches(attempt.codeHash, v.id, code, transactionBinding(presented));
+      const bound = sameTransaction(counted.transaction, presented);
       // The code is ours, or (after a delegated step) the provider's own; either approves.
-      if (codes.matches(attempt.codeHash, v.id, code) || (await deps.delegated?.matches(v.id, code))) {
+      if (bound && (codeMatches || (!counted.transaction && (await deps.delegated?.matches(v.id, code))))) {
         const now = clock.now();
         if (await store.approve(v.id, now)) {
           deps.notifier?.notify(v.id);
           await clearFailedChecks(limiter, v.to);
+          if (!counted.test) await deps.conversion?.countApproval(counted);
           const approved = { ...counted, status: "approved" as const, approvedAt: now, updatedAt: now };
-          metrics.verificationApproved(counted.route[counted.currentStep]?.channel ?? "sms");
+          if (!counted.test)
+            metrics.verificationApproved(service.id, counted.route[counted.currentStep]?.channel ?? "sms", counted.country);
           await events.emit("verification.approved", verificationData(approved));
           return tallied({ valid: true, status: "approved", reason: null, attemptsRemaining: 0, verification: approved });
         }
@@ -306,7 +380,7 @@ export function createVerificationService(deps: VerificationDeps) {
       return tallied({
         valid: false,
         status,
-        reason: "wrong_code",
+        reason: bound ? "wrong_code" : "transaction_mismatch",
         attemptsRemaining: remaining,
         verification: { ...counted, status },
       });

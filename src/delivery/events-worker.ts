@@ -1,27 +1,32 @@
 import type { Logger } from "pino";
 import { Webhook } from "standardwebhooks";
 import { callProvider } from "../channels/http-client.js";
+import type { EventReceivers } from "../core/event-receivers.js";
 import type { DueEvent } from "../core/events.js";
 import type { Clock, Store } from "../core/ports.js";
 
-/** Delays before tries 2…8 (the Standard Webhooks schedule); the first try is immediate. */
+/**
+ * Delays before tries 2…11: exponential back-off (5 s, ×6 then ×2 up to 8 h), 23 h 43 min in all, so an
+ * event is given up within a day of its first try. The first try is immediate.
+ */
 export const EVENT_RETRY_DELAYS_MS = [
   5_000,
-  5 * 60_000,
+  30_000,
+  2 * 60_000,
+  10 * 60_000,
   30 * 60_000,
+  3_600_000,
   2 * 3_600_000,
-  5 * 3_600_000,
-  10 * 3_600_000,
-  10 * 3_600_000,
+  4 * 3_600_000,
+  8 * 3_600_000,
+  8 * 3_600_000,
 ] as const;
 export const EVENT_MAX_TRIES = EVENT_RETRY_DELAYS_MS.length + 1;
 
 export interface EventsWorkerOptions {
   store: Store;
   clock: Clock;
-  url: string;
-  /** `whsec_…`; without it events go unsigned (development only). */
-  secret: string | undefined;
+  receivers: Pick<EventReceivers, "resolve">;
   logger: Logger;
   /** @default 5_000 */
   timeoutMs?: number;
@@ -36,39 +41,55 @@ export interface EventsWorker {
 }
 
 /**
- * Posts queued events to the integrator with Standard Webhooks headers. The event id is the
- * `webhook-id` on every try, so the receiver can de-duplicate. 2xx = delivered; 410 = the endpoint
- * is gone (no more tries); anything else retries on the schedule, then the event is failed.
+ * Posts queued events to their service's receiver with Standard Webhooks headers. The event id is the
+ * `webhook-id` on every try, so the receiver can de-duplicate. 2xx = delivered; 410 = the endpoint is
+ * gone (dead at once); anything else (an error status, a timeout, no answer) retries on the schedule,
+ * then the event is dead until redelivered through the API.
  */
 export function createEventsWorker(options: EventsWorkerOptions): EventsWorker {
-  const { store, clock, url, logger } = options;
-  const signer = options.secret ? new Webhook(options.secret) : undefined;
+  const { store, clock, receivers, logger } = options;
   const timeoutMs = options.timeoutMs ?? 5_000;
   const batchSize = options.batchSize ?? 32;
   const signal = options.signal ?? new AbortController().signal;
+  const signers = new Map<string, Webhook>();
+  const signerFor = (secret: string) => {
+    const known = signers.get(secret);
+    if (known) return known;
+    const signer = new Webhook(secret);
+    signers.set(secret, signer);
+    return signer;
+  };
 
-  async function send(event: DueEvent): Promise<void> {
+  async function tryOnce(event: DueEvent): Promise<string | null> {
+    const receiver = await receivers.resolve(event.serviceId);
+    // Kept on the schedule rather than dropped: a URL configured meanwhile still gets the event.
+    if (!receiver) return "no_receiver";
     const sentAt = new Date(clock.now());
     const headers: Record<string, string> = { "content-type": "application/json", "webhook-id": event.id };
     headers["webhook-timestamp"] = String(Math.floor(sentAt.getTime() / 1000));
-    if (signer) headers["webhook-signature"] = signer.sign(event.id, sentAt, event.payload);
-    const response = await callProvider({ url, headers, body: event.payload, timeoutMs, signal });
+    if (receiver.secret) headers["webhook-signature"] = signerFor(receiver.secret).sign(event.id, sentAt, event.payload);
+    const response = await callProvider({ url: receiver.url, headers, body: event.payload, timeoutMs, signal });
+    if (response.kind === "response") return response.ok ? null : `http_${response.status}`;
+    return response.error.code;
+  }
+
+  async function send(event: DueEvent): Promise<void> {
+    const error = await tryOnce(event);
     const tries = event.tries + 1;
     const now = clock.now();
-    const fields = { event_id: event.id, type: event.type, tries };
-    if (response.kind === "response" && response.ok) {
-      await store.recordEventResult({ id: event.id, status: "delivered", tries }, now);
+    const fields = { event_id: event.id, type: event.type, service_id: event.serviceId, tries };
+    if (error === null) {
+      await store.recordEventResult({ id: event.id, status: "delivered", tries, lastError: null }, now);
       return;
     }
-    const error = response.kind === "response" ? `http_${response.status}` : response.error.code;
-    if ((response.kind === "response" && response.status === 410) || tries >= EVENT_MAX_TRIES) {
-      logger.warn({ ...fields, error }, "event webhook failed; no more tries");
-      await store.recordEventResult({ id: event.id, status: "failed", tries }, now);
+    if (error === "http_410" || tries >= EVENT_MAX_TRIES) {
+      logger.warn({ ...fields, error }, "event webhook dead; no more tries until redelivered");
+      await store.recordEventResult({ id: event.id, status: "dead", tries, lastError: error }, now);
       return;
     }
-    const delay = EVENT_RETRY_DELAYS_MS[tries - 1] ?? 10 * 3_600_000;
+    const delay = EVENT_RETRY_DELAYS_MS[tries - 1] ?? 8 * 3_600_000;
     logger.info({ ...fields, error }, "event webhook not accepted; will retry");
-    await store.recordEventResult({ id: event.id, status: "pending", tries, nextTryAt: now + delay }, now);
+    await store.recordEventResult({ id: event.id, status: "pending", tries, nextTryAt: now + delay, lastError: error }, now);
   }
 
   return {

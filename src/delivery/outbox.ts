@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
-import { minutesLeft, renderCodeMessage } from "../channels/templates.js";
 import type { CodeKit } from "../core/codes.js";
-import { type EventSink, maskPhone } from "../core/events.js";
+import type { EventSink } from "../core/events.js";
+import { minutesLeft, renderMessage } from "../core/messages/render.js";
 import { type Metrics, noopMetrics } from "../core/metrics.js";
 import type {
   Clock,
@@ -17,6 +17,7 @@ import type {
   Store,
 } from "../core/ports.js";
 import { createBreakers } from "./breakers.js";
+import { createDeliveryEvents } from "./delivery-events.js";
 
 export interface OutboxOptions {
   store: Store;
@@ -40,7 +41,7 @@ export interface OutboxOptions {
   /** Retention purge, run from the worker pass (it purges at most once an hour itself). */
   retention?: { purgeIfDue(): Promise<unknown> };
   metrics?: Metrics;
-  /** Event webhooks: `delivery.failed` is emitted here, and the worker pass sends due events. */
+  /** Event webhooks: the `delivery.*` events and `verification.expired` are emitted here; the worker pass sends due events. */
   events?: EventSink;
   eventsWorker?: { runOnce(): Promise<unknown> };
 }
@@ -80,6 +81,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   let timer: NodeJS.Timeout | undefined;
   let passRunning = false;
   const shutdown = new AbortController();
+  const deliveryEvents = createDeliveryEvents(options.events, logger);
 
   const track = <T>(promise: Promise<T>): Promise<T> => {
     inFlight.add(promise);
@@ -147,9 +149,20 @@ export function createOutbox(options: OutboxOptions): Outbox {
       to: job.to,
       channel: job.channel,
       code,
-      body: renderCodeMessage({ serviceName: job.serviceName, code, minutesLeft: minutesLeft(job.expiresAt, now) }),
+      body: renderMessage({
+        channel: job.channel,
+        locale: job.locale ?? "en",
+        serviceName: job.serviceName,
+        code,
+        minutesLeft: minutesLeft(job.expiresAt, now),
+        transaction: job.transaction,
+        overrides: job.settings.templates,
+        webOtpOrigin: job.settings.webOtpOrigin,
+        androidAppHash: job.settings.androidAppHash,
+      }),
       locale: job.locale ?? "en",
       expiresAt: job.expiresAt,
+      openUrl: job.settings.webOtpOrigin ? `https://${job.settings.webOtpOrigin}` : null,
     };
     return breakers.run(job.provider, async () => {
       const started = performance.now();
@@ -167,7 +180,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
     const now = clock.now();
     const decision = decide(job, result, now);
     await store.recordDeliveryResult(decision, now);
-    if (decision.failVerification) await emitDeliveryFailed(job, decision.errorCode ?? null);
+    if (result.kind === "accepted") await deliveryEvents.sent(job, result.providerMessageId ?? null);
+    if (decision.fallback) await deliveryEvents.fallbackFromJob(job, decision.fallback, decision.errorCode ?? result.kind);
+    if (decision.failVerification) await deliveryEvents.failed(job, decision.errorCode ?? null);
     metrics.delivery(job.provider, job.channel, result.kind);
     if (decision.fallback) metrics.fallback(job.channel, decision.fallback.channel, result.kind);
     const log = {
@@ -186,13 +201,6 @@ export function createOutbox(options: OutboxOptions): Outbox {
     if (decision.fallback) await dispatchNow(decision.fallback.id);
   }
 
-  async function emitDeliveryFailed(job: DeliveryJob, errorCode: string | null): Promise<void> {
-    const data = { verification_id: job.verificationId, service_id: job.serviceId, status: "failed", channel: job.channel };
-    await options.events
-      ?.emit("delivery.failed", { ...data, to_masked: maskPhone(job.to), provider: job.provider, error_code: errorCode })
-      .catch((err) => logger.error({ err, verification_id: job.verificationId }, "could not queue an event"));
-  }
-
   async function dispatchNow(deliveryId: string): Promise<void> {
     const job = await store.claimDelivery(deliveryId, clock.now(), leaseMs);
     if (job) await deliver(job);
@@ -206,6 +214,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     if (await store.advanceRoute({ fromDeliveryId: sent.deliveryId, next, reason, now: clock.now() })) {
       // The provider's error code stays out of the label: "failed:30005" counts as "failed".
       metrics.fallback(sent.route[sent.step]?.channel ?? next.channel, next.channel, reason.split(":")[0] ?? reason);
+      await deliveryEvents.fallbackFromSent(sent, next, reason);
       logger.warn(
         { delivery_id: sent.deliveryId, verification_id: sent.verificationId, reason, next_step: next.step },
         "falling over",
@@ -235,6 +244,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
       }
       const channel = sent.route[sent.step]?.channel;
       if (channel) metrics.delivery(provider, channel, update.status);
+      if (channel && sent.deliveredAfterMs !== undefined)
+        metrics.timeToDelivered(provider, channel, sent.deliveredAfterMs / 1000);
+      if (update.status === "delivered") await deliveryEvents.delivered(sent, update);
       if (update.status === "failed" || update.status === "undelivered") {
         await track(fallOver(sent, update.errorCode ? `${update.status}:${update.errorCode}` : update.status));
       }
@@ -243,7 +255,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
 
     async runOnce() {
       const now = clock.now();
-      await store.expireDue(now, 500);
+      for (const expired of await store.expireDue(now, 500)) {
+        metrics.verificationExpired(expired.serviceId, expired.route[expired.currentStep]?.channel ?? null, expired.country);
+        await deliveryEvents.expired(expired);
+      }
       await options.retention?.purgeIfDue();
       const overdue = await store.claimOverdueFallbacks(now, batchSize);
       await Promise.all(overdue.map((sent) => track(fallOver(sent, "no_delivery_receipt"))));

@@ -6,7 +6,10 @@ import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
 import type { InboundNumber } from "../config/env.js";
 import type { AdminService } from "../core/admin.js";
+import { createAnalyticsService } from "../core/analytics.js";
+import type { ConversionGuard } from "../core/conversion.js";
 import { VerifydError } from "../core/errors.js";
+import type { EventLog } from "../core/event-log.js";
 import type { FactorService } from "../core/factors.js";
 import type { InboundService } from "../core/inbound.js";
 import { type Metrics, noopMetrics } from "../core/metrics.js";
@@ -21,14 +24,19 @@ import { type Authenticator, requireApiKey } from "./middleware/auth.js";
 import { limitPerKey } from "./middleware/limits.js";
 import { requestMetrics } from "./middleware/metrics.js";
 import { problem, problemFromError } from "./problem.js";
+import { abuseRoutes } from "./routes/abuse.js";
 import { adminRoutes } from "./routes/admin.js";
+import { analyticsRoutes } from "./routes/analytics.js";
+import { dashboardRoutes } from "./routes/dashboard.js";
 import { erasureRoutes } from "./routes/erasure.js";
+import { eventRoutes } from "./routes/events.js";
 import { challengeRoutes, factorRoutes } from "./routes/factors.js";
-import { healthRoutes } from "./routes/health.js";
+import { healthRoutes, type ReadinessProbe } from "./routes/health.js";
 import { type MetricsRouteDeps, metricsRoutes } from "./routes/metrics.js";
 import { optOutRoutes } from "./routes/opt-outs.js";
 import { verificationCheckRoutes, verificationRoutes } from "./routes/verifications.js";
 import { type WebhookRoutesDeps, webhookRoutes } from "./routes/webhooks.js";
+import { TWILIO_BASE_PATH, twilioCompatRoutes } from "./twilio/app.js";
 import { validationHook } from "./validation.js";
 
 export interface AppDeps {
@@ -56,13 +64,25 @@ export interface AppDeps {
   retention?: RetentionService;
   /** Services and API keys (`/v1/services`, `/v1/keys`); without it, those paths answer 404. */
   admin?: AdminService;
+  /** The conversion guard's blocks (`/v1/abuse/blocks`); without it, those paths answer 404. */
+  conversion?: ConversionGuard;
+  /** The event-webhook log (`/v1/events`); without it, those paths answer 404. */
+  events?: EventLog;
   /** Wakes long-polling reads of a verification. */
   notifier?: ChangeNotifier;
   /** Records request durations and rate-limit refusals. */
   metrics?: Metrics;
   /** Serves `GET /metrics`; without it, `/metrics` answers 404. */
   metricsEndpoint?: MetricsRouteDeps;
+  /** Readiness conditions beyond the store's own. */
+  readinessProbes?: ReadinessProbe[];
 }
+
+/** The screening reasons a `blocked` refusal carries (see core/abuse.ts). */
+const blockReasons = (err: VerifydError): string[] => {
+  const reasons = err.details.extensions?.reasons;
+  return Array.isArray(reasons) ? reasons.filter((r): r is string => typeof r === "string") : [];
+};
 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 
@@ -83,9 +103,10 @@ export function createApp(deps: AppDeps) {
     }),
   );
 
-  app.route("/", healthRoutes({ store: deps.store, version: deps.version ?? "dev" }));
+  app.route("/", healthRoutes({ store: deps.store, version: deps.version ?? "dev", probes: deps.readinessProbes }));
   if (deps.metricsEndpoint) app.route("/", metricsRoutes(deps.metricsEndpoint));
   if (deps.webhooks) app.route("/", webhookRoutes(deps.webhooks));
+  app.route("/", dashboardRoutes());
 
   app.use("/v1/*", async (c, next) => {
     // A declared non-JSON body is refused outright; an undeclared one fails schema validation instead.
@@ -105,6 +126,12 @@ export function createApp(deps: AppDeps) {
   app.route("/v1/opt-outs", optOutRoutes({ optOuts: deps.optOuts ?? createOptOutService(deps) }));
   app.route("/v1/erasure", erasureRoutes({ retention: deps.retention ?? createRetentionService(deps) }));
   if (deps.admin) app.route("/v1", adminRoutes({ admin: deps.admin }));
+  app.route("/v1/analytics", analyticsRoutes({ analytics: createAnalyticsService(deps) }));
+  if (deps.conversion) app.route("/v1/abuse", abuseRoutes({ conversion: deps.conversion }));
+  if (deps.events) app.route("/v1", eventRoutes({ events: deps.events }));
+  // The Twilio Verify v2 surface: its own auth (HTTP Basic), form bodies and error JSON.
+  if (deps.admin)
+    app.route(TWILIO_BASE_PATH, twilioCompatRoutes({ ...routeDeps, admin: deps.admin, basePath: TWILIO_BASE_PATH }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {
@@ -122,6 +149,7 @@ export function createApp(deps: AppDeps) {
   app.onError((err, c) => {
     if (err instanceof VerifydError) {
       if (err.details.limit) metrics.rateLimited(err.details.limit.rule);
+      if (err.code === "blocked") for (const reason of blockReasons(err)) metrics.abuseBlocked(reason);
       return problemFromError(c, err);
     }
     if (err instanceof HTTPException && err.status < 500) {

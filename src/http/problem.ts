@@ -21,6 +21,8 @@ export const ERROR_TABLE: Record<ErrorCode, { status: ContentfulStatusCode; titl
   factor_not_found: { status: 404, title: "No such factor" },
   service_not_found: { status: 404, title: "No such service" },
   api_key_not_found: { status: 404, title: "No such API key" },
+  abuse_block_not_found: { status: 404, title: "No such active abuse block" },
+  event_not_found: { status: 404, title: "No such event" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   verification_closed: { status: 409, title: "The verification is no longer pending" },
   idempotency_key_in_flight: { status: 409, title: "A request with this Idempotency-Key is still running" },

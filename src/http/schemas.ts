@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { canonicalLocale } from "../core/messages/locale.js";
+import { AMOUNT_PATTERN, MAX_PAYEE_LENGTH } from "../core/transaction.js";
 
 /** Request and response shapes; the OpenAPI document is generated from these. */
 
@@ -7,6 +9,23 @@ const clientIp = z.union([z.ipv4(), z.ipv6()]).optional().openapi({
     "The end user's IP address, as seen by your login service. Per-IP limits apply only when it is given (or read from a trusted proxy header).",
   example: "203.0.113.7",
 });
+
+const amount = z
+  .string()
+  .regex(AMOUNT_PATTERN, "must be an ISO 4217 currency, a space and a decimal amount, e.g. EUR 12.50")
+  .openapi({
+    description: "PSD2 transaction binding: the amount shown in the message, as `<ISO 4217 currency> <decimal>`. Needs `payee`.",
+    example: "EUR 12.50",
+  });
+const payee = z
+  .string()
+  .trim()
+  .min(1)
+  .max(MAX_PAYEE_LENGTH)
+  .regex(/^[^\p{Cc}{}]+$/u, "must not hold control characters or braces")
+  .openapi({ description: "PSD2 transaction binding: who is paid, shown in the message. Needs `amount`.", example: "ACME" });
+const bothOrNeither = (b: { amount?: string; payee?: string }) => (b.amount === undefined) === (b.payee === undefined);
+const bothOrNeitherMessage = { message: "give amount and payee together", path: ["amount"] };
 
 export const StartBody = z
   .object({
@@ -35,19 +54,42 @@ export const StartBody = z
         example: ["whatsapp", "sms"],
       }),
     client_ip: clientIp,
+    locale: z
+      .string()
+      .max(35)
+      .refine((tag) => canonicalLocale(tag) !== null, "must be a BCP-47 language tag, e.g. pt-BR")
+      .optional()
+      .openapi({
+        description:
+          "The user's language (BCP-47). Else the destination country's language, the service's default locale, then English.",
+        example: "pt-BR",
+      }),
+    amount: amount.optional(),
+    payee: payee.optional(),
   })
   .strict()
+  .refine(bothOrNeither, bothOrNeitherMessage)
   .openapi("StartVerification");
 
 export const ClientIpBody = z.object({ client_ip: clientIp }).strict().openapi("ResendVerification");
 
 const code = z.string().min(1).max(32).openapi({ description: "The code the user typed.", example: "123456" });
 
-export const CheckBody = z.object({ code, client_ip: clientIp }).strict().openapi("CheckVerification");
+const bound = {
+  amount: amount.optional().openapi({ description: "For a transaction-bound verification: the same amount as at the start." }),
+  payee: payee.optional().openapi({ description: "For a transaction-bound verification: the same payee as at the start." }),
+};
+
+export const CheckBody = z
+  .object({ code, client_ip: clientIp, ...bound })
+  .strict()
+  .refine(bothOrNeither, bothOrNeitherMessage)
+  .openapi("CheckVerification");
 
 export const CheckByToBody = z
-  .object({ to: z.string().min(1).max(64).openapi({ example: "+14155550100" }), code, client_ip: clientIp })
+  .object({ to: z.string().min(1).max(64).openapi({ example: "+14155550100" }), code, client_ip: clientIp, ...bound })
   .strict()
+  .refine(bothOrNeither, bothOrNeitherMessage)
   .openapi("CheckByDestination");
 
 export const IdParam = z.object({
@@ -121,6 +163,13 @@ export const VerificationView = z
     expires_at: z.string(),
     next_resend_at: z.string().nullable(),
     approved_at: z.string().nullable(),
+    locale: z.string().nullable().openapi({ description: "The language of the messages (BCP-47).", example: "en" }),
+    amount: z.string().optional().openapi({ description: "Transaction-bound verifications only." }),
+    payee: z.string().optional().openapi({ description: "Transaction-bound verifications only." }),
+    test: z
+      .literal(true)
+      .optional()
+      .openapi({ description: "Present on verifications of a service test number: nothing was sent." }),
     verified_number: z
       .string()
       .nullable()
@@ -135,9 +184,20 @@ export const CheckResult = z
   .object({
     valid: z.boolean(),
     status: status.nullable(),
-    reason: z.enum(["wrong_code", "expired", "max_attempts_reached", "not_found", "already_approved", "canceled"]).nullable(),
+    reason: z
+      .enum([
+        "wrong_code",
+        "expired",
+        "max_attempts_reached",
+        "not_found",
+        "already_approved",
+        "canceled",
+        "transaction_mismatch",
+      ])
+      .nullable(),
     attempts_remaining: z.number().int(),
     verification_id: z.string().nullable(),
+    test: z.literal(true).optional().openapi({ description: "Present when the verification is a service test number's." }),
   })
   .openapi("CheckResult");
 

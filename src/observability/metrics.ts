@@ -12,6 +12,8 @@ export interface PromMetrics extends Metrics {
 export interface PromMetricsOptions {
   /** Deliveries waiting in the outbox, read on each scrape. */
   queuedDeliveries?: () => Promise<number>;
+  /** Event webhooks waiting to be sent, read on each scrape. */
+  pendingEvents?: () => Promise<number>;
   /** Node.js process metrics (CPU, memory, event loop, GC). @default true */
   processMetrics?: boolean;
 }
@@ -24,14 +26,20 @@ export function createPromMetrics(options: PromMetricsOptions = {}): PromMetrics
 
   const started = new Counter({
     name: "verifyd_verifications_started_total",
-    help: "Verifications started (resends excluded), by first channel and destination country.",
-    labelNames: ["channel", "country"] as const,
+    help: "Verifications started (resends excluded), by service, first channel and destination country.",
+    labelNames: ["service", "channel", "country"] as const,
     registers,
   });
   const approved = new Counter({
     name: "verifyd_verifications_approved_total",
-    help: "Verifications approved by a correct code, by the channel of their current step.",
-    labelNames: ["channel"] as const,
+    help: "Verifications approved by a correct code, by service, the channel of their current step and country.",
+    labelNames: ["service", "channel", "country"] as const,
+    registers,
+  });
+  const expired = new Counter({
+    name: "verifyd_verifications_expired_total",
+    help: "Verifications closed by the expiry sweep, by service, the channel of their current step and country.",
+    labelNames: ["service", "channel", "country"] as const,
     registers,
   });
   const checks = new Counter({
@@ -53,6 +61,13 @@ export function createPromMetrics(options: PromMetricsOptions = {}): PromMetrics
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
+  const timeToDelivered = new Histogram({
+    name: "verifyd_time_to_delivered_seconds",
+    help: "From a delivery's creation to its first delivered (or read) receipt.",
+    labelNames: ["provider", "channel"] as const,
+    buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300],
+    registers,
+  });
   const fallbacks = new Counter({
     name: "verifyd_fallbacks_total",
     help: "Moves to another provider or route step, by channels and reason.",
@@ -65,6 +80,18 @@ export function createPromMetrics(options: PromMetricsOptions = {}): PromMetrics
     labelNames: ["rule"] as const,
     registers,
   });
+  const abuseBlocked = new Counter({
+    name: "verifyd_abuse_blocked_total",
+    help: "Starts and sends refused by number screening or send velocity (403 blocked), once per rule.",
+    labelNames: ["rule"] as const,
+    registers,
+  });
+  const conversionGuard = new Counter({
+    name: "verifyd_conversion_guard_total",
+    help: "Conversion guard: blocks opened, sends refused by a block, and sends let through in monitor mode.",
+    labelNames: ["action", "reason"] as const,
+    registers,
+  });
   const httpDuration = new Histogram({
     name: "verifyd_http_request_duration_seconds",
     help: "HTTP requests by matched route pattern, method and status.",
@@ -72,7 +99,15 @@ export function createPromMetrics(options: PromMetricsOptions = {}): PromMetrics
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers,
   });
-  const { queuedDeliveries } = options;
+  const { queuedDeliveries, pendingEvents } = options;
+  new Gauge({
+    name: "verifyd_events_pending",
+    help: "Event webhooks waiting in the outbox to be sent (first tries and retries).",
+    registers,
+    async collect() {
+      if (pendingEvents) this.set(await pendingEvents());
+    },
+  });
   new Gauge({
     name: "verifyd_outbox_queued",
     help: "Deliveries waiting in the outbox to be sent (first tries and retries).",
@@ -86,13 +121,18 @@ export function createPromMetrics(options: PromMetricsOptions = {}): PromMetrics
     registry,
     contentType: registry.contentType,
     render: () => registry.metrics(),
-    verificationStarted: (channel, country) => started.inc({ channel, country: country ?? "unknown" }),
-    verificationApproved: (channel) => approved.inc({ channel }),
+    verificationStarted: (service, channel, country) => started.inc({ service, channel, country: country ?? "unknown" }),
+    verificationApproved: (service, channel, country) => approved.inc({ service, channel, country: country ?? "unknown" }),
+    verificationExpired: (service, channel, country) =>
+      expired.inc({ service, channel: channel ?? "none", country: country ?? "unknown" }),
     checked: (reason) => checks.inc({ reason }),
     delivery: (provider, channel, outcome) => deliveries.inc({ provider, channel, outcome }),
     sendLatency: (provider, seconds) => sendDuration.observe({ provider }, seconds),
+    timeToDelivered: (provider, channel, seconds) => timeToDelivered.observe({ provider, channel }, seconds),
     fallback: (from, to, reason) => fallbacks.inc({ from, to, reason }),
     rateLimited: (rule) => rateLimited.inc({ rule }),
+    abuseBlocked: (rule) => abuseBlocked.inc({ rule }),
+    conversionGuard: (action, reason) => conversionGuard.inc({ action, reason }),
     httpRequest: (route, method, status, seconds) => httpDuration.observe({ route, method, status: String(status) }, seconds),
   };
 }

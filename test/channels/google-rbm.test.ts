@@ -117,6 +117,17 @@ describe("google rbm sender", () => {
       expect(result).toEqual({ kind: "accepted", providerMessageId: req?.query.messageId });
     });
 
+    it("offers an action opening the service's site when it has a WebOTP origin", async () => {
+      await sender.send(messageFor({ openUrl: "https://example.com" }), never);
+      const [req] = fake.sendRequests();
+      expect(JSON.parse(req?.body ?? "").contentMessage).toEqual({
+        text: "493817 is your verifyd code. It expires in 9 minutes.",
+        suggestions: [
+          { action: { text: "Open example.com", postbackData: "open_url", openUrlAction: { url: "https://example.com" } } },
+        ],
+      });
+    });
+
     it("uses a new messageId for every send", async () => {
       const first = await sender.send(messageFor(), never);
       const second = await sender.send(messageFor(), never);

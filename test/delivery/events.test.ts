@@ -2,9 +2,15 @@ import { randomBytes } from "node:crypto";
 import Database from "better-sqlite3";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createEventReceivers } from "../../src/core/event-receivers.js";
 import { maskPhone } from "../../src/core/events.js";
-import { createHarness, type Harness } from "../helpers/harness.js";
-import { startWebhookSink, type WebhookSink } from "../helpers/webhook-sink.js";
+import { createNumberVault } from "../../src/core/number-vault.js";
+import { createEventsWorker, EVENT_MAX_TRIES, EVENT_RETRY_DELAYS_MS } from "../../src/delivery/events-worker.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { openSqlite } from "../../src/store/sqlite/open.js";
+import { createSqliteStore } from "../../src/store/sqlite/store.js";
+import { createHarness, type Harness, TEST_SECRET } from "../helpers/harness.js";
+import { type SinkRequest, startWebhookSink, type WebhookSink } from "../helpers/webhook-sink.js";
 
 const SECRET = `whsec_${randomBytes(32).toString("base64")}`;
 const TO = "+14155550100";
@@ -14,6 +20,7 @@ interface EventBody {
   timestamp: string;
   data: Record<string, unknown>;
 }
+type EventView = { id: string; type: string; status: string; tries: number; last_error: string | null; service_id: string };
 
 const countEvents = (dbPath: string): number => {
   const db = new Database(dbPath, { readonly: true });
@@ -24,7 +31,7 @@ const countEvents = (dbPath: string): number => {
   }
 };
 
-/** Verifies as a receiver would at the fake clock's time (the signature's timestamp is that time). */
+/** Verifies with the standardwebhooks package as a receiver would, at the fake clock's time. */
 function verifyAt(now: number, secret: string, request: { body: string; headers: Record<string, string> }): EventBody {
   vi.useFakeTimers({ toFake: ["Date"] });
   vi.setSystemTime(now);
@@ -34,6 +41,9 @@ function verifyAt(now: number, secret: string, request: { body: string; headers:
     vi.useRealTimers();
   }
 }
+
+const typeOf = (r: SinkRequest) => (JSON.parse(r.body) as EventBody).type;
+const ofType = (sink: WebhookSink, type: string) => sink.requests.filter((r) => typeOf(r) === type);
 
 describe("event webhooks", () => {
   let sink: WebhookSink;
@@ -50,12 +60,20 @@ describe("event webhooks", () => {
   const withEvents = async () => {
     h = await createHarness({ VERIFYD_EVENTS_URL: sink.url, VERIFYD_EVENTS_SECRET: SECRET });
   };
+  /** Runs worker passes through the whole retry schedule. */
+  const throughSchedule = async () => {
+    await h.runtime.outbox.runOnce();
+    for (const delay of EVENT_RETRY_DELAYS_MS) {
+      h.clock.advance(delay);
+      await h.runtime.outbox.runOnce();
+    }
+  };
 
   it("masks phone numbers", () => {
     expect(maskPhone(TO)).toBe("+1415***0100");
   });
 
-  it("sends signed verification.started then verification.approved, without the code or the number", async () => {
+  it("sends signed verification.started, delivery.sent and verification.approved, without the code or the number", async () => {
     await withEvents();
     const { id, code } = await h.startVerification(TO);
     await h.runtime.outbox.runOnce();
@@ -63,10 +81,7 @@ describe("event webhooks", () => {
     expect(check.body.valid).toBe(true);
     await h.runtime.outbox.runOnce();
 
-    expect(sink.requests.map((r) => (JSON.parse(r.body) as EventBody).type)).toEqual([
-      "verification.started",
-      "verification.approved",
-    ]);
+    expect(sink.requests.map(typeOf)).toEqual(["verification.started", "delivery.sent", "verification.approved"]);
     for (const request of sink.requests) {
       expect(request.headers["webhook-id"]).toMatch(/^evt_/);
       const verified = verifyAt(h.clock.now(), SECRET, request);
@@ -74,14 +89,27 @@ describe("event webhooks", () => {
       expect(verified.data.to_masked).toBe("+1415***0100");
       expect(new Date(verified.timestamp).getTime()).toBe(h.clock.now());
       expect(request.body).not.toContain(code);
-      expect(request.body).not.toContain(TO);
       expect(request.body).not.toContain("4155550100");
     }
     const wrongSecret = `whsec_${randomBytes(32).toString("base64")}`;
     expect(() => verifyAt(h.clock.now(), wrongSecret, sink.requests[0]!)).toThrow();
-    const approved = JSON.parse(sink.requests[1]!.body) as EventBody;
-    expect(approved.data.status).toBe("approved");
-    expect(approved.data.channel).toBe("sms");
+    const sent = JSON.parse(ofType(sink, "delivery.sent")[0]!.body) as EventBody;
+    expect(sent.data).toMatchObject({ provider: "console", provider_message_id: "msg_1", status: "sent" });
+  });
+
+  it("emits delivery.delivered, delivery.failed and verification.expired", async () => {
+    await withEvents();
+    await h.startVerification(TO);
+    await h.runtime.outbox.applyStatus("console", { providerMessageId: "msg_1", status: "delivered" });
+    h.sender.script.push({ kind: "rejected", error: { code: "bad_number", message: "" } });
+    await h.json("POST", "/v1/verifications", { to: "+14155550101" });
+    h.clock.advance(601_000);
+    await h.runtime.outbox.runOnce();
+    expect(sink.requests.map(typeOf)).toEqual(
+      expect.arrayContaining(["delivery.delivered", "delivery.failed", "verification.expired"]),
+    );
+    const failed = JSON.parse(ofType(sink, "delivery.failed")[0]!.body) as EventBody;
+    expect(failed.data).toMatchObject({ error_code: "bad_number", to_masked: "+1415***0101" });
   });
 
   it("retries a 500 on a later pass with the same webhook-id, then delivers", async () => {
@@ -89,63 +117,141 @@ describe("event webhooks", () => {
     sink.respondWith(500);
     await h.startVerification(TO);
     await h.runtime.outbox.runOnce();
-    expect(sink.requests).toHaveLength(1);
+    expect(ofType(sink, "verification.started")).toHaveLength(1);
 
     await h.runtime.outbox.runOnce(); // not due yet
-    expect(sink.requests).toHaveLength(1);
+    expect(ofType(sink, "verification.started")).toHaveLength(1);
 
-    h.clock.advance(5_000);
+    h.clock.advance(EVENT_RETRY_DELAYS_MS[0]);
     await h.runtime.outbox.runOnce();
-    expect(sink.requests).toHaveLength(2);
-    expect(sink.requests[1]!.headers["webhook-id"]).toBe(sink.requests[0]!.headers["webhook-id"]);
-    expect(sink.requests[1]!.headers["webhook-timestamp"]).toBe(String(Math.floor(h.clock.now() / 1000)));
-    expect(verifyAt(h.clock.now(), SECRET, sink.requests[1]!).type).toBe("verification.started");
+    const tries = ofType(sink, "verification.started");
+    expect(tries).toHaveLength(2);
+    expect(tries[1]!.headers["webhook-id"]).toBe(tries[0]!.headers["webhook-id"]);
+    expect(tries[1]!.headers["webhook-timestamp"]).toBe(String(Math.floor(h.clock.now() / 1000)));
+    expect(verifyAt(h.clock.now(), SECRET, tries[1]!).type).toBe("verification.started");
 
     h.clock.advance(24 * 3_600_000);
     await h.runtime.outbox.runOnce(); // delivered: never sent again
-    expect(sink.requests).toHaveLength(2);
+    expect(ofType(sink, "verification.started")).toHaveLength(2);
   });
 
-  it("stops after a 410", async () => {
+  it("retries a receiver that does not answer within the timeout", async () => {
     await withEvents();
-    sink.setDefault(410);
+    sink.setDefault(200, { delayMs: 60_000 });
     await h.startVerification(TO);
-    await h.runtime.outbox.runOnce();
-    expect(sink.requests).toHaveLength(1);
-    for (let i = 0; i < 5; i++) {
-      h.clock.advance(24 * 3_600_000);
-      await h.runtime.outbox.runOnce();
+    // A worker of its own with a short timeout, on the same database; the harness's worker is not run.
+    const second = openSqlite(h.dbPath);
+    const store = createSqliteStore(second, createNumberVault(TEST_SECRET));
+    try {
+      const receivers = createEventReceivers({ store, secret: TEST_SECRET, fallback: { url: sink.url, secret: SECRET } });
+      const worker = createEventsWorker({ store, clock: h.clock, receivers, logger: createLogger("silent"), timeoutMs: 100 });
+      expect(await worker.runOnce()).toBe(2); // started and sent
+      sink.setDefault(200);
+      expect(await worker.runOnce()).toBe(0); // not due yet
+      h.clock.advance(EVENT_RETRY_DELAYS_MS[0]);
+      expect(await worker.runOnce()).toBe(2);
+    } finally {
+      second.raw.close();
     }
-    expect(sink.requests).toHaveLength(1);
+    const started = ofType(sink, "verification.started");
+    expect(started).toHaveLength(2);
+    expect(started[1]!.headers["webhook-id"]).toBe(started[0]!.headers["webhook-id"]);
+    const listed = await h.json<{ data: EventView[] }>("GET", "/v1/events?status=delivered");
+    expect(listed.body.data.map((e) => e.tries)).toEqual([2, 2]);
   });
 
-  it("gives up after 8 tries on the retry schedule", async () => {
+  it("marks an event dead after the whole schedule, lists it and sends it again on redeliver", async () => {
     await withEvents();
     sink.setDefault(503);
-    await h.startVerification(TO);
-    for (let i = 0; i < 12; i++) {
-      await h.runtime.outbox.runOnce();
-      h.clock.advance(11 * 3_600_000);
-    }
-    expect(sink.requests).toHaveLength(8);
-    expect(new Set(sink.requests.map((r) => r.headers["webhook-id"])).size).toBe(1);
-  });
-
-  it("emits verification.canceled and verification.max_attempts_reached", async () => {
-    await withEvents();
-    const first = await h.startVerification(TO);
-    expect((await h.call("POST", `/v1/verifications/${first.id}/cancel`)).status).toBeLessThan(300);
-    const second = await h.startVerification("+14155550101");
-    for (let i = 0; i < 5; i++) {
-      await h.json("POST", `/v1/verifications/${second.id}/check`, { code: second.code === "000000" ? "111111" : "000000" });
-    }
+    const { id } = await h.startVerification(TO);
+    await throughSchedule();
+    h.clock.advance(48 * 3_600_000);
     await h.runtime.outbox.runOnce();
-    const types = sink.requests.map((r) => (JSON.parse(r.body) as EventBody).type);
-    expect(types).toContain("verification.canceled");
-    expect(types).toContain("verification.max_attempts_reached");
+    const started = ofType(sink, "verification.started");
+    expect(started).toHaveLength(EVENT_MAX_TRIES);
+    expect(new Set(started.map((r) => r.headers["webhook-id"])).size).toBe(1);
+
+    const dead = await h.json<{ data: EventView[] }>("GET", "/v1/events?status=dead");
+    expect(dead.status).toBe(200);
+    const event = dead.body.data.find((e) => e.type === "verification.started");
+    expect(event).toMatchObject({ status: "dead", tries: EVENT_MAX_TRIES, last_error: "http_503" });
+    const pending = (await h.json<{ data: EventView[] }>("GET", "/v1/events?status=pending")).body.data;
+    expect(pending.map((e) => e.id)).not.toContain(event!.id);
+
+    sink.setDefault(200);
+    const redeliver = await h.json<EventView>("POST", `/v1/events/${event!.id}/redeliver`);
+    expect(redeliver.status).toBe(202);
+    expect(redeliver.body.status).toBe("pending");
+    await h.runtime.outbox.runOnce();
+    const again = ofType(sink, "verification.started");
+    expect(again).toHaveLength(EVENT_MAX_TRIES + 1);
+    expect(again.at(-1)!.headers["webhook-id"]).toBe(event!.id);
+    expect(verifyAt(h.clock.now(), SECRET, again.at(-1)!).data.verification_id).toBe(id);
+    const after = await h.json<{ data: EventView[] }>("GET", "/v1/events?status=dead");
+    expect(after.body.data.map((e) => e.id)).not.toContain(event!.id);
+
+    const unknown = await h.json<{ code: string }>("POST", "/v1/events/evt_nope/redeliver");
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe("event_not_found");
   });
 
-  it("enqueues nothing without VERIFYD_EVENTS_URL", async () => {
+  it("sends a service's events to its own URL with its own secret, and scopes the event log to the service", async () => {
+    await withEvents();
+    const own = await startWebhookSink();
+    try {
+      const ownSecret = `whsec_${randomBytes(32).toString("base64")}`;
+      const created = await h.json<{ id: string; webhook: unknown }>("POST", "/v1/services", {
+        name: "Shop",
+        webhook_url: own.url,
+        webhook_secret: ownSecret,
+      });
+      expect(created.status).toBe(201);
+      expect(created.body.webhook).toEqual({ url: own.url, secret_set: true });
+      expect(JSON.stringify(created.body)).not.toContain(ownSecret.slice(6, 20));
+      const read = await h.json("GET", `/v1/services/${created.body.id}`);
+      expect(JSON.stringify(read.body)).not.toContain(ownSecret.slice(6, 20));
+      const db = new Database(h.dbPath, { readonly: true });
+      const row = db.prepare("select * from services where id = ?").get(created.body.id) as Record<string, unknown>;
+      db.close();
+      expect(Buffer.from(row.webhook_secret_sealed as Buffer).toString("latin1")).not.toContain(ownSecret.slice(6, 20));
+
+      const key = await h.json<{ key: string }>("POST", "/v1/keys", { service_id: created.body.id, label: "shop" });
+      const auth = { authorization: `Bearer ${key.body.key}` };
+      const started = await h.json<{ id: string }>("POST", "/v1/verifications", { to: TO }, auth);
+      expect(started.status).toBe(201);
+      await h.startVerification("+14155550199"); // the default service: the global receiver
+      await h.runtime.outbox.runOnce();
+
+      expect(own.requests.map(typeOf)).toEqual(["verification.started", "delivery.sent"]);
+      for (const r of own.requests) {
+        expect(verifyAt(h.clock.now(), ownSecret, r).data.service_id).toBe(created.body.id);
+        expect(() => verifyAt(h.clock.now(), SECRET, r)).toThrow();
+      }
+      expect(sink.requests.map((r) => verifyAt(h.clock.now(), SECRET, r).data.service_id)).toEqual([
+        "svc_default",
+        "svc_default",
+      ]);
+
+      const mine = await h.json<{ data: EventView[] }>("GET", "/v1/events", undefined, auth);
+      expect(mine.body.data.map((e) => e.service_id)).toEqual([created.body.id, created.body.id]);
+      const foreign = (await h.json<{ data: EventView[] }>("GET", "/v1/events")).body.data.find(
+        (e) => e.service_id === "svc_default",
+      );
+      const refused = await h.json<{ code: string }>("POST", `/v1/events/${foreign!.id}/redeliver`, undefined, auth);
+      expect(refused.status).toBe(404);
+
+      // Clearing the URL falls back to the global receiver; a bad secret is refused.
+      const cleared = await h.json<{ webhook: unknown }>("PATCH", `/v1/services/${created.body.id}`, { webhook_url: null });
+      expect(cleared.body.webhook).toEqual({ url: null, secret_set: true });
+      const bad = await h.json<{ code: string }>("PATCH", `/v1/services/${created.body.id}`, { webhook_secret: "hunter2" });
+      expect(bad.status).toBe(400);
+      expect(bad.body.code).toBe("invalid_request");
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("enqueues nothing when neither the service nor the configuration names a receiver", async () => {
     h = await createHarness();
     const { id, code } = await h.startVerification(TO);
     await h.json("POST", `/v1/verifications/${id}/check`, { code });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createCodeKit } from "../../src/core/codes.js";
 import type { Limiter, RouteStep, Sender, Service, Store } from "../../src/core/ports.js";
+import { DEFAULT_SETTINGS } from "../../src/core/service-settings.js";
 import { createVerificationService } from "../../src/core/verification.js";
 import { createOutbox, type Outbox } from "../../src/delivery/outbox.js";
 import { createLogger } from "../../src/observability/logger.js";
@@ -12,6 +13,7 @@ import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
 import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { FakeClock } from "../helpers/clock.js";
 import { CapturingSender } from "../helpers/senders.js";
+import { testVault } from "../store/fixtures.js";
 
 const unlimited: Limiter = {
   consume: async (rule) => ({ rule, allowed: true, limit: 1e9, remaining: 1e9, windowMs: 60_000, resetMs: 0 }),
@@ -45,6 +47,7 @@ describe("route fallback", () => {
       policy: { codeLength: 6, ttlMs: 600_000, maxChecks: 5, maxSends: 5, resendCooldownMs: 30_000, resendPolicy: "same" },
       route,
       countryRoutes: {},
+      settings: DEFAULT_SETTINGS,
     };
     const verifications = createVerificationService({
       store,
@@ -64,7 +67,7 @@ describe("route fallback", () => {
     dir = mkdtempSync(join(tmpdir(), "verifyd-fallback-"));
     const sqlite = openSqlite(join(dir, "f.db"));
     migrateSqlite(sqlite.db);
-    store = createSqliteStore(sqlite);
+    store = createSqliteStore(sqlite, testVault);
     clock = new FakeClock();
     senders.clear();
     await store.ensureService({ id: "svc_test", name: "Acme", route: [] }, clock.now());

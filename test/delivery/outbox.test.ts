@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createCodeKit } from "../../src/core/codes.js";
 import type { Limiter, Sender, Service, Store } from "../../src/core/ports.js";
+import { DEFAULT_SETTINGS } from "../../src/core/service-settings.js";
 import { createVerificationService } from "../../src/core/verification.js";
 import { createOutbox, type Outbox, retryDelayMs } from "../../src/delivery/outbox.js";
 import { createLogger } from "../../src/observability/logger.js";
@@ -12,6 +13,7 @@ import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
 import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { FakeClock } from "../helpers/clock.js";
 import { CapturingSender } from "../helpers/senders.js";
+import { testVault } from "../store/fixtures.js";
 
 const openLimiter: Limiter = {
   consume: async (rule) => ({ rule, allowed: true, limit: 1e9, remaining: 1e9, windowMs: 60_000, resetMs: 0 }),
@@ -28,6 +30,7 @@ const service: Service = {
     { channel: "sms", providers: ["sms"] },
   ],
   countryRoutes: {},
+  settings: DEFAULT_SETTINGS,
 };
 
 describe("delivery outbox", () => {
@@ -63,7 +66,7 @@ describe("delivery outbox", () => {
     dir = mkdtempSync(join(tmpdir(), "verifyd-outbox-"));
     const sqlite = openSqlite(join(dir, "o.db"));
     migrateSqlite(sqlite.db);
-    store = createSqliteStore(sqlite);
+    store = createSqliteStore(sqlite, testVault);
     clock = new FakeClock();
     wa = new CapturingSender("wa");
     sms = new CapturingSender("sms");

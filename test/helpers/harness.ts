@@ -135,7 +135,7 @@ export async function createHarness(env: Record<string, string> = {}, configFile
     dbPath: config.dbPath,
     onPostgres: config.databaseUrl !== undefined,
     async otherServiceKey() {
-      const { store } = await openConfiguredStore(config);
+      const { store } = await openConfiguredStore({ ...config, secret: config.secret ?? TEST_SECRET });
       const { key, prefix, secretHash } = generateApiKey();
       try {
         await store.ensureService({ id: "svc_other", name: "Other", route: [] }, clock.now());

@@ -1,3 +1,4 @@
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { createHarness, type Harness } from "../helpers/harness.js";
 
@@ -43,8 +44,12 @@ describe("GET /metrics", () => {
   let h: Harness;
   afterEach(async () => h.close());
 
-  it("counts starts, checks, deliveries, fallbacks, rate limits and requests by route pattern", async () => {
-    h = await createHarness({ VERIFYD_LIMIT_SENDS_PER_DESTINATION: "1/10m" }, routes);
+  it("counts starts, checks, deliveries, fallbacks, rate limits, blocks, expiries and requests by route pattern", async () => {
+    // Events go to a closed port: they stay queued, which the webhook outbox gauge shows.
+    h = await createHarness(
+      { VERIFYD_LIMIT_SENDS_PER_DESTINATION: "1/10m", VERIFYD_EVENTS_URL: "http://127.0.0.1:9/events" },
+      routes,
+    );
     const phones = ["+14155550100", "+447400123456", "+447400123457", "+14155550199"];
     const codes: string[] = [];
 
@@ -54,8 +59,15 @@ describe("GET /metrics", () => {
     const wrong = a.code === "000000" ? "111111" : "000000";
     const bad = await h.json<{ valid: boolean }>("POST", `/v1/verifications/${a.id}/check`, { code: wrong });
     expect(bad.body.valid).toBe(false);
+    // Its SMS is confirmed delivered 4 s after it was queued.
+    h.clock.advance(4_000);
+    expect(await h.runtime.outbox.applyStatus("sms1", { providerMessageId: "msg_1", status: "delivered" })).not.toBeNull();
     const ok = await h.json<{ valid: boolean }>("POST", `/v1/verifications/${a.id}/check`, { code: a.code });
     expect(ok.body.valid).toBe(true);
+
+    // A premium-rate number is refused by screening on both channels of the route.
+    const blocked = await h.json<{ code: string }>("POST", "/v1/verifications", { to: "+449098790000" });
+    expect(blocked.status).toBe(403);
 
     // A second send to the same number within the window is refused.
     const refused = await h.json<{ code: string }>("POST", "/v1/verifications", { to: phones[0] });
@@ -79,19 +91,39 @@ describe("GET /metrics", () => {
     h.provider("sms1").script.push({ kind: "retry", error: { code: "throttled", message: "slow down" } });
     codes.push((await h.startVerification(phones[3] as string, { channels: ["sms"] })).code);
 
+    // Past the 10-minute TTL the sweep expires the three verifications still pending.
+    h.clock.advance(11 * 60_000);
+    await h.runtime.outbox.runOnce();
+
     const { res, text } = await scrape(h);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
     const samples = parseExposition(text);
     const v = (name: string, labels?: Record<string, string>) => sampleValue(samples, `verifyd_${name}`, labels);
 
-    expect(v("verifications_started_total", { channel: "sms", country: "US" })).toBe(2);
-    expect(v("verifications_started_total", { channel: "whatsapp", country: "GB" })).toBe(2);
-    expect(v("verifications_approved_total", { channel: "sms" })).toBe(1);
+    const service = "svc_default";
+    expect(v("verifications_started_total", { service, channel: "sms", country: "US" })).toBe(2);
+    expect(v("verifications_started_total", { service, channel: "whatsapp", country: "GB" })).toBe(2);
+    expect(v("verifications_approved_total", { service, channel: "sms", country: "US" })).toBe(1);
+    // Both GB verifications had fallen over to SMS; the US one with the retry was on SMS all along.
+    expect(v("verifications_expired_total", { service, channel: "sms", country: "GB" })).toBe(2);
+    expect(v("verifications_expired_total", { service, channel: "sms", country: "US" })).toBe(1);
+    expect(v("abuse_blocked_total", { rule: "premium_rate_number" })).toBe(1);
+    expect(v("time_to_delivered_seconds_count", { provider: "sms1", channel: "sms" })).toBe(1);
+    expect(v("time_to_delivered_seconds_sum", { provider: "sms1", channel: "sms" })).toBe(4);
+    expect(v("time_to_delivered_seconds_bucket", { provider: "sms1", channel: "sms", le: "2" })).toBe(0);
+    expect(v("time_to_delivered_seconds_bucket", { provider: "sms1", channel: "sms", le: "5" })).toBe(1);
+    // Every verification and delivery event, none deliverable to the closed port: the gauge is the table's depth.
+    const depth = new Database(h.dbPath, { readonly: true });
+    const pending = depth.prepare("select count(*) as n from events where status = 'pending'").get() as { n: number };
+    depth.close();
+    expect(pending.n).toBeGreaterThanOrEqual(5);
+    expect(v("events_pending")).toBe(pending.n);
     expect(v("verification_checks_total", { reason: "wrong_code" })).toBe(1);
     expect(v("verification_checks_total", { reason: "approved" })).toBe(1);
     expect(v("rate_limited_total", { rule: "sends_per_destination" })).toBe(1);
     expect(v("deliveries_total", { provider: "sms1", channel: "sms", outcome: "accepted" })).toBe(3);
+    expect(v("deliveries_total", { provider: "sms1", channel: "sms", outcome: "delivered" })).toBe(1);
     expect(v("deliveries_total", { provider: "sms1", channel: "sms", outcome: "retry" })).toBe(1);
     expect(v("deliveries_total", { provider: "wa", channel: "whatsapp", outcome: "rejected" })).toBe(1);
     expect(v("deliveries_total", { provider: "wa", channel: "whatsapp", outcome: "accepted" })).toBe(1);
@@ -101,12 +133,14 @@ describe("GET /metrics", () => {
     expect(v("fallbacks_total", { from: "whatsapp", to: "sms", reason: "failed" })).toBe(1);
     expect(v("send_duration_seconds_count", { provider: "sms1" })).toBe(4);
     expect(v("send_duration_seconds_count", { provider: "wa" })).toBe(2);
-    expect(v("outbox_queued")).toBe(1);
+    // The queued retry was canceled when its verification expired.
+    expect(v("outbox_queued")).toBe(0);
 
     const checkRoute = { route: "/v1/verifications/:id/check", method: "POST" };
     expect(v("http_request_duration_seconds_count", { ...checkRoute, status: "200" })).toBe(2);
     expect(v("http_request_duration_seconds_count", { route: "/v1/verifications", method: "POST", status: "201" })).toBe(4);
     expect(v("http_request_duration_seconds_count", { route: "/v1/verifications", method: "POST", status: "429" })).toBe(1);
+    expect(v("http_request_duration_seconds_count", { route: "/v1/verifications", method: "POST", status: "403" })).toBe(1);
     // Process metrics come along on the runtime's own registry.
     expect(sampleValue(samples, "process_cpu_user_seconds_total")).toBeGreaterThanOrEqual(0);
 
@@ -142,7 +176,7 @@ describe("GET /metrics", () => {
       await h.startVerification("+14155550111");
       const mine = parseExposition((await scrape(h)).text);
       const theirs = parseExposition((await scrape(other)).text);
-      const started = { channel: "sms", country: "US" };
+      const started = { service: "svc_default", channel: "sms", country: "US" };
       expect(sampleValue(mine, "verifyd_verifications_started_total", started)).toBe(1);
       expect(sampleValue(theirs, "verifyd_verifications_started_total", started)).toBeUndefined();
     } finally {

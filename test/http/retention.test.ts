@@ -1,7 +1,8 @@
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { createNumberVault } from "../../src/core/number-vault.js";
 import { purgeCommand } from "../../src/purge.js";
-import { createHarness, type Harness } from "../helpers/harness.js";
+import { createHarness, type Harness, TEST_SECRET } from "../helpers/harness.js";
 
 /**
  * Retention and erasure end to end: the purge (CLI command and worker pass) and `POST /v1/erasure`,
@@ -27,13 +28,18 @@ function query<T = Record<string, unknown>>(h: Harness, sql: string, ...params: 
     db.close();
   }
 }
+/** Numbers are stored by their blind index (README: Data at rest). */
+const vault = createNumberVault(TEST_SECRET);
 const idsTo = (h: Harness, to: string) =>
-  query<{ id: string }>(h, "select id from verifications where to_number = ? order by created_at", to).map((r) => r.id);
+  query<{ id: string }>(h, "select id from verifications where to_number = ? order by created_at", vault.index(to)).map(
+    (r) => r.id,
+  );
 const deliveriesOf = (h: Harness, id: string) => query(h, "select id from deliveries where verification_id = ?", id).length;
 const idempotencyFor = (h: Harness, id: string) =>
-  query(h, "select key from idempotency_keys where instr(response_body, ?) > 0", id).length;
+  query(h, "select key from idempotency_keys where verification_id = ?", id).length;
 const rateLimitKeys = (h: Harness) => query<{ key: string }>(h, "select key from rate_limits order by key").map((r) => r.key);
-const optOutsOf = (h: Harness, phone: string) => query(h, "select channel from opt_outs where phone = ?", phone).length;
+const optOutsOf = (h: Harness, phone: string) =>
+  query(h, "select channel from opt_outs where phone = ?", vault.index(phone)).length;
 
 describe("retention purge", () => {
   let h: Harness;
@@ -58,7 +64,7 @@ describe("retention purge", () => {
 
     const out: string[] = [];
     const counts = await purgeCommand(
-      { dbPath: h.dbPath, retentionMs: 30 * DAY },
+      { dbPath: h.dbPath, retentionMs: 30 * DAY, secret: TEST_SECRET },
       { clock: h.clock, write: (text) => out.push(text) },
     );
     expect(counts).toEqual({ verifications: 1, deliveries: 1, idempotencyKeys: 1 });
@@ -76,7 +82,10 @@ describe("retention purge", () => {
     expect(idempotencyFor(h, freshKey)).toBe(1);
 
     const again: string[] = [];
-    await purgeCommand({ dbPath: h.dbPath, retentionMs: 30 * DAY }, { clock: h.clock, write: (t) => again.push(t) });
+    await purgeCommand(
+      { dbPath: h.dbPath, retentionMs: 30 * DAY, secret: TEST_SECRET },
+      { clock: h.clock, write: (t) => again.push(t) },
+    );
     expect(again.join("")).toMatch(/: 0 verifications, 0 deliveries, 0 idempotency keys\n$/);
   });
 
@@ -132,8 +141,12 @@ describe("POST /v1/erasure", () => {
     const [o1, o2] = (await history(OTHER)) as [string, string];
     expect(idsTo(h, USER)).toEqual([u1, u2]);
     expect(idempotencyFor(h, u1)).toBe(1);
-    const userLimits = [`failed_checks_per_destination:${USER}`, `sends_per_destination:${USER}`];
-    const otherLimits = [`failed_checks_per_destination:${OTHER}`, `sends_per_destination:${OTHER}`];
+    const limitsOf = (to: string) => [
+      `failed_checks_per_destination:${vault.index(to)}`,
+      `sends_per_destination:${vault.index(to)}`,
+    ];
+    const userLimits = limitsOf(USER);
+    const otherLimits = limitsOf(OTHER);
     expect(rateLimitKeys(h)).toEqual(expect.arrayContaining([...userLimits, ...otherLimits]));
 
     const res = await h.json<Erasure>("POST", "/v1/erasure", { to: "+1 (415) 555-0160" });

@@ -5,6 +5,7 @@ import { type LimitSettings, limitSettings } from "../../src/limits/limiter.js";
 import { createPgLimiter, createRedisLimiter } from "../../src/limits/shared.js";
 import { openPg } from "../../src/store/pg/open.js";
 import { createTestDatabase, freePort } from "../helpers/services.js";
+import { testVault } from "../store/fixtures.js";
 
 const redisUrl = inject("redisUrl");
 const postgresUrl = inject("postgresUrl");
@@ -39,7 +40,7 @@ describe("shared limiters", () => {
         async () => a.disconnect(),
         async () => b.disconnect(),
       );
-      const [first, second] = [createRedisLimiter(a, settings), createRedisLimiter(b, settings)];
+      const [first, second] = [createRedisLimiter(a, settings, testVault), createRedisLimiter(b, settings, testVault)];
       const to = `+1415555${Date.now() % 10_000}`;
       const answers = [];
       for (const limiter of [first, second, first, second])
@@ -53,7 +54,7 @@ describe("shared limiters", () => {
     redis.on("error", () => {});
     await redis.connect().catch(() => {});
     cleanups.push(async () => redis.disconnect());
-    const limiter = createRedisLimiter(redis, settings);
+    const limiter = createRedisLimiter(redis, settings, testVault);
     const refused = await limiter.consume("sends_per_destination", "+14155550100").catch((err) => err);
     expect(refused).toBeInstanceOf(VerifydError);
     expect((refused as VerifydError).code).toBe("limiter_unavailable");
@@ -62,7 +63,7 @@ describe("shared limiters", () => {
   it.skipIf(!postgresUrl)("counts in PostgreSQL across pools, and fails closed when the database is gone", async () => {
     const database = await createTestDatabase(postgresUrl as string);
     const pools = [openPg(database.url).pool, openPg(database.url).pool];
-    const [first, second] = pools.map((pool) => createPgLimiter(pool, settings)) as [
+    const [first, second] = pools.map((pool) => createPgLimiter(pool, settings, testVault)) as [
       ReturnType<typeof createPgLimiter>,
       ReturnType<typeof createPgLimiter>,
     ];

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { NewDelivery, Store, Verification } from "../../src/core/ports.js";
+import { seedAnalytics } from "../helpers/analytics-seed.js";
 import { describeFactorContract } from "./factors-contract.js";
 import { sampleVerification } from "./fixtures.js";
 import { describeOptOutContract } from "./opt-outs-contract.js";
@@ -216,6 +217,10 @@ export function describeStoreContract(
       expect(await store.listDeliveries(v.id)).toMatchObject([
         { status: "undelivered", errorCode: "30005", errorMessage: "unknown handset" },
       ]);
+      // A closed delivery stays closed: a late "sent" or a repeated failure changes nothing.
+      await store.recordStatus("p1", { providerMessageId: "m-2", status: "sent" }, T0 + 1);
+      await store.recordStatus("p1", { providerMessageId: "m-2", status: "failed", errorCode: "1" }, T0 + 2);
+      expect(await store.listDeliveries(v.id)).toMatchObject([{ status: "undelivered", errorCode: "30005" }]);
     });
 
     it("claims overdue fallbacks once, and advances the route only from the current step", async () => {
@@ -246,11 +251,82 @@ export function describeStoreContract(
       expect(late?.onCurrentStep).toBe(false);
     });
 
-    it("expires due pending verifications in bulk", async () => {
+    it("expires due pending verifications in bulk, answering their labels", async () => {
       await create();
-      await create({ to: "+14155550102", expiresAt: T0 + 1_000 });
-      expect(await store.expireDue(T0 + 1_000, 100)).toBe(1);
-      expect(await store.expireDue(T0 + 1_000, 100)).toBe(0);
+      const { v: due } = await create({ to: "+14155550102", expiresAt: T0 + 1_000 });
+      const expired = await store.expireDue(T0 + 1_000, 100);
+      expect(expired.map((e) => [e.id, e.serviceId, e.to, e.status])).toEqual([[due.id, due.serviceId, due.to, "expired"]]);
+      expect(await store.expireDue(T0 + 1_000, 100)).toEqual([]);
+    });
+
+    it("computes the analytics funnel and lists recent verifications", async () => {
+      await store.ensureService({ id: "svc_other", name: "Other", route: [] }, T0);
+      const day1 = Date.UTC(2027, 0, 10);
+      await seedAnalytics(store, "svc_test", day1);
+      const rows = await store.analytics({ from: day1, to: day1 + 2 * 86_400_000, groupBy: ["channel"], serviceId: "svc_test" });
+      expect(rows).toEqual([
+        {
+          key: { channel: "sms" },
+          requested: 7,
+          sent: 6,
+          delivered: 4,
+          checked: 5,
+          approved: 4,
+          messagesSent: 8,
+          medianApproveMs: 52_500,
+        },
+        {
+          key: { channel: "whatsapp" },
+          requested: 1,
+          sent: 1,
+          delivered: 1,
+          checked: 1,
+          approved: 1,
+          messagesSent: 1,
+          medianApproveMs: 20_000,
+        },
+      ]);
+      const all = await store.analytics({ from: day1, to: day1 + 86_400_000, groupBy: ["day", "country"] });
+      expect(all.map((r) => [r.key.day, r.key.country, r.requested, r.approved])).toEqual([
+        ["2027-01-10", "GB", 1, 1],
+        ["2027-01-10", "US", 4, 3],
+      ]);
+      const recent = await store.recentVerifications({ serviceId: "svc_test", limit: 2 });
+      expect(recent.map((r) => [r.verification.id, r.deliveries.map((d) => d.status)])).toEqual([
+        ["ver_seed_a8", ["accepted", "accepted"]],
+        ["ver_seed_a7", ["failed"]],
+      ]);
+      expect((await store.recentVerifications({ limit: 100 })).length).toBe(10);
+    });
+
+    it("counts pending event webhooks", async () => {
+      expect(await store.countPendingEvents()).toBe(0);
+      await store.enqueueEvent({
+        id: "evt_1",
+        type: "verification.started",
+        serviceId: "svc_test",
+        payload: "{}",
+        createdAt: T0,
+      });
+      await store.enqueueEvent({
+        id: "evt_2",
+        type: "verification.started",
+        serviceId: "svc_test",
+        payload: "{}",
+        createdAt: T0,
+      });
+      await store.recordEventResult({ id: "evt_1", status: "delivered", tries: 1 }, T0 + 1);
+      expect(await store.countPendingEvents()).toBe(1);
+    });
+
+    it("reports how long a delivery took to be confirmed, once", async () => {
+      const { d } = await create();
+      await store.claimDelivery(d.id, T0, 30_000);
+      await store.recordDeliveryResult({ deliveryId: d.id, status: "accepted", providerMessageId: "m-ttd" }, T0 + 1_000);
+      const first = await store.recordStatus("p1", { providerMessageId: "m-ttd", status: "delivered" }, T0 + 7_000);
+      expect(first?.deliveredAfterMs).toBe(7_000);
+      const again = await store.recordStatus("p1", { providerMessageId: "m-ttd", status: "delivered" }, T0 + 9_000);
+      expect(again?.deliveredAfterMs).toBeUndefined();
     });
 
     it("remembers idempotency keys per service", async () => {

@@ -1,4 +1,8 @@
+import { createNumberVault } from "../../src/core/number-vault.js";
 import type { Verification } from "../../src/core/ports.js";
+
+/** The number vault the store suites seal with. */
+export const testVault = createNumberVault("store-test-secret-0123456789abcdef0123456789");
 
 /** A pending verification of `svc_test` created at `at`, for the Store contract suites. */
 export function sampleVerification(id: string, at: number, over: Partial<Verification> = {}): Verification {

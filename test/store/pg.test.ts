@@ -4,7 +4,7 @@ import { openPg } from "../../src/store/pg/open.js";
 import { createPgStore } from "../../src/store/pg/store.js";
 import { createTestDatabase } from "../helpers/services.js";
 import { describeStoreContract } from "./contract.js";
-import { sampleVerification } from "./fixtures.js";
+import { sampleVerification, testVault } from "./fixtures.js";
 
 const server = inject("postgresUrl");
 if (!server) console.warn("PostgreSQL binaries not found: skipping the PostgreSQL Store contract suite");
@@ -13,7 +13,7 @@ describeStoreContract(
   "PostgreSQL",
   async () => {
     const database = await createTestDatabase(server as string);
-    const store = createPgStore(openPg(database.url, { poolSize: 4 }));
+    const store = createPgStore(openPg(database.url, { poolSize: 4 }), testVault);
     return {
       store,
       async cleanup() {
@@ -32,7 +32,7 @@ describe.skipIf(!server)("PostgreSQL Store: several instances on one database", 
 
   beforeAll(async () => {
     database = await createTestDatabase(server as string);
-    stores = [1, 2, 3].map(() => createPgStore(openPg(database.url, { poolSize: 4 })));
+    stores = [1, 2, 3].map(() => createPgStore(openPg(database.url, { poolSize: 4 }), testVault));
     await stores[0]?.ensureService({ id: "svc_test", name: "Test", route: [{ channel: "sms", providers: ["p2"] }] }, T0);
   });
   afterAll(async () => {

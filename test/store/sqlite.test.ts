@@ -4,12 +4,13 @@ import { join } from "node:path";
 import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
 import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { describeStoreContract } from "./contract.js";
+import { testVault } from "./fixtures.js";
 
 describeStoreContract("SQLite", async () => {
   const dir = mkdtempSync(join(tmpdir(), "verifyd-store-"));
   const sqlite = openSqlite(join(dir, "store.db"));
   migrateSqlite(sqlite.db);
-  const store = createSqliteStore(sqlite);
+  const store = createSqliteStore(sqlite, testVault);
   return {
     store,
     async cleanup() {

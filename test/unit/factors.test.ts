@@ -1,12 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createFactorService, type FactorService } from "../../src/core/factors.js";
 import type { Service, Store } from "../../src/core/ports.js";
+import { DEFAULT_SETTINGS } from "../../src/core/service-settings.js";
 import { createTotpSealer, toBase32 } from "../../src/core/totp.js";
 import { uuidIds } from "../../src/runtime.js";
 import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
 import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { FakeClock } from "../helpers/clock.js";
 import { codeAt, wrongCodeAt } from "../helpers/totp.js";
+import { testVault } from "../store/fixtures.js";
 
 /**
  * The factor service over the real SQLite store (in memory) with a fake clock. The secret source is
@@ -28,6 +30,7 @@ const service: Service = {
   policy: { codeLength: 6, ttlMs: 600_000, maxChecks: 5, maxSends: 5, resendCooldownMs: 30_000, resendPolicy: "same" },
   route: [],
   countryRoutes: {},
+  settings: DEFAULT_SETTINGS,
 };
 
 describe("factor service", () => {
@@ -43,6 +46,7 @@ describe("factor service", () => {
         migrateSqlite(opened.db);
         return opened;
       })(),
+      testVault,
     );
     await store.ensureService({ id: service.id, name: service.name, route: [] }, 0);
     clock = new FakeClock(59_000); // the first RFC 6238 vector's time

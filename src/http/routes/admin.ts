@@ -4,7 +4,9 @@ import { VerifydError } from "../../core/errors.js";
 import type { Service, VerificationPolicy } from "../../core/ports.js";
 import type { AppEnv } from "../context.js";
 import { json, problems, security } from "../openapi.js";
+import { SettingsFields, SettingsView, settingsView, toSettingsPatch } from "../service-settings-schema.js";
 import { validationHook } from "../validation.js";
+import { toWebhookInput, toWebhookView, WebhookSettingsFields, WebhookSettingsView } from "./service-webhook.js";
 
 export interface AdminRoutesDeps {
   admin: AdminService;
@@ -30,6 +32,9 @@ const PolicyFields = {
     .openapi({ description: "Minimum time between two sends, 0–3600 s.", example: 30 }),
   resend_policy: z.enum(["same", "new"]).openapi({ description: "`same` resends the live code; `new` rotates it." }),
 };
+const PolicyShape = Object.fromEntries(Object.entries(PolicyFields).map(([f, schema]) => [f, schema.optional()])) as {
+  [K in keyof typeof PolicyFields]: z.ZodOptional<(typeof PolicyFields)[K]>;
+};
 const name = z
   .string()
   .trim()
@@ -52,7 +57,9 @@ const ServiceView = z
     id: z.string().openapi({ example: "svc_3f2a9c0d4b1e4f6a8c7d5e2b1a0f9e8d" }),
     name: z.string(),
     policy: PolicyView,
+    settings: SettingsView,
     created_at: z.string().openapi({ example: "2026-01-01T12:00:00.000Z" }),
+    webhook: WebhookSettingsView,
   })
   .openapi("Service");
 const ServiceList = z.object({ data: z.array(ServiceView) }).openapi("ServiceList");
@@ -65,7 +72,12 @@ const CreateServiceBody = z
     max_sends: PolicyFields.max_sends.optional(),
     resend_cooldown_seconds: PolicyFields.resend_cooldown_seconds.optional(),
     resend_policy: PolicyFields.resend_policy.optional(),
-  })
+    // Event webhook receiver: its own block (service-webhook.ts).
+    ...WebhookSettingsFields,
+    ...Object.fromEntries(Object.entries(SettingsFields).map(([field, schema]) => [field, schema.optional()])),
+  } as typeof PolicyShape & { name: typeof name } & typeof WebhookSettingsFields & {
+      [K in keyof typeof SettingsFields]: z.ZodOptional<(typeof SettingsFields)[K]>;
+    })
   .strict()
   .openapi("CreateServiceBody");
 const UpdateServiceBody = CreateServiceBody.partial().strict().openapi("UpdateServiceBody");
@@ -120,7 +132,7 @@ const KeyParams = z.object({
     .openapi({ param: { name: "id", in: "path" } }),
 });
 
-type PolicyInput = Partial<z.infer<typeof CreateServiceBody>>;
+type PolicyInput = Omit<Partial<z.infer<typeof CreateServiceBody>>, keyof typeof WebhookSettingsFields>;
 
 /** The request's policy fields as stored overrides (seconds to milliseconds); absent fields stay unset. */
 export function toPolicy(input: PolicyInput): Partial<VerificationPolicy> {
@@ -134,7 +146,7 @@ export function toPolicy(input: PolicyInput): Partial<VerificationPolicy> {
   return policy;
 }
 
-export const toServiceView = (s: Service & { createdAt: number }) => ({
+export const toServiceView = (s: Service & { createdAt: number; webhook: { url: string | null; secretSet: boolean } }) => ({
   id: s.id,
   name: s.name,
   policy: {
@@ -145,7 +157,9 @@ export const toServiceView = (s: Service & { createdAt: number }) => ({
     resend_cooldown_seconds: Math.round(s.policy.resendCooldownMs / 1000),
     resend_policy: s.policy.resendPolicy,
   },
+  settings: settingsView(s),
   created_at: new Date(s.createdAt).toISOString(),
+  webhook: toWebhookView(s.webhook),
 });
 
 export const toKeyView = (k: ApiKeyEntry) => ({
@@ -230,17 +244,26 @@ export function adminRoutes({ admin }: AdminRoutesDeps) {
   }
 
   app.openapi(createServiceDef, async (c) => {
-    const { name: serviceName, ...fields } = c.req.valid("json");
-    const service = await admin.createService({ name: serviceName, policy: toPolicy(fields) });
+    const { name: serviceName, webhook_url, webhook_secret, ...fields } = c.req.valid("json");
+    const webhook = toWebhookInput({ webhook_url, webhook_secret });
+    const service = await admin.createService({
+      name: serviceName,
+      policy: toPolicy(fields),
+      ...toSettingsPatch(fields),
+      ...(webhook ? { webhook } : {}),
+    });
     return c.json(toServiceView(service), 201);
   });
   app.openapi(listServicesDef, async (c) => c.json({ data: (await admin.listServices()).map(toServiceView) }, 200));
   app.openapi(getServiceDef, async (c) => c.json(toServiceView(await admin.getService(c.req.valid("param").id)), 200));
   app.openapi(updateServiceDef, async (c) => {
-    const { name: serviceName, ...fields } = c.req.valid("json");
+    const { name: serviceName, webhook_url, webhook_secret, ...fields } = c.req.valid("json");
+    const webhook = toWebhookInput({ webhook_url, webhook_secret });
     const service = await admin.updateService(c.req.valid("param").id, {
       ...(serviceName !== undefined ? { name: serviceName } : {}),
       policy: toPolicy(fields),
+      ...(webhook ? { webhook } : {}),
+      ...toSettingsPatch(fields),
     });
     return c.json(toServiceView(service), 200);
   });

@@ -1,18 +1,35 @@
 import { Hono } from "hono";
-import type { Store } from "../../core/ports.js";
+import type { ReadinessCheck, Store } from "../../core/ports.js";
 import type { AppEnv } from "../context.js";
+import { problem } from "../problem.js";
 
-/** Liveness answers while the process runs; readiness also needs the database. */
-export function healthRoutes(deps: { store: Store; version: string }) {
+/** A readiness condition beyond the store's own (e.g. every routed provider is configured). */
+export type ReadinessProbe = () => Promise<ReadinessCheck>;
+
+/**
+ * Liveness (`/healthz`) answers while the process runs. Readiness (`/readyz`) also needs a
+ * writable, fully migrated database and the extra probes; it lists every failing check.
+ */
+export function healthRoutes(deps: { store: Store; version: string; probes?: ReadinessProbe[] }) {
   const app = new Hono<AppEnv>();
   app.get("/healthz", (c) => c.json({ status: "ok", version: deps.version }));
   app.get("/readyz", async (c) => {
-    try {
-      await deps.store.ping();
-      return c.json({ status: "ready" });
-    } catch {
-      return c.json({ status: "unavailable", detail: "the database does not answer" }, 503);
-    }
+    const checks = await Promise.all([
+      deps.store.readiness().catch((err: Error) => [{ name: "database", ok: false, detail: err.message }]),
+      ...(deps.probes ?? []).map((probe) =>
+        probe().then(
+          (check) => [check],
+          (err: Error) => [{ name: "probe", ok: false, detail: err.message }],
+        ),
+      ),
+    ]);
+    const failing = checks.flat().filter((check) => !check.ok);
+    if (failing.length === 0) return c.json({ status: "ready" });
+    return problem(c, {
+      code: "service_unavailable",
+      detail: `not ready: ${failing.map((check) => check.name).join(", ")}`,
+      extensions: { checks: failing.map(({ name, detail }) => ({ name, detail })) },
+    });
   });
   return app;
 }

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { InboundNumber } from "../../config/env.js";
 import { VerifydError } from "../../core/errors.js";
@@ -7,6 +6,7 @@ import type { ChangeNotifier } from "../../core/notifier.js";
 import type { Clock, Delivery, Service, Store, Verification } from "../../core/ports.js";
 import { type CheckOutcome, effectiveStatus, nextResendAt, type VerificationService } from "../../core/verification.js";
 import type { AppEnv } from "../context.js";
+import { idempotent } from "../idempotency.js";
 import { inboundInstructions } from "../inbound-links.js";
 import { clientIpOf } from "../middleware/limits.js";
 import { json, problems, security } from "../openapi.js";
@@ -57,6 +57,9 @@ export function toView(v: Verification, service: Service, now: number, deliverie
     expires_at: iso(v.expiresAt) as string,
     next_resend_at: iso(nextResendAt(v, service, now)),
     approved_at: iso(v.approvedAt),
+    locale: v.locale ?? null,
+    ...(v.transaction ? { amount: v.transaction.amount, payee: v.transaction.payee } : {}),
+    ...(v.test ? { test: true as const } : {}),
     ...(inbound ? { verified_number: v.verifiedNumber ?? null } : {}),
     ...(deliveries
       ? {
@@ -83,7 +86,12 @@ const checkView = (o: CheckOutcome) => ({
   reason: o.reason,
   attempts_remaining: o.attemptsRemaining,
   verification_id: o.verification?.id ?? null,
+  ...(o.verification?.test ? { test: true as const } : {}),
 });
+
+/** The payment a request binds or presents, when it names one (the schemas require both fields together). */
+const transactionOf = (b: { amount?: string; payee?: string }) =>
+  b.amount !== undefined && b.payee !== undefined ? { amount: b.amount, payee: b.payee } : null;
 
 const startRoute = createRoute({
   method: "post",
@@ -108,7 +116,8 @@ const checkRoute = createRoute({
   method: "post",
   path: "/{id}/check",
   summary: "Check a code",
-  description: "Every well-formed check answers 200: `valid` says whether it approved, `reason` why not.",
+  description:
+    "Every well-formed check answers 200: `valid` says whether it approved, `reason` why not. With an `Idempotency-Key`, a retried check replays the first answer and spends no attempt.",
   security,
   request: { params: IdParam, body: { content: { "application/json": { schema: CheckBody } }, required: true } },
   responses: { 200: json(CheckResult, "The outcome"), ...problems(400, 401, 429) },
@@ -133,12 +142,11 @@ export const checkByToRoute = createRoute({
   method: "post",
   path: "/",
   summary: "Check a code by phone number (the live verification of that number)",
+  description: "Takes an `Idempotency-Key` as the other checks do.",
   security,
   request: { body: { content: { "application/json": { schema: CheckByToBody } }, required: true } },
   responses: { 200: json(CheckResult, "The outcome"), ...problems(400, 401, 429) },
 });
-
-const IDEMPOTENCY_KEY = /^"?([\x21\x23-\x7e]{1,255})"?$/;
 
 export function verificationRoutes(deps: VerificationRoutesDeps) {
   const { verifications, store, clock, trustProxyHops } = deps;
@@ -164,37 +172,18 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
     if (!to) throw new VerifydError("invalid_request", "to is required (except with channel: inbound)");
     if (input.inbound_channels) throw new VerifydError("invalid_request", "inbound_channels needs channel: inbound");
     const run = async () => {
-      const v = await verifications.start(service, { to, channels: input.channels, clientIp });
+      const v = await verifications.start(service, {
+        to,
+        channels: input.channels,
+        clientIp,
+        locale: input.locale,
+        transaction: transactionOf(input),
+      });
       return toView(v, service, clock.now());
     };
-    const rawKey = c.req.header("idempotency-key");
-    if (rawKey === undefined) return c.json(await run(), 201);
-
-    const key = IDEMPOTENCY_KEY.exec(rawKey.trim())?.[1];
-    if (!key) throw new VerifydError("idempotency_key_invalid", "use 1 to 255 printable ASCII characters, e.g. a UUID");
-    const fingerprint = createHash("sha256").update(JSON.stringify(input)).digest("base64");
-    const begun = await store.beginIdempotent(service.id, key, fingerprint, clock.now());
-    switch (begun.kind) {
-      case "replay":
-        return c.json(JSON.parse(begun.body) as ReturnType<typeof toView>, 201, { "idempotent-replayed": "true" });
-      case "in_flight":
-        throw new VerifydError("idempotency_key_in_flight", "the first request with this key has not finished; retry shortly", {
-          retryAfterMs: 1000,
-        });
-      case "mismatch":
-        throw new VerifydError("idempotency_key_mismatch", "this key was first used with a different body");
-      case "new":
-        break;
-    }
-    try {
-      const view = await run();
-      await store.finishIdempotent(service.id, key, 201, JSON.stringify(view));
-      return c.json(view, 201);
-    } catch (err) {
-      // Failures are not remembered: a retry after a limit or an outage should get a real second try.
-      await store.abandonIdempotent(service.id, key);
-      throw err;
-    }
+    // The fingerprint is the body alone, as it has been since start first took the header.
+    const { body, headers } = await idempotent(c, { store, clock, service }, input, 201, run);
+    return c.json(body, 201, headers);
   });
 
   app.openapi(getRoute, async (c) => {
@@ -219,8 +208,12 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
     const { service } = c.get("principal");
     const input = c.req.valid("json");
     const ip = clientIpOf(c, input.client_ip, trustProxyHops);
-    const outcome = await verifications.check(service, { id: c.req.valid("param").id }, input.code, ip);
-    return c.json(checkView(outcome), 200);
+    const id = c.req.valid("param").id;
+    // A replayed check answers as the first one did and spends no attempt.
+    const { body, headers } = await idempotent(c, { store, clock, service }, { op: "check", id, ...input }, 200, async () =>
+      checkView(await verifications.check(service, { id }, input.code, ip, transactionOf(input))),
+    );
+    return c.json(body, 200, headers);
   });
 
   app.openapi(resendRoute, async (c) => {
@@ -229,14 +222,24 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
     const parsed = ClientIpBody.safeParse(text.trim() ? safeJson(text) : {});
     if (!parsed.success) throw new VerifydError("invalid_request", "the body may only hold client_ip");
     const ip = clientIpOf(c, parsed.data.client_ip, trustProxyHops);
-    const v = await verifications.resend(service, c.req.valid("param").id, ip);
-    return c.json(toView(v, service, clock.now()), 200);
+    const id = c.req.valid("param").id;
+    const { body, headers } = await idempotent(
+      c,
+      { store, clock, service },
+      { op: "resend", id, ...parsed.data },
+      200,
+      async () => toView(await verifications.resend(service, id, ip), service, clock.now()),
+    );
+    return c.json(body, 200, headers);
   });
 
   app.openapi(cancelRoute, async (c) => {
     const { service } = c.get("principal");
-    const v = await verifications.cancel(service, c.req.valid("param").id);
-    return c.json(toView(v, service, clock.now()), 200);
+    const id = c.req.valid("param").id;
+    const { body, headers } = await idempotent(c, { store, clock, service }, { op: "cancel", id }, 200, async () =>
+      toView(await verifications.cancel(service, id), service, clock.now()),
+    );
+    return c.json(body, 200, headers);
   });
 
   return app;
@@ -248,7 +251,10 @@ export function verificationCheckRoutes(deps: VerificationRoutesDeps) {
     const { service } = c.get("principal");
     const input = c.req.valid("json");
     const ip = clientIpOf(c, input.client_ip, deps.trustProxyHops);
-    return c.json(checkView(await deps.verifications.check(service, { to: input.to }, input.code, ip)), 200);
+    const { body, headers } = await idempotent(c, { ...deps, service }, { op: "check", ...input }, 200, async () =>
+      checkView(await deps.verifications.check(service, { to: input.to }, input.code, ip, transactionOf(input))),
+    );
+    return c.json(body, 200, headers);
   });
   return app;
 }

@@ -1,5 +1,5 @@
 import { and, asc, eq, isNull, type SQL, sql } from "drizzle-orm";
-import type { AdminStore, ApiKeyEntry, ServiceEntry } from "../../core/admin.js";
+import type { AdminStore, ApiKeyEntry, ServiceEntry, ServiceWebhookPatch } from "../../core/admin.js";
 import type { ServiceRecord } from "../../core/ports.js";
 import type { PgDb } from "./open.js";
 import { readRoute } from "./rows.js";
@@ -13,7 +13,15 @@ const toEntry = (r: ServiceRow): ServiceEntry => ({
   policy: r.policy as ServiceRecord["policy"],
   route: readRoute(r.route),
   countryRoutes: r.countryRoutes,
+  settings: r.settings as ServiceRecord["settings"],
   createdAt: r.createdAt,
+  webhook: { url: r.webhookUrl, secretSet: r.webhookSecretSealed !== null },
+});
+
+/** Only the fields the patch names: `null` clears, absent leaves as is. */
+const webhookColumns = (patch: ServiceWebhookPatch | undefined) => ({
+  ...(patch?.url !== undefined ? { webhookUrl: patch.url } : {}),
+  ...(patch?.sealedSecret !== undefined ? { webhookSecretSealed: patch.sealedSecret } : {}),
 });
 
 /** The service and API key administration of the PostgreSQL Store. */
@@ -26,6 +34,8 @@ export function createPgAdminOperations(db: PgDb): AdminStore {
         policy: s.policy,
         route: s.route,
         countryRoutes: s.countryRoutes,
+        ...webhookColumns(s.webhook),
+        settings: s.settings ?? {},
         createdAt: now,
         updatedAt: now,
       });
@@ -44,7 +54,11 @@ export function createPgAdminOperations(db: PgDb): AdminStore {
         .update(services)
         .set({
           policy: sql`${services.policy} || ${JSON.stringify(patch.policy)}::jsonb`,
+          settings: sql`${services.settings} || ${JSON.stringify(patch.settings ?? {})}::jsonb`,
           ...(patch.name !== undefined ? { name: patch.name } : {}),
+          ...(patch.route !== undefined ? { route: patch.route } : {}),
+          ...(patch.countryRoutes !== undefined ? { countryRoutes: patch.countryRoutes } : {}),
+          ...webhookColumns(patch.webhook),
           updatedAt: now,
         })
         .where(eq(services.id, id))

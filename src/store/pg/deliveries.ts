@@ -1,5 +1,8 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import type { NumberVault } from "../../core/number-vault.js";
 import type { Channel, DeliveryJob, SentDelivery, Store } from "../../core/ports.js";
+import { resolveSettings } from "../../core/service-settings.js";
+import { openNumber, sealedContext } from "../at-rest.js";
 import type { DeliveryOperations } from "../sqlite/deliveries.js";
 import { type PgDb, type PgExec, rows } from "./open.js";
 import { readRoute, toPgDelivery } from "./rows.js";
@@ -15,7 +18,7 @@ interface ClaimedRow {
   provider: string;
   tries: number;
   service_id: string;
-  to_number: string;
+  to_sealed: Buffer | null;
   verification_status: string;
   route: unknown;
   sealed_code: Buffer | null;
@@ -23,6 +26,9 @@ interface ClaimedRow {
   expires_at: string;
   locale: string | null;
   service_name: string;
+  amount: string | null;
+  payee: string | null;
+  settings: Record<string, unknown>;
 }
 
 type DeliveryRow = typeof deliveries.$inferSelect;
@@ -32,7 +38,7 @@ type DeliveryRow = typeof deliveries.$inferSelect;
  * due delivery goes to exactly one instance; a lease that runs out (its instance died mid-send)
  * makes the row claimable again.
  */
-export function createPgDeliveryOperations(db: PgDb): DeliveryOperations {
+export function createPgDeliveryOperations(db: PgDb, vault: NumberVault): DeliveryOperations {
   const v = verifications;
 
   /** Leases the rows `which` selects (it must lock them) and joins what sending needs; cancels the unsendable. */
@@ -45,8 +51,9 @@ export function createPgDeliveryOperations(db: PgDb): DeliveryOperations {
           where id in (${which})
             and ((status = 'queued' and next_try_at <= ${now}) or (status = 'sending' and lease_until <= ${now}))
           returning id, verification_id, step, channel, provider, tries, next_try_at)
-        select c.id, c.verification_id, c.step, c.channel, c.provider, c.tries, v.service_id, v.to_number,
-          v.status as verification_status, v.route, v.sealed_code, v.expires_at, v.locale, s.name as service_name
+        select c.id, c.verification_id, c.step, c.channel, c.provider, c.tries, v.service_id, v.to_sealed,
+          v.status as verification_status, v.route, v.sealed_code, v.expires_at, v.locale, s.name as service_name,
+          v.amount, v.payee, s.settings
         from claimed c join verifications v on v.id = c.verification_id join services s on s.id = v.service_id
         order by c.next_try_at`,
     );
@@ -63,7 +70,7 @@ export function createPgDeliveryOperations(db: PgDb): DeliveryOperations {
         verificationId: r.verification_id,
         serviceId: r.service_id,
         serviceName: r.service_name,
-        to: r.to_number,
+        to: openNumber(vault, r.to_sealed, sealedContext.destination(r.verification_id)) ?? "",
         step: r.step,
         channel: r.channel as Channel,
         provider: r.provider,
@@ -72,6 +79,8 @@ export function createPgDeliveryOperations(db: PgDb): DeliveryOperations {
         sealedCode: r.sealed_code,
         expiresAt,
         locale: r.locale,
+        transaction: r.amount !== null && r.payee !== null ? { amount: r.amount, payee: r.payee } : null,
+        settings: resolveSettings(r.settings),
       });
     }
     if (unsendable.length) {
@@ -96,13 +105,22 @@ export function createPgDeliveryOperations(db: PgDb): DeliveryOperations {
 
   const sentDelivery = async (exec: PgExec, d: DeliveryRow, now: number): Promise<SentDelivery | null> => {
     const [ver] = await exec
-      .select({ route: v.route, status: v.status, expiresAt: v.expiresAt, currentStep: v.currentStep })
+      .select({
+        route: v.route,
+        status: v.status,
+        expiresAt: v.expiresAt,
+        currentStep: v.currentStep,
+        serviceId: v.serviceId,
+        toSealed: v.toSealed,
+      })
       .from(v)
       .where(eq(v.id, d.verificationId));
     if (!ver) return null;
     return {
       deliveryId: d.id,
       verificationId: d.verificationId,
+      serviceId: ver.serviceId,
+      to: openNumber(vault, ver.toSealed, sealedContext.destination(d.verificationId)) ?? "",
       step: d.step,
       provider: d.provider,
       route: readRoute(ver.route),
@@ -151,7 +169,8 @@ export function createPgDeliveryOperations(db: PgDb): DeliveryOperations {
       });
     },
     async recordStatus(provider, u, now) {
-      // Ranks make updates monotonic: a late "sent" never undoes "delivered".
+      // Ranks make updates monotonic: a late "sent" never undoes "delivered", and a closed delivery
+      // (failed, undelivered, canceled) stays closed: its route has already moved on.
       const rank: Record<string, number> = { queued: 0, sending: 0, accepted: 1, sent: 2, delivered: 3, read: 4 };
       return db.transaction(async (tx) => {
         const [row] = await tx
@@ -164,7 +183,7 @@ export function createPgDeliveryOperations(db: PgDb): DeliveryOperations {
         const current = rank[row.status] ?? 0; // failed, undelivered, canceled rank lowest
         const positive = u.status === "sent" || u.status === "delivered" || u.status === "read";
         const closed = row.status === "failed" || row.status === "undelivered" || row.status === "canceled";
-        const apply = positive ? (rank[u.status] ?? 0) > current : current < 3 && !closed;
+        const apply = !closed && (positive ? (rank[u.status] ?? 0) > current : current < 3);
         if (apply) {
           await tx
             .update(deliveries)
@@ -176,7 +195,9 @@ export function createPgDeliveryOperations(db: PgDb): DeliveryOperations {
             })
             .where(eq(deliveries.id, row.id));
         }
-        return sentDelivery(tx, { ...row, status: apply ? u.status : row.status }, now);
+        const sent = await sentDelivery(tx, { ...row, status: apply ? u.status : row.status }, now);
+        const firstDelivered = apply && current < 3 && (u.status === "delivered" || u.status === "read");
+        return sent && firstDelivered ? { ...sent, deliveredAfterMs: now - row.createdAt } : sent;
       });
     },
     async claimOverdueFallbacks(now, limit) {

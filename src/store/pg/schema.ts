@@ -1,5 +1,17 @@
 import { sql } from "drizzle-orm";
-import { bigint, customType, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex, varchar } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+  varchar,
+} from "drizzle-orm/pg-core";
 import type { RouteStep } from "../../core/ports.js";
 
 /**
@@ -21,8 +33,13 @@ export const services = pgTable("services", {
   policy: jsonb("policy").$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
   route: jsonb("route").$type<RouteStep[]>().notNull(),
   countryRoutes: jsonb("country_routes").$type<Record<string, RouteStep[]>>().notNull().default(sql`'{}'::jsonb`),
+  /** Partial ServiceSettings (templates, locale, autofill, test numbers…); unset fields take defaults. */
+  settings: jsonb("settings").$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
   createdAt: ms("created_at").notNull(),
   updatedAt: ms("updated_at").notNull(),
+  /** Event webhook receiver of this service (null: the global one); its secret only ever sealed. */
+  webhookUrl: text("webhook_url"),
+  webhookSecretSealed: bytea("webhook_secret_sealed"),
 });
 
 export const apiKeys = pgTable(
@@ -47,7 +64,10 @@ export const verifications = pgTable(
     serviceId: text("service_id")
       .notNull()
       .references(() => services.id),
+    /** The destination's blind index (see store/at-rest.ts); '' for an inbound verification any sender may answer. */
     to: text("to_number").notNull(),
+    /** The destination, sealed (AES-256-GCM); null with an empty `to_number`. */
+    toSealed: bytea("to_sealed"),
     country: text("country"),
     status: text("status").notNull(),
     codeHash: bytea("code_hash"),
@@ -67,7 +87,14 @@ export const verifications = pgTable(
     approvedAt: ms("approved_at"),
     inboundChannels: jsonb("inbound_channels").$type<("sms" | "whatsapp" | "rcs")[]>(),
     inboundCodeHash: bytea("inbound_code_hash"),
+    /** The blind index of the number an inbound verification was approved from. */
     verifiedNumber: text("verified_number"),
+    /** PSD2 transaction binding: shown in the message and covered by the code hash. */
+    amount: text("amount"),
+    payee: text("payee"),
+    /** A service test number (fixed code, never sent): analytics leave these rows out. */
+    test: boolean("test").notNull().default(false),
+    verifiedNumberSealed: bytea("verified_number_sealed"),
   },
   (t) => [
     uniqueIndex("verifications_one_pending").on(t.serviceId, t.to).where(sql`status = 'pending' and inbound_channels is null`),
@@ -75,6 +102,9 @@ export const verifications = pgTable(
     index("verifications_inbound_code").on(t.inboundCodeHash),
     index("verifications_destination").on(t.serviceId, t.to, t.createdAt),
     index("verifications_pending_expiry").on(t.expiresAt).where(sql`status = 'pending'`),
+    // Time-range scans of analytics and the recent list: across services, and within one.
+    index("verifications_created").on(t.createdAt),
+    index("verifications_service_created").on(t.serviceId, t.createdAt),
   ],
 );
 
@@ -113,9 +143,13 @@ export const idempotencyKeys = pgTable(
   {
     serviceId: text("service_id").notNull(),
     key: text("key").notNull(),
+    /** Sealed: a plain digest of a request body that names a number could be brute-forced back to it. */
     fingerprint: text("fingerprint").notNull(),
     responseStatus: integer("response_status"),
+    /** The first answer, sealed (it holds the number). */
     responseBody: text("response_body"),
+    /** The verification the answer names, so erasure finds the row without opening every body. */
+    verificationId: text("verification_id"),
     createdAt: ms("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.serviceId, t.key] }), index("idempotency_created").on(t.createdAt)],
@@ -146,7 +180,10 @@ export const factors = pgTable(
 export const optOuts = pgTable(
   "opt_outs",
   {
+    /** The number's blind index. */
     phone: text("phone").notNull(),
+    /** The number, sealed (AES-256-GCM) and bound to its index. */
+    phoneSealed: bytea("phone_sealed"),
     channel: text("channel").notNull(),
     source: text("source").notNull(),
     keyword: text("keyword"),
@@ -167,12 +204,63 @@ export const events = pgTable(
   {
     id: text("id").primaryKey(),
     type: text("type").notNull(),
+    /** Whose receiver gets it; null for events queued before receivers were per service. */
+    serviceId: text("service_id"),
+    /** The exact JSON text that is signed and sent, sealed (it names the number, masked). */
     payload: text("payload").notNull(),
+    /** pending | delivered | dead */
     status: text("status").notNull(),
     tries: integer("tries").notNull().default(0),
     nextTryAt: ms("next_try_at"),
+    lastError: text("last_error"),
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
   },
-  (t) => [index("events_due").on(t.nextTryAt).where(sql`status = 'pending'`)],
+  (t) => [index("events_due").on(t.nextTryAt).where(sql`status = 'pending'`), index("events_listing").on(t.status, t.createdAt)],
 );
+
+/** Conversion guard counters per time bucket and number prefix (blind index) or country. */
+export const conversionCounts = pgTable(
+  "conversion_counts",
+  {
+    /** prefix | country */
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    bucketStart: ms("bucket_start").notNull(),
+    sends: integer("sends").notNull().default(0),
+    approvals: integer("approvals").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key, t.bucketStart] }), index("conversion_counts_bucket").on(t.bucketStart)],
+);
+
+/** Automatic blocks opened by the conversion guard; active while not lifted and not expired. */
+export const abuseBlocks = pgTable(
+  "abuse_blocks",
+  {
+    id: text("id").primaryKey(),
+    scope: text("scope").notNull(),
+    /** A country code, or a prefix's blind index. */
+    key: text("key").notNull(),
+    /** The prefix itself, sealed, for the admin listing; null for a country. */
+    keySealed: text("key_sealed"),
+    reason: text("reason").notNull(),
+    sends: integer("sends").notNull(),
+    approvals: integer("approvals").notNull(),
+    /** enforce | monitor */
+    mode: text("mode").notNull(),
+    createdAt: ms("created_at").notNull(),
+    expiresAt: ms("expires_at").notNull(),
+    liftedAt: ms("lifted_at"),
+  },
+  (t) => [
+    index("abuse_blocks_active").on(t.expiresAt).where(sql`lifted_at is null`),
+    index("abuse_blocks_key").on(t.scope, t.key),
+  ],
+);
+
+/** One row: a box sealed with the current number key, so a start with another VERIFYD_SECRET is refused. */
+export const vaultState = pgTable("vault_state", {
+  id: integer("id").primaryKey(),
+  keyCheck: bytea("key_check").notNull(),
+  updatedAt: ms("updated_at").notNull(),
+});

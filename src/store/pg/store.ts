@@ -1,38 +1,50 @@
-import { and, desc, eq, gt, lte, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import type { NumberVault } from "../../core/number-vault.js";
 import type { ApiKey, ServiceRecord, Store } from "../../core/ports.js";
+import { answeredVerificationId, destinationIndex, sealedContext, storedNumber } from "../at-rest.js";
 import { createPgAdminOperations } from "./admin.js";
+import { createPgAnalyticsOperations } from "./analytics.js";
 import { createPgDeliveryOperations } from "./deliveries.js";
 import { createPgEventOperations } from "./events.js";
 import { createPgFactorOperations } from "./factors.js";
 import { createPgInboundOperations, notInbound } from "./inbound.js";
 import { type OpenedPg, rows } from "./open.js";
 import { createPgOptOutOperations } from "./opt-outs.js";
+import { pgReadiness } from "./readiness.js";
 import { createPgRetentionOperations } from "./retention.js";
 import { readRoute, toPgVerification as toVerification } from "./rows.js";
 import { apiKeys, deliveries, idempotencyKeys, services, verifications } from "./schema.js";
 import { closeVerification, insertDelivery } from "./writes.js";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const fingerprintContext = sealedContext.idempotentFingerprint;
 
 /**
  * The Store on PostgreSQL. Each operation is one statement (conditional `UPDATE … RETURNING`,
  * `INSERT … ON CONFLICT`) or one short transaction whose first write locks the row it decides on,
  * so operations stay atomic with any number of instances on the same database.
+ * Phone numbers are stored as blind indexes beside sealed copies (`vault`, see store/at-rest.ts),
+ * exactly as on SQLite; the port speaks plain E.164.
  */
-export function createPgStore({ pool, db }: OpenedPg): Store {
+export function createPgStore({ pool, db }: OpenedPg, vault: NumberVault): Store {
   const v = verifications;
+  const toVer = (r: typeof v.$inferSelect) => toVerification(r, vault);
   const live = (now: number) => and(eq(v.status, "pending"), gt(v.expiresAt, now));
 
   return {
     ...createPgAdminOperations(db),
+    ...createPgAnalyticsOperations(db, toVer),
     ...createPgFactorOperations(db),
-    ...createPgInboundOperations(db),
-    ...createPgOptOutOperations(db),
-    ...createPgEventOperations(db),
-    ...createPgRetentionOperations(db),
-    ...createPgDeliveryOperations(db),
+    ...createPgInboundOperations(db, vault),
+    ...createPgOptOutOperations(db, vault),
+    ...createPgEventOperations(db, vault),
+    ...createPgRetentionOperations(db, vault),
+    ...createPgDeliveryOperations(db, vault),
     async ping() {
       await pool.query("select 1");
+    },
+    async readiness() {
+      return pgReadiness(db);
     },
     async close() {
       await pool.end();
@@ -47,6 +59,7 @@ export function createPgStore({ pool, db }: OpenedPg): Store {
             policy: r.policy,
             route: readRoute(r.route),
             countryRoutes: r.countryRoutes,
+            settings: r.settings,
           } as ServiceRecord)
         : null;
     },
@@ -85,39 +98,42 @@ export function createPgStore({ pool, db }: OpenedPg): Store {
         .select()
         .from(v)
         .where(and(eq(v.id, id), eq(v.serviceId, serviceId)));
-      return r ? toVerification(r) : null;
+      return r ? toVer(r) : null;
     },
     async findPendingByDestination(serviceId, to, now) {
       const [r] = await db
         .select()
         .from(v)
-        .where(and(eq(v.serviceId, serviceId), eq(v.to, to), live(now), notInbound));
-      return r ? toVerification(r) : null;
+        .where(and(eq(v.serviceId, serviceId), eq(v.to, destinationIndex(vault, to)), live(now), notInbound));
+      return r ? toVer(r) : null;
     },
     async findLatestByDestination(serviceId, to) {
       const [r] = await db
         .select()
         .from(v)
-        .where(and(eq(v.serviceId, serviceId), eq(v.to, to), notInbound))
+        .where(and(eq(v.serviceId, serviceId), eq(v.to, destinationIndex(vault, to)), notInbound))
         .orderBy(desc(v.createdAt))
         .limit(1);
-      return r ? toVerification(r) : null;
+      return r ? toVer(r) : null;
     },
 
     async createVerification(ver, secrets, first) {
       return db.transaction(async (tx) => {
         const now = ver.createdAt;
+        const to = storedNumber(vault, ver.to, sealedContext.destination(ver.id));
+        const toIndex = to.index ?? "";
         await tx
           .update(v)
           .set({ status: "expired", codeHash: null, sealedCode: null, updatedAt: now })
-          .where(and(eq(v.serviceId, ver.serviceId), eq(v.to, ver.to), eq(v.status, "pending"), lte(v.expiresAt, now)));
+          .where(and(eq(v.serviceId, ver.serviceId), eq(v.to, toIndex), eq(v.status, "pending"), lte(v.expiresAt, now)));
         // The partial unique index verifications_one_pending decides between concurrent starts.
         const inserted = await tx
           .insert(v)
           .values({
             id: ver.id,
             serviceId: ver.serviceId,
-            to: ver.to,
+            to: toIndex,
+            toSealed: to.sealed,
             country: ver.country,
             status: ver.status,
             ...secrets,
@@ -133,11 +149,15 @@ export function createPgStore({ pool, db }: OpenedPg): Store {
             expiresAt: ver.expiresAt,
             lastSentAt: ver.lastSentAt,
             approvedAt: ver.approvedAt,
+            locale: ver.locale ?? null,
+            amount: ver.transaction?.amount ?? null,
+            payee: ver.transaction?.payee ?? null,
+            test: ver.test ?? false,
           })
           .onConflictDoNothing()
           .returning({ id: v.id });
         if (!inserted.length) return false;
-        await insertDelivery(tx, first, now);
+        if (first) await insertDelivery(tx, first, now);
         return true;
       });
     },
@@ -160,7 +180,7 @@ export function createPgStore({ pool, db }: OpenedPg): Store {
           .returning();
         if (!updated) {
           const [current] = await tx.select().from(v).where(eq(v.id, id));
-          const ver = current ? toVerification(current) : null;
+          const ver = current ? toVer(current) : null;
           let reason: "cooldown" | "max_sends" | "not_pending" = "not_pending";
           if (ver && ver.status === "pending" && ver.expiresAt > now)
             reason = ver.sends >= ver.maxSends ? "max_sends" : "cooldown";
@@ -171,8 +191,8 @@ export function createPgStore({ pool, db }: OpenedPg): Store {
           .update(deliveries)
           .set({ status: "canceled", nextTryAt: null, updatedAt: now })
           .where(and(eq(deliveries.verificationId, id), eq(deliveries.status, "queued")));
-        await insertDelivery(tx, input.delivery, now);
-        return { kind: "resent" as const, verification: toVerification(updated) };
+        if (input.delivery) await insertDelivery(tx, input.delivery, now);
+        return { kind: "resent" as const, verification: toVer(updated) };
       });
     },
 
@@ -191,12 +211,12 @@ export function createPgStore({ pool, db }: OpenedPg): Store {
           ),
         )
         .returning();
-      if (r?.codeHash) return { kind: "counted", verification: toVerification(r), codeHash: r.codeHash };
+      if (r?.codeHash) return { kind: "counted", verification: toVer(r), codeHash: r.codeHash };
       const [current] = await db
         .select()
         .from(v)
         .where(and(eq(v.id, id), eq(v.serviceId, serviceId)));
-      return { kind: "refused", verification: current ? toVerification(current) : null };
+      return { kind: "refused", verification: current ? toVer(current) : null };
     },
     async approve(id, now) {
       return closeVerification(db, id, "approved", now);
@@ -206,20 +226,35 @@ export function createPgStore({ pool, db }: OpenedPg): Store {
     },
     async expireDue(now, limit) {
       // Rows another instance is expiring right now are skipped, not waited for.
-      const [r] = await rows<{ n: number }>(
-        db,
-        sql`with due as (
-            select id from verifications where status = 'pending' and expires_at <= ${now}
-            limit ${limit} for update skip locked),
-          closed as (
-            update verifications v set status = 'expired', updated_at = ${now}, code_hash = null, sealed_code = null
-            from due where v.id = due.id and v.status = 'pending' returning v.id),
-          canceled as (
-            update deliveries set status = 'canceled', next_try_at = null, updated_at = ${now}
-            where verification_id in (select id from closed) and status = 'queued')
-          select count(*)::int as n from closed`,
-      );
-      return r?.n ?? 0;
+      const closed = await db.transaction(async (tx) => {
+        const due = tx
+          .select({ id: v.id })
+          .from(v)
+          .where(and(eq(v.status, "pending"), lte(v.expiresAt, now)))
+          .limit(limit)
+          .for("update", { skipLocked: true });
+        const list = await tx
+          .update(v)
+          .set({ status: "expired", updatedAt: now, codeHash: null, sealedCode: null })
+          .where(and(sql`${v.id} in ${due}`, eq(v.status, "pending")))
+          .returning();
+        if (list.length) {
+          await tx
+            .update(deliveries)
+            .set({ status: "canceled", nextTryAt: null, updatedAt: now })
+            .where(
+              and(
+                inArray(
+                  deliveries.verificationId,
+                  list.map((r) => r.id),
+                ),
+                eq(deliveries.status, "queued"),
+              ),
+            );
+        }
+        return list;
+      });
+      return closed.map(toVer);
     },
 
     async beginIdempotent(serviceId, key, fingerprint, now) {
@@ -229,20 +264,32 @@ export function createPgStore({ pool, db }: OpenedPg): Store {
         // A concurrent insert of the same key makes this one wait for it, then do nothing.
         const inserted = await tx
           .insert(idempotencyKeys)
-          .values({ serviceId, key, fingerprint, createdAt: now })
+          .values({
+            serviceId,
+            key,
+            fingerprint: vault.sealText(fingerprint, fingerprintContext(serviceId, key)),
+            createdAt: now,
+          })
           .onConflictDoNothing()
           .returning({ key: idempotencyKeys.key });
         if (inserted.length) return { kind: "new" as const };
         const [row] = await tx.select().from(idempotencyKeys).where(where);
-        if (!row || row.fingerprint !== fingerprint) return { kind: "mismatch" as const };
+        // Fingerprints are digests of the caller's own request: equality needs no constant time.
+        if (!row || vault.openText(row.fingerprint, fingerprintContext(serviceId, key)) !== fingerprint)
+          return { kind: "mismatch" as const };
         if (row.responseStatus === null || row.responseBody === null) return { kind: "in_flight" as const };
-        return { kind: "replay" as const, status: row.responseStatus, body: row.responseBody };
+        const body = vault.openText(row.responseBody, sealedContext.idempotentBody(serviceId, key));
+        return { kind: "replay" as const, status: row.responseStatus, body };
       });
     },
     async finishIdempotent(serviceId, key, status, body) {
       await db
         .update(idempotencyKeys)
-        .set({ responseStatus: status, responseBody: body })
+        .set({
+          responseStatus: status,
+          responseBody: vault.sealText(body, sealedContext.idempotentBody(serviceId, key)),
+          verificationId: answeredVerificationId(body),
+        })
         .where(and(eq(idempotencyKeys.serviceId, serviceId), eq(idempotencyKeys.key, key)));
     },
     async abandonIdempotent(serviceId, key) {

@@ -1,5 +1,5 @@
 import { and, asc, eq, isNull, type SQL } from "drizzle-orm";
-import type { AdminStore, ApiKeyEntry, ServiceEntry } from "../../core/admin.js";
+import type { AdminStore, ApiKeyEntry, ServiceEntry, ServiceWebhookPatch } from "../../core/admin.js";
 import type { ServiceRecord } from "../../core/ports.js";
 import type { OpenedSqlite } from "./open.js";
 import { readRoute } from "./rows.js";
@@ -13,7 +13,15 @@ const toEntry = (r: ServiceRow): ServiceEntry => ({
   policy: r.policy as ServiceRecord["policy"],
   route: readRoute(r.route),
   countryRoutes: r.countryRoutes,
+  settings: r.settings as ServiceRecord["settings"],
   createdAt: r.createdAt,
+  webhook: { url: r.webhookUrl, secretSet: r.webhookSecretSealed !== null },
+});
+
+/** Only the fields the patch names: `null` clears, absent leaves as is. */
+const webhookColumns = (patch: ServiceWebhookPatch | undefined) => ({
+  ...(patch?.url !== undefined ? { webhookUrl: patch.url } : {}),
+  ...(patch?.sealedSecret !== undefined ? { webhookSecretSealed: patch.sealedSecret } : {}),
 });
 
 /** The service and API key administration of the SQLite Store. */
@@ -23,9 +31,19 @@ export function createSqliteAdminOperations({ raw, db }: OpenedSqlite): AdminSto
     if (!row) return null;
     const policy: Record<string, unknown> = { ...row.policy };
     for (const [field, value] of Object.entries(patch.policy)) if (value !== undefined) policy[field] = value;
+    const settings: Record<string, unknown> = { ...row.settings };
+    for (const [field, value] of Object.entries(patch.settings ?? {})) if (value !== undefined) settings[field] = value;
     const updated = db
       .update(services)
-      .set({ policy, ...(patch.name !== undefined ? { name: patch.name } : {}), updatedAt: now })
+      .set({
+        policy,
+        settings,
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.route !== undefined ? { route: patch.route } : {}),
+        ...(patch.countryRoutes !== undefined ? { countryRoutes: patch.countryRoutes } : {}),
+        ...webhookColumns(patch.webhook),
+        updatedAt: now,
+      })
       .where(eq(services.id, id))
       .returning()
       .get();
@@ -41,6 +59,8 @@ export function createSqliteAdminOperations({ raw, db }: OpenedSqlite): AdminSto
           policy: s.policy,
           route: s.route,
           countryRoutes: s.countryRoutes,
+          ...webhookColumns(s.webhook),
+          settings: s.settings ?? {},
           createdAt: now,
           updatedAt: now,
         })

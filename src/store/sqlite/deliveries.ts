@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import { and, asc, eq, inArray, lte, or } from "drizzle-orm";
+import type { NumberVault } from "../../core/number-vault.js";
 import type {
   Channel,
   DeliveryJob,
@@ -9,6 +10,8 @@ import type {
   Store,
   VerificationStatus,
 } from "../../core/ports.js";
+import { resolveSettings } from "../../core/service-settings.js";
+import { openNumber, sealedContext } from "../at-rest.js";
 import type { ClaimedRow, HotStatements, JobContextRow } from "./hot.js";
 import type { SqliteDb } from "./open.js";
 import { type DeliveryRow, readRoute, toDelivery } from "./rows.js";
@@ -28,6 +31,7 @@ export type DeliveryOperations = Pick<
 
 export interface DeliveryContext {
   raw: Database.Database;
+  vault: NumberVault;
   db: SqliteDb;
   hot: HotStatements;
   insertDelivery(d: NewDelivery, now: number): unknown;
@@ -36,7 +40,14 @@ export interface DeliveryContext {
 }
 
 /** The outbox's side of the SQLite store: claiming, recording results, receipts and fallbacks. */
-export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, closeTx }: DeliveryContext): DeliveryOperations {
+export function createSqliteDeliveryOperations({
+  raw,
+  db,
+  vault,
+  hot,
+  insertDelivery,
+  closeTx,
+}: DeliveryContext): DeliveryOperations {
   const v = verifications;
   // Served by the partial index deliveries_due (status = 'queued').
   const countQueued = raw.prepare("select count(*) as n from deliveries where status = 'queued'");
@@ -56,7 +67,7 @@ export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, c
       verificationId: row.id,
       serviceId: row.serviceId,
       serviceName: row.serviceName,
-      to: row.to,
+      to: openNumber(vault, row.toSealed, sealedContext.destination(row.id)) ?? "",
       step: claimed.step,
       channel: claimed.channel as Channel,
       provider: claimed.provider,
@@ -65,6 +76,8 @@ export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, c
       sealedCode: row.sealedCode,
       expiresAt: row.expiresAt,
       locale: row.locale,
+      transaction: row.amount !== null && row.payee !== null ? { amount: row.amount, payee: row.payee } : null,
+      settings: resolveSettings(JSON.parse(row.settings)),
     };
   };
 
@@ -79,11 +92,13 @@ export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, c
   };
 
   const sentDelivery = (d: DeliveryRow, now: number): SentDelivery | null => {
-    const ver = db.select({ route: v.route }).from(v).where(eq(v.id, d.verificationId)).get();
+    const ver = db.select({ route: v.route, serviceId: v.serviceId, to: v.to }).from(v).where(eq(v.id, d.verificationId)).get();
     if (!ver) return null;
     return {
       deliveryId: d.id,
       verificationId: d.verificationId,
+      serviceId: ver.serviceId,
+      to: ver.to,
       step: d.step,
       provider: d.provider,
       route: readRoute(ver.route),
@@ -138,7 +153,8 @@ export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, c
       return async (result, now) => tx(result, now);
     })(),
     recordStatus: (() => {
-      // Ranks make updates monotonic: a late "sent" never undoes "delivered".
+      // Ranks make updates monotonic: a late "sent" never undoes "delivered", and a closed delivery
+      // (failed, undelivered, canceled) stays closed: its route has already moved on.
       const rank: Record<string, number> = { queued: 0, sending: 0, accepted: 1, sent: 2, delivered: 3, read: 4 };
       const tx = raw.transaction((provider: string, u: StatusUpdate, now: number) => {
         const row = db
@@ -150,7 +166,7 @@ export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, c
         const current = rank[row.status] ?? 0; // failed, undelivered, canceled rank lowest
         const positive = u.status === "sent" || u.status === "delivered" || u.status === "read";
         const closed = row.status === "failed" || row.status === "undelivered" || row.status === "canceled";
-        const apply = positive ? (rank[u.status] ?? 0) > current : current < 3 && !closed;
+        const apply = !closed && (positive ? (rank[u.status] ?? 0) > current : current < 3);
         if (apply) {
           const settled = u.status !== "sent";
           db.update(deliveries)
@@ -163,7 +179,9 @@ export function createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, c
             .where(eq(deliveries.id, row.id))
             .run();
         }
-        return sentDelivery({ ...row, status: apply ? u.status : row.status }, now);
+        const sent = sentDelivery({ ...row, status: apply ? u.status : row.status }, now);
+        const firstDelivered = apply && current < 3 && (u.status === "delivered" || u.status === "read");
+        return sent && firstDelivered ? { ...sent, deliveredAfterMs: now - row.createdAt } : sent;
       });
       return async (provider, update, now) => tx(provider, update, now);
     })(),

@@ -1,24 +1,28 @@
 import { and, desc, eq, gt, isNotNull, lte, or, sql } from "drizzle-orm";
+import type { NumberVault } from "../../core/number-vault.js";
 import type { InboundApproval, Store, Verification } from "../../core/ports.js";
+import { sealedContext, storedNumber } from "../at-rest.js";
 import type { OpenedSqlite } from "./open.js";
+import type { VerificationRow } from "./rows.js";
 import { verifications } from "./schema.js";
-
-type VerificationRow = typeof verifications.$inferSelect;
 
 export type InboundOperations = Pick<Store, "createInboundVerification" | "approveInbound">;
 
 /**
  * The person-to-application operations of the SQLite Store. An inbound verification keeps its expected
  * sender in `to_number` ('' when any sender may answer) and is found by `inbound_code_hash` alone.
+ * Numbers are stored as blind indexes with sealed copies, like the sending flow's.
  */
 export function createSqliteInboundOperations(
   { raw, db }: OpenedSqlite,
+  vault: NumberVault,
   toVerification: (r: VerificationRow) => Verification,
 ): InboundOperations {
   const v = verifications;
 
   const createTx = raw.transaction((ver: Verification, inboundCodeHash: Buffer): boolean => {
     const now = ver.createdAt;
+    const to = storedNumber(vault, ver.to, sealedContext.destination(ver.id));
     // A pending row past its expiry that the sweeper has not closed yet must not block a fresh code.
     db.update(v)
       .set({ status: "expired", codeHash: null, sealedCode: null, updatedAt: now })
@@ -29,7 +33,8 @@ export function createSqliteInboundOperations(
       .values({
         id: ver.id,
         serviceId: ver.serviceId,
-        to: ver.to,
+        to: to.index ?? "",
+        toSealed: to.sealed,
         country: ver.country,
         status: "pending",
         route: ver.route,
@@ -52,21 +57,27 @@ export function createSqliteInboundOperations(
   });
 
   const approveTx = raw.transaction((hash: Buffer, from: string, now: number): InboundApproval => {
+    const fromIndex = vault.index(from);
+    // The id (the sealed number's AAD) is known only once the row is found: seal it in a second update.
     const approved = db
       .update(v)
-      .set({ status: "approved", approvedAt: now, updatedAt: now, verifiedNumber: from, inboundCodeHash: null })
+      .set({ status: "approved", approvedAt: now, updatedAt: now, verifiedNumber: fromIndex, inboundCodeHash: null })
       .where(
         and(
           eq(v.inboundCodeHash, hash),
           eq(v.status, "pending"),
           gt(v.expiresAt, now),
           isNotNull(v.inboundChannels),
-          or(eq(v.to, ""), eq(v.to, from)),
+          or(eq(v.to, ""), eq(v.to, fromIndex)),
         ),
       )
-      .returning()
+      .returning({ id: v.id })
       .get();
-    if (approved) return { kind: "approved", verification: toVerification(approved) };
+    if (approved) {
+      const sealed = vault.seal(from, sealedContext.verifiedNumber(approved.id));
+      const row = db.update(v).set({ verifiedNumberSealed: sealed }).where(eq(v.id, approved.id)).returning().get();
+      if (row) return { kind: "approved", verification: toVerification(row) };
+    }
     // Nothing changed: read why. Approved rows lost their hash, so a reused code reads as unknown.
     const row = db
       .select()

@@ -4,12 +4,19 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { embeddedMigrationsFolder, isSingleExecutable, loadEmbeddedSqliteAddon } from "../../sea.js";
 import * as schema from "./schema.js";
 
 export type SqliteDb = BetterSQLite3Database<typeof schema>;
 
-/** `drizzle/sqlite` beside `src/` or `dist/`, wherever this module runs from. */
-export const SQLITE_MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), "../../../drizzle/sqlite");
+/**
+ * `drizzle/sqlite` beside `src/` or `dist/`, wherever this module runs from; inside the single
+ * executable, the copy extracted from it. Resolved on use: the bundled executable has no module URL.
+ */
+export function sqliteMigrationsFolder(): string {
+  if (isSingleExecutable()) return embeddedMigrationsFolder();
+  return resolve(dirname(fileURLToPath(import.meta.url)), "../../../drizzle/sqlite");
+}
 
 export interface OpenedSqlite {
   raw: Database.Database;
@@ -23,7 +30,9 @@ export interface OpenedSqlite {
  */
 export function openSqlite(path: string): OpenedSqlite {
   if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
-  const raw = new Database(path);
+  // The typings only allow a path, but better-sqlite3 also takes the loaded addon object (see sea.ts).
+  const options = isSingleExecutable() ? ({ nativeBinding: loadEmbeddedSqliteAddon() } as unknown as Database.Options) : {};
+  const raw = new Database(path, options);
   raw.pragma("journal_mode = WAL");
   raw.pragma("busy_timeout = 5000");
   raw.pragma("synchronous = NORMAL");
@@ -32,6 +41,6 @@ export function openSqlite(path: string): OpenedSqlite {
 }
 
 /** Applies pending migrations; safe to run on every start and from several processes. */
-export function migrateSqlite(db: SqliteDb, migrationsFolder: string = SQLITE_MIGRATIONS): void {
+export function migrateSqlite(db: SqliteDb, migrationsFolder: string = sqliteMigrationsFolder()): void {
   migrate(db, { migrationsFolder });
 }

@@ -1,22 +1,26 @@
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+import type { NumberVault } from "../../core/number-vault.js";
 import type { OptOut, OptOutSource, OptOutStore } from "../../core/opt-outs.js";
 import type { Channel } from "../../core/ports.js";
+import { sealedContext } from "../at-rest.js";
 import type { OpenedSqlite } from "./open.js";
 import { optOuts } from "./schema.js";
 
 type OptOutRow = typeof optOuts.$inferSelect;
 
-const toOptOut = (r: OptOutRow): OptOut => ({
-  phone: r.phone,
-  channel: r.channel as Channel,
-  source: r.source as OptOutSource,
-  keyword: r.keyword,
-  createdAt: r.createdAt,
-});
-
-/** The opt-out operations of the SQLite Store, keyed on (phone, channel): each is one statement. */
-export function createSqliteOptOutOperations({ db }: OpenedSqlite): OptOutStore {
+/**
+ * The opt-out operations of the SQLite Store, keyed on (phone index, channel): each is one statement.
+ * `phone` holds the number's blind index, `phone_sealed` the number.
+ */
+export function createSqliteOptOutOperations({ db }: OpenedSqlite, vault: NumberVault): OptOutStore {
   const o = optOuts;
+  const toOptOut = (r: OptOutRow): OptOut => ({
+    phone: r.phoneSealed ? vault.open(r.phoneSealed, sealedContext.optOut(r.phone)) : "",
+    channel: r.channel as Channel,
+    source: r.source as OptOutSource,
+    keyword: r.keyword,
+    createdAt: r.createdAt,
+  });
   const key = (phone: string, channel: Channel) => and(eq(o.phone, phone), eq(o.channel, channel));
   // Asked before every send: one prepared primary-key lookup.
   const exists = db
@@ -27,17 +31,30 @@ export function createSqliteOptOutOperations({ db }: OpenedSqlite): OptOutStore 
 
   return {
     async addOptOut(optOut) {
-      return db.insert(o).values(optOut).onConflictDoNothing().run().changes > 0;
+      const phone = vault.index(optOut.phone);
+      const phoneSealed = vault.seal(optOut.phone, sealedContext.optOut(phone));
+      return (
+        db
+          .insert(o)
+          .values({ ...optOut, phone, phoneSealed })
+          .onConflictDoNothing()
+          .run().changes > 0
+      );
     },
     async removeOptOut(phone, channel) {
-      return db.delete(o).where(key(phone, channel)).run().changes > 0;
+      return (
+        db
+          .delete(o)
+          .where(key(vault.index(phone), channel))
+          .run().changes > 0
+      );
     },
     async isOptedOut(phone, channel) {
-      return exists.get({ phone, channel }) !== undefined;
+      return exists.get({ phone: vault.index(phone), channel }) !== undefined;
     },
     async listOptOuts(filter) {
       const where: SQL[] = [];
-      if (filter.phone !== undefined) where.push(eq(o.phone, filter.phone));
+      if (filter.phone !== undefined) where.push(eq(o.phone, vault.index(filter.phone)));
       if (filter.channel !== undefined) where.push(eq(o.channel, filter.channel));
       return db
         .select()

@@ -1,17 +1,20 @@
+import type { NumberVault } from "../../core/number-vault.js";
 import type { LimitRule } from "../../core/ports.js";
 import { IDEMPOTENCY_KEY_TTL_MS, type RetentionStore } from "../../core/retention.js";
+import { storedLimitKey } from "../at-rest.js";
 import type { OpenedSqlite } from "./open.js";
 
 /** The rate-limit rules whose counters are keyed by a phone number (rate-limiter-flexible keys are `<rule>:<key>`). */
-export const PER_NUMBER_RULES: readonly LimitRule[] = [
+export const PER_NUMBER_RULES: readonly (LimitRule | `${LimitRule}_strikes`)[] = [
   "sends_per_destination",
   "failed_checks_per_destination",
+  "failed_checks_per_destination_strikes", // the lockouts remembered for escalation (limits/limiter.ts)
   "inbound_approvals_per_sender",
   "inbound_unknown_per_sender",
 ];
 
 /** The retention operations of the SQLite Store: each is one synchronous transaction. */
-export function createSqliteRetentionOperations({ raw }: OpenedSqlite): RetentionStore {
+export function createSqliteRetentionOperations({ raw }: OpenedSqlite, vault: NumberVault): RetentionStore {
   const closedBefore = "created_at < @cutoff and status <> 'pending'";
   const purgeDeliveries = raw.prepare(
     `delete from deliveries where verification_id in (select id from verifications where ${closedBefore})`,
@@ -22,10 +25,9 @@ export function createSqliteRetentionOperations({ raw }: OpenedSqlite): Retentio
 
   const aboutNumber = "to_number = @phone or verified_number = @phone";
   const idsOfNumber = raw.prepare(`select id from verifications where ${aboutNumber}`).pluck();
-  // A stored response names its verification as a JSON string ("ver_…"): match it quoted, in one scan.
+  // Stored responses are sealed; each row names the verification its answer is about.
   const eraseIdempotency = raw.prepare(
-    `delete from idempotency_keys where response_body is not null and exists
-       (select 1 from json_each(@ids) j where instr(response_body, '"' || j.value || '"') > 0)`,
+    "delete from idempotency_keys where verification_id in (select value from json_each(@ids))",
   );
   const eraseDeliveries = raw.prepare(
     `delete from deliveries where verification_id in (select id from verifications where ${aboutNumber})`,
@@ -40,12 +42,16 @@ export function createSqliteRetentionOperations({ raw }: OpenedSqlite): Retentio
     idempotencyKeys: purgeIdempotency.run({ before: now - IDEMPOTENCY_KEY_TTL_MS }).changes,
   }));
 
-  const eraseTx = raw.transaction((phone: string, includeOptOuts: boolean) => {
+  // Numbers are stored as blind indexes: erase by the number's index.
+  const eraseTx = raw.transaction((number: string, includeOptOuts: boolean) => {
+    const phone = vault.index(number);
     const ids = idsOfNumber.all({ phone }) as string[];
     const idempotencyKeys = ids.length ? eraseIdempotency.run({ ids: JSON.stringify(ids) }).changes : 0;
     const deliveries = eraseDeliveries.run({ phone }).changes;
     const verifications = eraseVerifications.run({ phone }).changes;
-    const keys = JSON.stringify(PER_NUMBER_RULES.map((rule) => `${rule}:${phone}`));
+    // A strikes counter is keyed like its rule's counter (limits/limiter.ts).
+    const baseRule = (prefix: (typeof PER_NUMBER_RULES)[number]) => prefix.replace(/_strikes$/, "") as LimitRule;
+    const keys = JSON.stringify(PER_NUMBER_RULES.map((rule) => `${rule}:${storedLimitKey(vault, baseRule(rule), number)}`));
     const rateLimits = eraseRateLimits.run({ keys }).changes;
     const optOuts = includeOptOuts ? eraseOptOuts.run({ phone }).changes : 0;
     return { verifications, deliveries, idempotencyKeys, rateLimits, optOuts };

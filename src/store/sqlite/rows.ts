@@ -1,9 +1,11 @@
+import type { NumberVault } from "../../core/number-vault.js";
 import type { Channel, Delivery, DeliveryStatus, RouteStep, Verification, VerificationStatus } from "../../core/ports.js";
+import { openNumber, sealedContext } from "../at-rest.js";
 import type { deliveries, verifications } from "./schema.js";
 
 /** Row → domain mappings shared by the store's modules. */
 
-type VerificationRow = typeof verifications.$inferSelect;
+export type VerificationRow = typeof verifications.$inferSelect;
 export type DeliveryRow = typeof deliveries.$inferSelect;
 
 /** Routes written before steps had several providers stored `provider`; read them as one-provider steps. */
@@ -13,11 +15,12 @@ export function readRoute(route: unknown): RouteStep[] {
   );
 }
 
-export function toVerification(r: VerificationRow): Verification {
+/** Opens the row's sealed numbers: `to_number` and `verified_number` only hold blind indexes. */
+export function toVerification(r: VerificationRow, vault: NumberVault): Verification {
   return {
     id: r.id,
     serviceId: r.serviceId,
-    to: r.to,
+    to: openNumber(vault, r.toSealed, sealedContext.destination(r.id)) ?? "",
     country: r.country,
     status: r.status as VerificationStatus,
     route: readRoute(r.route),
@@ -33,7 +36,10 @@ export function toVerification(r: VerificationRow): Verification {
     lastSentAt: r.lastSentAt,
     approvedAt: r.approvedAt,
     inboundChannels: r.inboundChannels ?? null,
-    verifiedNumber: r.verifiedNumber,
+    verifiedNumber: openNumber(vault, r.verifiedNumberSealed, sealedContext.verifiedNumber(r.id)),
+    locale: r.locale,
+    transaction: r.amount !== null && r.payee !== null ? { amount: r.amount, payee: r.payee } : null,
+    test: r.test,
   };
 }
 

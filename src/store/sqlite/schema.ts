@@ -14,8 +14,14 @@ export const services = sqliteTable("services", {
   policy: text("policy", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
   route: text("route", { mode: "json" }).$type<RouteStep[]>().notNull(),
   countryRoutes: text("country_routes", { mode: "json" }).$type<Record<string, RouteStep[]>>().notNull().default(sql`'{}'`),
+  /** JSON: partial ServiceSettings (templates, locale, autofill, test numbers…); unset fields take defaults. */
+  settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
+  // Event webhook receiver of this service (null: the global VERIFYD_EVENTS_URL). The secret is only
+  // ever stored sealed (AES-256-GCM under a key derived from VERIFYD_SECRET, the service id as AAD).
+  webhookUrl: text("webhook_url"),
+  webhookSecretSealed: blob("webhook_secret_sealed", { mode: "buffer" }),
 });
 
 export const apiKeys = sqliteTable(
@@ -41,7 +47,10 @@ export const verifications = sqliteTable(
     serviceId: text("service_id")
       .notNull()
       .references(() => services.id),
+    /** The destination's blind index (see store/at-rest.ts); '' for an inbound verification any sender may answer. */
     to: text("to_number").notNull(),
+    /** The destination, sealed (AES-256-GCM); null with an empty `to_number`. */
+    toSealed: blob("to_sealed", { mode: "buffer" }),
     country: text("country"),
     status: text("status").notNull(),
     codeHash: blob("code_hash", { mode: "buffer" }),
@@ -64,8 +73,14 @@ export const verifications = sqliteTable(
     inboundChannels: text("inbound_channels", { mode: "json" }).$type<("sms" | "whatsapp" | "rcs")[]>(),
     /** HMAC-SHA256 of the inbound code alone (its own HKDF key), so a user's message finds its row; wiped on approval. */
     inboundCodeHash: blob("inbound_code_hash", { mode: "buffer" }),
-    /** The number an inbound verification was approved from. */
+    /** The blind index of the number an inbound verification was approved from. */
     verifiedNumber: text("verified_number"),
+    /** PSD2 transaction binding: shown in the message and covered by the code hash. */
+    amount: text("amount"),
+    payee: text("payee"),
+    /** A service test number (fixed code, never sent): analytics leave these rows out. */
+    test: integer("test", { mode: "boolean" }).notNull().default(false),
+    verifiedNumberSealed: blob("verified_number_sealed", { mode: "buffer" }),
   },
   (t) => [
     // At most one live sending verification per destination and service; a second start is a resend.
@@ -75,6 +90,9 @@ export const verifications = sqliteTable(
     index("verifications_inbound_code").on(t.inboundCodeHash),
     index("verifications_destination").on(t.serviceId, t.to, t.createdAt),
     index("verifications_pending_expiry").on(t.expiresAt).where(sql`status = 'pending'`),
+    // Time-range scans of analytics and the recent list: across services, and within one.
+    index("verifications_created").on(t.createdAt),
+    index("verifications_service_created").on(t.serviceId, t.createdAt),
   ],
 );
 
@@ -114,9 +132,13 @@ export const idempotencyKeys = sqliteTable(
   {
     serviceId: text("service_id").notNull(),
     key: text("key").notNull(),
+    /** Sealed: a plain digest of a request body that names a number could be brute-forced back to it. */
     fingerprint: text("fingerprint").notNull(),
     responseStatus: integer("response_status"),
+    /** The first answer, sealed (it holds the number). */
     responseBody: text("response_body"),
+    /** The verification the answer names, so erasure finds the row without opening every body. */
+    verificationId: text("verification_id"),
     createdAt: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.serviceId, t.key] }), index("idempotency_created").on(t.createdAt)],
@@ -150,8 +172,10 @@ export const factors = sqliteTable(
 export const optOuts = sqliteTable(
   "opt_outs",
   {
-    /** E.164. */
+    /** The number's blind index. */
     phone: text("phone").notNull(),
+    /** The number, sealed (AES-256-GCM) and bound to its index. */
+    phoneSealed: blob("phone_sealed", { mode: "buffer" }),
     channel: text("channel").notNull(),
     /** keyword | api | provider */
     source: text("source").notNull(),
@@ -174,14 +198,69 @@ export const events = sqliteTable(
   {
     id: text("id").primaryKey(),
     type: text("type").notNull(),
-    /** The exact JSON text that is signed and sent. */
+    /** Whose receiver gets it; null for events queued before receivers were per service. */
+    serviceId: text("service_id"),
+    /** The exact JSON text that is signed and sent, sealed (it names the number, masked). */
     payload: text("payload").notNull(),
-    /** pending | delivered | failed */
+    /** pending | delivered | dead */
     status: text("status").notNull(),
     tries: integer("tries").notNull().default(0),
     nextTryAt: integer("next_try_at"),
+    lastError: text("last_error"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [index("events_due").on(t.nextTryAt).where(sql`status = 'pending'`)],
+  (t) => [index("events_due").on(t.nextTryAt).where(sql`status = 'pending'`), index("events_listing").on(t.status, t.createdAt)],
 );
+
+/**
+ * Conversion guard counters: sends and approvals of the verifications started in one time bucket,
+ * per number prefix or country. Keys are prefixes (the last digits dropped) or ISO codes, never full numbers.
+ */
+export const conversionCounts = sqliteTable(
+  "conversion_counts",
+  {
+    /** prefix | country */
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    bucketStart: integer("bucket_start").notNull(),
+    sends: integer("sends").notNull().default(0),
+    approvals: integer("approvals").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key, t.bucketStart] }), index("conversion_counts_bucket").on(t.bucketStart)],
+);
+
+/** Automatic blocks opened by the conversion guard; active while not lifted and not expired. */
+export const abuseBlocks = sqliteTable(
+  "abuse_blocks",
+  {
+    id: text("id").primaryKey(),
+    scope: text("scope").notNull(),
+    /** A country code, or a prefix's blind index (prefixes are parts of numbers: never stored in clear). */
+    key: text("key").notNull(),
+    /** The prefix itself, sealed, for the admin listing; null for a country. */
+    keySealed: text("key_sealed"),
+    reason: text("reason").notNull(),
+    sends: integer("sends").notNull(),
+    approvals: integer("approvals").notNull(),
+    /** The abuse mode when the block opened: enforce | monitor. */
+    mode: text("mode").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    liftedAt: integer("lifted_at"),
+  },
+  (t) => [
+    index("abuse_blocks_active").on(t.expiresAt).where(sql`lifted_at is null`),
+    index("abuse_blocks_key").on(t.scope, t.key),
+  ],
+);
+
+/**
+ * One row: a box sealed with the current number key, so a start with another VERIFYD_SECRET is
+ * refused instead of mixing keys; its absence means plaintext numbers from before sealing may remain.
+ */
+export const vaultState = sqliteTable("vault_state", {
+  id: integer("id").primaryKey(),
+  keyCheck: blob("key_check", { mode: "buffer" }).notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});

@@ -1,6 +1,9 @@
 import { and, desc, eq, gt, lte, sql } from "drizzle-orm";
+import type { NumberVault } from "../../core/number-vault.js";
 import type { ApiKey, NewDelivery, ServiceRecord, Store, Verification, VerificationStatus } from "../../core/ports.js";
+import { answeredVerificationId, destinationIndex, sealedContext, storedNumber } from "../at-rest.js";
 import { createSqliteAdminOperations } from "./admin.js";
+import { createSqliteAnalyticsOperations } from "./analytics.js";
 import { createSqliteDeliveryOperations } from "./deliveries.js";
 import { createSqliteEventOperations } from "./events.js";
 import { createSqliteFactorOperations } from "./factors.js";
@@ -8,20 +11,25 @@ import { prepareHotStatements } from "./hot.js";
 import { createSqliteInboundOperations, notInbound } from "./inbound.js";
 import type { OpenedSqlite } from "./open.js";
 import { createSqliteOptOutOperations } from "./opt-outs.js";
+import { sqliteReadiness } from "./readiness.js";
 import { createSqliteRetentionOperations } from "./retention.js";
-import { readRoute, toVerification } from "./rows.js";
+import { readRoute, toVerification, type VerificationRow } from "./rows.js";
 import { apiKeys, idempotencyKeys, services, verifications } from "./schema.js";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const fingerprintContext = sealedContext.idempotentFingerprint;
 
 const p = (name: string) => sql.placeholder(name);
 
 /**
  * The Store on SQLite. better-sqlite3 is synchronous, so each operation is one synchronous
  * transaction (nothing is awaited inside it) and therefore atomic; the async signature is the port's.
+ * Phone numbers are stored as blind indexes beside sealed copies (`vault`, see store/at-rest.ts);
+ * the port speaks plain E.164.
  */
-export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
+export function createSqliteStore({ raw, db }: OpenedSqlite, vault: NumberVault): Store {
   const v = verifications;
+  const toVer = (r: VerificationRow) => toVerification(r, vault);
   const liveWhere = and(eq(v.status, "pending"), gt(v.expiresAt, p("now")));
 
   // Prepared statements for the hot paths (start, check, status).
@@ -72,16 +80,20 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
     return changed > 0;
   });
 
-  const deliveryOps = createSqliteDeliveryOperations({ raw, db, hot, insertDelivery, closeTx });
+  const deliveryOps = createSqliteDeliveryOperations({ raw, db, vault, hot, insertDelivery, closeTx });
   return {
     ...createSqliteAdminOperations({ raw, db }),
+    ...createSqliteAnalyticsOperations({ raw, db }, toVer),
     ...createSqliteFactorOperations({ raw, db }),
-    ...createSqliteInboundOperations({ raw, db }, toVerification),
-    ...createSqliteOptOutOperations({ raw, db }),
-    ...createSqliteEventOperations({ raw, db }),
-    ...createSqliteRetentionOperations({ raw, db }),
+    ...createSqliteInboundOperations({ raw, db }, vault, toVer),
+    ...createSqliteOptOutOperations({ raw, db }, vault),
+    ...createSqliteEventOperations({ raw, db }, vault),
+    ...createSqliteRetentionOperations({ raw, db }, vault),
     async ping() {
       raw.prepare("select 1").get();
+    },
+    async readiness() {
+      return sqliteReadiness(raw);
     },
     async close() {
       raw.close();
@@ -96,6 +108,7 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
             policy: r.policy,
             route: readRoute(r.route),
             countryRoutes: r.countryRoutes,
+            settings: r.settings,
           } as ServiceRecord)
         : null;
     },
@@ -134,24 +147,35 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
 
     async getVerification(serviceId, id) {
       const r = byId.get({ id, serviceId });
-      return r ? toVerification(r) : null;
+      return r ? toVer(r) : null;
     },
     async findPendingByDestination(serviceId, to, now) {
-      const r = pendingByTo.get({ serviceId, to, now });
-      return r ? toVerification(r) : null;
+      const r = pendingByTo.get({ serviceId, to: destinationIndex(vault, to), now });
+      return r ? toVer(r) : null;
     },
     async findLatestByDestination(serviceId, to) {
-      const r = latestByTo.get({ serviceId, to });
-      return r ? toVerification(r) : null;
+      const r = latestByTo.get({ serviceId, to: destinationIndex(vault, to) });
+      return r ? toVer(r) : null;
     },
 
     createVerification: (() => {
       const tx = raw.transaction((ver: Verification, secrets: { codeHash: Buffer; sealedCode: Buffer }, first) => {
         const now = ver.createdAt;
-        hot.expireStale.run({ serviceId: ver.serviceId, to: ver.to, now });
-        const inserted = hot.insertVerification.run({ ...ver, ...secrets, route: JSON.stringify(ver.route) }).changes;
+        const to = storedNumber(vault, ver.to, sealedContext.destination(ver.id));
+        hot.expireStale.run({ serviceId: ver.serviceId, to: to.index, now });
+        const inserted = hot.insertVerification.run({
+          ...ver,
+          ...secrets,
+          to: to.index,
+          toSealed: to.sealed,
+          route: JSON.stringify(ver.route),
+          locale: ver.locale ?? null,
+          amount: ver.transaction?.amount ?? null,
+          payee: ver.transaction?.payee ?? null,
+          test: ver.test ? 1 : 0,
+        }).changes;
         if (!inserted) return false;
-        insertDelivery(first, now);
+        if (first) insertDelivery(first, now);
         return true;
       });
       return async (ver, secrets, first) => tx(ver, secrets, first);
@@ -182,24 +206,24 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
           .get();
         if (!updated) {
           const current = db.select().from(v).where(eq(v.id, id)).get();
-          const ver = current ? toVerification(current) : null;
+          const ver = current ? toVer(current) : null;
           let reason: "cooldown" | "max_sends" | "not_pending" = "not_pending";
           if (ver && ver.status === "pending" && ver.expiresAt > now)
             reason = ver.sends >= ver.maxSends ? "max_sends" : "cooldown";
           return { kind: "refused" as const, reason, verification: ver };
         }
         cancelQueued(id, now); // the new send supersedes a retry still waiting
-        insertDelivery(input.delivery, now);
-        return { kind: "resent" as const, verification: toVerification(updated) };
+        if (input.delivery) insertDelivery(input.delivery, now);
+        return { kind: "resent" as const, verification: toVer(updated) };
       });
       return async (input) => tx(input);
     })(),
 
     async recordCheck(serviceId, id, now) {
       const r = countCheck.get({ id, serviceId, now });
-      if (r?.codeHash) return { kind: "counted", verification: toVerification(r), codeHash: r.codeHash };
+      if (r?.codeHash) return { kind: "counted", verification: toVer(r), codeHash: r.codeHash };
       const current = byId.get({ id, serviceId });
-      return { kind: "refused", verification: current ? toVerification(current) : null };
+      return { kind: "refused", verification: current ? toVer(current) : null };
     },
     async approve(id, now) {
       return closeTx(id, "approved", now);
@@ -210,14 +234,13 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
     expireDue: (() => {
       const tx = raw.transaction((now: number, limit: number) => {
         const due = db
-          .select({ id: v.id })
+          .select()
           .from(v)
           .where(and(eq(v.status, "pending"), lte(v.expiresAt, now)))
           .limit(limit)
-          .all()
-          .map((r) => r.id);
-        for (const id of due) closeTx(id, "expired", now);
-        return due.length;
+          .all();
+        for (const row of due) closeTx(row.id, "expired", now);
+        return due.map((row) => ({ ...toVer(row), status: "expired" as const, updatedAt: now }));
       });
       return async (now, limit) => tx(now, limit);
     })(),
@@ -231,20 +254,32 @@ export function createSqliteStore({ raw, db }: OpenedSqlite): Store {
           .run();
         const inserted = db
           .insert(idempotencyKeys)
-          .values({ serviceId, key, fingerprint, createdAt: now })
+          .values({
+            serviceId,
+            key,
+            fingerprint: vault.sealText(fingerprint, fingerprintContext(serviceId, key)),
+            createdAt: now,
+          })
           .onConflictDoNothing()
           .run().changes;
         if (inserted) return { kind: "new" as const };
         const row = db.select().from(idempotencyKeys).where(where).get();
-        if (!row || row.fingerprint !== fingerprint) return { kind: "mismatch" as const };
+        // Fingerprints are digests of the caller's own request: equality needs no constant time.
+        if (!row || vault.openText(row.fingerprint, fingerprintContext(serviceId, key)) !== fingerprint)
+          return { kind: "mismatch" as const };
         if (row.responseStatus === null || row.responseBody === null) return { kind: "in_flight" as const };
-        return { kind: "replay" as const, status: row.responseStatus, body: row.responseBody };
+        const body = vault.openText(row.responseBody, sealedContext.idempotentBody(serviceId, key));
+        return { kind: "replay" as const, status: row.responseStatus, body };
       });
       return async (serviceId, key, fingerprint, now) => tx(serviceId, key, fingerprint, now);
     })(),
     async finishIdempotent(serviceId, key, status, body) {
       db.update(idempotencyKeys)
-        .set({ responseStatus: status, responseBody: body })
+        .set({
+          responseStatus: status,
+          responseBody: vault.sealText(body, sealedContext.idempotentBody(serviceId, key)),
+          verificationId: answeredVerificationId(body),
+        })
         .where(and(eq(idempotencyKeys.serviceId, serviceId), eq(idempotencyKeys.key, key)))
         .run();
     },

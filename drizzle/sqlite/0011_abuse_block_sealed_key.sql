@@ -1,0 +1,1 @@
+ALTER TABLE `abuse_blocks` ADD `key_sealed` text;

@@ -1,0 +1,76 @@
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
+import { deriveKey } from "./codes.js";
+
+/**
+ * Phone numbers (and documents that contain them) at rest. Two keys are derived from
+ * `VERIFYD_SECRET` with HKDF, apart from the code keys:
+ * - a blind-index key: HMAC-SHA256 of the E.164 number, deterministic, so equality lookups, unique
+ *   indexes and rate-limit counters work on the digest; without the key the digest cannot be
+ *   brute-forced over the small space of phone numbers, as a plain hash could;
+ * - a sealing key: AES-256-GCM, so the clear value can be read back by verifyd alone.
+ * The adapters call it at their edge; the domain keeps speaking plain E.164.
+ */
+export interface NumberVault {
+  /** One byte naming the key generation, stored in every box, so a box from another secret is recognised. */
+  readonly keyId: number;
+  /** The blind index of a number (or of any number-derived key, such as a prefix): 43 base64url characters. */
+  index(value: string): string;
+  /** AES-256-GCM box of `plaintext`; `context` (purpose and owner, e.g. `verifications.to:ver_…`) is its AAD. */
+  seal(plaintext: string, context: string): Buffer;
+  /** Opens a `seal` box; throws `SealedElsewhereError` when the box is from another key, or on any tampering. */
+  open(sealed: Buffer, context: string): string;
+  /** `seal` as text for text columns (JSON documents): `SEALED_TEXT_PREFIX` + base64url. */
+  sealText(plaintext: string, context: string): string;
+  openText(stored: string, context: string): string;
+}
+
+/** Box layout: version ‖ key id ‖ 96-bit nonce ‖ 128-bit tag ‖ ciphertext. */
+const VERSION = 1;
+const HEADER = 2;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** Marks sealed text, so a legacy plaintext document (JSON, starting with `{`) is told apart at upgrade. */
+export const SEALED_TEXT_PREFIX = "sealed1:";
+
+export class SealedElsewhereError extends Error {
+  constructor(readonly keyId: number) {
+    super(`sealed under another key (key id ${keyId}); was VERIFYD_SECRET changed without verifyd rotate-key?`);
+    this.name = "SealedElsewhereError";
+  }
+}
+
+export function createNumberVault(secret: string): NumberVault {
+  const indexKey = deriveKey(secret, "verifyd/number-index/v1");
+  const sealKey = deriveKey(secret, "verifyd/number-seal/v1");
+  // Not secret: a fingerprint of the sealing key, 1 in 256 chance of two keys sharing it (GCM still refuses).
+  const keyId = createHash("sha256").update(sealKey).digest()[0] as number;
+  const aad = (context: string) => Buffer.from(`verifyd/at-rest/${context}`, "utf8");
+
+  const seal = (plaintext: string, context: string): Buffer => {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv("aes-256-gcm", sealKey, iv);
+    cipher.setAAD(aad(context));
+    const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+    return Buffer.concat([Buffer.from([VERSION, keyId]), iv, cipher.getAuthTag(), body]);
+  };
+  const open = (sealed: Buffer, context: string): string => {
+    if (sealed.length < HEADER + IV_BYTES + TAG_BYTES || sealed[0] !== VERSION) throw new Error("not a sealed value");
+    if (sealed[1] !== keyId) throw new SealedElsewhereError(sealed[1] as number);
+    const decipher = createDecipheriv("aes-256-gcm", sealKey, sealed.subarray(HEADER, HEADER + IV_BYTES));
+    decipher.setAAD(aad(context));
+    decipher.setAuthTag(sealed.subarray(HEADER + IV_BYTES, HEADER + IV_BYTES + TAG_BYTES));
+    return Buffer.concat([decipher.update(sealed.subarray(HEADER + IV_BYTES + TAG_BYTES)), decipher.final()]).toString("utf8");
+  };
+
+  return {
+    keyId,
+    index: (value) => createHmac("sha256", indexKey).update(value, "utf8").digest("base64url"),
+    seal,
+    open,
+    sealText: (plaintext, context) => SEALED_TEXT_PREFIX + seal(plaintext, context).toString("base64url"),
+    openText(stored, context) {
+      if (!stored.startsWith(SEALED_TEXT_PREFIX)) throw new Error("not a sealed text");
+      return open(Buffer.from(stored.slice(SEALED_TEXT_PREFIX.length), "base64url"), context);
+    },
+  };
+}

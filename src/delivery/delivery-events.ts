@@ -1,0 +1,63 @@
+import type { Logger } from "pino";
+import { type EventData, type EventSink, type EventType, maskPhone, verificationData } from "../core/events.js";
+import type { DeliveryJob, NewDelivery, SentDelivery, StatusUpdate, Verification } from "../core/ports.js";
+
+/**
+ * The outbox's event webhooks. Queueing an event never fails a delivery: a store error is logged.
+ * Each delivery event names its `delivery_id`, so a receiver can tell a repeated receipt apart.
+ */
+export function createDeliveryEvents(events: EventSink | undefined, logger: Logger) {
+  const emit = async (type: EventType, data: EventData) => {
+    await events
+      ?.emit(type, data)
+      .catch((err) => logger.error({ err, verification_id: data.verification_id, type }, "could not queue an event"));
+  };
+  const ofJob = (job: DeliveryJob, status: string): EventData => ({
+    verification_id: job.verificationId,
+    service_id: job.serviceId,
+    status,
+    channel: job.channel,
+    to_masked: maskPhone(job.to),
+    delivery_id: job.id,
+    provider: job.provider,
+  });
+  const ofSent = (sent: SentDelivery, status: string): EventData => ({
+    verification_id: sent.verificationId,
+    service_id: sent.serviceId,
+    status,
+    channel: sent.route[sent.step]?.channel ?? null,
+    to_masked: maskPhone(sent.to),
+    delivery_id: sent.deliveryId,
+    provider: sent.provider,
+  });
+  const fallbackData = (next: NewDelivery, reason: string) => ({
+    to_channel: next.channel,
+    to_provider: next.provider,
+    to_step: next.step,
+    next_delivery_id: next.id,
+    reason,
+  });
+
+  return {
+    /** The provider accepted the message. */
+    sent: (job: DeliveryJob, providerMessageId: string | null) =>
+      emit("delivery.sent", { ...ofJob(job, "sent"), provider_message_id: providerMessageId }),
+    /** A `delivered` receipt arrived. */
+    delivered: (sent: SentDelivery, update: StatusUpdate) =>
+      emit("delivery.delivered", { ...ofSent(sent, "delivered"), provider_message_id: update.providerMessageId }),
+    /** Nowhere left to go: the verification failed. */
+    failed: (job: DeliveryJob, errorCode: string | null) =>
+      emit("delivery.failed", { ...ofJob(job, "failed"), error_code: errorCode }),
+    /** The route moved on from a failed send to another provider or step. */
+    fallbackFromJob: (job: DeliveryJob, next: NewDelivery, reason: string) =>
+      emit("delivery.fallback", { ...ofJob(job, "failed"), ...fallbackData(next, reason) }),
+    /** The route moved on after a failed receipt or none in time. */
+    fallbackFromSent: (sent: SentDelivery, next: NewDelivery, reason: string) =>
+      emit("delivery.fallback", {
+        // No receipt in time leaves the delivery sent; a failed receipt is its status ("failed:30005" → failed).
+        ...ofSent(sent, reason === "no_delivery_receipt" ? "sent" : (reason.split(":")[0] ?? reason)),
+        ...fallbackData(next, reason),
+      }),
+    expired: (v: Verification) => emit("verification.expired", verificationData(v)),
+  };
+}

@@ -1,0 +1,146 @@
+import { z } from "@hono/zod-openapi";
+import { canonicalLocale } from "../core/messages/locale.js";
+import { normalizePhone } from "../core/phone.js";
+import type { RouteStep, Service } from "../core/ports.js";
+import { type ServiceSettings, TEMPLATE_SLOTS, type TemplateOverrides } from "../core/service-settings.js";
+
+/** The message, routing and test settings of `/v1/services` bodies, and their view. */
+
+const country = z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code, e.g. FR");
+const locale = z
+  .string()
+  .max(35)
+  .refine((tag) => canonicalLocale(tag) === tag, "must be a BCP-47 tag in canonical form, e.g. fr or pt-BR");
+
+const RouteStepBody = z
+  .object({
+    channel: z.enum(["sms", "whatsapp", "rcs"]),
+    providers: z.array(z.string().min(1).max(64)).min(1).max(5),
+    fallback_after_seconds: z.number().int().min(1).max(3600).nullable().optional().openapi({
+      description: "Move to the next step when no `delivered` receipt arrives this long after acceptance.",
+    }),
+  })
+  .strict();
+const Route = z.array(RouteStepBody).min(1).max(5);
+
+const Templates = z
+  .record(
+    locale,
+    z.object(Object.fromEntries(TEMPLATE_SLOTS.map((slot) => [slot, z.string().min(1).max(1024).optional()]))).strict(),
+  )
+  .openapi({
+    description:
+      "Overrides by locale and slot (`sms`, `rcs`, `whatsapp`, and `…_payment` for transaction-bound codes). Placeholders: `{service}`, `{code}`, `{minutes}`, `{amount}`, `{payee}`.",
+    example: { fr: { sms: "{code} est votre code {service}. Il expire dans {minutes}." } },
+  });
+
+const e164Key = z.string().refine((key) => {
+  try {
+    return normalizePhone(key).e164 === key;
+  } catch {
+    return false;
+  }
+}, "must be a valid number in E.164 form, e.g. +15005550006");
+
+export const SettingsFields = {
+  alphabet: z.enum(["digits", "alphanumeric"]).openapi({
+    description: "`digits` (0–9, the default) or `alphanumeric` (A–Z and 2–9 without 0, O, 1, I, L; checked case-insensitively).",
+  }),
+  route: Route.openapi({ description: "The delivery route: steps tried in order. Defaults to the default service's." }),
+  country_routes: z.record(country, Route).openapi({ description: "Routes by destination country, overriding `route`." }),
+  allowed_countries: z.array(country).min(1).max(250).nullable().openapi({
+    description: "Only these destination countries are sent to (403 `blocked`, `country_not_allowed`); null allows all.",
+  }),
+  default_locale: locale.nullable().openapi({ description: "Locale when the request names none and the country maps to none." }),
+  templates: Templates,
+  webotp_origin: z
+    .string()
+    .regex(
+      /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+      "must be a bare lower-case host such as example.com (no scheme, port or path)",
+    )
+    .nullable()
+    .openapi({
+      description: "Adds the WebOTP / origin-bound line `@host #code` as the last line of each SMS.",
+      example: "example.com",
+    }),
+  android_app_hash: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{11}$/, "must be exactly 11 characters of the base64 alphabet")
+    .nullable()
+    .openapi({ description: "The Android SMS Retriever app hash, put on its own line of each SMS.", example: "FA+9qCX9VSu" }),
+  test_numbers: z
+    .record(e164Key, z.string().min(4).max(10))
+    .refine((numbers) => Object.keys(numbers).length <= 100, "at most 100 test numbers")
+    .openapi({
+      description: "Numbers with fixed codes that are never sent to; their verifications answer `test: true`.",
+      example: { "+15005550006": "123456" },
+    }),
+};
+
+export type SettingsInput = Partial<{ [K in keyof typeof SettingsFields]: z.infer<(typeof SettingsFields)[K]> }>;
+
+const toRoute = (steps: z.infer<typeof Route>): RouteStep[] =>
+  steps.map((s) => ({
+    channel: s.channel,
+    providers: s.providers,
+    fallbackAfterMs: s.fallback_after_seconds == null ? null : s.fallback_after_seconds * 1000,
+  }));
+
+/** The request's settings as a patch; absent fields stay unset, null clears a nullable one. */
+export function toSettingsPatch(input: SettingsInput) {
+  const settings: Partial<ServiceSettings> = {};
+  if (input.alphabet !== undefined) settings.alphabet = input.alphabet;
+  if (input.allowed_countries !== undefined) settings.allowedCountries = input.allowed_countries;
+  if (input.default_locale !== undefined) settings.defaultLocale = input.default_locale;
+  if (input.templates !== undefined) settings.templates = input.templates as TemplateOverrides;
+  if (input.webotp_origin !== undefined) settings.webOtpOrigin = input.webotp_origin;
+  if (input.android_app_hash !== undefined) settings.androidAppHash = input.android_app_hash;
+  if (input.test_numbers !== undefined) settings.testNumbers = input.test_numbers;
+  return {
+    settings,
+    ...(input.route !== undefined ? { route: toRoute(input.route) } : {}),
+    ...(input.country_routes !== undefined
+      ? { countryRoutes: Object.fromEntries(Object.entries(input.country_routes).map(([c, r]) => [c, toRoute(r)])) }
+      : {}),
+  };
+}
+
+const RouteView = z.array(
+  z.object({ channel: z.string(), providers: z.array(z.string()), fallback_after_seconds: z.number().nullable() }),
+);
+
+export const SettingsView = z
+  .object({
+    alphabet: z.enum(["digits", "alphanumeric"]),
+    route: RouteView,
+    country_routes: z.record(z.string(), RouteView),
+    allowed_countries: z.array(z.string()).nullable(),
+    default_locale: z.string().nullable(),
+    templates: z.record(z.string(), z.record(z.string(), z.string())),
+    webotp_origin: z.string().nullable(),
+    android_app_hash: z.string().nullable(),
+    test_numbers: z.record(z.string(), z.string()),
+  })
+  .openapi("ServiceSettings");
+
+const routeView = (steps: RouteStep[]) =>
+  steps.map((s) => ({
+    channel: s.channel,
+    providers: s.providers,
+    fallback_after_seconds: s.fallbackAfterMs ? Math.round(s.fallbackAfterMs / 1000) : null,
+  }));
+
+export function settingsView(s: Service): z.infer<typeof SettingsView> {
+  return {
+    alphabet: s.settings.alphabet,
+    route: routeView(s.route),
+    country_routes: Object.fromEntries(Object.entries(s.countryRoutes).map(([c, r]) => [c, routeView(r)])),
+    allowed_countries: s.settings.allowedCountries,
+    default_locale: s.settings.defaultLocale,
+    templates: s.settings.templates as Record<string, Record<string, string>>,
+    webotp_origin: s.settings.webOtpOrigin,
+    android_app_hash: s.settings.androidAppHash,
+    test_numbers: s.settings.testNumbers,
+  };
+}

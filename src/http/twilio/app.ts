@@ -1,0 +1,65 @@
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { Logger } from "pino";
+import type { AdminService } from "../../core/admin.js";
+import { VerifydError } from "../../core/errors.js";
+import { type Metrics, noopMetrics } from "../../core/metrics.js";
+import type { Clock, Limiter, Store } from "../../core/ports.js";
+import type { VerificationService } from "../../core/verification.js";
+import type { Authenticator } from "../middleware/auth.js";
+import { limitPerKey } from "../middleware/limits.js";
+import { requireBasicAuth, type TwilioEnv } from "./auth.js";
+import { fromVerifydError, invalidParameter, notFound, relative, TwilioError, twilioErrorResponse } from "./errors.js";
+import { createServiceResolver, serviceRoutes } from "./services.js";
+import { verificationRoutes } from "./verifications.js";
+
+export const TWILIO_BASE_PATH = "/twilio/v2";
+
+export interface TwilioCompatDeps {
+  verifications: VerificationService;
+  admin: AdminService;
+  authenticate: Authenticator;
+  limiter: Limiter;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  trustProxyHops?: number;
+  metrics?: Metrics;
+  /** Where this surface is mounted, for the `url` fields. */
+  basePath: string;
+}
+
+/**
+ * The Twilio Verify v2 surface: Twilio's paths, form-encoded parameters, sids and error JSON over
+ * the same VerificationService (routes, fallback, screening, limits, events and metrics apply).
+ */
+export function twilioCompatRoutes(deps: TwilioCompatDeps) {
+  const app = new Hono<TwilioEnv>();
+  const metrics = deps.metrics ?? noopMetrics;
+  const resolve = createServiceResolver(deps.admin);
+  const viewContext = (c: { get(key: "accountSid"): string; req: { url: string } }) => ({
+    accountSid: c.get("accountSid"),
+    baseUrl: `${new URL(c.req.url).origin}${deps.basePath}`,
+    now: deps.clock.now(),
+  });
+
+  app.use("*", requireBasicAuth(deps.authenticate));
+  app.use("*", limitPerKey(deps.limiter));
+  app.route("/", serviceRoutes({ admin: deps.admin, resolve, viewContext }));
+  app.route("/", verificationRoutes({ ...deps, trustProxyHops: deps.trustProxyHops ?? 0, resolve, viewContext }));
+  app.all("*", (c) => {
+    throw notFound(relative(c));
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof TwilioError) return twilioErrorResponse(c, err);
+    if (err instanceof VerifydError) {
+      if (err.details.limit) metrics.rateLimited(err.details.limit.rule);
+      return twilioErrorResponse(c, fromVerifydError(err, relative(c)));
+    }
+    if (err instanceof HTTPException && err.status < 500) return twilioErrorResponse(c, invalidParameter(err.message));
+    deps.logger.error({ err, request_id: c.get("requestId") }, "unhandled error");
+    return twilioErrorResponse(c, new TwilioError(20500, 500, "Internal server error"));
+  });
+  return app;
+}

@@ -1,0 +1,139 @@
+import { isIP } from "node:net";
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { normalizePhone } from "../../core/phone.js";
+import type { Channel, Clock, Service, Store, Verification } from "../../core/ports.js";
+import { AMOUNT_PATTERN, MAX_PAYEE_LENGTH, type Transaction } from "../../core/transaction.js";
+import { type CheckTarget, effectiveStatus, type VerificationService } from "../../core/verification.js";
+import { clientIpOf } from "../middleware/limits.js";
+import type { TwilioEnv } from "./auth.js";
+import { invalidParameter, maxCheckAttempts, notFound, relative } from "./errors.js";
+import { type Form, readForm } from "./form.js";
+import type { ServiceResolver } from "./services.js";
+import { isSid, verificationIdOf } from "./sids.js";
+import { checkView, type ViewContext, verificationView } from "./views.js";
+
+export interface TwilioVerificationDeps {
+  verifications: VerificationService;
+  store: Store;
+  clock: Clock;
+  trustProxyHops: number;
+  resolve: ServiceResolver;
+  viewContext: (c: Context<TwilioEnv>) => ViewContext;
+}
+
+/** Twilio's `Channel`: one channel narrows the service's route to it; `auto` keeps the whole route, fallbacks included. */
+const CHANNELS = ["sms", "whatsapp", "rcs", "auto"] as const;
+
+/**
+ * PSD2 `Amount` and `Payee`, bound to the code by the core: both or neither, the amount as
+ * `<ISO 4217 currency> <decimal>` (`EUR 12.50`), the payee at most 20 characters.
+ */
+function transactionFrom(form: Form): Transaction | null {
+  const amount = form.optional("Amount")?.trim();
+  const payee = form.optional("Payee")?.trim();
+  if (amount === undefined && payee === undefined) return null;
+  if (amount === undefined || payee === undefined) throw invalidParameter("Amount and Payee go together");
+  if (!AMOUNT_PATTERN.test(amount)) throw invalidParameter("Amount must be a currency code, a space and a decimal: EUR 12.50");
+  if (payee.length < 1 || payee.length > MAX_PAYEE_LENGTH)
+    throw invalidParameter(`Payee must be 1 to ${MAX_PAYEE_LENGTH} characters`);
+  return { amount, payee };
+}
+
+function deviceIp(form: Form): string | undefined {
+  const ip = form.optional("DeviceIp")?.trim();
+  if (ip !== undefined && isIP(ip) === 0) throw invalidParameter("DeviceIp must be an IPv4 or IPv6 address");
+  return ip;
+}
+
+/**
+ * Verifications as Twilio's `/Services/{sid}/Verifications` and `/VerificationCheck`. As on Twilio, a
+ * verification that is no longer pending (approved, canceled, expired, out of attempts) is gone: 20404.
+ */
+export function verificationRoutes(deps: TwilioVerificationDeps) {
+  const { verifications, store, clock } = deps;
+  const app = new Hono<TwilioEnv>();
+
+  /** The pending verification a `VE…` sid or a `To` number (Twilio accepts either in the path) names. */
+  async function findPending(service: Service, sidOrTo: string, path: string): Promise<Verification> {
+    let v: Verification | null = null;
+    const id = verificationIdOf(sidOrTo);
+    if (id) v = await store.getVerification(service.id, id);
+    else if (!isSid("VE", sidOrTo)) {
+      let e164: string | null = null;
+      try {
+        e164 = normalizePhone(sidOrTo).e164;
+      } catch {
+        // Neither a sid nor a number: nothing to find.
+      }
+      if (e164) v = await store.findPendingByDestination(service.id, e164, clock.now());
+    }
+    if (!v || effectiveStatus(v, clock.now()) !== "pending") throw notFound(path);
+    return v;
+  }
+
+  const view = async (c: Context<TwilioEnv>, v: Verification) =>
+    verificationView(v, deps.viewContext(c), await store.listDeliveries(v.id));
+
+  app.post("/Services/:serviceSid/Verifications", async (c) => {
+    const service = await deps.resolve(c, c.req.param("serviceSid"));
+    const form = await readForm(c);
+    const to = form.required("To");
+    const channel = form.oneOf("Channel", CHANNELS);
+    if (form.optional("CustomCode") !== undefined)
+      throw invalidParameter("CustomCode is not supported: verifyd draws every code");
+    // The message's language; the service's own settings give the name and autofill lines, and its limits apply.
+    const locale = form.optional("Locale")?.trim();
+    if (locale !== undefined && !/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(locale))
+      throw invalidParameter("Locale must be a BCP-47 tag");
+    for (const name of ["CustomFriendlyName", "AppHash", "RateLimits", "ChannelConfiguration"]) form.optional(name);
+    const transaction = transactionFrom(form);
+    const clientIp = clientIpOf(c, deviceIp(form), deps.trustProxyHops);
+    const channels: Channel[] | undefined = channel === "auto" ? undefined : [channel];
+    const v = await verifications.start(service, { to, channels, clientIp, transaction, locale: locale ?? null });
+    return c.json(await view(c, v), 201);
+  });
+
+  app.get("/Services/:serviceSid/Verifications/:sid", async (c) => {
+    const service = await deps.resolve(c, c.req.param("serviceSid"));
+    const v = await findPending(service, c.req.param("sid"), relative(c));
+    return c.json(await view(c, v), 200);
+  });
+
+  app.post("/Services/:serviceSid/Verifications/:sid", async (c) => {
+    const service = await deps.resolve(c, c.req.param("serviceSid"));
+    const form = await readForm(c);
+    const status = form.oneOf("Status", ["canceled", "approved"] as const);
+    const v = await findPending(service, c.req.param("sid"), relative(c));
+    const updated =
+      status === "canceled" ? await verifications.cancel(service, v.id) : await verifications.approve(service, v.id);
+    return c.json(await view(c, updated), 200);
+  });
+
+  app.post("/Services/:serviceSid/VerificationCheck", async (c) => {
+    const service = await deps.resolve(c, c.req.param("serviceSid"));
+    const form = await readForm(c);
+    const code = form.required("Code").trim();
+    if (code.length > 32) throw invalidParameter("Code is too long");
+    const transaction = transactionFrom(form);
+    const sid = form.optional("VerificationSid");
+    const to = form.optional("To");
+    let target: CheckTarget;
+    if (sid !== undefined) {
+      const id = verificationIdOf(sid.trim());
+      if (!id) throw invalidParameter("VerificationSid must be a VE sid");
+      target = { id };
+    } else if (to !== undefined && to.trim() !== "") target = { to };
+    else throw invalidParameter("Missing required parameter To or VerificationSid in the post body");
+
+    const ip = clientIpOf(c, undefined, deps.trustProxyHops);
+    const outcome = await verifications.check(service, target, code, ip, transaction);
+    if (outcome.reason === "max_attempts_reached") throw maxCheckAttempts();
+    // A wrong code is data (200, pending or, on the last allowed guess, max_attempts_reached); the rest is gone.
+    const refusedCode = outcome.reason === "wrong_code" || outcome.reason === "transaction_mismatch";
+    if (!outcome.verification || (!outcome.valid && !refusedCode)) throw notFound(relative(c));
+    return c.json(checkView(outcome.verification, outcome.valid, deps.viewContext(c)), 200);
+  });
+
+  return app;
+}

@@ -1,0 +1,70 @@
+import type { NumberVault } from "../core/number-vault.js";
+import type { LimitRule } from "../core/ports.js";
+
+/**
+ * How a store keeps phone numbers at rest, whatever its SQL dialect: a number column holds the
+ * number's blind index (so equality lookups, unique indexes and erasure run on it) and a sibling
+ * column holds the number sealed; documents that contain numbers (event payloads, stored
+ * idempotent answers) are sealed whole. Every AAD context is named here, so a store that reads
+ * a box seals and opens it the same way as the one that wrote it.
+ */
+
+export const sealedContext = {
+  destination: (verificationId: string) => `verifications.to_number:${verificationId}`,
+  verifiedNumber: (verificationId: string) => `verifications.verified_number:${verificationId}`,
+  /** Bound to the row's index, so a sealed number cannot be moved under another number's key. */
+  optOut: (phoneIndex: string) => `opt_outs.phone:${phoneIndex}`,
+  eventPayload: (eventId: string) => `events.payload:${eventId}`,
+  idempotentBody: (serviceId: string, key: string) => `idempotency_keys.response_body:${serviceId}:${key}`,
+  idempotentFingerprint: (serviceId: string, key: string) => `idempotency_keys.fingerprint:${serviceId}:${key}`,
+  abuseBlockKey: (blockId: string) => `abuse_blocks.key:${blockId}`,
+} as const;
+
+/** How the conversion guard's counters and blocks name a prefix (by its blind index) or a country (as is). */
+export function storedConversionKey(vault: NumberVault, scope: string, key: string): string {
+  return scope === "prefix" ? vault.index(`prefix:${key}`) : key;
+}
+
+/** The stored form of a verification's destination: '' (an inbound verification any sender may answer) stays ''. */
+export function destinationIndex(vault: NumberVault, to: string): string {
+  return to === "" ? "" : vault.index(to);
+}
+
+/** The blind index and the sealed box of a number, for a row that keeps both. */
+export function storedNumber(
+  vault: NumberVault,
+  value: string | null,
+  context: string,
+): { index: string | null; sealed: Buffer | null } {
+  if (value === null || value === "") return { index: value, sealed: null };
+  return { index: vault.index(value), sealed: vault.seal(value, context) };
+}
+
+/** The clear number of a row: '' or null when nothing was sealed. */
+export function openNumber(vault: NumberVault, sealed: Buffer | null, context: string): string | null {
+  return sealed ? vault.open(sealed, context) : null;
+}
+
+/** Limiter rules whose key is a phone number or a part of one (a prefix): their counters are keyed by index. */
+export const NUMBER_KEYED_RULES: readonly LimitRule[] = [
+  "sends_per_destination",
+  "sends_per_prefix",
+  "failed_checks_per_destination",
+  "inbound_approvals_per_sender",
+  "inbound_unknown_per_sender",
+];
+
+/** The key a limiter stores for `rule`: a blind index when the key is (part of) a number, else as given. */
+export function storedLimitKey(vault: NumberVault, rule: LimitRule, key: string): string {
+  return NUMBER_KEYED_RULES.includes(rule) ? vault.index(key) : key;
+}
+
+/** The verification a stored idempotent answer is about (its `id`), kept in clear beside the sealed body for erasure. */
+export function answeredVerificationId(body: string): string | null {
+  try {
+    const id = (JSON.parse(body) as { id?: unknown }).id;
+    return typeof id === "string" ? id : null;
+  } catch {
+    return null;
+  }
+}

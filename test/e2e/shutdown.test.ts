@@ -1,0 +1,137 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { until, within } from "../helpers/waiting.js";
+import { freePort, startWebhookSink, type WebhookSink } from "../helpers/webhook-sink.js";
+
+/**
+ * SIGTERM while starts are in flight against a slow provider (the built server as a process):
+ * accepted requests finish, the process exits 0, and no accepted verification loses its send.
+ */
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const ADMIN_KEY = `e2e-admin-${randomBytes(16).toString("hex")}`;
+const HOOK_SECRET = `whsec_${randomBytes(32).toString("base64")}`;
+const PROVIDER_DELAY_MS = 700;
+
+type View = { id: string; status: string; deliveries?: Array<{ status: string }> };
+type Outcome = { sentBeforeSignal: boolean; status?: number; body?: View; error?: string };
+
+interface Child {
+  proc: ChildProcess;
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+describe("graceful shutdown under load", () => {
+  let sink: WebhookSink;
+  let dir: string;
+  const children: Child[] = [];
+
+  beforeEach(async () => {
+    sink = await startWebhookSink();
+    dir = mkdtempSync(join(tmpdir(), "verifyd-shutdown-"));
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill("SIGKILL");
+      await within(child.exited, 5000, "killing a leftover child");
+    }
+    await sink.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("finishes every accepted start, exits 0, and sends the queued deliveries after a restart", async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const env = {
+      PATH: process.env.PATH ?? "",
+      PORT: String(port),
+      VERIFYD_HOST: "127.0.0.1",
+      VERIFYD_DB: join(dir, "verifyd.db"),
+      VERIFYD_SECRET: randomBytes(36).toString("base64"),
+      VERIFYD_ADMIN_KEY: ADMIN_KEY,
+      VERIFYD_ENV: "production",
+      VERIFYD_HTTP_CHANNEL_URL: sink.url,
+      VERIFYD_HTTP_CHANNEL_SECRET: HOOK_SECRET,
+      VERIFYD_OUTBOX_POLL: "100ms",
+      VERIFYD_LIMIT_STARTS_PER_IP: "1000/1h",
+      VERIFYD_LOG_LEVEL: "info",
+    };
+    const startServer = async (): Promise<Child> => {
+      const proc = spawn(process.execPath, ["dist/cli.js", "serve"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      proc.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      proc.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+        proc.once("exit", (code, signal) => resolve({ code, signal }));
+      });
+      const child = { proc, output: () => output, exited };
+      children.push(child);
+      await until("GET /readyz = 200", async () => {
+        if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${output}`);
+        const res = await fetch(`${base}/readyz`).catch(() => undefined);
+        return res?.status === 200 ? true : undefined;
+      });
+      return child;
+    };
+
+    let signalled = false;
+    /** One start; a response must be complete JSON, a refused connection is recorded as an error. */
+    const start = async (n: number): Promise<Outcome> => {
+      const sentBeforeSignal = !signalled;
+      try {
+        const res = await fetch(`${base}/v1/verifications`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+          body: JSON.stringify({ to: `+1415555${String(1000 + n).padStart(4, "0")}` }),
+        });
+        return { sentBeforeSignal, status: res.status, body: (await res.json()) as View };
+      } catch (err) {
+        return { sentBeforeSignal, error: String((err as Error).cause ?? err) };
+      }
+    };
+
+    // The slow provider holds every start in its handler (the dispatch budget outlasts the delay);
+    // the first four sends fail transiently, so their deliveries are still queued at shutdown.
+    for (let i = 0; i < 4; i++) sink.respondWith(503, { delayMs: PROVIDER_DELAY_MS });
+    sink.setDefault(200, { delayMs: PROVIDER_DELAY_MS });
+
+    const first = await startServer();
+    const inFlight = Array.from({ length: 8 }, (_, n) => start(n));
+    await until("every start to reach the provider", () => (sink.requests.length >= 8 ? true : undefined));
+    first.proc.kill("SIGTERM");
+    signalled = true;
+    const afterSignal = Array.from({ length: 8 }, (_, n) => start(100 + n)); // the stream goes on
+    const outcomes = await Promise.all([...inFlight, ...afterSignal]);
+
+    expect(await within(first.exited, 15_000, "the drain")).toEqual({ code: 0, signal: null });
+    expect(first.output()).toContain('"msg":"stopped"');
+    const before = outcomes.filter((o) => o.sentBeforeSignal);
+    expect(before).toHaveLength(8);
+    for (const outcome of before) {
+      expect(outcome.error).toBeUndefined(); // no reset for a request the server had accepted
+      expect(outcome.status).toBe(201);
+      expect(outcome.body?.id).toMatch(/^ver_/);
+    }
+    // After the signal a start is either refused at connect or answered in full; nothing in between.
+    for (const outcome of outcomes.filter((o) => !o.sentBeforeSignal)) {
+      if (outcome.error === undefined) expect(outcome.body?.id).toMatch(/^ver_/);
+      else expect(outcome.error).toMatch(/ECONNREFUSED|ECONNRESET|other side closed/);
+    }
+    const accepted = outcomes.flatMap((o) => (o.status === 201 && o.body ? [o.body.id] : []));
+
+    await startServer();
+    for (const id of accepted) {
+      await until(`the send of ${id}`, async () => {
+        const res = await fetch(`${base}/v1/verifications/${id}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+        const view = (await res.json()) as View;
+        return view.deliveries?.some((d) => d.status === "accepted") ? true : undefined;
+      });
+    }
+  });
+});

@@ -1,0 +1,178 @@
+import { describe, expect, it } from "vitest";
+import { BUILTIN_LANGUAGES, isBuiltinLanguage } from "../../src/core/messages/builtin-templates.js";
+import { chooseLocale } from "../../src/core/messages/locale.js";
+import { renderMessage } from "../../src/core/messages/render.js";
+import { countSegments } from "../../src/core/messages/segments.js";
+import { templateProblems } from "../../src/core/messages/validate.js";
+import { DEFAULT_SETTINGS, type ServiceSettings } from "../../src/core/service-settings.js";
+
+const LONG_NAME = "Northwind Traders International Banking"; // 39 characters
+const CODE = "0123456789";
+const builtinOnly = (tag: string) => isBuiltinLanguage(tag);
+
+describe("locale choice", () => {
+  it("takes the request's locale first, then the country's language, then the service default, then en", () => {
+    expect(chooseLocale({ requested: "de", country: "FR", serviceDefault: "it", available: builtinOnly })).toBe("de");
+    expect(chooseLocale({ requested: null, country: "FR", serviceDefault: "it", available: builtinOnly })).toBe("fr");
+    expect(chooseLocale({ requested: null, country: "US", serviceDefault: "it", available: builtinOnly })).toBe("it");
+    expect(chooseLocale({ requested: null, country: null, serviceDefault: null, available: builtinOnly })).toBe("en");
+  });
+
+  it("falls back from a regional tag to its language, and skips languages without text", () => {
+    expect(chooseLocale({ requested: "pt-BR", country: "US", available: builtinOnly })).toBe("pt");
+    expect(chooseLocale({ requested: "pt-br", country: "US", available: (t) => t === "pt-BR" })).toBe("pt-BR");
+    expect(chooseLocale({ requested: "sw", country: "JP", available: builtinOnly })).toBe("ja");
+    expect(chooseLocale({ requested: "not a tag", country: "BR", available: builtinOnly })).toBe("pt");
+  });
+});
+
+describe("built-in templates", () => {
+  it("has the twelve languages", () => {
+    expect(BUILTIN_LANGUAGES.sort()).toEqual(["ar", "de", "en", "es", "fr", "hi", "id", "it", "ja", "pt", "ru", "zh"]);
+  });
+
+  for (const locale of BUILTIN_LANGUAGES) {
+    it(`${locale}: one SMS segment with a 10-digit code and a long service name (trimmed if needed)`, () => {
+      for (const transaction of [null, { amount: "EUR 12.50", payee: "ACME" }]) {
+        const text = renderMessage({
+          channel: "sms",
+          locale,
+          serviceName: LONG_NAME,
+          code: CODE,
+          minutesLeft: 10,
+          transaction,
+        });
+        expect(countSegments(text).segments, text).toBe(1);
+        expect(text).toContain(CODE);
+        expect(text).not.toMatch(/\{\w+\}/);
+        expect(text).toContain(LONG_NAME.slice(0, 4)); // the name is shortened, never dropped
+        if (transaction) expect(text).toContain("EUR 12.50");
+        if (transaction) expect(text).toContain("ACME");
+      }
+    });
+  }
+
+  it("keeps the English text and spells minutes in each language's plural forms", () => {
+    const en = (minutesLeft: number) =>
+      renderMessage({ channel: "sms", locale: "en", serviceName: "Acme", code: "123456", minutesLeft });
+    expect(en(10)).toBe("Your Acme code is 123456. It expires in 10 minutes. Do not share it.");
+    expect(en(1)).toBe("Your Acme code is 123456. It expires in 1 minute. Do not share it.");
+    const ru = renderMessage({ channel: "sms", locale: "ru", serviceName: "Acme", code: "123456", minutesLeft: 5 });
+    expect(ru).toBe("Код Acme: 123456. Срок действия: 5 минут. Никому не сообщайте.");
+  });
+
+  it("keeps Latin-script languages in GSM-7 (no accidental UCS-2)", () => {
+    for (const locale of ["en", "es", "pt", "fr", "de", "it", "id"]) {
+      const text = renderMessage({ channel: "sms", locale, serviceName: "Acme", code: "123456", minutesLeft: 10 });
+      expect(countSegments(text).encoding, `${locale}: ${text}`).toBe("gsm7");
+    }
+  });
+
+  it("shows amount and payee in the payment template", () => {
+    const text = renderMessage({
+      channel: "sms",
+      locale: "en",
+      serviceName: "Bank",
+      code: "123456",
+      minutesLeft: 5,
+      transaction: { amount: "EUR 12.50", payee: "ACME" },
+    });
+    expect(text).toBe("Bank: code 123456 to pay EUR 12.50 to ACME. It expires in 5 minutes. Do not share it.");
+  });
+});
+
+describe("autofill lines", () => {
+  const base = { channel: "sms" as const, locale: "en", serviceName: "Example", code: "123456", minutesLeft: 10 };
+
+  it("ends the SMS with the WebOTP line `@host #code`", () => {
+    const text = renderMessage({ ...base, webOtpOrigin: "example.com" });
+    expect(text.split("\n")).toEqual([
+      "Your Example code is 123456. It expires in 10 minutes. Do not share it.",
+      "@example.com #123456",
+    ]);
+  });
+
+  it("puts the app hash on its own line before the WebOTP line, or last without one", () => {
+    expect(renderMessage({ ...base, webOtpOrigin: "example.com", androidAppHash: "FA+9qCX9VSu" }).split("\n")).toEqual([
+      "Your Example code is 123456. It expires in 10 minutes. Do not share it.",
+      "FA+9qCX9VSu",
+      "@example.com #123456",
+    ]);
+    expect(
+      renderMessage({ ...base, androidAppHash: "FA+9qCX9VSu" })
+        .split("\n")
+        .at(-1),
+    ).toBe("FA+9qCX9VSu");
+  });
+
+  it("adds no autofill lines to RCS or WhatsApp texts", () => {
+    expect(renderMessage({ ...base, channel: "rcs", webOtpOrigin: "example.com", androidAppHash: "FA+9qCX9VSu" })).not.toContain(
+      "\n",
+    );
+  });
+
+  it("trims the service name so that the lines still fit one segment", () => {
+    const text = renderMessage({
+      ...base,
+      locale: "ja",
+      serviceName: "ノースウィンド",
+      code: CODE,
+      webOtpOrigin: "ex.jp",
+    });
+    expect(countSegments(text).segments).toBe(1);
+    expect(text.split("\n").at(-1)).toBe(`@ex.jp #${CODE}`);
+  });
+});
+
+describe("template overrides", () => {
+  const withTemplates = (templates: ServiceSettings["templates"], extra: Partial<ServiceSettings> = {}) => ({
+    ...DEFAULT_SETTINGS,
+    ...extra,
+    templates,
+  });
+
+  it("accepts an override with the code placeholder that fits", () => {
+    expect(templateProblems(withTemplates({ fr: { sms: "{code} est votre code {service}." } }), "Acme")).toEqual([]);
+  });
+
+  it("refuses an override without the code placeholder, naming locale and channel", () => {
+    expect(templateProblems(withTemplates({ fr: { sms: "Votre code {service}." } }), "Acme")).toEqual([
+      { pointer: "/templates/fr/sms", detail: "the sms template of fr must contain {code}" },
+    ]);
+  });
+
+  it("refuses a payment override without amount and payee, and unknown placeholders", () => {
+    const problems = templateProblems(
+      withTemplates({ en: { sms_payment: "Code {code}", rcs: "Code {code} for {user}" } }),
+      "Acme",
+    );
+    expect(problems.map((p) => p.detail)).toEqual([
+      "the rcs template of en has unknown placeholders: {user}",
+      "the sms_payment template of en must contain {amount} and {payee}",
+    ]);
+  });
+
+  it("refuses a GSM-7 override over 160 septets with the longest values", () => {
+    // 136 septets of text + a 10-character code = 146: fits; with a 15-character name in {service}, 161.
+    const text = `${"a".repeat(136)}{code}`;
+    expect(templateProblems(withTemplates({ en: { sms: text } }), "Acme")).toEqual([]);
+    const over = templateProblems(withTemplates({ en: { sms: `${"a".repeat(136)}{code}{service}` } }), "Fifteen chars!!");
+    expect(over).toHaveLength(1);
+    expect(over[0]?.pointer).toBe("/templates/en/sms");
+    expect(over[0]?.detail).toContain("161 GSM-7 septets");
+  });
+
+  it("refuses a UCS-2 override over 70 characters, and counts the WebOTP line", () => {
+    const text = "您的{service}验证码是{code}。"; // 7 + 4 + 10 = 21 units with "Acme"
+    expect(templateProblems(withTemplates({ zh: { sms: text } }), "Acme")).toEqual([]);
+    const longer = `${"码".repeat(49)}{code}{service}`; // 49 + 10 + 4 = 63; with "\n@example.com #0123456789", 88
+    expect(templateProblems(withTemplates({ zh: { sms: longer } }), "Acme")).toEqual([]);
+    const problems = templateProblems(withTemplates({ zh: { sms: longer } }, { webOtpOrigin: "example.com" }), "Acme");
+    expect(problems[0]?.detail).toContain("88 UCS-2 characters");
+    expect(problems[0]?.detail).toContain("holds 70");
+  });
+
+  it("leaves RCS and WhatsApp overrides out of the SMS segment rule", () => {
+    expect(templateProblems(withTemplates({ en: { rcs: `${"a".repeat(400)} {code}` } }), "Acme")).toEqual([]);
+  });
+});
