@@ -196,6 +196,8 @@ export function describeStoreContract(
       expect(await store.recordStatus("p2", { providerMessageId: "m-1", status: "delivered" }, T0)).toBeNull(); // other provider
       const sent = await store.recordStatus("p1", { providerMessageId: "m-1", status: "delivered" }, T0 + 1);
       expect(sent).toMatchObject({ deliveryId: d.id, verificationId: v.id, step: 0, provider: "p1", onCurrentStep: true });
+      // The destination in clear (for the event's masked number), not the stored blind index.
+      expect(sent).toMatchObject({ serviceId: v.serviceId, to: v.to, deliveredAfterMs: 1 });
       await store.recordStatus("p1", { providerMessageId: "m-1", status: "sent" }, T0 + 2);
       await store.recordStatus("p1", { providerMessageId: "m-1", status: "failed", errorCode: "30005" }, T0 + 3);
       expect(await store.listDeliveries(v.id)).toMatchObject([{ status: "delivered", errorCode: null }]);
