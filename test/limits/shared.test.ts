@@ -76,4 +76,57 @@ describe("shared limiters", () => {
     const refused = await first.consume("sends_per_destination", "+14155550101").catch((err) => err);
     expect((refused as VerifydError).code).toBe("limiter_unavailable");
   });
+
+  /** Fails `to` up to the failed-check limit (3 here) and returns the lockout's length in ms. */
+  const strike = async (limiter: ReturnType<typeof createRedisLimiter>, to: string) => {
+    let last = await limiter.consume("failed_checks_per_destination", to);
+    for (let i = 1; i < 3; i++) last = await limiter.consume("failed_checks_per_destination", to);
+    expect(last.allowed).toBe(true); // the failure that reaches the limit is counted, and locks
+    expect((await limiter.peek("failed_checks_per_destination", to)).allowed).toBe(false);
+    return last.resetMs;
+  };
+  const escalating: LimitSettings = { ...settings, failed_checks_per_destination: { points: 3, windowMs: 3_600_000 } };
+
+  it.skipIf(!redisUrl)("escalates lockouts in Redis, keyed by the number's blind index", async () => {
+    const redis = client(redisUrl as string);
+    await redis.connect();
+    cleanups.push(async () => redis.disconnect());
+    const limiter = createRedisLimiter(redis, escalating, testVault);
+    const to = `+1415556${Date.now() % 10_000}`;
+    const counter = `failed_checks_per_destination:${testVault.index(to)}`;
+
+    expect(await strike(limiter, to)).toBeGreaterThan(3_590_000);
+    expect(await redis.exists(counter)).toBe(1);
+    expect(await redis.keys(`*${to.slice(1)}*`)).toEqual([]); // no key names the number
+    expect(await redis.exists(`failed_checks_per_destination_strikes:${testVault.index(to)}`)).toBe(1);
+
+    await redis.del(counter); // the first lockout is over; the strike is remembered
+    const second = await strike(limiter, to);
+    expect(second).toBeGreaterThan(7_190_000);
+    expect(second).toBeLessThanOrEqual(7_200_000);
+
+    await limiter.reset("failed_checks_per_destination", to); // a correct code forgets the strikes
+    expect(await strike(limiter, to)).toBeLessThanOrEqual(3_600_000);
+  });
+
+  it.skipIf(!postgresUrl)("escalates lockouts in PostgreSQL, keyed by the number's blind index", async () => {
+    const database = await createTestDatabase(postgresUrl as string);
+    const { pool } = openPg(database.url);
+    cleanups.push(async () => {
+      await pool.end();
+      await database.drop();
+    });
+    const limiter = createPgLimiter(pool, escalating, testVault);
+    const to = "+14155560100";
+    const counter = `failed_checks_per_destination:${testVault.index(to)}`;
+
+    expect(await strike(limiter, to)).toBeGreaterThan(3_590_000);
+    const keys = (await pool.query<{ key: string }>("select key from rate_limits")).rows.map((r) => r.key);
+    expect(keys.sort()).toEqual([counter, `failed_checks_per_destination_strikes:${testVault.index(to)}`].sort());
+
+    await pool.query("delete from rate_limits where key = $1", [counter]); // the first lockout is over
+    const second = await strike(limiter, to);
+    expect(second).toBeGreaterThan(7_190_000);
+    expect(second).toBeLessThanOrEqual(7_200_000);
+  });
 });

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Store } from "../../src/core/ports.js";
+import { openConfiguredStore } from "../../src/store/backends.js";
 import { openPg } from "../../src/store/pg/open.js";
 import { createPgStore } from "../../src/store/pg/store.js";
+import { VaultKeyMismatchError } from "../../src/store/sqlite/vault-state.js";
 import { createTestDatabase } from "../helpers/services.js";
 import { describeStoreContract } from "./contract.js";
 import { sampleVerification, testVault } from "./fixtures.js";
@@ -58,5 +60,23 @@ describe.skipIf(!server)("PostgreSQL Store: several instances on one database", 
 
     const approvals = await Promise.all(stores.flatMap((s) => Array.from({ length: 5 }, () => s.approve("ver_m0", T0 + 1))));
     expect(approvals.filter(Boolean)).toHaveLength(1);
+  });
+});
+
+describe.skipIf(!server)("PostgreSQL Store: the number key", () => {
+  it("records the key at the first start and refuses another VERIFYD_SECRET, like SQLite", async () => {
+    const database = await createTestDatabase(server as string);
+    const config = (secret: string) => ({ dbPath: "unused.db", databaseUrl: database.url, dbPoolSize: 2, secret });
+    try {
+      const first = await openConfiguredStore(config("first-secret-0123456789abcdef0123456789"));
+      await first.store.close();
+      const again = await openConfiguredStore(config("first-secret-0123456789abcdef0123456789"));
+      await again.store.close();
+      await expect(openConfiguredStore(config("other-secret-0123456789abcdef0123456789"))).rejects.toBeInstanceOf(
+        VaultKeyMismatchError,
+      );
+    } finally {
+      await database.drop();
+    }
   });
 });
