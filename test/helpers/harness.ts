@@ -7,6 +7,7 @@ import type { AdapterType } from "../../src/channels/registry.js";
 import { buildRuntime, type Runtime } from "../../src/compose.js";
 import { loadConfig } from "../../src/config/env.js";
 import { generateApiKey } from "../../src/core/api-keys.js";
+import type { Store } from "../../src/core/ports.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { openConfiguredStore } from "../../src/store/backends.js";
 import { FakeClock } from "./clock.js";
@@ -34,6 +35,8 @@ export interface Harness {
   /** The SQLite file behind this harness (unused when it runs on PostgreSQL, see `onPostgres`). */
   dbPath: string;
   onPostgres: boolean;
+  /** Runs `read` on a second connection to the harness's database (SQLite or PostgreSQL), through the Store port. */
+  withStore<T>(read: (store: Store) => Promise<T>): Promise<T>;
   /** Sends a request with the admin key and JSON body; records the response body. */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   json<T = Record<string, unknown>>(
@@ -134,6 +137,14 @@ export async function createHarness(env: Record<string, string> = {}, configFile
     logs,
     dbPath: config.dbPath,
     onPostgres: config.databaseUrl !== undefined,
+    async withStore(read) {
+      const { store } = await openConfiguredStore({ ...config, secret: config.secret ?? TEST_SECRET });
+      try {
+        return await read(store);
+      } finally {
+        await store.close();
+      }
+    },
     async otherServiceKey() {
       const { store } = await openConfiguredStore({ ...config, secret: config.secret ?? TEST_SECRET });
       const { key, prefix, secretHash } = generateApiKey();
