@@ -1,15 +1,12 @@
 import { parseArgs } from "node:util";
-import { ensureDefaultService, resolveSecret } from "./bootstrap.js";
+import { ensureDefaultService } from "./bootstrap.js";
 import { type Config, ConfigError } from "./config/env.js";
 import { type ApiKeyEntry, createAdminService } from "./core/admin.js";
 import { generateApiKey } from "./core/api-keys.js";
 import { VerifydError } from "./core/errors.js";
-import { createNumberVault } from "./core/number-vault.js";
 import type { Clock, Ids } from "./core/ports.js";
 import { systemClock, uuidIds } from "./runtime.js";
-import { migrateSqlite, openSqlite } from "./store/sqlite/open.js";
-import { createSqliteStore } from "./store/sqlite/store.js";
-import { ensureSealed } from "./store/sqlite/vault-state.js";
+import { openConfiguredStore } from "./store/backends.js";
 
 /** The operator commands `verifyd keys …` and `verifyd services …`. */
 export const ADMIN_COMMANDS = ["keys", "services"] as const;
@@ -213,16 +210,7 @@ export async function adminCommand(config: Config | (() => Config), argv: string
 
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? uuidIds;
-  const vault = createNumberVault(resolveSecret(resolved));
-  const sqlite = openSqlite(resolved.dbPath);
-  try {
-    migrateSqlite(sqlite.db);
-    ensureSealed(sqlite.raw, vault, clock.now());
-  } catch (err) {
-    sqlite.raw.close();
-    throw err;
-  }
-  const store = createSqliteStore(sqlite, vault); // prepares its statements: after the migrations
+  const { store } = await openConfiguredStore(resolved, clock.now());
   try {
     await ensureDefaultService(store, resolved, clock);
     const admin = createAdminService({ store, clock, ids, defaults: resolved.defaults });

@@ -1,13 +1,11 @@
 #!/usr/bin/env node
 import { adminCommand, isAdminCommand } from "./admin-cli.js";
-import { resolveSecret } from "./bootstrap.js";
 import { ConfigError, loadConfig } from "./config/env.js";
-import { createNumberVault } from "./core/number-vault.js";
 import { startServer } from "./main.js";
 import { purgeCommand } from "./purge.js";
 import { rotateKeyCommand } from "./rotate-key.js";
-import { migrateSqlite, openSqlite } from "./store/sqlite/open.js";
-import { ensureSealed, VaultKeyMismatchError } from "./store/sqlite/vault-state.js";
+import { describeDatabase, openConfiguredStore } from "./store/backends.js";
+import { VaultKeyMismatchError } from "./store/sqlite/vault-state.js";
 import { VERSION } from "./version.js";
 
 const USAGE = `verifyd ${VERSION}: self-hosted phone verification
@@ -82,15 +80,10 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (command === "migrate") {
-    const sqlite = openSqlite(config.dbPath);
-    try {
-      migrateSqlite(sqlite.db);
-      // Rows stored in clear by earlier versions are sealed here (or at the first start).
-      ensureSealed(sqlite.raw, createNumberVault(resolveSecret(config)), Date.now());
-    } finally {
-      sqlite.raw.close();
-    }
-    process.stdout.write(`migrated ${config.dbPath}\n`);
+    // Rows stored in clear by earlier versions are sealed here (or at the first start).
+    const { store } = await openConfiguredStore(config);
+    await store.close();
+    process.stdout.write(`migrated ${describeDatabase(config)}\n`);
     return 0;
   }
 

@@ -12,7 +12,6 @@ import { createEventSink } from "./core/events.js";
 import { createFactorService } from "./core/factors.js";
 import { createInboundService } from "./core/inbound.js";
 import { createChangeNotifier } from "./core/notifier.js";
-import { createNumberVault } from "./core/number-vault.js";
 import { createOptOutService } from "./core/opt-outs.js";
 import type { Clock, Ids, InboundMessage, Sender } from "./core/ports.js";
 import { providersReadiness } from "./core/readiness.js";
@@ -24,14 +23,11 @@ import { createEventsWorker } from "./delivery/events-worker.js";
 import { createOutbox, type Outbox } from "./delivery/outbox.js";
 import { createApp } from "./http/app.js";
 import { createAuthenticator } from "./http/middleware/auth.js";
-import { createSqliteLimiter, limitSettings } from "./limits/limiter.js";
+import { limitSettings } from "./limits/limiter.js";
 import { createLogger } from "./observability/logger.js";
 import { createPromMetrics } from "./observability/metrics.js";
 import { systemClock, uuidIds } from "./runtime.js";
-import { createSqliteConversionStore } from "./store/sqlite/conversion.js";
-import { migrateSqlite, openSqlite } from "./store/sqlite/open.js";
-import { createSqliteStore } from "./store/sqlite/store.js";
-import { ensureSealed } from "./store/sqlite/vault-state.js";
+import { openBackends } from "./store/backends.js";
 import { VERSION } from "./version.js";
 
 export interface RuntimeOptions {
@@ -63,16 +59,12 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   const secret = resolveSecret(config);
   const codes = createCodeKit(secret);
   // Phone numbers are stored as blind indexes beside sealed copies (README: Data at rest).
-  const vault = createNumberVault(secret);
-  const sqlite = openSqlite(config.dbPath);
-  migrateSqlite(sqlite.db);
-  ensureSealed(sqlite.raw, vault, clock.now());
-  const store = createSqliteStore(sqlite, vault);
+  const backends = await openBackends(config, limitSettings(config.limits), clock.now());
+  const { store, limiter } = backends;
   const metrics = createPromMetrics({
     queuedDeliveries: () => store.countQueuedDeliveries(),
     pendingEvents: () => store.countPendingEvents(),
   });
-  const limiter = createSqliteLimiter(sqlite.raw, limitSettings(config.limits), vault);
 
   await ensureDefaultService(store, config, clock);
   const devKey = await ensureDevAdminKey(store, config, clock, ids);
@@ -147,7 +139,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   });
   const delegated = createDelegatedCodes(store, senders);
   const conversion = createConversionGuard({
-    store: createSqliteConversionStore(sqlite, vault),
+    store: backends.conversion,
     clock,
     settings: config.conversion,
     mode: config.screening.mode,
@@ -218,7 +210,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     async close(graceMs?: number) {
       await (outbox as Outbox).stop(graceMs);
       for (const sender of built) await sender.close?.();
-      await store.close();
+      await backends.close();
     },
   };
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { buildRuntime, type RuntimeOptions } from "./compose.js";
 import type { Config } from "./config/env.js";
+import { describeDatabase } from "./store/backends.js";
 import { readTlsFiles, reloadTls } from "./tls.js";
 
 export interface RunningServer {
@@ -36,7 +37,7 @@ export async function startServer(config: Config, options: RuntimeOptions = {}):
   runtime.outbox.start(config.outboxPollMs);
   const port = (server.address() as AddressInfo).port;
   logger.info(
-    { port, host: config.host, tls: Boolean(tls), env: config.env, sender: config.sender, db: config.dbPath },
+    { port, host: config.host, tls: Boolean(tls), env: config.env, sender: config.sender, db: describeDatabase(config) },
     "verifyd listening",
   );
 

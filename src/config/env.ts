@@ -19,6 +19,8 @@ export const SECRET_VARIABLES = [
   "VERIFYD_HTTP_CHANNEL_SECRET",
   "VERIFYD_METRICS_TOKEN",
   "VERIFYD_EVENTS_SECRET",
+  "DATABASE_URL",
+  "REDIS_URL",
 ] as const;
 
 const duration = (fallback: string) =>
@@ -79,6 +81,10 @@ const envSchema = z.object({
   PORT: integer(8080, 0, 65535),
   VERIFYD_HOST: z.string().default("0.0.0.0"),
   VERIFYD_DB: z.string().min(1).default("./data/verifyd.db"),
+  DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  VERIFYD_DB_POOL_SIZE: integer(10, 1, 500),
+  REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+  VERIFYD_REDIS_PREFIX: z.string().max(64).default("verifyd:"),
   VERIFYD_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, {
     message: "must be at least 32 characters (use: openssl rand -base64 48)",
   }),
@@ -180,6 +186,13 @@ export interface Config {
   port: number;
   host: string;
   dbPath: string;
+  /** PostgreSQL instead of the SQLite file (`DATABASE_URL`), with its connection pool size per instance. */
+  databaseUrl: string | undefined;
+  dbPoolSize: number;
+  /** Rate-limit counters in Redis (`REDIS_URL`), shared by every instance. */
+  redisUrl: string | undefined;
+  /** Prefix of every Redis key, so deployments can share one Redis. */
+  redisPrefix: string;
   secret: string | undefined;
   /** `VERIFYD_PREVIOUS_SECRET`: what `verifyd rotate-key` re-keys from. */
   previousSecret: string | undefined;
@@ -345,6 +358,10 @@ export function loadConfig(
     port: e.PORT,
     host: e.VERIFYD_HOST,
     dbPath: e.VERIFYD_DB,
+    databaseUrl: e.DATABASE_URL,
+    dbPoolSize: e.VERIFYD_DB_POOL_SIZE,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.VERIFYD_REDIS_PREFIX,
     secret: e.VERIFYD_SECRET,
     previousSecret: e.VERIFYD_PREVIOUS_SECRET,
     adminKey: e.VERIFYD_ADMIN_KEY,

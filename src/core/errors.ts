@@ -31,6 +31,7 @@ export type ErrorCode =
   | "idempotency_key_in_flight"
   | "channel_unavailable"
   | "service_unavailable"
+  | "limiter_unavailable"
   | "internal_error";
 
 import type { LimitState } from "./ports.js";

@@ -35,6 +35,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: ContentfulStatusCode; titl
   internal_error: { status: 500, title: "Internal error" },
   channel_unavailable: { status: 503, title: "No delivery channel is available" },
   service_unavailable: { status: 503, title: "Temporarily unavailable" },
+  limiter_unavailable: { status: 503, title: "Rate limits cannot be checked right now" },
 };
 
 const TYPE_BASE = "https://verifyd.dev/problems/";

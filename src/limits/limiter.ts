@@ -1,6 +1,7 @@
 import type BetterSqlite3 from "better-sqlite3";
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes, RateLimiterSQLite } from "rate-limiter-flexible";
 import type { RateSetting } from "../config/env.js";
+import { VerifydError } from "../core/errors.js";
 import type { NumberVault } from "../core/number-vault.js";
 import type { Limiter, LimitRule, LimitState } from "../core/ports.js";
 import { storedLimitKey } from "../store/at-rest.js";
@@ -83,6 +84,39 @@ function withStatementCache(db: BetterSqlite3.Database): BetterSqlite3.Database 
 
 export function createSqliteLimiter(sqlite: BetterSqlite3.Database, settings: LimitSettings, vault: NumberVault): Limiter {
   const db = withStatementCache(sqlite);
+  return createFlexibleLimiter(
+    settings,
+    vault,
+    (window) =>
+      new RateLimiterSQLite({
+        ...window,
+        storeClient: db,
+        storeType: "better-sqlite3",
+        tableName: "rate_limits",
+        tableCreated: true,
+        clearExpiredByTimeout: true, // without it, one row per number and IP stays forever
+      }),
+  );
+}
+
+/** One counter family's window as rate-limiter-flexible takes it. */
+export interface LimitWindow {
+  keyPrefix: string;
+  points: number;
+  duration: number;
+}
+
+/**
+ * The Limiter over rate-limiter-flexible counters that `persistent` keeps (SQLite, PostgreSQL,
+ * Redis): the rules' counters and the escalating rules' strike counters. Number keys are stored as
+ * blind indexes. A store that cannot answer fails closed: `limiter_unavailable` (503), never an
+ * unlimited send.
+ */
+export function createFlexibleLimiter(
+  settings: LimitSettings,
+  vault: NumberVault,
+  persistent: (window: LimitWindow) => RateLimiterAbstract,
+): Limiter {
   const limiters = new Map<LimitRule, RateLimiterAbstract>();
   for (const [rule, s] of Object.entries(settings) as [LimitRule, RateSetting][]) {
     const window = { keyPrefix: rule, points: s.points, duration: Math.max(1, Math.round(s.windowMs / 1000)) };
@@ -90,17 +124,8 @@ export function createSqliteLimiter(sqlite: BetterSqlite3.Database, settings: Li
       rule,
       // The per-key request budget is counted in memory: it is consulted on every request, guards
       // throughput rather than cost, and a restart resetting a one-minute window is harmless. Limits
-      // that guard against pumping and guessing are kept in the database and survive restarts.
-      rule === "requests_per_key"
-        ? new RateLimiterMemory(window)
-        : new RateLimiterSQLite({
-            ...window,
-            storeClient: db,
-            storeType: "better-sqlite3",
-            tableName: "rate_limits",
-            tableCreated: true,
-            clearExpiredByTimeout: true, // without it, one row per number and IP stays forever
-          }),
+      // that guard against pumping and guessing are kept in the store and survive restarts.
+      rule === "requests_per_key" ? new RateLimiterMemory(window) : persistent(window),
     );
   }
   const get = (rule: LimitRule) => limiters.get(rule) as RateLimiterAbstract;
@@ -109,16 +134,7 @@ export function createSqliteLimiter(sqlite: BetterSqlite3.Database, settings: Li
   for (const rule of ESCALATING_RULES) {
     strikes.set(
       rule,
-      new RateLimiterSQLite({
-        keyPrefix: strikesPrefix(rule),
-        points: Number.MAX_SAFE_INTEGER,
-        duration: STRIKE_MEMORY_MS / 1000,
-        storeClient: db,
-        storeType: "better-sqlite3",
-        tableName: "rate_limits",
-        tableCreated: true,
-        clearExpiredByTimeout: true,
-      }),
+      persistent({ keyPrefix: strikesPrefix(rule), points: Number.MAX_SAFE_INTEGER, duration: STRIKE_MEMORY_MS / 1000 }),
     );
   }
 
@@ -153,16 +169,32 @@ export function createSqliteLimiter(sqlite: BetterSqlite3.Database, settings: Li
         return state(rule, res, true);
       } catch (err) {
         if (err instanceof RateLimiterRes) return state(rule, err, false);
-        throw err;
+        throw unavailable(err);
       }
     },
     async peek(rule, key) {
-      const res = await get(rule).get(storedKey(rule, key));
+      const res = await get(rule)
+        .get(storedKey(rule, key))
+        .catch((err) => {
+          throw unavailable(err);
+        });
       return state(rule, res, (res?.consumedPoints ?? 0) < settings[rule].points);
     },
     async reset(rule, key) {
-      await get(rule).delete(storedKey(rule, key));
-      await strikes.get(rule)?.delete(storedKey(rule, key));
+      try {
+        await get(rule).delete(storedKey(rule, key));
+        await strikes.get(rule)?.delete(storedKey(rule, key));
+      } catch (err) {
+        throw unavailable(err);
+      }
     },
   };
+}
+
+function unavailable(cause: unknown): VerifydError {
+  const error = new VerifydError("limiter_unavailable", "the rate-limit store does not answer; try again shortly", {
+    retryAfterMs: 5_000,
+  });
+  error.cause = cause;
+  return error;
 }

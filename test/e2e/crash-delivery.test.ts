@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { type FakeVonage, startFakeVonage } from "../fakes/vonage.js";
+import { sharedBackendsEnv } from "../helpers/shared-backends.js";
 import { until, within } from "../helpers/waiting.js";
 import { freePort } from "../helpers/webhook-sink.js";
 
@@ -121,7 +122,10 @@ describe("verifyd killed mid-delivery", () => {
     writeFileSync(configFile, JSON.stringify({ providers: { vonage }, route: [{ channel: "sms", providers: ["vonage"] }] }));
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
+    const shared = await sharedBackendsEnv();
+    cleanups.push(() => shared.cleanup());
     const env = {
+      ...shared.env,
       PATH: process.env.PATH ?? "",
       PORT: String(port),
       VERIFYD_DB: join(dir, "verifyd.db"),

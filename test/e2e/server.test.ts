@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { sharedBackendsEnv } from "../helpers/shared-backends.js";
 import { until, within } from "../helpers/waiting.js";
 import { freePort, type SinkRequest, startWebhookSink, type WebhookSink } from "../helpers/webhook-sink.js";
 
@@ -46,8 +47,11 @@ describe("verifyd as a process", () => {
   let base: string;
   const children: Child[] = [];
 
+  let shared: Awaited<ReturnType<typeof sharedBackendsEnv>>;
+
   beforeEach(async () => {
     sink = await startWebhookSink();
+    shared = await sharedBackendsEnv();
     dir = mkdtempSync(join(tmpdir(), "verifyd-e2e-"));
     const port = await freePort(); // PORT=0 would work, but the server does not tell us the port it got
     base = `http://127.0.0.1:${port}`;
@@ -66,6 +70,7 @@ describe("verifyd as a process", () => {
       // 10 digits so that "the code is not in the logs" cannot pass or fail by coincidence
       // (a 6-digit code can turn up inside a timestamp or an id).
       VERIFYD_CODE_LENGTH: "10",
+      ...shared.env,
     };
   });
 
@@ -75,6 +80,7 @@ describe("verifyd as a process", () => {
       await within(child.exited, 5000, "killing a leftover child");
     }
     await sink.close();
+    await shared.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -7,12 +7,12 @@ import type { AdapterType } from "../../src/channels/registry.js";
 import { buildRuntime, type Runtime } from "../../src/compose.js";
 import { loadConfig } from "../../src/config/env.js";
 import { generateApiKey } from "../../src/core/api-keys.js";
-import { createNumberVault } from "../../src/core/number-vault.js";
+import type { Store } from "../../src/core/ports.js";
 import { createLogger } from "../../src/observability/logger.js";
-import { openSqlite } from "../../src/store/sqlite/open.js";
-import { createSqliteStore } from "../../src/store/sqlite/store.js";
+import { openConfiguredStore } from "../../src/store/backends.js";
 import { FakeClock } from "./clock.js";
 import { CapturingSender } from "./senders.js";
+import { sharedBackendsEnv } from "./shared-backends.js";
 
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
 export const TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef";
@@ -32,8 +32,11 @@ export interface Harness {
    * would: for tests that a key sees only its own service, or that admin-only routes refuse it.
    */
   otherServiceKey(): Promise<{ authorization: string }>;
-  /** The SQLite file behind this harness. */
+  /** The SQLite file behind this harness (unused when it runs on PostgreSQL, see `onPostgres`). */
   dbPath: string;
+  onPostgres: boolean;
+  /** Runs `read` on a second connection to the harness's database (SQLite or PostgreSQL), through the Store port. */
+  withStore<T>(read: (store: Store) => Promise<T>): Promise<T>;
   /** Sends a request with the admin key and JSON body; records the response body. */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   json<T = Record<string, unknown>>(
@@ -50,6 +53,8 @@ export interface Harness {
 /**
  * A full verifyd (real SQLite file in a fresh temp folder, real limiter, real outbox) with a fake
  * clock and a capturing sender standing in for the console channel. `env` overrides configuration.
+ * With VERIFYD_TEST_DATABASE_URL / VERIFYD_TEST_REDIS_URL (or VERIFYD_TEST_STORE=pg) it runs on a
+ * fresh PostgreSQL database and Redis counters instead.
  */
 export async function createHarness(env: Record<string, string> = {}, configFile?: object): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "verifyd-test-"));
@@ -57,7 +62,9 @@ export async function createHarness(env: Record<string, string> = {}, configFile
     writeFileSync(join(dir, "config.json"), JSON.stringify(configFile));
     env = { VERIFYD_CONFIG_FILE: join(dir, "config.json"), ...env };
   }
+  const shared = await sharedBackendsEnv();
   const config = loadConfig({
+    ...shared.env,
     VERIFYD_DB: join(dir, "verifyd.db"),
     VERIFYD_SECRET: TEST_SECRET,
     VERIFYD_ADMIN_KEY: ADMIN_KEY,
@@ -129,11 +136,19 @@ export async function createHarness(env: Record<string, string> = {}, configFile
     sender,
     logs,
     dbPath: config.dbPath,
+    onPostgres: config.databaseUrl !== undefined,
+    async withStore(read) {
+      const { store } = await openConfiguredStore({ ...config, secret: config.secret ?? TEST_SECRET });
+      try {
+        return await read(store);
+      } finally {
+        await store.close();
+      }
+    },
     async otherServiceKey() {
-      const second = openSqlite(config.dbPath);
+      const { store } = await openConfiguredStore({ ...config, secret: config.secret ?? TEST_SECRET });
       const { key, prefix, secretHash } = generateApiKey();
       try {
-        const store = createSqliteStore(second, createNumberVault(config.secret ?? TEST_SECRET));
         await store.ensureService({ id: "svc_other", name: "Other", route: [] }, clock.now());
         const createdAt = clock.now();
         await store.insertApiKey({
@@ -146,7 +161,7 @@ export async function createHarness(env: Record<string, string> = {}, configFile
           revokedAt: null,
         });
       } finally {
-        second.raw.close();
+        await store.close();
       }
       return { authorization: `Bearer ${key}` };
     },
@@ -165,6 +180,7 @@ export async function createHarness(env: Record<string, string> = {}, configFile
     },
     async close() {
       await runtime.close();
+      await shared.cleanup();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -3,7 +3,11 @@ import Database from "better-sqlite3";
 import { ScureBase32Plugin } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHarness, type Harness } from "../helpers/harness.js";
+import { onSharedBackends } from "../helpers/shared-backends.js";
 import { codeAt, parseOtpauth } from "../helpers/totp.js";
+
+/** These tests read the SQLite file itself; the store contract holds PostgreSQL to the same. */
+const sqliteFileOnly = onSharedBackends();
 
 type Problem = { status: number; code: string; title: string; detail: string };
 
@@ -94,34 +98,37 @@ describe("factor endpoints: bad requests, scoping and storage", () => {
     expect(own.body).toMatchObject({ valid: true, factor_id: factorId });
   });
 
-  it("stores the secret only sealed: neither its base32 form nor its bytes are in the row or the file", () => {
-    const raw = Buffer.from(new ScureBase32Plugin().decode(secret));
-    expect(raw).toHaveLength(20);
-    const db = new Database(h.dbPath, { readonly: true });
-    let row: { sealed_secret: Buffer } | undefined;
-    try {
-      row = db.prepare("select sealed_secret from factors where id = ?").get(factorId) as { sealed_secret: Buffer } | undefined;
-    } finally {
-      db.close();
-    }
-    const sealed = row?.sealed_secret as Buffer;
-    expect(sealed).toHaveLength(12 + 16 + 20); // IV, tag, ciphertext
-    expect(sealed.includes(raw)).toBe(false);
-    expect(sealed.includes(Buffer.from(secret, "ascii"))).toBe(false);
-
-    const files = [h.dbPath, `${h.dbPath}-wal`].map((f) => {
+  it.skipIf(sqliteFileOnly)(
+    "stores the secret only sealed: neither its base32 form nor its bytes are in the row or the file",
+    () => {
+      const raw = Buffer.from(new ScureBase32Plugin().decode(secret));
+      expect(raw).toHaveLength(20);
+      const db = new Database(h.dbPath, { readonly: true });
+      let row: { sealed_secret: Buffer } | undefined;
       try {
-        return readFileSync(f);
-      } catch {
-        return Buffer.alloc(0);
+        row = db.prepare("select sealed_secret from factors where id = ?").get(factorId) as { sealed_secret: Buffer } | undefined;
+      } finally {
+        db.close();
       }
-    });
-    expect(Buffer.concat(files).includes(sealed)).toBe(true); // the scan does see the row's bytes
-    for (const file of files) {
-      expect(file.includes(raw)).toBe(false);
-      expect(file.includes(Buffer.from(secret, "ascii"))).toBe(false);
-    }
-  });
+      const sealed = row?.sealed_secret as Buffer;
+      expect(sealed).toHaveLength(12 + 16 + 20); // IV, tag, ciphertext
+      expect(sealed.includes(raw)).toBe(false);
+      expect(sealed.includes(Buffer.from(secret, "ascii"))).toBe(false);
+
+      const files = [h.dbPath, `${h.dbPath}-wal`].map((f) => {
+        try {
+          return readFileSync(f);
+        } catch {
+          return Buffer.alloc(0);
+        }
+      });
+      expect(Buffer.concat(files).includes(sealed)).toBe(true); // the scan does see the row's bytes
+      for (const file of files) {
+        expect(file.includes(raw)).toBe(false);
+        expect(file.includes(Buffer.from(secret, "ascii"))).toBe(false);
+      }
+    },
+  );
 
   it("never writes the secret to the log", () => {
     expect(h.logs.length).toBeGreaterThan(5);

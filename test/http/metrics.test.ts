@@ -1,4 +1,3 @@
-import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { createHarness, type Harness } from "../helpers/harness.js";
 
@@ -114,11 +113,9 @@ describe("GET /metrics", () => {
     expect(v("time_to_delivered_seconds_bucket", { provider: "sms1", channel: "sms", le: "2" })).toBe(0);
     expect(v("time_to_delivered_seconds_bucket", { provider: "sms1", channel: "sms", le: "5" })).toBe(1);
     // Every verification and delivery event, none deliverable to the closed port: the gauge is the table's depth.
-    const depth = new Database(h.dbPath, { readonly: true });
-    const pending = depth.prepare("select count(*) as n from events where status = 'pending'").get() as { n: number };
-    depth.close();
-    expect(pending.n).toBeGreaterThanOrEqual(5);
-    expect(v("events_pending")).toBe(pending.n);
+    const pending = await h.withStore((store) => store.countPendingEvents());
+    expect(pending).toBeGreaterThanOrEqual(5);
+    expect(v("events_pending")).toBe(pending);
     expect(v("verification_checks_total", { reason: "wrong_code" })).toBe(1);
     expect(v("verification_checks_total", { reason: "approved" })).toBe(1);
     expect(v("rate_limited_total", { rule: "sends_per_destination" })).toBe(1);

@@ -1,4 +1,3 @@
-import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Clock } from "../../src/core/ports.js";
 import { signedRbmWebhook, startFakeRbm } from "../fakes/google-rbm.js";
@@ -234,16 +233,9 @@ const metaWhatsapp: ProviderCase = {
 type View = { deliveries: { step: number; channel: string; provider: string; status: string; error_code: string | null }[] };
 
 /** The provider message id stored for a verification's first delivery (the API does not show it). */
-function storedMessageId(h: Harness, verificationId: string): unknown {
-  const db = new Database(h.dbPath, { readonly: true });
-  try {
-    return db
-      .prepare("select provider_message_id from deliveries where verification_id = ? and step = 0")
-      .pluck()
-      .get(verificationId);
-  } finally {
-    db.close();
-  }
+async function storedMessageId(h: Harness, verificationId: string): Promise<unknown> {
+  const list = await h.withStore((store) => store.listDeliveries(verificationId));
+  return list.find((d) => d.step === 0)?.providerMessageId;
 }
 
 describe.each([twilio, vonage, googleRbm, metaWhatsapp])("$name status webhooks through the whole service", (p) => {
@@ -274,7 +266,7 @@ describe.each([twilio, vonage, googleRbm, metaWhatsapp])("$name status webhooks 
     const res = await h.json<{ id: string }>("POST", "/v1/verifications", { to: TO });
     expect(res.status).toBe(201);
     const sent = wired.sent();
-    expect(storedMessageId(h, res.body.id)).toBe(sent.id);
+    expect(await storedMessageId(h, res.body.id)).toBe(sent.id);
     expect((await view(res.body.id)).deliveries).toMatchObject([
       { step: 0, channel: p.channel, provider: p.name, status: "accepted" },
     ]);

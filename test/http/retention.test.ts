@@ -3,6 +3,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createNumberVault } from "../../src/core/number-vault.js";
 import { purgeCommand } from "../../src/purge.js";
 import { createHarness, type Harness, TEST_SECRET } from "../helpers/harness.js";
+import { onSharedBackends } from "../helpers/shared-backends.js";
+
+/** These tests read the SQLite file itself; the store contract holds PostgreSQL to the same. */
+const sqliteFileOnly = onSharedBackends();
 
 /**
  * Retention and erasure end to end: the purge (CLI command and worker pass) and `POST /v1/erasure`,
@@ -52,44 +56,47 @@ describe("retention purge", () => {
     return res.body.id;
   };
 
-  it("deletes closed verifications past the window with their deliveries; keeps younger and pending ones", async () => {
-    h = await createHarness();
-    const old = await startClosed(USER, "old-key");
-    const { id: pending } = await h.startVerification(THIRD); // never closed: no worker pass runs here
-    h.clock.advance(2 * DAY);
-    const young = await startClosed(OTHER);
-    h.clock.advance(29 * DAY); // old is 31 days old, young 29
-    const freshKey = await startClosed("+14155550163", "fresh-key");
-    for (const id of [old, young, pending, freshKey]) expect(deliveriesOf(h, id)).toBe(1);
+  it.skipIf(sqliteFileOnly)(
+    "deletes closed verifications past the window with their deliveries; keeps younger and pending ones",
+    async () => {
+      h = await createHarness();
+      const old = await startClosed(USER, "old-key");
+      const { id: pending } = await h.startVerification(THIRD); // never closed: no worker pass runs here
+      h.clock.advance(2 * DAY);
+      const young = await startClosed(OTHER);
+      h.clock.advance(29 * DAY); // old is 31 days old, young 29
+      const freshKey = await startClosed("+14155550163", "fresh-key");
+      for (const id of [old, young, pending, freshKey]) expect(deliveriesOf(h, id)).toBe(1);
 
-    const out: string[] = [];
-    const counts = await purgeCommand(
-      { dbPath: h.dbPath, retentionMs: 30 * DAY, secret: TEST_SECRET },
-      { clock: h.clock, write: (text) => out.push(text) },
-    );
-    expect(counts).toEqual({ verifications: 1, deliveries: 1, idempotencyKeys: 1 });
-    expect(out.join("")).toMatch(/retention 30d\): 1 verifications, 1 deliveries, 1 idempotency keys\n$/);
+      const out: string[] = [];
+      const counts = await purgeCommand(
+        { dbPath: h.dbPath, retentionMs: 30 * DAY, secret: TEST_SECRET },
+        { clock: h.clock, write: (text) => out.push(text) },
+      );
+      expect(counts).toEqual({ verifications: 1, deliveries: 1, idempotencyKeys: 1 });
+      expect(out.join("")).toMatch(/retention 30d\): 1 verifications, 1 deliveries, 1 idempotency keys\n$/);
 
-    expect(query(h, "select id from verifications where id = ?", old)).toEqual([]);
-    expect(deliveriesOf(h, old)).toBe(0);
-    expect(idempotencyFor(h, old)).toBe(0);
-    expect(idsTo(h, OTHER)).toEqual([young]);
-    expect(deliveriesOf(h, young)).toBe(1);
-    expect(query<{ status: string }>(h, "select status from verifications where id = ?", pending)).toEqual([
-      { status: "pending" },
-    ]);
-    expect(deliveriesOf(h, pending)).toBe(1);
-    expect(idempotencyFor(h, freshKey)).toBe(1);
+      expect(query(h, "select id from verifications where id = ?", old)).toEqual([]);
+      expect(deliveriesOf(h, old)).toBe(0);
+      expect(idempotencyFor(h, old)).toBe(0);
+      expect(idsTo(h, OTHER)).toEqual([young]);
+      expect(deliveriesOf(h, young)).toBe(1);
+      expect(query<{ status: string }>(h, "select status from verifications where id = ?", pending)).toEqual([
+        { status: "pending" },
+      ]);
+      expect(deliveriesOf(h, pending)).toBe(1);
+      expect(idempotencyFor(h, freshKey)).toBe(1);
 
-    const again: string[] = [];
-    await purgeCommand(
-      { dbPath: h.dbPath, retentionMs: 30 * DAY, secret: TEST_SECRET },
-      { clock: h.clock, write: (t) => again.push(t) },
-    );
-    expect(again.join("")).toMatch(/: 0 verifications, 0 deliveries, 0 idempotency keys\n$/);
-  });
+      const again: string[] = [];
+      await purgeCommand(
+        { dbPath: h.dbPath, retentionMs: 30 * DAY, secret: TEST_SECRET },
+        { clock: h.clock, write: (t) => again.push(t) },
+      );
+      expect(again.join("")).toMatch(/: 0 verifications, 0 deliveries, 0 idempotency keys\n$/);
+    },
+  );
 
-  it("runs from the worker pass at most once an hour, with VERIFYD_RETENTION", async () => {
+  it.skipIf(sqliteFileOnly)("runs from the worker pass at most once an hour, with VERIFYD_RETENTION", async () => {
     h = await createHarness({ VERIFYD_RETENTION: "2d" });
     const purges = () => h.logs.filter((l) => l.includes('"msg":"retention purge"')).length;
     const first = await startClosed(USER);
@@ -135,54 +142,57 @@ describe("POST /v1/erasure", () => {
     return [first.body.id, second];
   };
 
-  it("deletes every row about the number, keeps its opt-out unless asked, and leaves other numbers alone", async () => {
-    h = await createHarness();
-    const [u1, u2] = (await history(USER)) as [string, string];
-    const [o1, o2] = (await history(OTHER)) as [string, string];
-    expect(idsTo(h, USER)).toEqual([u1, u2]);
-    expect(idempotencyFor(h, u1)).toBe(1);
-    const limitsOf = (to: string) => [
-      `failed_checks_per_destination:${vault.index(to)}`,
-      `sends_per_destination:${vault.index(to)}`,
-    ];
-    const userLimits = limitsOf(USER);
-    const otherLimits = limitsOf(OTHER);
-    expect(rateLimitKeys(h)).toEqual(expect.arrayContaining([...userLimits, ...otherLimits]));
+  it.skipIf(sqliteFileOnly)(
+    "deletes every row about the number, keeps its opt-out unless asked, and leaves other numbers alone",
+    async () => {
+      h = await createHarness();
+      const [u1, u2] = (await history(USER)) as [string, string];
+      const [o1, o2] = (await history(OTHER)) as [string, string];
+      expect(idsTo(h, USER)).toEqual([u1, u2]);
+      expect(idempotencyFor(h, u1)).toBe(1);
+      const limitsOf = (to: string) => [
+        `failed_checks_per_destination:${vault.index(to)}`,
+        `sends_per_destination:${vault.index(to)}`,
+      ];
+      const userLimits = limitsOf(USER);
+      const otherLimits = limitsOf(OTHER);
+      expect(rateLimitKeys(h)).toEqual(expect.arrayContaining([...userLimits, ...otherLimits]));
 
-    const res = await h.json<Erasure>("POST", "/v1/erasure", { to: "+1 (415) 555-0160" });
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({
-      to: USER,
-      deleted: { verifications: 2, deliveries: 2, idempotency_keys: 1, rate_limits: 2, opt_outs: 0 },
-    });
-    expect(idsTo(h, USER)).toEqual([]);
-    for (const id of [u1, u2]) {
-      expect(deliveriesOf(h, id)).toBe(0);
-      expect(idempotencyFor(h, id)).toBe(0);
-    }
-    const limits = rateLimitKeys(h);
-    for (const key of userLimits) expect(limits).not.toContain(key);
-    expect(optOutsOf(h, USER)).toBe(1); // kept: a legal obligation
+      const res = await h.json<Erasure>("POST", "/v1/erasure", { to: "+1 (415) 555-0160" });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        to: USER,
+        deleted: { verifications: 2, deliveries: 2, idempotency_keys: 1, rate_limits: 2, opt_outs: 0 },
+      });
+      expect(idsTo(h, USER)).toEqual([]);
+      for (const id of [u1, u2]) {
+        expect(deliveriesOf(h, id)).toBe(0);
+        expect(idempotencyFor(h, id)).toBe(0);
+      }
+      const limits = rateLimitKeys(h);
+      for (const key of userLimits) expect(limits).not.toContain(key);
+      expect(optOutsOf(h, USER)).toBe(1); // kept: a legal obligation
 
-    // The other number is untouched.
-    expect(idsTo(h, OTHER)).toEqual([o1, o2]);
-    expect(deliveriesOf(h, o1) + deliveriesOf(h, o2)).toBe(2);
-    expect(idempotencyFor(h, o1)).toBe(1);
-    expect(limits).toEqual(expect.arrayContaining(otherLimits));
-    expect(optOutsOf(h, OTHER)).toBe(1);
+      // The other number is untouched.
+      expect(idsTo(h, OTHER)).toEqual([o1, o2]);
+      expect(deliveriesOf(h, o1) + deliveriesOf(h, o2)).toBe(2);
+      expect(idempotencyFor(h, o1)).toBe(1);
+      expect(limits).toEqual(expect.arrayContaining(otherLimits));
+      expect(optOutsOf(h, OTHER)).toBe(1);
 
-    const withOptOut = await h.json<Erasure>("POST", "/v1/erasure", { to: USER, include_opt_out: true });
-    expect(withOptOut.body.deleted).toEqual({
-      verifications: 0,
-      deliveries: 0,
-      idempotency_keys: 0,
-      rate_limits: 0,
-      opt_outs: 1,
-    });
-    expect(optOutsOf(h, USER)).toBe(0);
-    expect(optOutsOf(h, OTHER)).toBe(1);
-    expect(idsTo(h, OTHER)).toHaveLength(2);
-  });
+      const withOptOut = await h.json<Erasure>("POST", "/v1/erasure", { to: USER, include_opt_out: true });
+      expect(withOptOut.body.deleted).toEqual({
+        verifications: 0,
+        deliveries: 0,
+        idempotency_keys: 0,
+        rate_limits: 0,
+        opt_outs: 1,
+      });
+      expect(optOutsOf(h, USER)).toBe(0);
+      expect(optOutsOf(h, OTHER)).toBe(1);
+      expect(idsTo(h, OTHER)).toHaveLength(2);
+    },
+  );
 
   it("validates the body", async () => {
     h = await createHarness();
@@ -191,7 +201,7 @@ describe("POST /v1/erasure", () => {
     expect((await h.json("POST", "/v1/erasure", { to: USER, extra: 1 })).status).toBe(400);
   });
 
-  it("is refused to a service's key", async () => {
+  it.skipIf(sqliteFileOnly)("is refused to a service's key", async () => {
     h = await createHarness();
     await h.startVerification(USER);
     const res = await h.json("POST", "/v1/erasure", { to: USER }, await h.otherServiceKey());

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildRuntime, type Runtime } from "../../src/compose.js";
-import { loadConfig } from "../../src/config/env.js";
+import { ConfigError, loadConfig } from "../../src/config/env.js";
 import { createCodeKit } from "../../src/core/codes.js";
 import { createNumberVault } from "../../src/core/number-vault.js";
 import { createLogger } from "../../src/observability/logger.js";
@@ -64,6 +64,22 @@ const rows = <T>(dbPath: string, sql: string, ...params: unknown[]) => {
 };
 
 describe("verifyd rotate-key", () => {
+  it("refuses a PostgreSQL database (not yet supported there) before touching anything", async () => {
+    dir = mkdtempSync(join(tmpdir(), "verifyd-rotate-"));
+    const config = {
+      dbPath: join(dir, "unused.db"),
+      databaseUrl: "postgres://127.0.0.1:1/none",
+      secret: NEW_SECRET,
+      previousSecret: OLD_SECRET,
+      screening: { prefixDigits: 4 },
+    };
+    const refused = await rotateKeyCommand(config as Parameters<typeof rotateKeyCommand>[0], { write: () => {} }).catch(
+      (err) => err,
+    );
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as Error).message).toMatch(/^DATABASE_URL: rotate-key re-keys SQLite databases only/);
+  });
+
   it("re-keys numbers, indexes, pending codes and factors; the old secret no longer opens the database", async () => {
     dir = mkdtempSync(join(tmpdir(), "verifyd-rotate-"));
     const dbPath = join(dir, "verifyd.db");

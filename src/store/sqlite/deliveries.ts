@@ -93,13 +93,18 @@ export function createSqliteDeliveryOperations({
   };
 
   const sentDelivery = (d: DeliveryRow, now: number): SentDelivery | null => {
-    const ver = db.select({ route: v.route, serviceId: v.serviceId, to: v.to }).from(v).where(eq(v.id, d.verificationId)).get();
+    const ver = db
+      .select({ route: v.route, serviceId: v.serviceId, toSealed: v.toSealed })
+      .from(v)
+      .where(eq(v.id, d.verificationId))
+      .get();
     if (!ver) return null;
     return {
       deliveryId: d.id,
       verificationId: d.verificationId,
       serviceId: ver.serviceId,
-      to: ver.to,
+      // `to_number` holds the blind index: the event's masked number comes from the sealed copy.
+      to: openNumber(vault, ver.toSealed, sealedContext.destination(d.verificationId)) ?? "",
       step: d.step,
       provider: d.provider,
       route: readRoute(ver.route),

@@ -5,7 +5,7 @@ import { storedLimitKey } from "../at-rest.js";
 import type { OpenedSqlite } from "./open.js";
 
 /** The rate-limit rules whose counters are keyed by a phone number (rate-limiter-flexible keys are `<rule>:<key>`). */
-const PER_NUMBER_RULES: readonly (LimitRule | `${LimitRule}_strikes`)[] = [
+export const PER_NUMBER_RULES: readonly (LimitRule | `${LimitRule}_strikes`)[] = [
   "sends_per_destination",
   "failed_checks_per_destination",
   "failed_checks_per_destination_strikes", // the lockouts remembered for escalation (limits/limiter.ts)

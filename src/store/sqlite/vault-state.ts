@@ -8,15 +8,15 @@ import { answeredVerificationId, NUMBER_KEYED_RULES, sealedContext } from "../at
  * runs in code, in one transaction, the first time a store opens the database with a key.
  */
 
-const KEY_CHECK_CONTEXT = "vault_state.key_check";
-const KEY_CHECK_TEXT = "verifyd number key";
+export const KEY_CHECK_CONTEXT = "vault_state.key_check";
+export const KEY_CHECK_TEXT = "verifyd number key";
 
 export class VaultKeyMismatchError extends Error {
-  constructor() {
-    super(
-      "the database's phone numbers are sealed with another VERIFYD_SECRET; restore that secret, or re-key " +
-        "with `verifyd rotate-key` (VERIFYD_PREVIOUS_SECRET set to the old secret)",
-    );
+  constructor(
+    message = "the database's phone numbers are sealed with another VERIFYD_SECRET; restore that secret, or re-key " +
+      "with `verifyd rotate-key` (VERIFYD_PREVIOUS_SECRET set to the old secret)",
+  ) {
+    super(message);
     this.name = "VaultKeyMismatchError";
   }
 }

@@ -1,0 +1,113 @@
+import { Redis } from "ioredis";
+import { resolveSecret } from "../bootstrap.js";
+import type { Config } from "../config/env.js";
+import type { ConversionStore } from "../core/conversion.js";
+import { createNumberVault, type NumberVault } from "../core/number-vault.js";
+import type { Limiter, Store } from "../core/ports.js";
+import { createSqliteLimiter, type LimitSettings } from "../limits/limiter.js";
+import { createPgLimiter, createRedisLimiter } from "../limits/shared.js";
+import { createPgConversionStore } from "./pg/conversion.js";
+import { migratePg, openPg } from "./pg/open.js";
+import { createPgStore } from "./pg/store.js";
+import { ensurePgKey } from "./pg/vault-state.js";
+import { createSqliteConversionStore } from "./sqlite/conversion.js";
+import { migrateSqlite, openSqlite } from "./sqlite/open.js";
+import { createSqliteStore } from "./sqlite/store.js";
+import { ensureSealed } from "./sqlite/vault-state.js";
+
+/**
+ * Which database and which rate-limit counters the configuration selects: PostgreSQL when
+ * `DATABASE_URL` is set (else the SQLite file), Redis counters when `REDIS_URL` is set (else the
+ * database's own `rate_limits` table). Either database keeps numbers sealed (README: Data at rest).
+ */
+
+export type StoreConfig = Pick<Config, "dbPath" | "secret"> & Partial<Pick<Config, "databaseUrl" | "dbPoolSize">>;
+
+/** A password-free name of the selected database, for logs and CLI output. */
+export function describeDatabase(config: Pick<StoreConfig, "dbPath" | "databaseUrl">): string {
+  if (!config.databaseUrl) return config.dbPath;
+  const url = new URL(config.databaseUrl);
+  return `postgres://${url.host}${url.pathname}`;
+}
+
+export interface OpenedStore {
+  store: Store;
+  conversion: ConversionStore;
+  vault: NumberVault;
+  /** Counters in the same database. */
+  databaseLimiter(settings: LimitSettings): Limiter;
+}
+
+/**
+ * Opens and migrates the selected database and checks that its numbers are sealed with this
+ * secret (`VaultKeyMismatchError` otherwise); SQLite rows from versions before sealing are sealed here.
+ */
+export async function openConfiguredStore(config: StoreConfig, now: number = Date.now()): Promise<OpenedStore> {
+  const vault = createNumberVault(resolveSecret(config));
+  if (config.databaseUrl) {
+    const opened = openPg(config.databaseUrl, { poolSize: config.dbPoolSize });
+    try {
+      await migratePg(opened.pool);
+      await ensurePgKey(opened.db, vault, now);
+    } catch (err) {
+      await opened.pool.end();
+      throw err;
+    }
+    return {
+      store: createPgStore(opened, vault),
+      conversion: createPgConversionStore(opened, vault),
+      vault,
+      databaseLimiter: (settings) => createPgLimiter(opened.pool, settings, vault),
+    };
+  }
+  const sqlite = openSqlite(config.dbPath);
+  try {
+    migrateSqlite(sqlite.db); // before the store prepares its statements, which need the tables
+    ensureSealed(sqlite.raw, vault, now);
+  } catch (err) {
+    sqlite.raw.close();
+    throw err;
+  }
+  return {
+    store: createSqliteStore(sqlite, vault),
+    conversion: createSqliteConversionStore(sqlite, vault),
+    vault,
+    databaseLimiter: (settings) => createSqliteLimiter(sqlite.raw, settings, vault),
+  };
+}
+
+export interface Backends {
+  store: Store;
+  conversion: ConversionStore;
+  limiter: Limiter;
+  close(): Promise<void>;
+}
+
+export async function openBackends(
+  config: StoreConfig & Pick<Config, "redisUrl" | "redisPrefix">,
+  settings: LimitSettings,
+  now?: number,
+): Promise<Backends> {
+  const { store, conversion, vault, databaseLimiter } = await openConfiguredStore(config, now);
+  if (!config.redisUrl) return { store, conversion, limiter: databaseLimiter(settings), close: () => store.close() };
+  // No offline queue: while Redis is unreachable a limit check fails at once (503) instead of hanging.
+  const redis = new Redis(config.redisUrl, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    keyPrefix: config.redisPrefix,
+  });
+  redis.on("error", () => {}); // reconnects by itself; checks answer limiter_unavailable meanwhile
+  await new Promise<void>((resolve) => {
+    redis.once("ready", resolve);
+    redis.once("error", () => resolve());
+  });
+  return {
+    store,
+    conversion,
+    limiter: createRedisLimiter(redis, settings, vault),
+    async close() {
+      redis.disconnect();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+import type { EventEntry, EventStatus, EventStore, EventType } from "../../core/events.js";
+import type { NumberVault } from "../../core/number-vault.js";
+import { sealedContext } from "../at-rest.js";
+import { type PgDb, rows } from "./open.js";
+import { events, services } from "./schema.js";
+
+type EventRow = typeof events.$inferSelect;
+
+/** An event row as the log lists it, its payload opened. */
+const toEntry = (vault: NumberVault, r: EventRow): EventEntry => ({
+  id: r.id,
+  type: r.type as EventType,
+  serviceId: r.serviceId,
+  status: r.status as EventStatus,
+  tries: r.tries,
+  lastError: r.lastError,
+  nextTryAt: r.nextTryAt,
+  createdAt: r.createdAt,
+  updatedAt: r.updatedAt,
+  payload: vault.openText(r.payload, sealedContext.eventPayload(r.id)),
+});
+
+/**
+ * The event-webhook operations of the PostgreSQL Store; a claim skips rows another instance is
+ * claiming. Payloads are sealed at rest and opened when claimed, so the worker signs the exact text enqueued.
+ */
+export function createPgEventOperations(db: PgDb, vault: NumberVault): EventStore {
+  const e = events;
+  return {
+    async countPendingEvents() {
+      // Served by the partial index events_due (status = 'pending').
+      const [r] = await rows<{ n: number }>(db, sql`select count(*)::int as n from events where status = 'pending'`);
+      return r?.n ?? 0;
+    },
+    async enqueueEvent(event) {
+      await db.insert(e).values({
+        ...event,
+        payload: vault.sealText(event.payload, sealedContext.eventPayload(event.id)),
+        status: "pending",
+        tries: 0,
+        nextTryAt: event.createdAt,
+        updatedAt: event.createdAt,
+      });
+    },
+    async claimDueEvents(now, limit, leaseMs) {
+      const due = await rows<{ id: string; type: string; service_id: string | null; payload: string; tries: number }>(
+        db,
+        sql`with due as (
+            select id, next_try_at, created_at from events where status = 'pending' and next_try_at <= ${now}
+            order by next_try_at, created_at limit ${limit} for update skip locked),
+          claimed as (
+            update events e set next_try_at = ${now + leaseMs}, updated_at = ${now}
+            from due where e.id = due.id
+            returning e.id, e.type, e.service_id, e.payload, e.tries, due.next_try_at as due_at, due.created_at as due_created)
+          select id, type, service_id, payload, tries from claimed order by due_at, due_created`,
+      );
+      return due.map((r) => ({
+        id: r.id,
+        type: r.type as EventType,
+        serviceId: r.service_id,
+        payload: vault.openText(r.payload, sealedContext.eventPayload(r.id)),
+        tries: r.tries,
+      }));
+    },
+    async recordEventResult(result, now) {
+      await db
+        .update(e)
+        .set({
+          status: result.status,
+          tries: result.tries,
+          nextTryAt: result.status === "pending" ? (result.nextTryAt ?? now) : null,
+          ...(result.lastError !== undefined ? { lastError: result.lastError } : {}),
+          updatedAt: now,
+        })
+        .where(eq(e.id, result.id));
+    },
+    async listEvents(filter) {
+      const where: SQL[] = [];
+      if (filter.status) where.push(eq(e.status, filter.status));
+      if (filter.serviceId !== undefined) where.push(eq(e.serviceId, filter.serviceId));
+      const list = await db
+        .select()
+        .from(e)
+        .where(and(...where))
+        .orderBy(desc(e.createdAt), desc(e.id))
+        .limit(filter.limit);
+      return list.map((r) => toEntry(vault, r));
+    },
+    async requeueEvent(id, serviceId, now) {
+      const where = serviceId === undefined ? eq(e.id, id) : and(eq(e.id, id), eq(e.serviceId, serviceId));
+      const [row] = await db.update(e).set({ status: "pending", nextTryAt: now, updatedAt: now }).where(where).returning();
+      return row ? toEntry(vault, row) : null;
+    },
+    async getServiceWebhook(serviceId) {
+      const [row] = await db
+        .select({ url: services.webhookUrl, sealedSecret: services.webhookSecretSealed })
+        .from(services)
+        .where(eq(services.id, serviceId));
+      return row ?? null;
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { sql } from "drizzle-orm";
+import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import { migrate } from "drizzle-orm/node-postgres/migrator";
+import pg from "pg";
+import * as schema from "./schema.js";
+
+export type PgDb = NodePgDatabase<typeof schema>;
+export type PgTx = Parameters<Parameters<PgDb["transaction"]>[0]>[0];
+/** The pool or an open transaction: the operations' statements run on either. */
+export type PgExec = PgDb | PgTx;
+
+/** `drizzle/pg` beside `src/` or `dist/`, wherever this module runs from. */
+export const PG_MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), "../../../drizzle/pg");
+
+export interface OpenedPg {
+  pool: pg.Pool;
+  db: PgDb;
+}
+
+/** Opens a connection pool (no connection is made until the first query). */
+export function openPg(url: string, options: { poolSize?: number } = {}): OpenedPg {
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+  // A dropped idle connection is replaced on the next checkout; without a listener it would crash the process.
+  pool.on("error", () => {});
+  return { pool, db: drizzle(pool, { schema }) };
+}
+
+/** An arbitrary 64-bit key naming verifyd's migration lock. */
+const MIGRATION_LOCK = 7_318_204_117n;
+
+/**
+ * Applies pending migrations under a session advisory lock, so replicas starting together
+ * migrate one after another instead of racing on the same DDL.
+ */
+export async function migratePg(pool: pg.Pool, migrationsFolder: string = PG_MIGRATIONS): Promise<void> {
+  const client = await pool.connect();
+  try {
+    const db = drizzle(client, { schema });
+    await db.execute(sql`select pg_advisory_lock(${MIGRATION_LOCK})`);
+    try {
+      await migrate(db, { migrationsFolder });
+    } finally {
+      await db.execute(sql`select pg_advisory_unlock(${MIGRATION_LOCK})`);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/** The rows of a raw statement. Its `bigint` columns arrive as strings: cast counts to int, or convert. */
+export async function rows<T>(exec: PgExec, query: ReturnType<typeof sql>): Promise<T[]> {
+  return (await exec.execute(query)).rows as T[];
+}

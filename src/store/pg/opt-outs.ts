@@ -1,0 +1,69 @@
+import { and, desc, eq, type SQL } from "drizzle-orm";
+import type { NumberVault } from "../../core/number-vault.js";
+import type { OptOut, OptOutSource, OptOutStore } from "../../core/opt-outs.js";
+import type { Channel } from "../../core/ports.js";
+import { sealedContext } from "../at-rest.js";
+import type { PgDb } from "./open.js";
+import { optOuts } from "./schema.js";
+
+type OptOutRow = typeof optOuts.$inferSelect;
+
+/**
+ * The opt-out operations of the PostgreSQL Store, keyed on (phone index, channel): each is one statement.
+ * `phone` holds the number's blind index, `phone_sealed` the number.
+ */
+export function createPgOptOutOperations(db: PgDb, vault: NumberVault): OptOutStore {
+  const o = optOuts;
+  const toOptOut = (r: OptOutRow): OptOut => ({
+    phone: r.phoneSealed ? vault.open(r.phoneSealed, sealedContext.optOut(r.phone)) : "",
+    channel: r.channel as Channel,
+    source: r.source as OptOutSource,
+    keyword: r.keyword,
+    createdAt: r.createdAt,
+  });
+  const key = (phone: string, channel: Channel) => and(eq(o.phone, phone), eq(o.channel, channel));
+  return {
+    async addOptOut(optOut) {
+      const phone = vault.index(optOut.phone);
+      const phoneSealed = vault.seal(optOut.phone, sealedContext.optOut(phone));
+      const inserted = await db
+        .insert(o)
+        .values({ ...optOut, phone, phoneSealed })
+        .onConflictDoNothing()
+        .returning({ phone: o.phone });
+      return inserted.length > 0;
+    },
+    async removeOptOut(phone, channel) {
+      return (
+        (
+          await db
+            .delete(o)
+            .where(key(vault.index(phone), channel))
+            .returning({ phone: o.phone })
+        ).length > 0
+      );
+    },
+    async isOptedOut(phone, channel) {
+      return (
+        (
+          await db
+            .select({ phone: o.phone })
+            .from(o)
+            .where(key(vault.index(phone), channel))
+        ).length > 0
+      );
+    },
+    async listOptOuts(filter) {
+      const where: SQL[] = [];
+      if (filter.phone !== undefined) where.push(eq(o.phone, vault.index(filter.phone)));
+      if (filter.channel !== undefined) where.push(eq(o.channel, filter.channel));
+      const list = await db
+        .select()
+        .from(o)
+        .where(and(...where))
+        .orderBy(desc(o.createdAt), o.phone, o.channel)
+        .limit(filter.limit ?? 100);
+      return list.map(toOptOut);
+    },
+  };
+}

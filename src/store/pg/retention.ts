@@ -1,0 +1,53 @@
+import { sql } from "drizzle-orm";
+import type { NumberVault } from "../../core/number-vault.js";
+import type { LimitRule } from "../../core/ports.js";
+import { IDEMPOTENCY_KEY_TTL_MS, type RetentionStore } from "../../core/retention.js";
+import { storedLimitKey } from "../at-rest.js";
+import { PER_NUMBER_RULES } from "../sqlite/retention.js";
+import type { PgDb } from "./open.js";
+
+/** The retention operations of the PostgreSQL Store: each is one transaction. */
+export function createPgRetentionOperations(db: PgDb, vault: NumberVault): RetentionStore {
+  const count = (r: { rowCount: number | null }) => r.rowCount ?? 0;
+  return {
+    async purgeBefore(cutoff, now) {
+      return db.transaction(async (tx) => {
+        const closedBefore = sql`created_at < ${cutoff} and status <> 'pending'`;
+        const deliveries = count(
+          await tx.execute(
+            sql`delete from deliveries where verification_id in (select id from verifications where ${closedBefore})`,
+          ),
+        );
+        const verifications = count(await tx.execute(sql`delete from verifications where ${closedBefore}`));
+        // Same boundary as beginIdempotent: a key this old is no longer answered.
+        const idempotencyKeys = count(
+          await tx.execute(sql`delete from idempotency_keys where created_at <= ${now - IDEMPOTENCY_KEY_TTL_MS}`),
+        );
+        return { deliveries, verifications, idempotencyKeys };
+      });
+    },
+    async eraseNumber(number, { includeOptOuts }) {
+      // Numbers are stored as blind indexes: erase by the number's index.
+      const phone = vault.index(number);
+      return db.transaction(async (tx) => {
+        const about = sql`to_number = ${phone} or verified_number = ${phone}`;
+        // Stored responses are sealed; each row names the verification its answer is about.
+        const idempotencyKeys = count(
+          await tx.execute(
+            sql`delete from idempotency_keys where verification_id in (select id from verifications where ${about})`,
+          ),
+        );
+        const deliveries = count(
+          await tx.execute(sql`delete from deliveries where verification_id in (select id from verifications where ${about})`),
+        );
+        const verifications = count(await tx.execute(sql`delete from verifications where ${about}`));
+        // A strikes counter is keyed like its rule's counter (limits/limiter.ts).
+        const baseRule = (prefix: (typeof PER_NUMBER_RULES)[number]) => prefix.replace(/_strikes$/, "") as LimitRule;
+        const keys = PER_NUMBER_RULES.map((rule) => `${rule}:${storedLimitKey(vault, baseRule(rule), number)}`);
+        const rateLimits = count(await tx.execute(sql`delete from rate_limits where key in ${keys}`));
+        const optOuts = includeOptOuts ? count(await tx.execute(sql`delete from opt_outs where phone = ${phone}`)) : 0;
+        return { verifications, deliveries, idempotencyKeys, rateLimits, optOuts };
+      });
+    },
+  };
+}

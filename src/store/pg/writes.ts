@@ -1,0 +1,30 @@
+import { sql } from "drizzle-orm";
+import type { NewDelivery, VerificationStatus } from "../../core/ports.js";
+import { type PgExec, rows } from "./open.js";
+import { deliveries } from "./schema.js";
+
+/** Writes shared by the verification and delivery operations of the PostgreSQL store. */
+
+/** Inserts a queued delivery (first try, resend or fallback). */
+export async function insertDelivery(exec: PgExec, d: NewDelivery, now: number): Promise<void> {
+  await exec.insert(deliveries).values({ ...d, status: "queued", tries: 0, createdAt: now, updatedAt: now });
+}
+
+/**
+ * pending → `status` in one statement: wipes the code and cancels queued deliveries. Of concurrent
+ * closers (two correct checks on two instances), the row lock lets exactly one see `pending`.
+ */
+export async function closeVerification(exec: PgExec, id: string, status: VerificationStatus, now: number): Promise<boolean> {
+  const [r] = await rows<{ n: number }>(
+    exec,
+    sql`with closed as (
+        update verifications set status = ${status}, updated_at = ${now}, code_hash = null, sealed_code = null,
+          approved_at = case when ${status} = 'approved' then ${now}::bigint else approved_at end
+        where id = ${id} and status = 'pending' returning id),
+      canceled as (
+        update deliveries set status = 'canceled', next_try_at = null, updated_at = ${now}
+        where verification_id in (select id from closed) and status = 'queued')
+      select count(*)::int as n from closed`,
+  );
+  return (r?.n ?? 0) > 0;
+}
