@@ -11,7 +11,8 @@ const OUT = join(ROOT, "dist/bin");
 const WORK = join(ROOT, "dist/sea");
 const BINARY = join(OUT, process.platform === "win32" ? "verifyd.exe" : "verifyd");
 const ADDON = join(ROOT, "node_modules/better-sqlite3/build/Release/better_sqlite3.node");
-const MIGRATIONS = join(ROOT, "drizzle/sqlite");
+// Both stores' migrations, keyed `sqlite/…` and `pg/…`.
+const MIGRATIONS = join(ROOT, "drizzle");
 const FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 
 const started = performance.now();
@@ -20,8 +21,28 @@ rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
 mkdirSync(OUT, { recursive: true });
 
+/**
+ * Optional modules that dependencies probe for with require() (debug → supports-color, pg →
+ * pg-native): inside the executable that require can only load built-ins and warns on every start,
+ * so they are bundled as stand-ins instead — no colour support, and no native PostgreSQL driver.
+ */
+const optionalStandIns = {
+  name: "optional-stand-ins",
+  setup(b) {
+    b.onResolve({ filter: /^(supports-color|pg-native)$/ }, (args) => ({ path: args.path, namespace: "stand-in" }));
+    b.onLoad({ filter: /.*/, namespace: "stand-in" }, (args) => ({
+      contents:
+        args.path === "pg-native"
+          ? 'throw new Error("pg-native is not part of the verifyd executable");'
+          : "module.exports = false;",
+      loader: "js",
+    }));
+  },
+};
+
 // 1. One CommonJS file (SEA runs a CommonJS main script); native and optional modules stay out.
 await build({
+  plugins: [optionalStandIns],
   entryPoints: [join(ROOT, "src/cli.ts")],
   outfile: join(WORK, "verifyd.cjs"),
   bundle: true,
@@ -36,7 +57,7 @@ await build({
   logOverride: { "empty-import-meta": "silent" },
 });
 
-// 2. Migrations as one JSON asset: { "0000_init.sql": "...", "meta/_journal.json": "..." }.
+// 2. Migrations as one JSON asset: { "sqlite/0000_init.sql": "...", "pg/meta/_journal.json": "...", … }.
 const listFiles = (dir) =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)],

@@ -65,10 +65,10 @@ export function loadEmbeddedSqliteAddon(root: string = cacheRoot()): object {
 }
 
 /** The migrations folder (SQL files and meta/_journal.json), extracted from the binary. */
-export function embeddedMigrationsFolder(root: string = cacheRoot()): string {
+export function embeddedMigrationsFolder(store: "sqlite" | "pg", root: string = cacheRoot()): string {
   const json = sea.getAsset(SEA_ASSETS.migrations, "utf8");
   const files = JSON.parse(json) as Record<string, string>;
   const folder = join(root, `migrations-${sha256(json).slice(0, 16)}`);
   for (const [name, content] of Object.entries(files)) materialize(join(folder, name), content);
-  return folder;
+  return join(folder, store);
 }

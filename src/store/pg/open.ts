@@ -4,6 +4,7 @@ import { sql } from "drizzle-orm";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
+import { embeddedMigrationsFolder, isSingleExecutable } from "../../sea.js";
 import * as schema from "./schema.js";
 
 export type PgDb = NodePgDatabase<typeof schema>;
@@ -12,7 +13,14 @@ export type PgTx = Parameters<Parameters<PgDb["transaction"]>[0]>[0];
 export type PgExec = PgDb | PgTx;
 
 /** `drizzle/pg` beside `src/` or `dist/`, wherever this module runs from. */
-export const PG_MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), "../../../drizzle/pg");
+/**
+ * `drizzle/pg` beside `src/` or `dist/`; inside the single executable, the copy extracted from it.
+ * Resolved on use: the bundled executable has no module URL.
+ */
+export function pgMigrationsFolder(): string {
+  if (isSingleExecutable()) return embeddedMigrationsFolder("pg");
+  return resolve(dirname(fileURLToPath(import.meta.url)), "../../../drizzle/pg");
+}
 
 export interface OpenedPg {
   pool: pg.Pool;
@@ -34,7 +42,7 @@ const MIGRATION_LOCK = 7_318_204_117n;
  * Applies pending migrations under a session advisory lock, so replicas starting together
  * migrate one after another instead of racing on the same DDL.
  */
-export async function migratePg(pool: pg.Pool, migrationsFolder: string = PG_MIGRATIONS): Promise<void> {
+export async function migratePg(pool: pg.Pool, migrationsFolder: string = pgMigrationsFolder()): Promise<void> {
   const client = await pool.connect();
   try {
     const db = drizzle(client, { schema });

@@ -2,13 +2,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import type { ReadinessCheck } from "../../core/ports.js";
-import { PG_MIGRATIONS, type PgDb, rows } from "./open.js";
+import { type PgDb, pgMigrationsFolder, rows } from "./open.js";
 
 /**
  * The PostgreSQL store's readiness, as SQLite's: a write can be made (a read-only standby or a
  * revoked grant fails here, not on the first verification) and every migration this build ships is applied.
  */
-export async function pgReadiness(db: PgDb, migrationsFolder: string = PG_MIGRATIONS): Promise<ReadinessCheck[]> {
+export async function pgReadiness(db: PgDb, migrationsFolder: string = pgMigrationsFolder()): Promise<ReadinessCheck[]> {
   return [await writable(db), await migrations(db, migrationsFolder)];
 }
 

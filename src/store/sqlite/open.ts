@@ -14,7 +14,7 @@ export type SqliteDb = BetterSQLite3Database<typeof schema>;
  * executable, the copy extracted from it. Resolved on use: the bundled executable has no module URL.
  */
 export function sqliteMigrationsFolder(): string {
-  if (isSingleExecutable()) return embeddedMigrationsFolder();
+  if (isSingleExecutable()) return embeddedMigrationsFolder("sqlite");
   return resolve(dirname(fileURLToPath(import.meta.url)), "../../../drizzle/sqlite");
 }
 
