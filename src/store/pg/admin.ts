@@ -1,28 +1,8 @@
 import { and, asc, eq, isNull, type SQL, sql } from "drizzle-orm";
-import type { AdminStore, ApiKeyEntry, ServiceEntry, ServiceWebhookPatch } from "../../core/admin.js";
-import type { ServiceRecord } from "../../core/ports.js";
+import type { AdminStore, ApiKeyEntry } from "../../core/admin.js";
+import { toServiceEntry, webhookColumns } from "../sqlite/admin.js";
 import type { PgDb } from "./open.js";
-import { readRoute } from "./rows.js";
 import { apiKeys, services } from "./schema.js";
-
-type ServiceRow = typeof services.$inferSelect;
-
-const toEntry = (r: ServiceRow): ServiceEntry => ({
-  id: r.id,
-  name: r.name,
-  policy: r.policy as ServiceRecord["policy"],
-  route: readRoute(r.route),
-  countryRoutes: r.countryRoutes,
-  settings: r.settings as ServiceRecord["settings"],
-  createdAt: r.createdAt,
-  webhook: { url: r.webhookUrl, secretSet: r.webhookSecretSealed !== null },
-});
-
-/** Only the fields the patch names: `null` clears, absent leaves as is. */
-const webhookColumns = (patch: ServiceWebhookPatch | undefined) => ({
-  ...(patch?.url !== undefined ? { webhookUrl: patch.url } : {}),
-  ...(patch?.sealedSecret !== undefined ? { webhookSecretSealed: patch.sealedSecret } : {}),
-});
 
 /** The service and API key administration of the PostgreSQL Store. */
 export function createPgAdminOperations(db: PgDb): AdminStore {
@@ -46,7 +26,7 @@ export function createPgAdminOperations(db: PgDb): AdminStore {
         .from(services)
         .where(filter.id !== undefined ? eq(services.id, filter.id) : undefined)
         .orderBy(asc(services.createdAt), asc(services.id));
-      return list.map(toEntry);
+      return list.map(toServiceEntry);
     },
     async updateServicePolicy(id, patch, now) {
       // jsonb `||` merges the set fields into the stored overrides in the same statement (JSON drops unset ones).
@@ -63,7 +43,7 @@ export function createPgAdminOperations(db: PgDb): AdminStore {
         })
         .where(eq(services.id, id))
         .returning();
-      return updated ? toEntry(updated) : null;
+      return updated ? toServiceEntry(updated) : null;
     },
     async listApiKeys(filter = {}) {
       const where: SQL[] = [];

@@ -1,33 +1,7 @@
 import { and, asc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
-import type { Factor, FactorStatus, StoredFactor } from "../../core/ports.js";
-import type { FactorOperations } from "../sqlite/factors.js";
+import { type FactorOperations, toFactor, toStoredFactor } from "../sqlite/factors.js";
 import type { PgDb } from "./open.js";
 import { factors } from "./schema.js";
-
-type FactorRow = typeof factors.$inferSelect;
-
-function toStoredFactor(r: FactorRow): StoredFactor {
-  return {
-    id: r.id,
-    serviceId: r.serviceId,
-    entityId: r.entityId,
-    label: r.label,
-    digits: r.digits as StoredFactor["digits"],
-    period: r.period as StoredFactor["period"],
-    status: r.status as FactorStatus,
-    lastStep: r.lastStep,
-    failedAttempts: r.failedAttempts,
-    lockedUntil: r.lockedUntil,
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-    sealedSecret: r.sealedSecret,
-  };
-}
-
-function toFactor(r: FactorRow): Factor {
-  const { sealedSecret: _sealed, ...factor } = toStoredFactor(r);
-  return factor;
-}
 
 /**
  * The factor operations of the PostgreSQL Store. The counting and accepting updates are single

@@ -7,7 +7,8 @@ import { apiKeys, services } from "./schema.js";
 
 type ServiceRow = typeof services.$inferSelect;
 
-const toEntry = (r: ServiceRow): ServiceEntry => ({
+/** A services row as the admin API lists it (the PostgreSQL store maps its rows with it too). */
+export const toServiceEntry = (r: ServiceRow): ServiceEntry => ({
   id: r.id,
   name: r.name,
   policy: r.policy as ServiceRecord["policy"],
@@ -19,7 +20,7 @@ const toEntry = (r: ServiceRow): ServiceEntry => ({
 });
 
 /** Only the fields the patch names: `null` clears, absent leaves as is. */
-const webhookColumns = (patch: ServiceWebhookPatch | undefined) => ({
+export const webhookColumns = (patch: ServiceWebhookPatch | undefined) => ({
   ...(patch?.url !== undefined ? { webhookUrl: patch.url } : {}),
   ...(patch?.sealedSecret !== undefined ? { webhookSecretSealed: patch.sealedSecret } : {}),
 });
@@ -47,7 +48,7 @@ export function createSqliteAdminOperations({ raw, db }: OpenedSqlite): AdminSto
       .where(eq(services.id, id))
       .returning()
       .get();
-    return updated ? toEntry(updated) : null;
+    return updated ? toServiceEntry(updated) : null;
   });
 
   return {
@@ -73,7 +74,7 @@ export function createSqliteAdminOperations({ raw, db }: OpenedSqlite): AdminSto
         .where(filter.id !== undefined ? eq(services.id, filter.id) : undefined)
         .orderBy(asc(services.createdAt), asc(services.id))
         .all()
-        .map(toEntry);
+        .map(toServiceEntry);
     },
     async updateServicePolicy(id, patch, now) {
       return updateTx(id, patch, now);

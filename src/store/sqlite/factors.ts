@@ -10,7 +10,7 @@ export type FactorOperations = Pick<
   "createFactor" | "getFactor" | "listFactors" | "deleteFactor" | "beginFactorAttempt" | "acceptFactorStep"
 >;
 
-function toStoredFactor(r: FactorRow): StoredFactor {
+export function toStoredFactor(r: FactorRow): StoredFactor {
   return {
     id: r.id,
     serviceId: r.serviceId,
@@ -29,7 +29,7 @@ function toStoredFactor(r: FactorRow): StoredFactor {
 }
 
 /** What leaves an accept or a failure: the factor without its sealed secret. */
-function toFactor(r: FactorRow): Factor {
+export function toFactor(r: FactorRow): Factor {
   const { sealedSecret: _sealed, ...factor } = toStoredFactor(r);
   return factor;
 }
