@@ -34,6 +34,13 @@ export async function startServer(config: Config, options: RuntimeOptions = {}):
     server.once("listening", resolve);
     server.once("error", reject);
   });
+  // Clients (the login service's connection pool) reuse idle keep-alive connections. Node's 5 s
+  // default closes them from under the client, and a request racing that close fails with
+  // ECONNRESET; outlive common client idle timeouts instead, as load balancers do.
+  if ("keepAliveTimeout" in server) {
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+  }
   runtime.outbox.start(config.outboxPollMs);
   const port = (server.address() as AddressInfo).port;
   logger.info(

@@ -32,6 +32,8 @@ export interface EventsWorkerOptions {
   timeoutMs?: number;
   /** @default 32 */
   batchSize?: number;
+  /** How many batches one pass may send back to back. @default 32 */
+  maxBatchesPerPass?: number;
   signal?: AbortSignal;
 }
 
@@ -50,6 +52,7 @@ export function createEventsWorker(options: EventsWorkerOptions): EventsWorker {
   const { store, clock, receivers, logger } = options;
   const timeoutMs = options.timeoutMs ?? 5_000;
   const batchSize = options.batchSize ?? 32;
+  const maxBatchesPerPass = options.maxBatchesPerPass ?? 32;
   const signal = options.signal ?? new AbortController().signal;
   const signers = new Map<string, Webhook>();
   const signerFor = (secret: string) => {
@@ -94,12 +97,19 @@ export function createEventsWorker(options: EventsWorkerOptions): EventsWorker {
 
   return {
     async runOnce() {
-      // The lease outlives a send, so a slow receiver is not sent the same event twice by the next pass.
-      const due = await store.claimDueEvents(clock.now(), batchSize, 2 * timeoutMs + 1_000);
-      await Promise.all(
-        due.map((event) => send(event).catch((err) => logger.error({ err, event_id: event.id }, "event webhook send failed"))),
-      );
-      return due.length;
+      // Batch after batch while full ones come back, so the worker keeps up with more than one batch
+      // of events per poll; bounded, so one pass cannot run for ever behind a busy service.
+      let sent = 0;
+      for (let batch = 0; batch < maxBatchesPerPass && !signal.aborted; batch++) {
+        // The lease outlives a send, so a slow receiver is not sent the same event twice by the next pass.
+        const due = await store.claimDueEvents(clock.now(), batchSize, 2 * timeoutMs + 1_000);
+        await Promise.all(
+          due.map((event) => send(event).catch((err) => logger.error({ err, event_id: event.id }, "event webhook send failed"))),
+        );
+        sent += due.length;
+        if (due.length < batchSize) break;
+      }
+      return sent;
     },
   };
 }

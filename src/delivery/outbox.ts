@@ -47,6 +47,9 @@ export interface OutboxOptions {
 }
 
 /** 1 s, 2 s, 4 s … capped at 60 s, with ±20 % jitter so retries of a burst spread out. */
+/** How many batches of due deliveries one worker pass may send back to back. */
+const MAX_BATCHES_PER_PASS = 32;
+
 export function retryDelayMs(tries: number, random: () => number = Math.random): number {
   const base = Math.min(60_000, 1000 * 2 ** Math.max(0, tries - 1));
   return Math.round(base * (0.8 + 0.4 * random()));
@@ -262,10 +265,17 @@ export function createOutbox(options: OutboxOptions): Outbox {
       await options.retention?.purgeIfDue();
       const overdue = await store.claimOverdueFallbacks(now, batchSize);
       await Promise.all(overdue.map((sent) => track(fallOver(sent, "no_delivery_receipt"))));
-      const jobs = await store.claimDueDeliveries(now, leaseMs, batchSize);
-      await Promise.all(jobs.map((job) => track(deliver(job))));
+      // Batch after batch while full ones come back (a provider outage piles up retries faster than
+      // one batch a poll); bounded, so a pass ends. A failed send is due later, never in this pass.
+      let sent = 0;
+      for (let batch = 0; batch < MAX_BATCHES_PER_PASS; batch++) {
+        const jobs = await store.claimDueDeliveries(now, leaseMs, batchSize);
+        await Promise.all(jobs.map((job) => track(deliver(job))));
+        sent += jobs.length;
+        if (jobs.length < batchSize) break;
+      }
       if (options.eventsWorker) await track(options.eventsWorker.runOnce());
-      return jobs.length;
+      return sent;
     },
 
     start(pollMs = 1000) {

@@ -69,6 +69,20 @@ describe("event webhooks", () => {
     }
   };
 
+  it("sends more than one batch of due events in a single pass", async () => {
+    h = await createHarness({
+      VERIFYD_EVENTS_URL: sink.url,
+      VERIFYD_EVENTS_SECRET: SECRET,
+      VERIFYD_LIMIT_SENDS_PER_PREFIX: "1000/1h",
+    });
+    for (let i = 0; i < 40; i++) await h.startVerification(`+1212555${String(1000 + i)}`);
+    const queued = countEvents(h.dbPath);
+    expect(queued).toBeGreaterThan(64); // a started and a sent event each: more than two batches of 32
+    await h.runtime.outbox.runOnce();
+    expect(sink.requests).toHaveLength(queued);
+    expect(new Set(sink.requests.map((r) => r.headers["webhook-id"])).size).toBe(queued);
+  });
+
   it("masks phone numbers", () => {
     expect(maskPhone(TO)).toBe("+1415***0100");
   });

@@ -42,8 +42,9 @@ describe("delivery outbox", () => {
   const codes = createCodeKit("outbox-test-secret-0123456789abcdefghij");
   const outboxes: Outbox[] = [];
 
-  const makeOutbox = (senders: Sender[] = [wa, sms], maxTriesPerStep = 3) => {
+  const makeOutbox = (senders: Sender[] = [wa, sms], maxTriesPerStep = 3, breakerFailures = 5) => {
     const outbox = createOutbox({
+      breakerFailures,
       store,
       clock,
       ids: uuidIds,
@@ -85,6 +86,17 @@ describe("delivery outbox", () => {
     expect(m?.body).toBe(`Your Acme code is ${m?.code}. It expires in 10 minutes. Do not share it.`);
     expect(m?.body.length).toBeLessThanOrEqual(160);
     expect(await deliveries(v.id)).toEqual(["0:wa:accepted"]);
+  });
+
+  it("sends more than one batch of due retries in a single pass, each once", async () => {
+    const outbox = makeOutbox([wa, sms], 3, 1_000); // the circuit stays shut through 40 failures
+    for (let i = 0; i < 40; i++) wa.script.push({ kind: "retry", error: { code: "http_503", message: "busy" } });
+    for (let i = 0; i < 40; i++) await start(outbox, `+1415555${String(1000 + i)}`);
+    expect(wa.messages).toHaveLength(40); // every inline first send failed: 40 retries queued
+    clock.advance(2_000);
+    expect(await outbox.runOnce()).toBe(40); // more than the batch of 32
+    expect(wa.messages).toHaveLength(80);
+    expect(new Set(wa.messages.slice(40).map((m) => m.to)).size).toBe(40);
   });
 
   it("retries a transient failure after a backoff, not before", async () => {
