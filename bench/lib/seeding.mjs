@@ -4,7 +4,10 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { createNumberVault } from "../../dist/core/number-vault.js";
+import { sealedContext } from "../../dist/store/at-rest.js";
 import { migrateSqlite, openSqlite } from "../../dist/store/sqlite/open.js";
+import { writeKeyCheck } from "../../dist/store/sqlite/vault-state.js";
 
 const DAY = 86_400_000;
 const TTL = 600_000;
@@ -48,8 +51,10 @@ const id = (prefix, ms, i) => `${prefix}_${ms.toString(16).padStart(12, "0")}${i
 
 /**
  * THE place to adapt when the schema changes: one past verification (column name → value) and its
- * delivery. Row `i` of `rows`, created at `createdAt`; `ctx` has `now`, `secret` and `route` (JSON)
- * for columns derived from them (a sealed or blind-indexed number would be computed here).
+ * delivery. Row `i` of `rows`, created at `createdAt`; `ctx` has `now`, `route` (JSON) and, for
+ * verifyd's database, the number `vault`: the number is stored as verifyd stores it (blind index and
+ * sealed copy), so verifyd starts on the seeded file as on its own. Without a vault (the baseline),
+ * the number stays in clear.
  */
 export function buildVerification(i, createdAt, ctx) {
   const rnd = ctx.random;
@@ -64,7 +69,8 @@ export function buildVerification(i, createdAt, ctx) {
   const verification = {
     id: verificationId,
     service_id: service,
-    to_number: to,
+    to_number: ctx.vault ? ctx.vault.index(to) : to,
+    ...(ctx.vault ? { to_sealed: ctx.vault.seal(to, sealedContext.destination(verificationId)) } : {}),
     country: where.country,
     status,
     code_hash: pending ? randomBytes(32) : null,
@@ -141,8 +147,8 @@ function insertFor(raw, table, sample) {
 }
 
 /** Inserts `rows` rows in transactions of BATCH; `write(row)` runs the inserts of one. */
-function fill(raw, rows, now, secret, route, write) {
-  const ctx = { now, secret, route, random: mulberry32(42) };
+function fill(raw, rows, now, vault, route, write) {
+  const ctx = { now, vault, route, random: mulberry32(42) };
   const batch = raw.transaction((from, to) => {
     for (let i = from; i < to; i++) {
       // Evenly spread over the span, oldest first, like rows that arrived over time.
@@ -169,13 +175,15 @@ export function seedVerifyd(file, { rows, secret, now = Date.now() }) {
       "insert or ignore into services (id, name, route, created_at, updated_at) values (?, ?, ?, ?, ?)",
     );
     for (const s of [{ id: DEFAULT_SERVICE }, ...SERVICES]) addService.run(s.id, s.id.replace("svc_", ""), route, now, now);
-    const sample = buildVerification(0, now - SPAN, { now, secret, route, random: mulberry32(1) });
+    const vault = createNumberVault(secret);
+    const sample = buildVerification(0, now - SPAN, { now, vault, route, random: mulberry32(1) });
     const insertVerification = insertFor(raw, "verifications", sample.verification);
     const insertDelivery = insertFor(raw, "deliveries", sample.delivery);
-    fill(raw, rows, now, secret, route, ({ verification, delivery }) => {
+    fill(raw, rows, now, vault, route, ({ verification, delivery }) => {
       insertVerification.run(verification);
       insertDelivery.run(delivery);
     });
+    writeKeyCheck(raw, vault, now); // sealed with this secret: nothing to seal at start
     raw.pragma("wal_checkpoint(TRUNCATE)");
     raw.exec("analyze");
   } finally {
@@ -184,14 +192,14 @@ export function seedVerifyd(file, { rows, secret, now = Date.now() }) {
 }
 
 /** Seeds the baseline's database file with the same rows, in its one table. */
-export function seedBaseline(file, { rows, secret, now = Date.now() }) {
+export function seedBaseline(file, { rows, now = Date.now() }) {
   const raw = new Database(file);
   try {
     raw.pragma("journal_mode = WAL");
     tuneForBulkLoad(raw);
     raw.exec(BASELINE_TABLE);
     const insert = insertFor(raw, "otp", baselineRow(buildVerification(0, now, { now, random: mulberry32(1) })));
-    fill(raw, rows, now, secret, "[]", (row) => insert.run(baselineRow(row)));
+    fill(raw, rows, now, undefined, "[]", (row) => insert.run(baselineRow(row)));
     raw.pragma("wal_checkpoint(TRUNCATE)");
   } finally {
     raw.close();
