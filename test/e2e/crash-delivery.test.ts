@@ -1,13 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { type FakeVonage, startFakeVonage } from "../fakes/vonage.js";
+import { type ServerProcess, spawnServer, waitReady } from "../helpers/server-process.js";
 import { sharedBackendsEnv } from "../helpers/shared-backends.js";
 import { until, within } from "../helpers/waiting.js";
 import { freePort } from "../helpers/webhook-sink.js";
@@ -20,7 +19,6 @@ import { freePort } from "../helpers/webhook-sink.js";
  * healthy, it forwards everything to the fake.
  */
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const ADMIN_KEY = `e2e-admin-${randomBytes(16).toString("hex")}`;
 const ACCOUNT = { apiKey: "a1b2c3d4", apiSecret: randomBytes(12).toString("hex") };
 const NUMBERS = Array.from({ length: 10 }, (_, i) => `+141555501${String(i).padStart(2, "0")}`);
@@ -40,11 +38,7 @@ interface Seen {
   /** A held request whose client has not gone away yet: its outcome is unknown to the server. */
   open: boolean;
 }
-interface Child {
-  proc: ChildProcess;
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Child = ServerProcess;
 
 async function startProxy(fake: FakeVonage) {
   const seen: Seen[] = [];
@@ -142,20 +136,9 @@ describe("verifyd killed mid-delivery", () => {
     };
 
     const startServer = async (): Promise<Child> => {
-      const proc = spawn(process.execPath, ["dist/cli.js", "serve"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-      let output = "";
-      proc.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-      proc.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-        proc.once("exit", (code, signal) => resolve({ code, signal }));
-      });
-      const child = { proc, output: () => output, exited };
+      const child = spawnServer(env);
       children.push(child);
-      await until("GET /readyz = 200", async () => {
-        if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${output}`);
-        const res = await fetch(`${base}/readyz`).catch(() => undefined);
-        return res?.status === 200 ? true : undefined;
-      });
+      await waitReady(child, base);
       return child;
     };
     const api = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {

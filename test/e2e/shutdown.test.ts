@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type ServerProcess, spawnServer, waitReady } from "../helpers/server-process.js";
 import { until, within } from "../helpers/waiting.js";
 import { freePort, startWebhookSink, type WebhookSink } from "../helpers/webhook-sink.js";
 
@@ -13,7 +12,6 @@ import { freePort, startWebhookSink, type WebhookSink } from "../helpers/webhook
  * accepted requests finish, the process exits 0, and no accepted verification loses its send.
  */
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const ADMIN_KEY = `e2e-admin-${randomBytes(16).toString("hex")}`;
 const HOOK_SECRET = `whsec_${randomBytes(32).toString("base64")}`;
 const PROVIDER_DELAY_MS = 700;
@@ -21,11 +19,7 @@ const PROVIDER_DELAY_MS = 700;
 type View = { id: string; status: string; deliveries?: Array<{ status: string }> };
 type Outcome = { sentBeforeSignal: boolean; status?: number; body?: View; error?: string };
 
-interface Child {
-  proc: ChildProcess;
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Child = ServerProcess;
 
 describe("graceful shutdown under load", () => {
   let sink: WebhookSink;
@@ -63,20 +57,9 @@ describe("graceful shutdown under load", () => {
       VERIFYD_LOG_LEVEL: "info",
     };
     const startServer = async (): Promise<Child> => {
-      const proc = spawn(process.execPath, ["dist/cli.js", "serve"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-      let output = "";
-      proc.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-      proc.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-        proc.once("exit", (code, signal) => resolve({ code, signal }));
-      });
-      const child = { proc, output: () => output, exited };
+      const child = spawnServer(env);
       children.push(child);
-      await until("GET /readyz = 200", async () => {
-        if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${output}`);
-        const res = await fetch(`${base}/readyz`).catch(() => undefined);
-        return res?.status === 200 ? true : undefined;
-      });
+      await waitReady(child, base);
       return child;
     };
 
