@@ -1,25 +1,10 @@
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
-import type { EventEntry, EventStatus, EventStore, EventType } from "../../core/events.js";
+import type { EventStore, EventType } from "../../core/events.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import { sealedContext } from "../at-rest.js";
+import { toEventEntry } from "../sqlite/events.js";
 import { type PgDb, rows } from "./open.js";
 import { events, services } from "./schema.js";
-
-type EventRow = typeof events.$inferSelect;
-
-/** An event row as the log lists it, its payload opened. */
-const toEntry = (vault: NumberVault, r: EventRow): EventEntry => ({
-  id: r.id,
-  type: r.type as EventType,
-  serviceId: r.serviceId,
-  status: r.status as EventStatus,
-  tries: r.tries,
-  lastError: r.lastError,
-  nextTryAt: r.nextTryAt,
-  createdAt: r.createdAt,
-  updatedAt: r.updatedAt,
-  payload: vault.openText(r.payload, sealedContext.eventPayload(r.id)),
-});
 
 /**
  * The event-webhook operations of the PostgreSQL Store; a claim skips rows another instance is
@@ -85,12 +70,12 @@ export function createPgEventOperations(db: PgDb, vault: NumberVault): EventStor
         .where(and(...where))
         .orderBy(desc(e.createdAt), desc(e.id))
         .limit(filter.limit);
-      return list.map((r) => toEntry(vault, r));
+      return list.map((r) => toEventEntry(vault, r));
     },
     async requeueEvent(id, serviceId, now) {
       const where = serviceId === undefined ? eq(e.id, id) : and(eq(e.id, id), eq(e.serviceId, serviceId));
       const [row] = await db.update(e).set({ status: "pending", nextTryAt: now, updatedAt: now }).where(where).returning();
-      return row ? toEntry(vault, row) : null;
+      return row ? toEventEntry(vault, row) : null;
     },
     async getServiceWebhook(serviceId) {
       const [row] = await db

@@ -3,6 +3,7 @@ import type { NumberVault } from "../../core/number-vault.js";
 import type { InboundApproval } from "../../core/ports.js";
 import { sealedContext, storedNumber } from "../at-rest.js";
 import type { InboundOperations } from "../sqlite/inbound.js";
+import { inboundRow } from "../sqlite/inbound.js";
 import type { PgDb } from "./open.js";
 import { toPgVerification as toVerification } from "./rows.js";
 import { verifications } from "./schema.js";
@@ -26,27 +27,7 @@ export function createPgInboundOperations(db: PgDb, vault: NumberVault): Inbound
           .where(and(eq(v.inboundCodeHash, inboundCodeHash), eq(v.status, "pending"), lte(v.expiresAt, now)));
         const inserted = await tx
           .insert(v)
-          .values({
-            id: ver.id,
-            serviceId: ver.serviceId,
-            to: to.index ?? "",
-            toSealed: to.sealed,
-            country: ver.country,
-            status: "pending",
-            route: ver.route,
-            currentStep: 0,
-            sends: 0,
-            checks: 0,
-            maxChecks: ver.maxChecks,
-            maxSends: ver.maxSends,
-            clientIp: ver.clientIp,
-            createdAt: ver.createdAt,
-            updatedAt: ver.updatedAt,
-            expiresAt: ver.expiresAt,
-            lastSentAt: ver.lastSentAt,
-            inboundChannels: ver.inboundChannels ?? ["sms"],
-            inboundCodeHash,
-          })
+          .values(inboundRow(ver, to, inboundCodeHash))
           .onConflictDoNothing()
           .returning({ id: v.id });
         return inserted.length > 0;

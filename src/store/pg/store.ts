@@ -1,7 +1,8 @@
 import { and, desc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { NumberVault } from "../../core/number-vault.js";
-import type { ApiKey, ServiceRecord, Store } from "../../core/ports.js";
+import type { ApiKey, Store } from "../../core/ports.js";
 import { answeredVerificationId, destinationIndex, sealedContext, storedNumber } from "../at-rest.js";
+import { toServiceRecord } from "../sqlite/admin.js";
 import { createPgAdminOperations } from "./admin.js";
 import { createPgAnalyticsOperations } from "./analytics.js";
 import { createPgDeliveryOperations } from "./deliveries.js";
@@ -12,7 +13,7 @@ import { type OpenedPg, rows } from "./open.js";
 import { createPgOptOutOperations } from "./opt-outs.js";
 import { pgReadiness } from "./readiness.js";
 import { createPgRetentionOperations } from "./retention.js";
-import { readRoute, toPgVerification as toVerification } from "./rows.js";
+import { toPgVerification as toVerification } from "./rows.js";
 import { apiKeys, deliveries, idempotencyKeys, services, verifications } from "./schema.js";
 import { closeVerification, insertDelivery } from "./writes.js";
 
@@ -52,16 +53,7 @@ export function createPgStore({ pool, db }: OpenedPg, vault: NumberVault): Store
 
     async getService(id) {
       const [r] = await db.select().from(services).where(eq(services.id, id));
-      return r
-        ? ({
-            id: r.id,
-            name: r.name,
-            policy: r.policy,
-            route: readRoute(r.route),
-            countryRoutes: r.countryRoutes,
-            settings: r.settings,
-          } as ServiceRecord)
-        : null;
+      return r ? toServiceRecord(r) : null;
     },
     async ensureService(s, now) {
       const countryRoutes = s.countryRoutes ?? {};

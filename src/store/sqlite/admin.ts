@@ -7,14 +7,19 @@ import { apiKeys, services } from "./schema.js";
 
 type ServiceRow = typeof services.$inferSelect;
 
-/** A services row as the admin API lists it (the PostgreSQL store maps its rows with it too). */
-export const toServiceEntry = (r: ServiceRow): ServiceEntry => ({
+/** A services row as the domain reads it (both stores map their rows with it). */
+export const toServiceRecord = (r: ServiceRow): ServiceRecord => ({
   id: r.id,
   name: r.name,
   policy: r.policy as ServiceRecord["policy"],
   route: readRoute(r.route),
   countryRoutes: r.countryRoutes,
   settings: r.settings as ServiceRecord["settings"],
+});
+
+/** A services row as the admin API lists it. */
+export const toServiceEntry = (r: ServiceRow): ServiceEntry => ({
+  ...toServiceRecord(r),
   createdAt: r.createdAt,
   webhook: { url: r.webhookUrl, secretSet: r.webhookSecretSealed !== null },
 });

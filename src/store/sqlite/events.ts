@@ -7,8 +7,8 @@ import { events, services } from "./schema.js";
 
 type EventRow = typeof events.$inferSelect;
 
-/** An event row as the log lists it, its payload opened. */
-const toEntry = (vault: NumberVault, r: EventRow): EventEntry => ({
+/** An event row as the log lists it, its payload opened (both stores map their rows with it). */
+export const toEventEntry = (vault: NumberVault, r: EventRow): EventEntry => ({
   id: r.id,
   type: r.type as EventType,
   serviceId: r.serviceId,
@@ -101,12 +101,12 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite, vault: Nu
         .orderBy(desc(e.createdAt), desc(e.id))
         .limit(filter.limit)
         .all()
-        .map((r) => toEntry(vault, r));
+        .map((r) => toEventEntry(vault, r));
     },
     async requeueEvent(id, serviceId, now) {
       const where = serviceId === undefined ? eq(e.id, id) : and(eq(e.id, id), eq(e.serviceId, serviceId));
       const row = db.update(e).set({ status: "pending", nextTryAt: now, updatedAt: now }).where(where).returning().get();
-      return row ? toEntry(vault, row) : null;
+      return row ? toEventEntry(vault, row) : null;
     },
     async getServiceWebhook(serviceId) {
       return serviceWebhook.get({ id: serviceId }) ?? null;

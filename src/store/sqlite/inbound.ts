@@ -31,27 +31,7 @@ export function createSqliteInboundOperations(
       .run();
     const inserted = db
       .insert(v)
-      .values({
-        id: ver.id,
-        serviceId: ver.serviceId,
-        to: to.index ?? "",
-        toSealed: to.sealed,
-        country: ver.country,
-        status: "pending",
-        route: ver.route,
-        currentStep: 0,
-        sends: 0,
-        checks: 0,
-        maxChecks: ver.maxChecks,
-        maxSends: ver.maxSends,
-        clientIp: ver.clientIp,
-        createdAt: ver.createdAt,
-        updatedAt: ver.updatedAt,
-        expiresAt: ver.expiresAt,
-        lastSentAt: ver.lastSentAt,
-        inboundChannels: ver.inboundChannels ?? ["sms"],
-        inboundCodeHash,
-      })
+      .values(inboundRow(ver, to, inboundCodeHash))
       .onConflictDoNothing()
       .run();
     return inserted.changes > 0;
@@ -107,3 +87,31 @@ export function createSqliteInboundOperations(
 
 /** Keeps inbound rows out of the destination lookups of the sending flow. */
 export const notInbound = sql`${verifications.inboundChannels} is null`;
+
+/**
+ * The row of a new person-to-application verification (both stores insert it): nothing sent, and
+ * the number, when one is expected, kept as a blind index beside its sealed copy.
+ */
+export function inboundRow(ver: Verification, to: { index: string | null; sealed: Buffer | null }, inboundCodeHash: Buffer) {
+  return {
+    id: ver.id,
+    serviceId: ver.serviceId,
+    to: to.index ?? "",
+    toSealed: to.sealed,
+    country: ver.country,
+    status: "pending",
+    route: ver.route,
+    currentStep: 0,
+    sends: 0,
+    checks: 0,
+    maxChecks: ver.maxChecks,
+    maxSends: ver.maxSends,
+    clientIp: ver.clientIp,
+    createdAt: ver.createdAt,
+    updatedAt: ver.updatedAt,
+    expiresAt: ver.expiresAt,
+    lastSentAt: ver.lastSentAt,
+    inboundChannels: ver.inboundChannels ?? ["sms"],
+    inboundCodeHash,
+  };
+}

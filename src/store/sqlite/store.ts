@@ -1,8 +1,8 @@
 import { and, desc, eq, gt, lte, sql } from "drizzle-orm";
 import type { NumberVault } from "../../core/number-vault.js";
-import type { ApiKey, NewDelivery, ServiceRecord, Store, Verification, VerificationStatus } from "../../core/ports.js";
+import type { ApiKey, NewDelivery, Store, Verification, VerificationStatus } from "../../core/ports.js";
 import { answeredVerificationId, destinationIndex, sealedContext, storedNumber } from "../at-rest.js";
-import { createSqliteAdminOperations } from "./admin.js";
+import { createSqliteAdminOperations, toServiceRecord } from "./admin.js";
 import { createSqliteAnalyticsOperations } from "./analytics.js";
 import { createSqliteDeliveryOperations } from "./deliveries.js";
 import { createSqliteEventOperations } from "./events.js";
@@ -14,7 +14,7 @@ import type { OpenedSqlite } from "./open.js";
 import { createSqliteOptOutOperations } from "./opt-outs.js";
 import { sqliteReadiness } from "./readiness.js";
 import { createSqliteRetentionOperations } from "./retention.js";
-import { readRoute, toVerification, type VerificationRow } from "./rows.js";
+import { toVerification, type VerificationRow } from "./rows.js";
 import { apiKeys, idempotencyKeys, services, verifications } from "./schema.js";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -102,16 +102,7 @@ export function createSqliteStore({ raw, db }: OpenedSqlite, vault: NumberVault)
 
     async getService(id) {
       const r = db.select().from(services).where(eq(services.id, id)).get();
-      return r
-        ? ({
-            id: r.id,
-            name: r.name,
-            policy: r.policy,
-            route: readRoute(r.route),
-            countryRoutes: r.countryRoutes,
-            settings: r.settings,
-          } as ServiceRecord)
-        : null;
+      return r ? toServiceRecord(r) : null;
     },
     async ensureService(s, now) {
       db.insert(services)
