@@ -75,3 +75,11 @@ export function requireApiKey(authenticate: Authenticator): MiddlewareHandler<Ap
     await next();
   };
 }
+
+/** Refuses keys of a service (403 `forbidden`): for what spans tenants, such as services and erasure. */
+export function requireAdmin(what: string): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!c.get("principal").admin) throw new VerifydError("forbidden", what);
+    await next();
+  };
+}

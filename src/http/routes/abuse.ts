@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AbuseBlock, ConversionGuard } from "../../core/conversion.js";
-import { VerifydError } from "../../core/errors.js";
 import type { AppEnv } from "../context.js";
+import { requireAdmin } from "../middleware/auth.js";
 import { json, problems, security } from "../openapi.js";
 import { validationHook } from "../validation.js";
 
@@ -68,10 +68,7 @@ const liftDef = createRoute({
 export function abuseRoutes({ conversion }: AbuseRoutesDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-  app.use("*", async (c, next) => {
-    if (!c.get("principal").admin) throw new VerifydError("forbidden", "abuse blocks are managed with an admin key");
-    await next();
-  });
+  app.use("*", requireAdmin("abuse blocks are managed with an admin key"));
 
   app.openapi(listDef, async (c) => c.json({ data: (await conversion.listBlocks()).map(toAbuseBlockView) }, 200));
   app.openapi(liftDef, async (c) => {

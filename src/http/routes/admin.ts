@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AdminService, ApiKeyEntry } from "../../core/admin.js";
-import { VerifydError } from "../../core/errors.js";
 import type { Service, VerificationPolicy } from "../../core/ports.js";
 import type { AppEnv } from "../context.js";
+import { requireAdmin } from "../middleware/auth.js";
 import { json, problems, security } from "../openapi.js";
 import { SettingsFields, SettingsView, settingsView, toSettingsPatch } from "../service-settings-schema.js";
 import { validationHook } from "../validation.js";
@@ -236,12 +236,8 @@ const revokeKeyDef = createRoute({
 export function adminRoutes({ admin }: AdminRoutesDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-  for (const path of ["/services", "/services/*", "/keys", "/keys/*"]) {
-    app.use(path, async (c, next) => {
-      if (!c.get("principal").admin) throw new VerifydError("forbidden", "services and keys are managed with an admin key");
-      await next();
-    });
-  }
+  const adminOnly = requireAdmin("services and keys are managed with an admin key");
+  for (const path of ["/services", "/services/*", "/keys", "/keys/*"]) app.use(path, adminOnly);
 
   app.openapi(createServiceDef, async (c) => {
     const { name: serviceName, webhook_url, webhook_secret, ...fields } = c.req.valid("json");

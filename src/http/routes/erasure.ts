@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { VerifydError } from "../../core/errors.js";
 import { normalizePhone } from "../../core/phone.js";
 import type { RetentionService } from "../../core/retention.js";
 import type { AppEnv } from "../context.js";
+import { requireAdmin } from "../middleware/auth.js";
 import { json, problems, security } from "../openapi.js";
 import { validationHook } from "../validation.js";
 
@@ -51,10 +51,7 @@ const eraseRouteDef = createRoute({
 export function erasureRoutes({ retention }: ErasureRoutesDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-  app.use("*", async (c, next) => {
-    if (!c.get("principal").admin) throw new VerifydError("forbidden", "erasure needs an admin key");
-    await next();
-  });
+  app.use("*", requireAdmin("erasure needs an admin key"));
 
   app.openapi(eraseRouteDef, async (c) => {
     const body = c.req.valid("json");

@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { VerifydError } from "../../core/errors.js";
 import type { OptOut, OptOutService } from "../../core/opt-outs.js";
 import { normalizePhone } from "../../core/phone.js";
 import type { AppEnv } from "../context.js";
+import { requireAdmin } from "../middleware/auth.js";
 import { json, problems, security } from "../openapi.js";
 import { validationHook } from "../validation.js";
 
@@ -76,10 +76,7 @@ const removeRouteDef = createRoute({
 export function optOutRoutes({ optOuts }: OptOutRoutesDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-  app.use("*", async (c, next) => {
-    if (!c.get("principal").admin) throw new VerifydError("forbidden", "opt-outs are managed with an admin key");
-    await next();
-  });
+  app.use("*", requireAdmin("opt-outs are managed with an admin key"));
 
   app.openapi(listRouteDef, async (c) => {
     const query = c.req.valid("query");
