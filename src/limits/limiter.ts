@@ -73,11 +73,14 @@ function withStatementCache(db: BetterSqlite3.Database): BetterSqlite3.Database 
     }
     return statement;
   };
+  const bound = new Map<PropertyKey, unknown>(); // methods bound once, not on every access
   return new Proxy(db, {
     get(target, property) {
       if (property === "prepare") return prepare;
       const value = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
+      if (typeof value !== "function") return value;
+      if (!bound.has(property)) bound.set(property, value.bind(target));
+      return bound.get(property);
     },
   });
 }
