@@ -1,6 +1,5 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
@@ -21,6 +20,7 @@ import type { VerificationService } from "../core/verification.js";
 import type { AppEnv } from "./context.js";
 import { accessLog } from "./middleware/access-log.js";
 import { type Authenticator, requireApiKey } from "./middleware/auth.js";
+import { limitBody } from "./middleware/body-limit.js";
 import { limitPerKey } from "./middleware/limits.js";
 import { requestMetrics } from "./middleware/metrics.js";
 import { problem, problemFromError } from "./problem.js";
@@ -95,12 +95,11 @@ export function createApp(deps: AppDeps) {
   app.use(requestId({ headerName: "x-request-id" }));
   app.use(accessLog(deps.logger));
   app.use(requestMetrics(metrics));
+  const maxBodyBytes = deps.maxBodyBytes ?? 16_384;
   app.use(
-    bodyLimit({
-      maxSize: deps.maxBodyBytes ?? 16_384,
-      onError: (c) =>
-        problem(c, { code: "payload_too_large", detail: `bodies are limited to ${deps.maxBodyBytes ?? 16_384} bytes` }),
-    }),
+    limitBody(maxBodyBytes, (c) =>
+      problem(c, { code: "payload_too_large", detail: `bodies are limited to ${maxBodyBytes} bytes` }),
+    ),
   );
 
   app.route("/", healthRoutes({ store: deps.store, version: deps.version ?? "dev", probes: deps.readinessProbes }));

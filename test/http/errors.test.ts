@@ -65,6 +65,22 @@ describe("bad input answers 4xx problem+json, never 500", () => {
     );
   });
 
+  it("judges a body that declares its length by the header, and counts one that does not", async () => {
+    const body = JSON.stringify({ to: "+14155550100", pad: "x".repeat(20_000) });
+    // Declared: refused on Content-Length alone (the server's HTTP parser holds it to that length).
+    const declared = { "content-type": "application/json", "content-length": String(body.length) };
+    await problem(await h.call("POST", "/v1/verifications", body, declared), 413, "payload_too_large");
+    // Declared small but streamed: the counting path measures what arrives.
+    const chunked = { "content-type": "application/json", "transfer-encoding": "chunked" };
+    await problem(await h.call("POST", "/v1/verifications", body, chunked), 413, "payload_too_large");
+    const small = JSON.stringify({ to: "+14155550100" });
+    const ok = await h.call("POST", "/v1/verifications", small, {
+      "content-type": "application/json",
+      "content-length": String(small.length),
+    });
+    expect(ok.status).toBe(201);
+  });
+
   it("refuses a missing, malformed or unknown API key", async () => {
     const noKey = await h.runtime.app.request("/v1/verifications/ver_x");
     await problem(noKey, 401, "unauthorized");
