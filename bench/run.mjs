@@ -28,7 +28,9 @@ const HELP = `Usage: npm run bench -- [options]
   --targets <list>      servers to measure, in order: baseline,verifyd (default both, then the ratios)
   --check-pool <n>      pending verifications for check-only, each checked once (default: 5 × start rate × (warm-up + duration))
   --max-requests <n>    cap on operations per scenario, warm-up included (default 2000000)
-  --cpu-prof            profile the server (node --cpu-prof) and print its top functions by self time`;
+  --cpu-prof            profile the server (node --cpu-prof) and print its top functions by self time
+  --server-env <K=V>    extra environment for verifyd, repeatable (e.g. VERIFYD_EVENTS_URL= to measure
+                        without event webhooks); the defaults are the production-like settings below`;
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** One secret for the whole run: a seeded database's rows were written under it. */
@@ -48,6 +50,7 @@ function options() {
       "check-pool": { type: "string" },
       "max-requests": { type: "string", default: "2000000" },
       "cpu-prof": { type: "boolean", default: false },
+      "server-env": { type: "string", multiple: true, default: [] },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -74,6 +77,13 @@ function options() {
     maxOps: Math.round(number("max-requests", 1)),
     cpuProf: values["cpu-prof"],
     rows: Math.round(number("rows", 0)),
+    serverEnv: Object.fromEntries(
+      values["server-env"].map((pair) => {
+        const at = pair.indexOf("=");
+        if (at < 1) throw new Error(`--server-env takes KEY=VALUE, not "${pair}"`);
+        return [pair.slice(0, at), pair.slice(at + 1)];
+      }),
+    ),
   };
 }
 
@@ -92,7 +102,7 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.once(signal, () =>
  * How to start each server under test on the database files in `dir`; both hand codes over the same
  * way (a line on a capture FIFO) and get the same numbers and load.
  */
-function targets(dir, eventSink, apiKey) {
+function targets(dir, eventSink, apiKey, serverEnv = {}) {
   return {
     verifyd: {
       script: ["dist/cli.js", "serve"],
@@ -112,6 +122,7 @@ function targets(dir, eventSink, apiKey) {
         // The load sends to one number range: velocity rules stay on (and counted) but must not bite.
         VERIFYD_LIMIT_SENDS_PER_PREFIX: "100000000/1h",
         VERIFYD_LIMIT_SENDS_PER_COUNTRY: "100000000/1h",
+        ...serverEnv,
       }),
     },
     baseline: {
@@ -155,7 +166,7 @@ async function main() {
       for (const [name, seconds] of Object.entries(seeded)) console.log(`  ${name}: ${fixed(seconds)} s`);
       dataset.seedSeconds = seeded;
     }
-    const all = targets(dir, eventSink, apiKey);
+    const all = targets(dir, eventSink, apiKey, opts.serverEnv);
     for (const name of opts.targets) {
       console.log(`— ${name} (${dataset.label}) —`);
       const profiled = name === "verifyd" && dataset === datasets.at(-1) ? profDir : "";
