@@ -5,6 +5,7 @@ import { VerifydError } from "../core/errors.js";
 import type { NumberVault } from "../core/number-vault.js";
 import type { Limiter, LimitRule, LimitState } from "../core/ports.js";
 import { storedLimitKey } from "../store/at-rest.js";
+import { groupCommitFor } from "../store/sqlite/group-commit.js";
 
 export type LimitSettings = Record<LimitRule, RateSetting>;
 
@@ -60,10 +61,19 @@ export function limitSettings(limits: {
  * number's blind index, so the counters table names no number.
  */
 /**
- * rate-limiter-flexible prepares its SQL on every call (a parse and plan per consume); its handful
- * of distinct statements are handed to it prepared once instead.
+ * The connection as rate-limiter-flexible sees it. It prepares its SQL on every call (a parse and
+ * plan per consume): its handful of distinct statements are handed to it prepared once instead.
+ * Its one-statement upserts join the connection's group commit rather than committing one by one;
+ * a single statement is atomic by itself, so they need no savepoint of their own.
  */
-function withStatementCache(db: BetterSqlite3.Database): BetterSqlite3.Database {
+function limiterConnection(db: BetterSqlite3.Database): BetterSqlite3.Database {
+  const group = groupCommitFor(db);
+  const transaction =
+    <A extends unknown[], R>(fn: (...args: A) => R) =>
+    (...args: A): R => {
+      group.join();
+      return fn(...args);
+    };
   const statements = new Map<string, BetterSqlite3.Statement>();
   const prepare = (source: string) => {
     let statement = statements.get(source);
@@ -77,6 +87,7 @@ function withStatementCache(db: BetterSqlite3.Database): BetterSqlite3.Database 
   return new Proxy(db, {
     get(target, property) {
       if (property === "prepare") return prepare;
+      if (property === "transaction") return transaction;
       const value = Reflect.get(target, property, target);
       if (typeof value !== "function") return value;
       if (!bound.has(property)) bound.set(property, value.bind(target));
@@ -86,7 +97,7 @@ function withStatementCache(db: BetterSqlite3.Database): BetterSqlite3.Database 
 }
 
 export function createSqliteLimiter(sqlite: BetterSqlite3.Database, settings: LimitSettings, vault: NumberVault): Limiter {
-  const db = withStatementCache(sqlite);
+  const db = limiterConnection(sqlite);
   return createFlexibleLimiter(
     settings,
     vault,

@@ -3,6 +3,7 @@ import type { AbuseMode } from "../../core/abuse.js";
 import type { AbuseBlock, ConversionReason, ConversionScope, ConversionStore } from "../../core/conversion.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import { sealedContext, storedConversionKey } from "../at-rest.js";
+import { groupCommitFor, withGroupCommit } from "./group-commit.js";
 import type { OpenedSqlite } from "./open.js";
 import { abuseBlocks, conversionCounts } from "./schema.js";
 
@@ -89,7 +90,7 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
       .run();
   });
 
-  return {
+  const store: ConversionStore = {
     async countConversion(keys, bucketStart, field) {
       if (keys.length > 0) countTx([...keys], bucketStart, field);
     },
@@ -118,4 +119,5 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
       purgeTx(countsBefore, blocksBefore);
     },
   };
+  return withGroupCommit(store, groupCommitFor(raw));
 }

@@ -7,6 +7,7 @@ import { createSqliteAnalyticsOperations } from "./analytics.js";
 import { createSqliteDeliveryOperations } from "./deliveries.js";
 import { createSqliteEventOperations } from "./events.js";
 import { createSqliteFactorOperations } from "./factors.js";
+import { groupCommitFor, withGroupCommit } from "./group-commit.js";
 import { prepareHotStatements } from "./hot.js";
 import { createSqliteInboundOperations, notInbound } from "./inbound.js";
 import { statusIs } from "./literal.js";
@@ -82,7 +83,7 @@ export function createSqliteStore({ raw, db }: OpenedSqlite, vault: NumberVault)
   });
 
   const deliveryOps = createSqliteDeliveryOperations({ raw, db, vault, hot, insertDelivery, closeTx });
-  return {
+  const store: Store = {
     ...createSqliteAdminOperations({ raw, db }),
     ...createSqliteAnalyticsOperations({ raw, db }, toVer),
     ...createSqliteFactorOperations({ raw, db }),
@@ -281,4 +282,6 @@ export function createSqliteStore({ raw, db }: OpenedSqlite, vault: NumberVault)
         .run();
     },
   };
+  // Every operation joins the connection's group commit (see group-commit.ts).
+  return withGroupCommit(store, groupCommitFor(raw));
 }

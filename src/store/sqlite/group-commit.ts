@@ -1,0 +1,142 @@
+import type Database from "better-sqlite3";
+
+/**
+ * Group commit for one SQLite connection: the store operations of every request handled in one
+ * turn of the event loop run inside one write transaction, committed when the turn ends
+ * (`setImmediate`), and each operation's promise settles only after that commit.
+ *
+ * Why: a commit writes every page the transaction dirtied to the WAL, one write per page. A start
+ * made about ten small transactions (limit counters, the verification with its delivery, the
+ * conversion counters, the claim, the result, the event), each rewriting the same handful of
+ * B-tree leaf pages (the newest end of every time-ordered index). Shared by the thirty-odd
+ * requests in flight, those pages are written once per turn instead of once per operation.
+ *
+ * What stays true:
+ * - Durable before acknowledged: an operation resolves after the commit that holds its writes, so
+ *   no response reports a write a crash could still lose.
+ * - Atomic operations: better-sqlite3 turns a `db.transaction()` opened inside this one into a
+ *   savepoint, so an operation that throws rolls back alone; a failing statement rolls back alone.
+ * - A failed commit fails every operation of its batch (each caller answers an error), and a batch
+ *   SQLite aborted on its own (disk full, I/O error) is noticed and failed the same way.
+ * - Reads made while a batch is open may see its writes, so they wait for the commit too: nobody
+ *   acts on a write that could still be rolled back.
+ * `BEGIN IMMEDIATE` takes the write lock at once, waiting (busy_timeout) for another process's
+ * writer instead of failing on a stale read snapshot at its first write.
+ */
+export interface GroupCommit {
+  /** Opens the current batch if none is open; what runs until the turn ends joins it. */
+  join(): void;
+  /** Resolves when the writes made so far are committed (at once when no batch is open). */
+  committed(): Promise<void>;
+  /** Commits the open batch now (before closing the connection, or a statement that cannot run in a transaction). */
+  flush(): void;
+}
+
+interface Batch {
+  waiters: { resolve: () => void; reject: (err: unknown) => void }[];
+  settled: boolean;
+}
+
+const byConnection = new WeakMap<Database.Database, GroupCommit>();
+
+/** The one group commit of `raw`: every store and limiter on a connection must share it. */
+export function groupCommitFor(raw: Database.Database): GroupCommit {
+  let known = byConnection.get(raw);
+  if (!known) {
+    known = createGroupCommit(raw);
+    byConnection.set(raw, known);
+  }
+  return known;
+}
+
+function createGroupCommit(raw: Database.Database): GroupCommit {
+  let open: Batch | null = null;
+
+  const settle = (batch: Batch, error: unknown) => {
+    batch.settled = true;
+    for (const w of batch.waiters)
+      if (error === undefined) w.resolve();
+      else w.reject(error);
+    batch.waiters = [];
+  };
+
+  const commit = (batch: Batch) => {
+    if (batch.settled) return;
+    if (open === batch) open = null;
+    if (!raw.open || !raw.inTransaction) {
+      // SQLite rolled the batch back by itself (or the connection closed under it).
+      return settle(batch, new Error("the database transaction was rolled back; nothing of it was saved"));
+    }
+    try {
+      raw.exec("COMMIT");
+    } catch (err) {
+      if (raw.inTransaction) raw.exec("ROLLBACK");
+      return settle(batch, err);
+    }
+    settle(batch, undefined);
+  };
+
+  return {
+    join() {
+      if (open && raw.inTransaction) return;
+      // An open batch whose transaction is gone was aborted by SQLite: fail it, start afresh.
+      if (open) commit(open);
+      if (raw.inTransaction) return; // someone else's explicit transaction (start-up, maintenance)
+      raw.exec("BEGIN IMMEDIATE");
+      const batch: Batch = { waiters: [], settled: false };
+      open = batch;
+      setImmediate(() => commit(batch));
+    },
+    committed() {
+      const batch = open;
+      if (!batch) return Promise.resolve();
+      return new Promise((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    },
+    flush() {
+      if (open) commit(open);
+    },
+  };
+}
+
+/** Methods that manage the connection or their own transaction: they run after a flush, outside any batch. */
+const OUTSIDE_BATCHES = new Set<PropertyKey>(["close", "readiness"]);
+
+/**
+ * Wraps every method of a SQLite-backed store so that it joins the connection's group commit and
+ * settles after it. Methods that return no promise are passed through as they are.
+ */
+export function withGroupCommit<T extends object>(target: T, group: GroupCommit): T {
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(target, {
+    get(object, property) {
+      const value = Reflect.get(object, property, object);
+      if (typeof value !== "function") return value;
+      let method = wrapped.get(property);
+      if (!method) {
+        method =
+          OUTSIDE_BATCHES.has(property)
+            ? (...args: unknown[]) => {
+                group.flush();
+                return value.apply(object, args);
+              }
+            : (...args: unknown[]) => {
+                group.join();
+                const result = value.apply(object, args);
+                if (!(result instanceof Promise)) return result;
+                return result.then(
+                  async (v) => {
+                    await group.committed();
+                    return v;
+                  },
+                  async (err) => {
+                    await group.committed().catch(() => {});
+                    throw err;
+                  },
+                );
+              };
+        wrapped.set(property, method);
+      }
+      return method;
+    },
+  });
+}
