@@ -86,8 +86,12 @@ export const verifications = sqliteTable(
     // At most one live sending verification per destination and service; a second start is a resend.
     uniqueIndex("verifications_one_pending").on(t.serviceId, t.to).where(sql`status = 'pending' and inbound_channels is null`),
     // A live inbound code names exactly one verification; the plain index serves every lookup by hash.
-    uniqueIndex("verifications_inbound_pending").on(t.inboundCodeHash).where(sql`status = 'pending'`),
-    index("verifications_inbound_code").on(t.inboundCodeHash),
+    // Both leave out the rows without an inbound code (nearly all of them), which every start would
+    // otherwise add to them; a lookup by hash (`= ?`) implies `is not null`, so SQLite still uses them.
+    uniqueIndex("verifications_inbound_pending")
+      .on(t.inboundCodeHash)
+      .where(sql`status = 'pending' and inbound_code_hash is not null`),
+    index("verifications_inbound_code").on(t.inboundCodeHash).where(sql`inbound_code_hash is not null`),
     index("verifications_destination").on(t.serviceId, t.to, t.createdAt),
     index("verifications_pending_expiry").on(t.expiresAt).where(sql`status = 'pending'`),
     // Time-range scans of analytics and the recent list: across services, and within one.
