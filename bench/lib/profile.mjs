@@ -29,3 +29,45 @@ export function topSelfTime(file, { limit = 20, root = process.cwd() } = {}) {
     .slice(0, limit)
     .map(([name, us]) => ({ name, ms: us / 1000, share: us / totalUs }));
 }
+
+/**
+ * Self time summed by where the code lives: each npm package, each verifyd folder (`dist/core`,
+ * `dist/store/sqlite` …), Node's internals by module, and V8's own entries (GC, idle, native calls).
+ * It answers "how much of a request is SQLite, crypto, the HTTP stack, the domain".
+ */
+export function selfTimeByComponent(file, { limit = 25 } = {}) {
+  const profile = JSON.parse(readFileSync(file, "utf8"));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const totals = new Map();
+  let totalUs = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const dt = profile.timeDeltas[i + 1] ?? 0;
+    const node = byId.get(profile.samples[i]);
+    if (!node) continue;
+    const key = componentOf(node.callFrame);
+    totals.set(key, (totals.get(key) ?? 0) + dt);
+    totalUs += dt;
+  }
+  return [...totals]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, limit)
+    .map(([name, us]) => ({ name, ms: us / 1000, share: us / totalUs }));
+}
+
+function componentOf({ url, functionName }) {
+  if (!url) return `(${functionName.replace(/^\(|\)$/g, "") || "native"})`;
+  const path = url.replace(/^file:\/\//, "");
+  const pkg = path.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//);
+  if (pkg) return `package ${pkg[1]}`;
+  const own = path.match(/\/(dist|src)\/(.*)\/[^/]+$/);
+  if (own) return `verifyd ${own[2]}`;
+  if (/\/(dist|src)\/[^/]+$/.test(path)) return "verifyd (top level)";
+  if (path.startsWith("node:"))
+    return `node ${
+      path
+        .slice(5)
+        .replace(/^internal\//, "")
+        .split("/")[0]
+    }`;
+  return path;
+}
