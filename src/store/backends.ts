@@ -94,7 +94,10 @@ export async function openBackends(
 ): Promise<Backends> {
   const { store, conversion, vault, databaseLimiter } = await openConfiguredStore(config, now);
   if (!config.redisUrl) return { store, conversion, limiter: databaseLimiter(settings), close: () => store.close() };
-  const [{ Redis }, { createRedisLimiter }] = await Promise.all([import("ioredis"), import("../limits/shared.js")]);
+  // Through the default export (module.exports): once bundled, a CommonJS package imported on demand
+  // has no named exports.
+  const [{ default: ioredis }, { createRedisLimiter }] = await Promise.all([import("ioredis"), import("../limits/shared.js")]);
+  const { Redis } = ioredis;
   // No offline queue: while Redis is unreachable a limit check fails at once (503) instead of hanging.
   const redis = new Redis(config.redisUrl, {
     enableOfflineQueue: false,
