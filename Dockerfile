@@ -11,6 +11,7 @@ RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY drizzle ./drizzle
+COPY scripts/bundle-server.mjs ./scripts/
 RUN npm run build \
  && npm prune --omit=dev
 

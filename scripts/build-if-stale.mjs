@@ -15,4 +15,5 @@ const stale = !existsSync(target) || statSync(target).mtimeMs < Math.max(newest(
 if (stale) {
   process.stdout.write("building dist/ …\n");
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+  execFileSync(process.execPath, ["scripts/bundle-server.mjs"], { stdio: "inherit" }); // as `npm run build`
 }

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { ensureDefaultService, ensureDevAdminKey, resolveSecret } from "./bootstrap.js";
 import { ADAPTER_TYPES } from "./channels/adapter-types.js";
-import { type AdapterType, buildSenders } from "./channels/registry.js";
+import { buildSenders, type LazyAdapterType } from "./channels/registry.js";
 import type { Config } from "./config/env.js";
 import { createAdminService } from "./core/admin.js";
 import { createCodeKit } from "./core/codes.js";
@@ -37,7 +37,7 @@ export interface RuntimeOptions {
   /** Extra or replacement senders by provider name (tests plug capturing senders in here). */
   senders?: Sender[];
   /** More adapter types for the config file's providers (tests register fakes here). */
-  adapterTypes?: Record<string, AdapterType>;
+  adapterTypes?: Record<string, LazyAdapterType>;
   /** Called once with a freshly created development admin key. */
   onAdminKeyCreated?: (key: string) => void;
 }
@@ -100,7 +100,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     if (await optOuts.receive(provider, message)) return;
     await inbound.receive(provider, message);
   };
-  const built = buildSenders(
+  const built = await buildSenders(
     config,
     { ...ADAPTER_TYPES, ...options.adapterTypes },
     {

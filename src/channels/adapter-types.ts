@@ -1,11 +1,4 @@
-import { delegatedSender } from "./delegated.js";
-import { createGoogleRbmSender, googleRbmConfigSchema } from "./google-rbm.js";
-import { createMessageCentralSender, createMessageCentralVerifier, messageCentralConfigSchema } from "./messagecentral.js";
-import { createMetaWhatsappSender, metaWhatsappConfigSchema } from "./meta-whatsapp.js";
-import type { AdapterType } from "./registry.js";
-import { createSmppSender, smppConfigSchema } from "./smpp.js";
-import { createTwilioSender, twilioConfigSchema } from "./twilio.js";
-import { createVonageSender, vonageConfigSchema } from "./vonage.js";
+import type { AdapterType, LazyAdapterType } from "./registry.js";
 
 const adapter = <S>(
   schema: AdapterType["schema"],
@@ -15,18 +8,41 @@ const adapter = <S>(
   create: create as AdapterType["create"],
 });
 
-/** Provider adapters selectable with `"type"` in the config file's `providers`. */
-export const ADAPTER_TYPES: Record<string, AdapterType> = {
-  twilio: adapter(twilioConfigSchema, createTwilioSender),
-  "meta-whatsapp": adapter(metaWhatsappConfigSchema, createMetaWhatsappSender),
-  smpp: adapter(smppConfigSchema, createSmppSender),
-  vonage: adapter(vonageConfigSchema, createVonageSender),
-  "google-rbm": adapter(googleRbmConfigSchema, createGoogleRbmSender),
-  messagecentral: adapter(messageCentralConfigSchema, createMessageCentralSender),
+/**
+ * Provider adapters selectable with `"type"` in the config file's `providers`. Each is imported
+ * when a configured provider uses it: together they are a large part of the program (the SMPP
+ * client brings a character-set library), and most deployments use one or two.
+ */
+export const ADAPTER_TYPES: Record<string, LazyAdapterType> = {
+  twilio: async () => {
+    const m = await import("./twilio.js");
+    return adapter(m.twilioConfigSchema, m.createTwilioSender);
+  },
+  "meta-whatsapp": async () => {
+    const m = await import("./meta-whatsapp.js");
+    return adapter(m.metaWhatsappConfigSchema, m.createMetaWhatsappSender);
+  },
+  smpp: async () => {
+    const m = await import("./smpp.js");
+    return adapter(m.smppConfigSchema, m.createSmppSender);
+  },
+  vonage: async () => {
+    const m = await import("./vonage.js");
+    return adapter(m.vonageConfigSchema, m.createVonageSender);
+  },
+  "google-rbm": async () => {
+    const m = await import("./google-rbm.js");
+    return adapter(m.googleRbmConfigSchema, m.createGoogleRbmSender);
+  },
+  messagecentral: async () => {
+    const m = await import("./messagecentral.js");
+    return adapter(m.messageCentralConfigSchema, m.createMessageCentralSender);
+  },
   /** Delegated: Message Central generates, sends and checks its own code. */
-  "messagecentral-verifynow": adapter(
-    messageCentralConfigSchema,
-    (settings: Parameters<typeof createMessageCentralVerifier>[0], deps) =>
-      delegatedSender(createMessageCentralVerifier(settings, deps)),
-  ),
+  "messagecentral-verifynow": async () => {
+    const [m, { delegatedSender }] = await Promise.all([import("./messagecentral.js"), import("./delegated.js")]);
+    return adapter(m.messageCentralConfigSchema, (settings: Parameters<typeof m.createMessageCentralVerifier>[0], deps) =>
+      delegatedSender(m.createMessageCentralVerifier(settings, deps)),
+    );
+  },
 };

@@ -22,18 +22,21 @@ export interface AdapterType {
   create(settings: never, deps: AdapterDeps): Sender & { close?: () => Promise<void> | void };
 }
 
+/** An adapter type, or how to import it (built-in adapters load only when a provider uses them). */
+export type LazyAdapterType = AdapterType | (() => Promise<AdapterType>);
+
 /**
  * Builds every configured sender: the console (development), dryrun and http channels from the
  * environment, and each provider of the config file through its adapter type.
  */
-export function buildSenders(
+export async function buildSenders(
   config: Config,
-  types: Record<string, AdapterType>,
+  types: Record<string, LazyAdapterType>,
   deps: Omit<AdapterDeps, "name" | "onStatus" | "onInbound"> & {
     onStatus: (provider: string, update: StatusUpdate) => Promise<void>;
     onInbound: (provider: string, message: InboundMessage) => void;
   },
-): (Sender & { close?: () => Promise<void> | void })[] {
+): Promise<(Sender & { close?: () => Promise<void> | void })[]> {
   const senders: (Sender & { close?: () => Promise<void> | void })[] = [];
   if (config.env === "development") senders.push(createConsoleSender());
   if (config.dryrun.enabled) {
@@ -47,11 +50,12 @@ export function buildSenders(
     senders.push(createHttpSender({ url, secret, timeoutMs, clock: deps.clock }));
   }
   for (const [name, settings] of Object.entries(config.providers)) {
-    const type = types[settings.type];
-    if (!type)
+    const known = types[settings.type];
+    if (!known)
       throw new ConfigError(
         `config.providers.${name}.type: unknown provider type "${settings.type}" (known: ${Object.keys(types).join(", ")})`,
       );
+    const type = typeof known === "function" ? await known() : known;
     const { type: _type, ...rest } = settings;
     const parsed = type.schema.safeParse(rest);
     if (!parsed.success) {

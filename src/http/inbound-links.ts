@@ -1,6 +1,6 @@
-import QRCode from "qrcode";
 import type { InboundNumber } from "../config/env.js";
 import type { Channel } from "../core/ports.js";
+import { loadQrCode } from "./qr.js";
 
 /** What an inbound verification's start answer shows the user: the text to send and where to send it. */
 export async function inboundInstructions(text: string, numbers: readonly InboundNumber[], channels: readonly Channel[]) {
@@ -18,7 +18,7 @@ export async function inboundInstructions(text: string, numbers: readonly Inboun
           number: n.number,
           wa_me_url: waMeUrl,
           sms_uri: smsUri,
-          qr_svg: await QRCode.toString((waMeUrl ?? smsUri) as string, { type: "svg" }),
+          qr_svg: await (await loadQrCode()).toString((waMeUrl ?? smsUri) as string, { type: "svg" }),
         };
       }),
     ),

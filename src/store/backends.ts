@@ -1,15 +1,9 @@
-import { Redis } from "ioredis";
 import { resolveSecret } from "../bootstrap.js";
 import type { Config } from "../config/env.js";
 import type { ConversionStore } from "../core/conversion.js";
 import { createNumberVault, type NumberVault } from "../core/number-vault.js";
 import type { Limiter, Store } from "../core/ports.js";
 import { createSqliteLimiter, type LimitSettings } from "../limits/limiter.js";
-import { createPgLimiter, createRedisLimiter } from "../limits/shared.js";
-import { createPgConversionStore } from "./pg/conversion.js";
-import { migratePg, openPg } from "./pg/open.js";
-import { createPgStore } from "./pg/store.js";
-import { ensurePgKey } from "./pg/vault-state.js";
 import { createSqliteConversionStore } from "./sqlite/conversion.js";
 import { migrateSqlite, openSqlite } from "./sqlite/open.js";
 import { createSqliteStore } from "./sqlite/store.js";
@@ -19,6 +13,8 @@ import { ensureSealed } from "./sqlite/vault-state.js";
  * Which database and which rate-limit counters the configuration selects: PostgreSQL when
  * `DATABASE_URL` is set (else the SQLite file), Redis counters when `REDIS_URL` is set (else the
  * database's own `rate_limits` table). Either database keeps numbers sealed (README: Data at rest).
+ * The PostgreSQL and Redis modules (drivers, store, counters) are imported only when selected: loading
+ * them costs start-up time and memory on every SQLite deployment.
  */
 
 export type StoreConfig = Pick<Config, "dbPath" | "secret"> & Partial<Pick<Config, "databaseUrl" | "dbPoolSize">>;
@@ -45,6 +41,14 @@ export interface OpenedStore {
 export async function openConfiguredStore(config: StoreConfig, now: number = Date.now()): Promise<OpenedStore> {
   const vault = createNumberVault(resolveSecret(config));
   if (config.databaseUrl) {
+    const [{ migratePg, openPg }, { ensurePgKey }, { createPgStore }, { createPgConversionStore }, { createPgLimiter }] =
+      await Promise.all([
+        import("./pg/open.js"),
+        import("./pg/vault-state.js"),
+        import("./pg/store.js"),
+        import("./pg/conversion.js"),
+        import("../limits/shared.js"),
+      ]);
     const opened = openPg(config.databaseUrl, { poolSize: config.dbPoolSize });
     try {
       await migratePg(opened.pool);
@@ -90,6 +94,10 @@ export async function openBackends(
 ): Promise<Backends> {
   const { store, conversion, vault, databaseLimiter } = await openConfiguredStore(config, now);
   if (!config.redisUrl) return { store, conversion, limiter: databaseLimiter(settings), close: () => store.close() };
+  // Through the default export (module.exports): once bundled, a CommonJS package imported on demand
+  // has no named exports.
+  const [{ default: ioredis }, { createRedisLimiter }] = await Promise.all([import("ioredis"), import("../limits/shared.js")]);
+  const { Redis } = ioredis;
   // No offline queue: while Redis is unreachable a limit check fails at once (503) instead of hanging.
   const redis = new Redis(config.redisUrl, {
     enableOfflineQueue: false,

@@ -1,9 +1,9 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import QRCode from "qrcode";
 import type { ChallengeOutcome, FactorService } from "../../core/factors.js";
 import type { Factor } from "../../core/ports.js";
 import type { AppEnv } from "../context.js";
 import { json, problems, security } from "../openapi.js";
+import { loadQrCode } from "../qr.js";
 import {
   ChallengeBody,
   ChallengeResult,
@@ -105,7 +105,7 @@ export function factorRoutes({ factors }: FactorRoutesDeps) {
       digits: input.digits,
       period: input.period,
     });
-    const qrSvg = await QRCode.toString(otpauthUri, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
+    const qrSvg = await (await loadQrCode()).toString(otpauthUri, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
     // The body carries the secret: no cache (browser, proxy) may keep a copy.
     return c.json({ ...toFactorView(factor), otpauth_uri: otpauthUri, qr_svg: qrSvg }, 201, { "cache-control": "no-store" });
   });

@@ -1,10 +1,8 @@
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
-import { embeddedMigrationsFolder, isSingleExecutable } from "../../sea.js";
+import { migrationsFolder } from "../migrations-folder.js";
 import * as schema from "./schema.js";
 
 export type PgDb = NodePgDatabase<typeof schema>;
@@ -12,14 +10,9 @@ export type PgTx = Parameters<Parameters<PgDb["transaction"]>[0]>[0];
 /** The pool or an open transaction: the operations' statements run on either. */
 export type PgExec = PgDb | PgTx;
 
-/** `drizzle/pg` beside `src/` or `dist/`, wherever this module runs from. */
-/**
- * `drizzle/pg` beside `src/` or `dist/`; inside the single executable, the copy extracted from it.
- * Resolved on use: the bundled executable has no module URL.
- */
+/** The PostgreSQL migrations (`drizzle/pg`, see migrations-folder.ts). */
 export function pgMigrationsFolder(): string {
-  if (isSingleExecutable()) return embeddedMigrationsFolder("pg");
-  return resolve(dirname(fileURLToPath(import.meta.url)), "../../../drizzle/pg");
+  return migrationsFolder("pg");
 }
 
 export interface OpenedPg {

@@ -1,21 +1,17 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
-import { embeddedMigrationsFolder, isSingleExecutable, loadEmbeddedSqliteAddon } from "../../sea.js";
+import { isSingleExecutable, loadEmbeddedSqliteAddon } from "../../sea.js";
+import { migrationsFolder } from "../migrations-folder.js";
 import * as schema from "./schema.js";
 
 export type SqliteDb = BetterSQLite3Database<typeof schema>;
 
-/**
- * `drizzle/sqlite` beside `src/` or `dist/`, wherever this module runs from; inside the single
- * executable, the copy extracted from it. Resolved on use: the bundled executable has no module URL.
- */
+/** The SQLite migrations (`drizzle/sqlite`, see migrations-folder.ts). */
 export function sqliteMigrationsFolder(): string {
-  if (isSingleExecutable()) return embeddedMigrationsFolder("sqlite");
-  return resolve(dirname(fileURLToPath(import.meta.url)), "../../../drizzle/sqlite");
+  return migrationsFolder("sqlite");
 }
 
 export interface OpenedSqlite {
