@@ -317,8 +317,41 @@ export function describeStoreContract(
         payload: "{}",
         createdAt: T0,
       });
-      await store.recordEventResult({ id: "evt_1", status: "delivered", tries: 1 }, T0 + 1);
+      await store.recordEventResults([{ id: "evt_1", status: "delivered", tries: 1 }], T0 + 1);
       expect(await store.countPendingEvents()).toBe(1);
+    });
+
+    it("records a batch of event results together, each on its own row", async () => {
+      for (const id of ["evt_a", "evt_b", "evt_c", "evt_d"]) {
+        await store.enqueueEvent({ id, type: "verification.started", serviceId: "svc_test", payload: "{}", createdAt: T0 });
+      }
+      await store.recordEventResults(
+        [{ id: "evt_d", status: "pending", tries: 1, nextTryAt: T0 + 9, lastError: "timeout" }],
+        T0 + 1,
+      );
+      await store.recordEventResults([], T0 + 2);
+      await store.recordEventResults(
+        [
+          { id: "evt_a", status: "delivered", tries: 1, lastError: null },
+          { id: "evt_b", status: "pending", tries: 2, nextTryAt: T0 + 5_000, lastError: "http_500" },
+          { id: "evt_c", status: "dead", tries: 11, lastError: "http_410" },
+          // No lastError: the stored one stays; no nextTryAt: due at once.
+          { id: "evt_d", status: "pending", tries: 2 },
+        ],
+        T0 + 3,
+      );
+      const byId = new Map((await store.listEvents({ limit: 10 })).map((e) => [e.id, e]));
+      expect(byId.get("evt_a")).toMatchObject({
+        status: "delivered",
+        tries: 1,
+        lastError: null,
+        nextTryAt: null,
+        updatedAt: T0 + 3,
+      });
+      expect(byId.get("evt_b")).toMatchObject({ status: "pending", tries: 2, lastError: "http_500", nextTryAt: T0 + 5_000 });
+      expect(byId.get("evt_c")).toMatchObject({ status: "dead", tries: 11, lastError: "http_410", nextTryAt: null });
+      expect(byId.get("evt_d")).toMatchObject({ status: "pending", tries: 2, lastError: "timeout", nextTryAt: T0 + 3 });
+      expect((await store.claimDueEvents(T0 + 3, 10, 1_000)).map((e) => e.id)).toEqual(["evt_d"]);
     });
 
     it("reports how long a delivery took to be confirmed, once", async () => {

@@ -1,5 +1,5 @@
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
-import type { EventEntry, EventStatus, EventStore, EventType } from "../../core/events.js";
+import type { EventEntry, EventResult, EventStatus, EventStore, EventType } from "../../core/events.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import { sealedContext } from "../at-rest.js";
 import type { OpenedSqlite } from "./open.js";
@@ -53,6 +53,26 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite, vault: Nu
     }));
   });
 
+  // A whole batch of tries in one transaction; a result without `lastError` keeps the stored one.
+  const recordResult = raw.prepare(
+    `update events set status = @status, tries = @tries, next_try_at = @nextTryAt,
+       last_error = case when @keepLastError then last_error else @lastError end, updated_at = @now
+     where id = @id`,
+  );
+  const recordResults = raw.transaction((results: readonly EventResult[], now: number) => {
+    for (const r of results) {
+      recordResult.run({
+        id: r.id,
+        status: r.status,
+        tries: r.tries,
+        nextTryAt: r.status === "pending" ? (r.nextTryAt ?? now) : null,
+        keepLastError: r.lastError === undefined ? 1 : 0,
+        lastError: r.lastError ?? null,
+        now,
+      });
+    }
+  });
+
   // Served by the partial index events_due (status = 'pending').
   const countPending = raw.prepare("select count(*) as n from events where status = 'pending'");
 
@@ -78,17 +98,8 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite, vault: Nu
     async claimDueEvents(now, limit, leaseMs) {
       return claim(now, limit, leaseMs);
     },
-    async recordEventResult(result, now) {
-      db.update(e)
-        .set({
-          status: result.status,
-          tries: result.tries,
-          nextTryAt: result.status === "pending" ? (result.nextTryAt ?? now) : null,
-          ...(result.lastError !== undefined ? { lastError: result.lastError } : {}),
-          updatedAt: now,
-        })
-        .where(eq(e.id, result.id))
-        .run();
+    async recordEventResults(results, now) {
+      if (results.length > 0) recordResults(results, now);
     },
     async listEvents(filter) {
       const where: SQL[] = [];
