@@ -32,11 +32,13 @@ export type ProviderResponse =
   | { kind: "unreachable"; error: ProviderError };
 
 /**
- * Kept-alive connections, one pool per protocol. Idle sockets are closed after 4 s (under the 5 s
- * most servers keep them, so a request is rarely written to a socket the server is closing; a
- * shorter `Keep-Alive: timeout` the server announces wins), and they do not hold the process open.
+ * Kept-alive connections, one pool per protocol, up to 64 per host: a batch of event webhooks (32) or
+ * of outbox sends goes out at once, and every socket of it stays open for the next batch rather than
+ * being closed and reconnected. Idle sockets are closed after 4 s (under the 5 s most servers keep
+ * them, so a request is rarely written to a socket the server is closing; a shorter `Keep-Alive:
+ * timeout` the server announces wins), and they do not hold the process open.
  */
-const agentOptions = { keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 4_000 } as const;
+const agentOptions = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, timeout: 4_000 } as const;
 const agents = { "http:": new http.Agent(agentOptions), "https:": new https.Agent(agentOptions) };
 
 class NodeResponseHeaders implements ResponseHeaders {

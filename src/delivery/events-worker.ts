@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
-import { Webhook } from "standardwebhooks";
 import { callProvider } from "../channels/http-client.js";
 import type { EventReceiver, EventReceivers } from "../core/event-receivers.js";
 import type { DueEvent, EventResult } from "../core/events.js";
 import type { Clock, Store } from "../core/ports.js";
+import { createWebhookSigner, type WebhookSigner } from "./webhook-signer.js";
 
 /**
  * Delays before tries 2…11: exponential back-off (5 s, ×6 then ×2 up to 8 h), 23 h 43 min in all, so an
@@ -56,11 +56,11 @@ export function createEventsWorker(options: EventsWorkerOptions): EventsWorker {
   const batchSize = options.batchSize ?? 32;
   const maxBatchesPerPass = options.maxBatchesPerPass ?? 32;
   const signal = options.signal ?? new AbortController().signal;
-  const signers = new Map<string, Webhook>();
+  const signers = new Map<string, WebhookSigner>();
   const signerFor = (secret: string) => {
     const known = signers.get(secret);
     if (known) return known;
-    const signer = new Webhook(secret);
+    const signer = createWebhookSigner(secret);
     signers.set(secret, signer);
     return signer;
   };
