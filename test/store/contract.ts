@@ -321,6 +321,20 @@ export function describeStoreContract(
       expect(await store.countPendingEvents()).toBe(1);
     });
 
+    it("reads a service's own event receiver, and sees it change", async () => {
+      expect(await store.getServiceWebhook("svc_unknown")).toBeNull();
+      expect(await store.getServiceWebhook("svc_test")).toEqual({ url: null, sealedSecret: null });
+      const sealed = Buffer.from([1, 2, 3]);
+      await store.updateServicePolicy(
+        "svc_test",
+        { policy: {}, webhook: { url: "https://hooks.example/a", sealedSecret: sealed } },
+        T0 + 1,
+      );
+      expect(await store.getServiceWebhook("svc_test")).toEqual({ url: "https://hooks.example/a", sealedSecret: sealed });
+      await store.updateServicePolicy("svc_test", { policy: {}, webhook: { url: null } }, T0 + 2);
+      expect(await store.getServiceWebhook("svc_test")).toMatchObject({ url: null });
+    });
+
     it("records a batch of event results together, each on its own row", async () => {
       for (const id of ["evt_a", "evt_b", "evt_c", "evt_d"]) {
         await store.enqueueEvent({ id, type: "verification.started", serviceId: "svc_test", payload: "{}", createdAt: T0 });

@@ -12,6 +12,13 @@ import { events, services } from "./schema.js";
  */
 export function createPgEventOperations(db: PgDb, vault: NumberVault): EventStore {
   const e = events;
+  // Asked for every event enqueued when no global receiver is set: a named statement, planned once
+  // per connection, instead of SQL built and parsed on every emit.
+  const serviceWebhook = db
+    .select({ url: services.webhookUrl, sealedSecret: services.webhookSecretSealed })
+    .from(services)
+    .where(eq(services.id, sql.placeholder("id")))
+    .prepare("events_service_webhook");
   return {
     async countPendingEvents() {
       // Served by the partial index events_due (status = 'pending').
@@ -81,10 +88,7 @@ export function createPgEventOperations(db: PgDb, vault: NumberVault): EventStor
       return row ? toEventEntry(vault, row) : null;
     },
     async getServiceWebhook(serviceId) {
-      const [row] = await db
-        .select({ url: services.webhookUrl, sealedSecret: services.webhookSecretSealed })
-        .from(services)
-        .where(eq(services.id, serviceId));
+      const [row] = await serviceWebhook.execute({ id: serviceId });
       return row ?? null;
     },
   };
