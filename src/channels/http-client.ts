@@ -102,7 +102,9 @@ function parseJson(text: string): unknown {
 }
 
 export function callProvider(request: ProviderRequest): Promise<ProviderResponse> {
-  const headers: Record<string, string> = { "user-agent": "verifyd", ...request.headers };
+  // Lower-cased, so a caller's `Content-Type` replaces the default rather than going out beside it.
+  const headers: Record<string, string> = { "user-agent": "verifyd" };
+  for (const name in request.headers) headers[name.toLowerCase()] = request.headers[name] as string;
   const body = encodeBody(request, headers);
   if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
   if (request.signal.aborted) return Promise.resolve(unreachable("aborted", "aborted before the request was made"));

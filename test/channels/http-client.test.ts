@@ -68,17 +68,27 @@ describe("callProvider", () => {
     expect(received[0]?.headers).toMatchObject({ "content-type": "application/json", "user-agent": "verifyd" });
   });
 
-  it("sends a form, a raw string, and a GET without a body", async () => {
+  it("sends a form, a raw string, and a GET without a body; a caller's headers replace the defaults", async () => {
     handler = (_req, res) => res.end();
     await callProvider({ url, body: new URLSearchParams({ To: "+1 415", Body: "é" }), timeoutMs: 5_000, signal: never });
+    await callProvider({
+      url,
+      body: { a: 1 },
+      headers: { "Content-Type": "application/vnd.api+json", "User-Agent": "custom" },
+      timeoutMs: 5_000,
+      signal: never,
+    });
     await callProvider({ url, body: "exact text", headers: { "content-type": "text/plain" }, timeoutMs: 5_000, signal: never });
     await callProvider({ url, timeoutMs: 5_000, signal: never });
     expect(received.map((r) => [r.method, r.headers["content-type"], r.body])).toEqual([
       ["POST", "application/x-www-form-urlencoded", "To=%2B1+415&Body=%C3%A9"],
+      ["POST", "application/vnd.api+json", '{"a":1}'],
       ["POST", "text/plain", "exact text"],
       ["GET", undefined, ""],
     ]);
     expect(received[0]?.headers["content-length"]).toBe(String(Buffer.byteLength("To=%2B1+415&Body=%C3%A9")));
+    // A caller's header replaces the default whatever its case: one value each, not two.
+    expect(received[1]?.headers["user-agent"]).toBe("custom");
   });
 
   it("gives an error status as an answer, with Retry-After readable, and malformed JSON as no JSON", async () => {
