@@ -119,10 +119,8 @@ export function createEventsWorker(options: EventsWorkerOptions): EventsWorker {
     );
     // Recorded after the whole batch: a crash before this line re-sends the batch when its lease
     // runs out (at least once; the receiver de-duplicates on `webhook-id`).
-    await store.recordEventResults(
-      results.filter((r): r is EventResult => r !== null),
-      clock.now(),
-    );
+    const recorded = results.filter((r): r is EventResult => r !== null);
+    if (recorded.length > 0) await store.recordEventResults(recorded, clock.now());
   }
 
   return {
