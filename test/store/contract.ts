@@ -321,6 +321,22 @@ export function describeStoreContract(
       expect(await store.countPendingEvents()).toBe(1);
     });
 
+    it("enqueues events given at once, and a row it cannot store fails only its own enqueue", async () => {
+      const event = (id: string) => ({
+        id,
+        type: "verification.started" as const,
+        serviceId: "svc_test",
+        payload: `{"n":"${id}"}`,
+        createdAt: T0,
+      });
+      await store.enqueueEvent(event("evt_1"));
+      const outcomes = await Promise.allSettled(["evt_2", "evt_1", "evt_3"].map((id) => store.enqueueEvent(event(id))));
+      expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+      const stored = await store.listEvents({ limit: 10 });
+      expect(stored.map((e) => e.id).sort()).toEqual(["evt_1", "evt_2", "evt_3"]);
+      expect(stored.find((e) => e.id === "evt_3")?.payload).toBe('{"n":"evt_3"}');
+    });
+
     it("reads a service's own event receiver, and sees it change", async () => {
       expect(await store.getServiceWebhook("svc_unknown")).toBeNull();
       expect(await store.getServiceWebhook("svc_test")).toEqual({ url: null, sealedSecret: null });
