@@ -89,7 +89,8 @@ export interface EventStore {
   enqueueEvent(event: NewEvent): Promise<void>;
   /** Claims pending events due at `now`, pushing their next try `leaseMs` away so no other pass takes them. */
   claimDueEvents(now: number, limit: number, leaseMs: number): Promise<DueEvent[]>;
-  recordEventResult(result: EventResult, now: number): Promise<void>;
+  /** Records the tries of a batch together (one transaction): one store round trip per batch, not per event. */
+  recordEventResults(results: readonly EventResult[], now: number): Promise<void>;
   /** Events still to be sent (first tries and retries), for the webhook outbox depth gauge. */
   countPendingEvents(): Promise<number>;
   /** Newest first. */

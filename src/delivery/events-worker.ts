@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
-import { Webhook } from "standardwebhooks";
 import { callProvider } from "../channels/http-client.js";
-import type { EventReceivers } from "../core/event-receivers.js";
-import type { DueEvent } from "../core/events.js";
+import type { EventReceiver, EventReceivers } from "../core/event-receivers.js";
+import type { DueEvent, EventResult } from "../core/events.js";
 import type { Clock, Store } from "../core/ports.js";
+import { createWebhookSigner, type WebhookSigner } from "./webhook-signer.js";
 
 /**
  * Delays before tries 2…11: exponential back-off (5 s, ×6 then ×2 up to 8 h), 23 h 43 min in all, so an
@@ -37,6 +37,8 @@ export interface EventsWorkerOptions {
   signal?: AbortSignal;
 }
 
+type ReceiverLookup = (serviceId: string | null) => Promise<EventReceiver | null>;
+
 export interface EventsWorker {
   /** Sends due events once each; returns how many were tried. */
   runOnce(): Promise<number>;
@@ -54,17 +56,17 @@ export function createEventsWorker(options: EventsWorkerOptions): EventsWorker {
   const batchSize = options.batchSize ?? 32;
   const maxBatchesPerPass = options.maxBatchesPerPass ?? 32;
   const signal = options.signal ?? new AbortController().signal;
-  const signers = new Map<string, Webhook>();
+  const signers = new Map<string, WebhookSigner>();
   const signerFor = (secret: string) => {
     const known = signers.get(secret);
     if (known) return known;
-    const signer = new Webhook(secret);
+    const signer = createWebhookSigner(secret);
     signers.set(secret, signer);
     return signer;
   };
 
-  async function tryOnce(event: DueEvent): Promise<string | null> {
-    const receiver = await receivers.resolve(event.serviceId);
+  async function tryOnce(event: DueEvent, receiverOf: ReceiverLookup): Promise<string | null> {
+    const receiver = await receiverOf(event.serviceId);
     // Kept on the schedule rather than dropped: a URL configured meanwhile still gets the event.
     if (!receiver) return "no_receiver";
     const sentAt = new Date(clock.now());
@@ -76,23 +78,49 @@ export function createEventsWorker(options: EventsWorkerOptions): EventsWorker {
     return response.error.code;
   }
 
-  async function send(event: DueEvent): Promise<void> {
-    const error = await tryOnce(event);
+  /** One try of the event, and what to record of it. */
+  async function send(event: DueEvent, receiverOf: ReceiverLookup): Promise<EventResult> {
+    const error = await tryOnce(event, receiverOf);
     const tries = event.tries + 1;
     const now = clock.now();
     const fields = { event_id: event.id, type: event.type, service_id: event.serviceId, tries };
-    if (error === null) {
-      await store.recordEventResult({ id: event.id, status: "delivered", tries, lastError: null }, now);
-      return;
-    }
+    if (error === null) return { id: event.id, status: "delivered", tries, lastError: null };
     if (error === "http_410" || tries >= EVENT_MAX_TRIES) {
       logger.warn({ ...fields, error }, "event webhook dead; no more tries until redelivered");
-      await store.recordEventResult({ id: event.id, status: "dead", tries, lastError: error }, now);
-      return;
+      return { id: event.id, status: "dead", tries, lastError: error };
     }
     const delay = EVENT_RETRY_DELAYS_MS[tries - 1] ?? 8 * 3_600_000;
     logger.info({ ...fields, error }, "event webhook not accepted; will retry");
-    await store.recordEventResult({ id: event.id, status: "pending", tries, nextTryAt: now + delay, lastError: error }, now);
+    return { id: event.id, status: "pending", tries, nextTryAt: now + delay, lastError: error };
+  }
+
+  /** Sends a claimed batch, then records every result in one store call. */
+  async function sendBatch(due: DueEvent[]): Promise<void> {
+    // A batch is mostly one service's events: its receiver (a store read and a secret to open) is
+    // looked up once per batch. Per batch, not longer, so a receiver changed through the API applies
+    // from the next batch on, on every instance.
+    const receiverLookups = new Map<string | null, Promise<EventReceiver | null>>();
+    const receiverOf: ReceiverLookup = (serviceId) => {
+      let lookup = receiverLookups.get(serviceId);
+      if (!lookup) {
+        lookup = receivers.resolve(serviceId);
+        receiverLookups.set(serviceId, lookup);
+      }
+      return lookup;
+    };
+    const results = await Promise.all(
+      due.map((event) =>
+        send(event, receiverOf).catch((err) => {
+          // Not recorded: the event stays leased and is tried again once the lease runs out.
+          logger.error({ err, event_id: event.id }, "event webhook send failed");
+          return null;
+        }),
+      ),
+    );
+    // Recorded after the whole batch: a crash before this line re-sends the batch when its lease
+    // runs out (at least once; the receiver de-duplicates on `webhook-id`).
+    const recorded = results.filter((r): r is EventResult => r !== null);
+    if (recorded.length > 0) await store.recordEventResults(recorded, clock.now());
   }
 
   return {
@@ -103,9 +131,7 @@ export function createEventsWorker(options: EventsWorkerOptions): EventsWorker {
       for (let batch = 0; batch < maxBatchesPerPass && !signal.aborted; batch++) {
         // The lease outlives a send, so a slow receiver is not sent the same event twice by the next pass.
         const due = await store.claimDueEvents(clock.now(), batchSize, 2 * timeoutMs + 1_000);
-        await Promise.all(
-          due.map((event) => send(event).catch((err) => logger.error({ err, event_id: event.id }, "event webhook send failed"))),
-        );
+        await sendBatch(due);
         sent += due.length;
         if (due.length < batchSize) break;
       }

@@ -174,6 +174,44 @@ describe("event webhooks", () => {
     expect(listed.body.data.map((e) => e.tries)).toEqual([2, 2]);
   });
 
+  it("records a batch's results in one store call; tries never recorded are sent again after the lease", async () => {
+    await withEvents();
+    await h.startVerification(TO);
+    const second = openSqlite(h.dbPath);
+    const store = createSqliteStore(second, createNumberVault(TEST_SECRET));
+    const recorded: number[] = [];
+    let storeDown = true;
+    // The store fails while the first batch's results are recorded, as a crash would lose them.
+    const flaky = new Proxy(store, {
+      get(target, key, receiver) {
+        if (key !== "recordEventResults") return Reflect.get(target, key, receiver);
+        return async (results: Parameters<typeof store.recordEventResults>[0], now: number) => {
+          recorded.push(results.length);
+          if (storeDown) throw new Error("store unavailable");
+          return target.recordEventResults(results, now);
+        };
+      },
+    });
+    try {
+      const receivers = createEventReceivers({ store, secret: TEST_SECRET, fallback: { url: sink.url, secret: SECRET } });
+      const timeoutMs = 100;
+      const worker = createEventsWorker({ store: flaky, clock: h.clock, receivers, logger: createLogger("silent"), timeoutMs });
+      await expect(worker.runOnce()).rejects.toThrow("store unavailable");
+      storeDown = false;
+      expect(await worker.runOnce()).toBe(0); // still leased
+      h.clock.advance(2 * timeoutMs + 1_000);
+      expect(await worker.runOnce()).toBe(2);
+    } finally {
+      second.raw.close();
+    }
+    expect(recorded).toEqual([2, 2]); // one call per batch, not one per event
+    const ids = sink.requests.map((r) => r.headers["webhook-id"]);
+    expect(ids).toHaveLength(4);
+    expect(new Set(ids.slice(2))).toEqual(new Set(ids.slice(0, 2)));
+    const listed = await h.json<{ data: EventView[] }>("GET", "/v1/events?status=delivered");
+    expect(listed.body.data.map((e) => e.tries)).toEqual([1, 1]);
+  });
+
   it("marks an event dead after the whole schedule, lists it and sends it again on redeliver", async () => {
     await withEvents();
     sink.setDefault(503);

@@ -317,8 +317,71 @@ export function describeStoreContract(
         payload: "{}",
         createdAt: T0,
       });
-      await store.recordEventResult({ id: "evt_1", status: "delivered", tries: 1 }, T0 + 1);
+      await store.recordEventResults([{ id: "evt_1", status: "delivered", tries: 1 }], T0 + 1);
       expect(await store.countPendingEvents()).toBe(1);
+    });
+
+    it("enqueues events given at once, and a row it cannot store fails only its own enqueue", async () => {
+      const event = (id: string) => ({
+        id,
+        type: "verification.started" as const,
+        serviceId: "svc_test",
+        payload: `{"n":"${id}"}`,
+        createdAt: T0,
+      });
+      await store.enqueueEvent(event("evt_1"));
+      const outcomes = await Promise.allSettled(["evt_2", "evt_1", "evt_3"].map((id) => store.enqueueEvent(event(id))));
+      expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+      const stored = await store.listEvents({ limit: 10 });
+      expect(stored.map((e) => e.id).sort()).toEqual(["evt_1", "evt_2", "evt_3"]);
+      expect(stored.find((e) => e.id === "evt_3")?.payload).toBe('{"n":"evt_3"}');
+    });
+
+    it("reads a service's own event receiver, and sees it change", async () => {
+      expect(await store.getServiceWebhook("svc_unknown")).toBeNull();
+      expect(await store.getServiceWebhook("svc_test")).toEqual({ url: null, sealedSecret: null });
+      const sealed = Buffer.from([1, 2, 3]);
+      await store.updateServicePolicy(
+        "svc_test",
+        { policy: {}, webhook: { url: "https://hooks.example/a", sealedSecret: sealed } },
+        T0 + 1,
+      );
+      expect(await store.getServiceWebhook("svc_test")).toEqual({ url: "https://hooks.example/a", sealedSecret: sealed });
+      await store.updateServicePolicy("svc_test", { policy: {}, webhook: { url: null } }, T0 + 2);
+      expect(await store.getServiceWebhook("svc_test")).toMatchObject({ url: null });
+    });
+
+    it("records a batch of event results together, each on its own row", async () => {
+      for (const id of ["evt_a", "evt_b", "evt_c", "evt_d"]) {
+        await store.enqueueEvent({ id, type: "verification.started", serviceId: "svc_test", payload: "{}", createdAt: T0 });
+      }
+      await store.recordEventResults(
+        [{ id: "evt_d", status: "pending", tries: 1, nextTryAt: T0 + 9, lastError: "timeout" }],
+        T0 + 1,
+      );
+      await store.recordEventResults([], T0 + 2);
+      await store.recordEventResults(
+        [
+          { id: "evt_a", status: "delivered", tries: 1, lastError: null },
+          { id: "evt_b", status: "pending", tries: 2, nextTryAt: T0 + 5_000, lastError: "http_500" },
+          { id: "evt_c", status: "dead", tries: 11, lastError: "http_410" },
+          // No lastError: the stored one stays; no nextTryAt: due at once.
+          { id: "evt_d", status: "pending", tries: 2 },
+        ],
+        T0 + 3,
+      );
+      const byId = new Map((await store.listEvents({ limit: 10 })).map((e) => [e.id, e]));
+      expect(byId.get("evt_a")).toMatchObject({
+        status: "delivered",
+        tries: 1,
+        lastError: null,
+        nextTryAt: null,
+        updatedAt: T0 + 3,
+      });
+      expect(byId.get("evt_b")).toMatchObject({ status: "pending", tries: 2, lastError: "http_500", nextTryAt: T0 + 5_000 });
+      expect(byId.get("evt_c")).toMatchObject({ status: "dead", tries: 11, lastError: "http_410", nextTryAt: null });
+      expect(byId.get("evt_d")).toMatchObject({ status: "pending", tries: 2, lastError: "timeout", nextTryAt: T0 + 3 });
+      expect((await store.claimDueEvents(T0 + 3, 10, 1_000)).map((e) => e.id)).toEqual(["evt_d"]);
     });
 
     it("reports how long a delivery took to be confirmed, once", async () => {

@@ -12,6 +12,13 @@ import { events, services } from "./schema.js";
  */
 export function createPgEventOperations(db: PgDb, vault: NumberVault): EventStore {
   const e = events;
+  // Asked for every event enqueued when no global receiver is set: a named statement, planned once
+  // per connection, instead of SQL built and parsed on every emit.
+  const serviceWebhook = db
+    .select({ url: services.webhookUrl, sealedSecret: services.webhookSecretSealed })
+    .from(services)
+    .where(eq(services.id, sql.placeholder("id")))
+    .prepare("events_service_webhook");
   return {
     async countPendingEvents() {
       // Served by the partial index events_due (status = 'pending').
@@ -48,17 +55,20 @@ export function createPgEventOperations(db: PgDb, vault: NumberVault): EventStor
         tries: r.tries,
       }));
     },
-    async recordEventResult(result, now) {
-      await db
-        .update(e)
-        .set({
-          status: result.status,
-          tries: result.tries,
-          nextTryAt: result.status === "pending" ? (result.nextTryAt ?? now) : null,
-          ...(result.lastError !== undefined ? { lastError: result.lastError } : {}),
-          updatedAt: now,
-        })
-        .where(eq(e.id, result.id));
+    async recordEventResults(results, now) {
+      if (results.length === 0) return;
+      // One statement for the batch; a result without `lastError` keeps the stored one.
+      const values = results.map(
+        (r) =>
+          sql`(${r.id}::text, ${r.status}::text, ${r.tries}::int, ${r.status === "pending" ? (r.nextTryAt ?? now) : null}::bigint,
+            ${r.lastError ?? null}::text, ${r.lastError === undefined}::boolean)`,
+      );
+      await db.execute(
+        sql`update events e set status = v.status, tries = v.tries, next_try_at = v.next_try_at,
+              last_error = case when v.keep_last_error then e.last_error else v.last_error end, updated_at = ${now}
+            from (values ${sql.join(values, sql`, `)}) as v(id, status, tries, next_try_at, last_error, keep_last_error)
+            where e.id = v.id`,
+      );
     },
     async listEvents(filter) {
       const where: SQL[] = [];
@@ -78,10 +88,7 @@ export function createPgEventOperations(db: PgDb, vault: NumberVault): EventStor
       return row ? toEventEntry(vault, row) : null;
     },
     async getServiceWebhook(serviceId) {
-      const [row] = await db
-        .select({ url: services.webhookUrl, sealedSecret: services.webhookSecretSealed })
-        .from(services)
-        .where(eq(services.id, serviceId));
+      const [row] = await serviceWebhook.execute({ id: serviceId });
       return row ?? null;
     },
   };

@@ -1,5 +1,5 @@
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
-import type { EventEntry, EventStatus, EventStore, EventType } from "../../core/events.js";
+import type { EventEntry, EventResult, EventStatus, EventStore, EventType, NewEvent } from "../../core/events.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import { sealedContext } from "../at-rest.js";
 import type { OpenedSqlite } from "./open.js";
@@ -53,6 +53,26 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite, vault: Nu
     }));
   });
 
+  // A whole batch of tries in one transaction; a result without `lastError` keeps the stored one.
+  const recordResult = raw.prepare(
+    `update events set status = @status, tries = @tries, next_try_at = @nextTryAt,
+       last_error = case when @keepLastError then last_error else @lastError end, updated_at = @now
+     where id = @id`,
+  );
+  const recordResults = raw.transaction((results: readonly EventResult[], now: number) => {
+    for (const r of results) {
+      recordResult.run({
+        id: r.id,
+        status: r.status,
+        tries: r.tries,
+        nextTryAt: r.status === "pending" ? (r.nextTryAt ?? now) : null,
+        keepLastError: r.lastError === undefined ? 1 : 0,
+        lastError: r.lastError ?? null,
+        now,
+      });
+    }
+  });
+
   // Served by the partial index events_due (status = 'pending').
   const countPending = raw.prepare("select count(*) as n from events where status = 'pending'");
 
@@ -61,6 +81,32 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite, vault: Nu
     `insert into events (id, type, service_id, payload, status, tries, next_try_at, created_at, updated_at)
      values (@id, @type, @serviceId, @payload, 'pending', 0, @createdAt, @createdAt, @createdAt)`,
   );
+  // Group commit: the events enqueued during one turn of the event loop (by concurrent requests)
+  // are inserted in one transaction, one WAL commit instead of one each. Each enqueueEvent still
+  // resolves only once its row is committed, so nothing is acknowledged that a crash could lose.
+  type QueuedInsert = { row: NewEvent; resolve: () => void; reject: (err: unknown) => void };
+  let queuedInserts: QueuedInsert[] = [];
+  const insertAll = raw.transaction((batch: QueuedInsert[]) => {
+    for (const q of batch) insertEvent.run(q.row);
+  });
+  const insertQueued = () => {
+    const batch = queuedInserts;
+    queuedInserts = [];
+    try {
+      insertAll(batch);
+      for (const q of batch) q.resolve();
+    } catch {
+      // Rolled back as a whole: each row again on its own, so one bad row fails only its own emit.
+      for (const q of batch) {
+        try {
+          insertEvent.run(q.row);
+          q.resolve();
+        } catch (err) {
+          q.reject(err);
+        }
+      }
+    }
+  };
   // Asked for every event enqueued: one prepared primary-key lookup.
   const serviceWebhook = db
     .select({ url: services.webhookUrl, sealedSecret: services.webhookSecretSealed })
@@ -72,23 +118,18 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite, vault: Nu
     async countPendingEvents() {
       return (countPending.get() as { n: number }).n;
     },
-    async enqueueEvent(event) {
-      insertEvent.run({ ...event, payload: vault.sealText(event.payload, sealedContext.eventPayload(event.id)) });
+    enqueueEvent(event) {
+      const row = { ...event, payload: vault.sealText(event.payload, sealedContext.eventPayload(event.id)) };
+      return new Promise<void>((resolve, reject) => {
+        queuedInserts.push({ row, resolve, reject });
+        if (queuedInserts.length === 1) setImmediate(insertQueued);
+      });
     },
     async claimDueEvents(now, limit, leaseMs) {
       return claim(now, limit, leaseMs);
     },
-    async recordEventResult(result, now) {
-      db.update(e)
-        .set({
-          status: result.status,
-          tries: result.tries,
-          nextTryAt: result.status === "pending" ? (result.nextTryAt ?? now) : null,
-          ...(result.lastError !== undefined ? { lastError: result.lastError } : {}),
-          updatedAt: now,
-        })
-        .where(eq(e.id, result.id))
-        .run();
+    async recordEventResults(results, now) {
+      if (results.length > 0) recordResults(results, now);
     },
     async listEvents(filter) {
       const where: SQL[] = [];
