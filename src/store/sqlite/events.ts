@@ -1,5 +1,5 @@
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
-import type { EventEntry, EventResult, EventStatus, EventStore, EventType, NewEvent } from "../../core/events.js";
+import type { EventEntry, EventResult, EventStatus, EventStore, EventType } from "../../core/events.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import { sealedContext } from "../at-rest.js";
 import type { OpenedSqlite } from "./open.js";
@@ -81,32 +81,6 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite, vault: Nu
     `insert into events (id, type, service_id, payload, status, tries, next_try_at, created_at, updated_at)
      values (@id, @type, @serviceId, @payload, 'pending', 0, @createdAt, @createdAt, @createdAt)`,
   );
-  // Group commit: the events enqueued during one turn of the event loop (by concurrent requests)
-  // are inserted in one transaction, one WAL commit instead of one each. Each enqueueEvent still
-  // resolves only once its row is committed, so nothing is acknowledged that a crash could lose.
-  type QueuedInsert = { row: NewEvent; resolve: () => void; reject: (err: unknown) => void };
-  let queuedInserts: QueuedInsert[] = [];
-  const insertAll = raw.transaction((batch: QueuedInsert[]) => {
-    for (const q of batch) insertEvent.run(q.row);
-  });
-  const insertQueued = () => {
-    const batch = queuedInserts;
-    queuedInserts = [];
-    try {
-      insertAll(batch);
-      for (const q of batch) q.resolve();
-    } catch {
-      // Rolled back as a whole: each row again on its own, so one bad row fails only its own emit.
-      for (const q of batch) {
-        try {
-          insertEvent.run(q.row);
-          q.resolve();
-        } catch (err) {
-          q.reject(err);
-        }
-      }
-    }
-  };
   // Asked for every event enqueued: one prepared primary-key lookup.
   const serviceWebhook = db
     .select({ url: services.webhookUrl, sealedSecret: services.webhookSecretSealed })
@@ -118,12 +92,9 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite, vault: Nu
     async countPendingEvents() {
       return (countPending.get() as { n: number }).n;
     },
-    enqueueEvent(event) {
-      const row = { ...event, payload: vault.sealText(event.payload, sealedContext.eventPayload(event.id)) };
-      return new Promise<void>((resolve, reject) => {
-        queuedInserts.push({ row, resolve, reject });
-        if (queuedInserts.length === 1) setImmediate(insertQueued);
-      });
+    // Concurrent requests' events share one commit through the store's group commit (group-commit.ts).
+    async enqueueEvent(event) {
+      insertEvent.run({ ...event, payload: vault.sealText(event.payload, sealedContext.eventPayload(event.id)) });
     },
     async claimDueEvents(now, limit, leaseMs) {
       return claim(now, limit, leaseMs);

@@ -113,27 +113,26 @@ export function withGroupCommit<T extends object>(target: T, group: GroupCommit)
       if (typeof value !== "function") return value;
       let method = wrapped.get(property);
       if (!method) {
-        method =
-          OUTSIDE_BATCHES.has(property)
-            ? (...args: unknown[]) => {
-                group.flush();
-                return value.apply(object, args);
-              }
-            : (...args: unknown[]) => {
-                group.join();
-                const result = value.apply(object, args);
-                if (!(result instanceof Promise)) return result;
-                return result.then(
-                  async (v) => {
-                    await group.committed();
-                    return v;
-                  },
-                  async (err) => {
-                    await group.committed().catch(() => {});
-                    throw err;
-                  },
-                );
-              };
+        method = OUTSIDE_BATCHES.has(property)
+          ? (...args: unknown[]) => {
+              group.flush();
+              return value.apply(object, args);
+            }
+          : (...args: unknown[]) => {
+              group.join();
+              const result = value.apply(object, args);
+              if (!(result instanceof Promise)) return result;
+              return result.then(
+                async (v) => {
+                  await group.committed();
+                  return v;
+                },
+                async (err) => {
+                  await group.committed().catch(() => {});
+                  throw err;
+                },
+              );
+            };
         wrapped.set(property, method);
       }
       return method;
