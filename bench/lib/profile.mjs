@@ -1,6 +1,27 @@
 // Reads a V8 .cpuprofile (node --cpu-prof) and lists the functions with the most self time.
-import { readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+// The server runs as an esbuild bundle (dist/cli.js and its chunks): frames are mapped back through
+// the bundle's source maps to the file they came from (src/… or node_modules/…).
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { SourceMap } from "node:module";
+import { dirname, join, relative, resolve } from "node:path";
+
+const sourceMaps = new Map();
+
+/** The original file and line of a frame in a bundle with a `.map` beside it; the frame itself otherwise. */
+function originalFrame(callFrame) {
+  const { url, lineNumber, columnNumber } = callFrame;
+  if (!url.startsWith("file://")) return { url, lineNumber };
+  const path = url.slice("file://".length);
+  if (!sourceMaps.has(path)) {
+    const mapFile = `${path}.map`;
+    sourceMaps.set(path, existsSync(mapFile) ? new SourceMap(JSON.parse(readFileSync(mapFile, "utf8"))) : null);
+  }
+  const map = sourceMaps.get(path);
+  const entry = map?.findEntry(lineNumber, columnNumber);
+  if (!entry?.originalSource) return { url, lineNumber };
+  const source = entry.originalSource.replace(/^file:\/\//, "");
+  return { url: `file://${resolve(dirname(path), source)}`, lineNumber: entry.originalLine };
+}
 
 export function newestProfile(dir) {
   const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
@@ -18,7 +39,8 @@ export function topSelfTime(file, { limit = 20, root = process.cwd() } = {}) {
     const dt = deltas[i + 1] ?? 0; // a sample's time is the gap until the next one
     const node = byId.get(profile.samples[i]);
     if (!node) continue;
-    const { functionName, url, lineNumber } = node.callFrame;
+    const { functionName } = node.callFrame;
+    const { url, lineNumber } = originalFrame(node.callFrame);
     const where = url ? `${relative(root, url.replace(/^file:\/\//, ""))}:${lineNumber + 1}` : "";
     const key = `${functionName || "(anonymous)"} ${where}`.trim();
     selfUs.set(key, (selfUs.get(key) ?? 0) + dt);
@@ -44,7 +66,7 @@ export function selfTimeByComponent(file, { limit = 25 } = {}) {
     const dt = profile.timeDeltas[i + 1] ?? 0;
     const node = byId.get(profile.samples[i]);
     if (!node) continue;
-    const key = componentOf(node.callFrame);
+    const key = componentOf({ ...node.callFrame, ...originalFrame(node.callFrame) });
     totals.set(key, (totals.get(key) ?? 0) + dt);
     totalUs += dt;
   }
@@ -59,8 +81,8 @@ function componentOf({ url, functionName }) {
   const path = url.replace(/^file:\/\//, "");
   const pkg = path.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//);
   if (pkg) return `package ${pkg[1]}`;
-  const own = path.match(/\/(dist|src)\/(.*)\/[^/]+$/);
-  if (own) return `verifyd ${own[2]}`;
+  const own = path.match(/\/(?:dist|src)\/(.*)\/[^/]+$/);
+  if (own) return `verifyd ${own[1]}`;
   if (/\/(dist|src)\/[^/]+$/.test(path)) return "verifyd (top level)";
   if (path.startsWith("node:"))
     return `node ${
