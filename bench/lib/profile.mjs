@@ -28,21 +28,20 @@ export function newestProfile(dir) {
   return files.length ? join(dir, files.sort().at(-1)) : null;
 }
 
-/** Top `limit` functions by self time, with the share of all samples (idle and GC included). */
-export function topSelfTime(file, { limit = 20, root = process.cwd() } = {}) {
+/**
+ * Self time summed under `keyOf(frame)` (the frame mapped back to its source), largest first, with
+ * each key's share of all samples (idle and GC included).
+ */
+function selfTimeBy(file, keyOf, limit) {
   const profile = JSON.parse(readFileSync(file, "utf8"));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const deltas = profile.timeDeltas;
   const selfUs = new Map();
   let totalUs = 0;
   for (let i = 0; i < profile.samples.length; i++) {
-    const dt = deltas[i + 1] ?? 0; // a sample's time is the gap until the next one
+    const dt = profile.timeDeltas[i + 1] ?? 0; // a sample's time is the gap until the next one
     const node = byId.get(profile.samples[i]);
     if (!node) continue;
-    const { functionName } = node.callFrame;
-    const { url, lineNumber } = originalFrame(node.callFrame);
-    const where = url ? `${relative(root, url.replace(/^file:\/\//, ""))}:${lineNumber + 1}` : "";
-    const key = `${functionName || "(anonymous)"} ${where}`.trim();
+    const key = keyOf({ ...node.callFrame, ...originalFrame(node.callFrame) });
     selfUs.set(key, (selfUs.get(key) ?? 0) + dt);
     totalUs += dt;
   }
@@ -52,28 +51,25 @@ export function topSelfTime(file, { limit = 20, root = process.cwd() } = {}) {
     .map(([name, us]) => ({ name, ms: us / 1000, share: us / totalUs }));
 }
 
+/** Top `limit` functions by self time. */
+export function topSelfTime(file, { limit = 20, root = process.cwd() } = {}) {
+  return selfTimeBy(
+    file,
+    ({ functionName, url, lineNumber }) => {
+      const where = url ? `${relative(root, url.replace(/^file:\/\//, ""))}:${lineNumber + 1}` : "";
+      return `${functionName || "(anonymous)"} ${where}`.trim();
+    },
+    limit,
+  );
+}
+
 /**
- * Self time summed by where the code lives: each npm package, each verifyd folder (`dist/core`,
- * `dist/store/sqlite` …), Node's internals by module, and V8's own entries (GC, idle, native calls).
+ * Self time summed by where the code lives: each npm package, each verifyd folder (`core`,
+ * `store/sqlite` …), Node's internals by module, and V8's own entries (GC, idle, native calls).
  * It answers "how much of a request is SQLite, crypto, the HTTP stack, the domain".
  */
 export function selfTimeByComponent(file, { limit = 25 } = {}) {
-  const profile = JSON.parse(readFileSync(file, "utf8"));
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const totals = new Map();
-  let totalUs = 0;
-  for (let i = 0; i < profile.samples.length; i++) {
-    const dt = profile.timeDeltas[i + 1] ?? 0;
-    const node = byId.get(profile.samples[i]);
-    if (!node) continue;
-    const key = componentOf({ ...node.callFrame, ...originalFrame(node.callFrame) });
-    totals.set(key, (totals.get(key) ?? 0) + dt);
-    totalUs += dt;
-  }
-  return [...totals]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, limit)
-    .map(([name, us]) => ({ name, ms: us / 1000, share: us / totalUs }));
+  return selfTimeBy(file, componentOf, limit);
 }
 
 function componentOf({ url, functionName }) {
