@@ -104,9 +104,16 @@ export interface DelegatedCodes {
   matches(verificationId: string, code: string): Promise<boolean>;
 }
 
+/**
+ * How an inline send ended within its budget: `accepted` when the provider took it and nothing else
+ * changed (the verification is as it was written); `other` when it failed, fell back, will be
+ * retried, or is still under way, so the verification must be read again to be reported.
+ */
+export type DispatchOutcome = "accepted" | "other";
+
 /** Sends a freshly queued delivery now (bounded by a budget); the outbox worker covers the rest. */
 export interface Dispatcher {
-  dispatch(deliveryId: string): Promise<void>;
+  dispatch(deliveryId: string): Promise<DispatchOutcome>;
 }
 
 /** The answer of a provider that checks codes itself. */

@@ -14,6 +14,7 @@ import type {
   Clock,
   DelegatedCodes,
   Dispatcher,
+  DispatchOutcome,
   Ids,
   Limiter,
   NewDelivery,
@@ -91,8 +92,13 @@ export function createVerificationService(deps: VerificationDeps) {
     return v;
   };
 
-  /** Reads back after a dispatch, so the answer shows a send that failed or fell back. */
-  const reload = async (service: Service, id: string) => mustFind(service, id);
+  /**
+   * What a start or resend answers after its inline send: the verification as written when the
+   * provider accepted the send (nothing else can have changed it), else read back, so the answer
+   * shows a send that failed, fell back or is still under way.
+   */
+  const afterDispatch = async (service: Service, written: Verification, outcome: DispatchOutcome | null) =>
+    outcome === "accepted" ? written : mustFind(service, written.id);
 
   async function resendLive(service: Service, v: Verification, clientIp: string | null | undefined) {
     const now = clock.now();
@@ -137,11 +143,9 @@ export function createVerificationService(deps: VerificationDeps) {
       if (outcome.reason === "max_sends") throw new VerifydError("max_sends_reached", "the most sends allowed were made");
       throw new VerifydError("verification_closed", "the verification is no longer pending");
     }
-    if (delivery) {
-      await deps.conversion?.countSend(v);
-      await dispatcher.dispatch(delivery.id);
-    }
-    return reload(service, v.id);
+    if (!delivery) return outcome.verification; // a test number: nothing is sent
+    await deps.conversion?.countSend(v);
+    return afterDispatch(service, outcome.verification, await dispatcher.dispatch(delivery.id));
   }
 
   return {
@@ -209,8 +213,8 @@ export function createVerificationService(deps: VerificationDeps) {
             await deps.conversion?.countSend(v);
           }
           await events.emit("verification.started", verificationData(v));
-          if (first) await dispatcher.dispatch(first.id);
-          return reload(service, id);
+          // A test number (no delivery) is answered as written, like an accepted send.
+          return afterDispatch(service, v, first ? await dispatcher.dispatch(first.id) : "accepted");
         }
         // A concurrent start for the same destination won; go round and treat this one as its resend.
       }

@@ -8,6 +8,7 @@ import type {
   DeliveryJob,
   DeliveryResult,
   Dispatcher,
+  DispatchOutcome,
   Ids,
   NewDelivery,
   Sender,
@@ -177,8 +178,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
     });
   }
 
-  /** Sends one claimed job, records the outcome, and chases a fallback at once. */
-  async function deliver(job: DeliveryJob): Promise<void> {
+  /** Sends one claimed job, records the outcome, and chases a fallback at once. True when the provider accepted it. */
+  async function deliver(job: DeliveryJob): Promise<boolean> {
     const result = await send(job);
     const now = clock.now();
     const decision = decide(job, result, now);
@@ -202,11 +203,12 @@ export function createOutbox(options: OutboxOptions): Outbox {
     if (result.kind === "accepted") logger.info(log, "delivery accepted");
     else logger.warn(log, decision.status === "queued" ? "delivery will be retried" : "delivery failed");
     if (decision.fallback) await dispatchNow(decision.fallback.id);
+    return result.kind === "accepted";
   }
 
-  async function dispatchNow(deliveryId: string): Promise<void> {
+  async function dispatchNow(deliveryId: string): Promise<boolean> {
     const job = await store.claimDelivery(deliveryId, clock.now(), leaseMs);
-    if (job) await deliver(job);
+    return job ? deliver(job) : false;
   }
 
   /** Moves a sent delivery's verification to its next step (failed receipt, or no receipt in time). */
@@ -228,15 +230,20 @@ export function createOutbox(options: OutboxOptions): Outbox {
 
   return {
     async dispatch(deliveryId) {
-      const work = track(dispatchNow(deliveryId)).catch((err) => {
-        logger.error({ err, delivery_id: deliveryId }, "dispatch failed; the outbox worker will retry");
-      });
+      const work = track(dispatchNow(deliveryId)).then(
+        (accepted): DispatchOutcome => (accepted ? "accepted" : "other"),
+        (err): DispatchOutcome => {
+          logger.error({ err, delivery_id: deliveryId }, "dispatch failed; the outbox worker will retry");
+          return "other";
+        },
+      );
       let timeout: NodeJS.Timeout | undefined;
-      const budget = new Promise<void>((resolve) => {
-        timeout = setTimeout(resolve, budgetMs);
+      const budget = new Promise<DispatchOutcome>((resolve) => {
+        timeout = setTimeout(() => resolve("other"), budgetMs);
       });
-      await Promise.race([work, budget]);
+      const outcome = await Promise.race([work, budget]);
       clearTimeout(timeout);
+      return outcome;
     },
 
     async applyStatus(provider, update) {

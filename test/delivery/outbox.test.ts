@@ -160,7 +160,7 @@ describe("delivery outbox", () => {
     expect(await deliveries(v.id)).toEqual(["0:wa:failed", "1:sms:accepted"]);
   });
 
-  const crashedDispatcher = { dispatch: async () => {} }; // the process died right after the commit
+  const crashedDispatcher = { dispatch: async () => "other" as const }; // the process died right after the commit
   const startWithoutSending = (to = "+14155550100") =>
     createVerificationService({ store, clock, ids: uuidIds, codes, limiter: openLimiter, dispatcher: crashedDispatcher }).start(
       service,

@@ -67,6 +67,16 @@ describe("routes from the config file", () => {
     ]);
     expect(view.body.channel).toBe("sms");
   });
+
+  it("answers a start with the step its send ended on, not the one it was written with", async () => {
+    h = await createHarness({}, routes);
+    h.provider("wa").script.push({ kind: "rejected", error: { code: "131026", message: "not a WhatsApp user" } });
+    const fellBack = await h.json<View>("POST", "/v1/verifications", { to: "+14155550104" });
+    expect(fellBack.status).toBe(201);
+    expect(fellBack.body.channel).toBe("sms");
+    const accepted = await h.json<View>("POST", "/v1/verifications", { to: "+14155550105" });
+    expect(accepted.body.channel).toBe("whatsapp");
+  });
 });
 
 describe("provider webhooks", () => {
