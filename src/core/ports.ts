@@ -178,6 +178,12 @@ export interface NewDelivery {
   channel: Channel;
   provider: string;
   nextTryAt: number;
+  /**
+   * Set on a start's first delivery, which is sent at once: the row is written already claimed (sending,
+   * first try, leased until then), so the inline send needs no claim of its own. Should the process die
+   * before the send is recorded, the worker sends it once the lease runs out, as after any claim.
+   */
+  leaseUntil?: number;
 }
 
 /** A claimed delivery with everything the outbox needs to render and send it. */

@@ -1,4 +1,4 @@
-import type { Channel } from "./ports.js";
+import type { Channel, DeliveryJob } from "./ports.js";
 
 /**
  * The provider side of the seams: what a provider adapter implements (`Sender`), what it answers
@@ -114,6 +114,10 @@ export type DispatchOutcome = "accepted" | "other";
 /** Sends a freshly queued delivery now (bounded by a budget); the outbox worker covers the rest. */
 export interface Dispatcher {
   dispatch(deliveryId: string): Promise<DispatchOutcome>;
+  /** How long a claim holds a delivery: a start writes its first delivery leased this long (`NewDelivery.leaseUntil`). */
+  readonly leaseMs: number;
+  /** Sends a delivery written already claimed, described by the writer (nothing is read back first). */
+  dispatchClaimed(job: DeliveryJob): Promise<DispatchOutcome>;
 }
 
 /** The answer of a provider that checks codes itself. */

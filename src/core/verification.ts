@@ -13,6 +13,7 @@ import type {
   Channel,
   Clock,
   DelegatedCodes,
+  DeliveryJob,
   Dispatcher,
   DispatchOutcome,
   Ids,
@@ -205,7 +206,8 @@ export function createVerificationService(deps: VerificationDeps) {
           test,
         };
         // A test number gets no delivery row at all, so no provider can ever be called for it.
-        const first = test ? null : newDelivery(v, 0, now);
+        // The first delivery is written already claimed for the inline send below.
+        const first = test ? null : { ...newDelivery(v, 0, now), leaseUntil: now + dispatcher.leaseMs };
         const secrets = { codeHash: codes.hash(id, code, transactionBinding(transaction)), sealedCode: codes.seal(id, code) };
         if (await store.createVerification(v, secrets, first)) {
           if (first) {
@@ -214,7 +216,25 @@ export function createVerificationService(deps: VerificationDeps) {
           }
           await events.emit("verification.started", verificationData(v));
           // A test number (no delivery) is answered as written, like an accepted send.
-          return afterDispatch(service, v, first ? await dispatcher.dispatch(first.id) : "accepted");
+          if (!first) return v;
+          const job: DeliveryJob = {
+            id: first.id,
+            verificationId: id,
+            serviceId: service.id,
+            serviceName: service.name,
+            to: phone.e164,
+            step: 0,
+            channel: first.channel,
+            provider: first.provider,
+            tries: 1,
+            route,
+            sealedCode: secrets.sealedCode,
+            expiresAt: v.expiresAt,
+            locale: v.locale ?? null,
+            transaction,
+            settings: service.settings,
+          };
+          return afterDispatch(service, v, await dispatcher.dispatchClaimed(job));
         }
         // A concurrent start for the same destination won; go round and treat this one as its resend.
       }

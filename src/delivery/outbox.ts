@@ -228,23 +228,28 @@ export function createOutbox(options: OutboxOptions): Outbox {
     }
   }
 
+  /** Waits for an inline send at most the dispatch budget; the send itself goes on (tracked) past it. */
+  async function withinBudget(deliveryId: string, send: Promise<boolean>): Promise<DispatchOutcome> {
+    const work = track(send).then(
+      (accepted): DispatchOutcome => (accepted ? "accepted" : "other"),
+      (err): DispatchOutcome => {
+        logger.error({ err, delivery_id: deliveryId }, "dispatch failed; the outbox worker will retry");
+        return "other";
+      },
+    );
+    let timeout: NodeJS.Timeout | undefined;
+    const budget = new Promise<DispatchOutcome>((resolve) => {
+      timeout = setTimeout(() => resolve("other"), budgetMs);
+    });
+    const outcome = await Promise.race([work, budget]);
+    clearTimeout(timeout);
+    return outcome;
+  }
+
   return {
-    async dispatch(deliveryId) {
-      const work = track(dispatchNow(deliveryId)).then(
-        (accepted): DispatchOutcome => (accepted ? "accepted" : "other"),
-        (err): DispatchOutcome => {
-          logger.error({ err, delivery_id: deliveryId }, "dispatch failed; the outbox worker will retry");
-          return "other";
-        },
-      );
-      let timeout: NodeJS.Timeout | undefined;
-      const budget = new Promise<DispatchOutcome>((resolve) => {
-        timeout = setTimeout(() => resolve("other"), budgetMs);
-      });
-      const outcome = await Promise.race([work, budget]);
-      clearTimeout(timeout);
-      return outcome;
-    },
+    leaseMs,
+    dispatch: (deliveryId) => withinBudget(deliveryId, dispatchNow(deliveryId)),
+    dispatchClaimed: (job) => withinBudget(job.id, deliver(job)),
 
     async applyStatus(provider, update) {
       const sent = await store.recordStatus(provider, update, clock.now());

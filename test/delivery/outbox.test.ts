@@ -160,30 +160,47 @@ describe("delivery outbox", () => {
     expect(await deliveries(v.id)).toEqual(["0:wa:failed", "1:sms:accepted"]);
   });
 
-  const crashedDispatcher = { dispatch: async () => "other" as const }; // the process died right after the commit
-  const startWithoutSending = (to = "+14155550100") =>
-    createVerificationService({ store, clock, ids: uuidIds, codes, limiter: openLimiter, dispatcher: crashedDispatcher }).start(
-      service,
-      { to },
-    );
+  // The process died right after the commit: nothing was sent inline.
+  const crashedDispatcher = {
+    leaseMs: 30_000,
+    dispatch: async () => "other" as const,
+    dispatchClaimed: async () => "other" as const,
+  };
+  const serviceWith = (dispatcher: typeof crashedDispatcher | Outbox) =>
+    createVerificationService({ store, clock, ids: uuidIds, codes, limiter: openLimiter, dispatcher });
 
-  it("sends a delivery committed before a crash on the next worker pass", async () => {
-    const v = await startWithoutSending();
-    expect(await deliveries(v.id)).toEqual(["0:wa:queued"]);
-    expect(await makeOutbox().runOnce()).toBe(1);
-    expect(await deliveries(v.id)).toEqual(["0:wa:accepted"]);
-  });
-
-  it("resends a delivery whose sender crashed mid-send, once its lease expires", async () => {
-    const v = await startWithoutSending();
-    const [row] = await store.listDeliveries(v.id);
-    expect(await store.claimDelivery(row!.id, clock.now(), 30_000)).not.toBeNull(); // claimed, then the process died
+  it("writes a start's first delivery already claimed; a crash before the send delays it by the lease only", async () => {
+    const v = await serviceWith(crashedDispatcher).start(service, { to: "+14155550100" });
+    expect(await store.listDeliveries(v.id)).toMatchObject([{ status: "sending", tries: 1 }]);
     const restarted = makeOutbox();
-    expect(await restarted.runOnce()).toBe(0);
+    expect(await restarted.runOnce()).toBe(0); // still leased to the process that died
     clock.advance(30_000);
     expect(await restarted.runOnce()).toBe(1);
     expect(wa.messages).toHaveLength(1);
     expect(await store.listDeliveries(v.id)).toMatchObject([{ status: "accepted", tries: 2 }]);
+  });
+
+  it("sends a queued delivery committed before a crash on the next worker pass", async () => {
+    const v = await start(makeOutbox());
+    clock.advance(service.policy.resendCooldownMs);
+    await serviceWith(crashedDispatcher).resend(service, v.id); // a resend's delivery is written queued
+    expect(await deliveries(v.id)).toEqual(["0:wa:accepted", "0:wa:queued"]);
+    expect(await makeOutbox().runOnce()).toBe(1);
+    expect(await deliveries(v.id)).toEqual(["0:wa:accepted", "0:wa:accepted"]);
+  });
+
+  it("resends a queued delivery whose sender crashed mid-send, once its lease expires", async () => {
+    const v = await start(makeOutbox());
+    clock.advance(service.policy.resendCooldownMs);
+    await serviceWith(crashedDispatcher).resend(service, v.id);
+    const queued = (await store.listDeliveries(v.id))[1];
+    expect(await store.claimDelivery(queued!.id, clock.now(), 30_000)).not.toBeNull(); // claimed, then the process died
+    const restarted = makeOutbox();
+    expect(await restarted.runOnce()).toBe(0);
+    clock.advance(30_000);
+    expect(await restarted.runOnce()).toBe(1);
+    expect(wa.messages).toHaveLength(2);
+    expect((await store.listDeliveries(v.id))[1]).toMatchObject({ status: "accepted", tries: 2 });
   });
 
   it("never sends a queued delivery of a verification that closed", async () => {

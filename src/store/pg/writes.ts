@@ -5,9 +5,17 @@ import { deliveries } from "./schema.js";
 
 /** Writes shared by the verification and delivery operations of the PostgreSQL store. */
 
-/** Inserts a queued delivery (first try, resend or fallback). */
+/** Inserts a queued delivery (first try, resend or fallback), or one already claimed (`leaseUntil`, see NewDelivery). */
 export async function insertDelivery(exec: PgExec, d: NewDelivery, now: number): Promise<void> {
-  await exec.insert(deliveries).values({ ...d, status: "queued", tries: 0, createdAt: now, updatedAt: now });
+  const claimed = d.leaseUntil !== undefined;
+  await exec.insert(deliveries).values({
+    ...d,
+    status: claimed ? "sending" : "queued",
+    tries: claimed ? 1 : 0,
+    leaseUntil: d.leaseUntil ?? null,
+    createdAt: now,
+    updatedAt: now,
+  });
 }
 
 /**

@@ -11,9 +11,12 @@ export interface HotStatement extends Database.Statement {}
 export function prepareHotStatements(raw: Database.Database) {
   const s = (sql: string): HotStatement => raw.prepare(sql);
   return {
-    insertDelivery:
-      s(`insert into deliveries (id, verification_id, step, channel, provider, status, tries, next_try_at, created_at, updated_at)
-      values (@id, @verificationId, @step, @channel, @provider, 'queued', 0, @nextTryAt, @now, @now)`),
+    // Queued, or (with a lease) already claimed for the inline first send: see NewDelivery.leaseUntil.
+    insertDelivery: s(`insert into deliveries (id, verification_id, step, channel, provider, status, tries, next_try_at,
+        lease_until, created_at, updated_at)
+      values (@id, @verificationId, @step, @channel, @provider,
+        case when @leaseUntil is null then 'queued' else 'sending' end, case when @leaseUntil is null then 0 else 1 end,
+        @nextTryAt, @leaseUntil, @now, @now)`),
     cancelQueued: s(`update deliveries set status = 'canceled', next_try_at = null, updated_at = ?
       where verification_id = ? and status = 'queued'`),
     expireStale: s(`update verifications set status = 'expired', code_hash = null, sealed_code = null, updated_at = @now

@@ -73,7 +73,7 @@ export function createSqliteStore({ raw, db }: OpenedSqlite, vault: NumberVault)
     .prepare();
 
   const hot = prepareHotStatements(raw);
-  const insertDelivery = (d: NewDelivery, now: number) => hot.insertDelivery.run({ ...d, now });
+  const insertDelivery = (d: NewDelivery, now: number) => hot.insertDelivery.run({ ...d, leaseUntil: d.leaseUntil ?? null, now });
   const cancelQueued = (verificationId: string, now: number) => hot.cancelQueued.run(now, verificationId);
 
   const closeTx = raw.transaction((id: string, status: VerificationStatus, now: number) => {
