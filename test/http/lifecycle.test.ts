@@ -56,6 +56,16 @@ describe("verification lifecycle", () => {
     expect(after.body.status).toBe("expired");
   });
 
+  it("a start after the ttl, before any expiry sweep, creates a new verification and expires the old", async () => {
+    const first = await h.startVerification(TO);
+    h.clock.advance(10 * 60_000); // lapsed; no worker pass has marked it expired yet
+    const second = await h.startVerification(TO);
+    expect(second.id).not.toBe(first.id);
+    const old = await h.json<{ status: string }>("GET", `/v1/verifications/${first.id}`);
+    expect(old.body.status).toBe("expired");
+    expect((await check(second.id, second.code)).body).toMatchObject({ valid: true, status: "approved" });
+  });
+
   it("is single use", async () => {
     const { id, code } = await h.startVerification(TO);
     expect((await check(id, code)).body.valid).toBe(true);

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lte, sql } from "drizzle-orm";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { ApiKey, Store } from "../../core/ports.js";
 import { answeredVerificationId, destinationIndex, sealedContext, storedNumber } from "../at-rest.js";
@@ -117,7 +117,16 @@ export function createPgStore({ pool, db }: OpenedPg, vault: NumberVault): Store
         await tx
           .update(v)
           .set({ status: "expired", codeHash: null, sealedCode: null, updatedAt: now })
-          .where(and(eq(v.serviceId, ver.serviceId), eq(v.to, toIndex), eq(v.status, "pending"), lte(v.expiresAt, now)));
+          // The one-pending index's own conditions, so the planner reads that small partial index.
+          .where(
+            and(
+              eq(v.serviceId, ver.serviceId),
+              eq(v.to, toIndex),
+              eq(v.status, "pending"),
+              isNull(v.inboundChannels),
+              lte(v.expiresAt, now),
+            ),
+          );
         // The partial unique index verifications_one_pending decides between concurrent starts.
         const inserted = await tx
           .insert(v)

@@ -19,8 +19,13 @@ export function prepareHotStatements(raw: Database.Database) {
         @nextTryAt, @leaseUntil, @now, @now)`),
     cancelQueued: s(`update deliveries set status = 'canceled', next_try_at = null, updated_at = ?
       where verification_id = ? and status = 'queued'`),
+    // Frees the one-pending slot (verifications_one_pending) of a lapsed code. Its conditions are that
+    // index's, so SQLite reads the small partial index rather than the destination index, whose
+    // entries for a number lie anywhere in a table of millions of rows. Stale inbound rows are the
+    // expiry sweep's.
     expireStale: s(`update verifications set status = 'expired', code_hash = null, sealed_code = null, updated_at = @now
-      where service_id = @serviceId and to_number = @to and status = 'pending' and expires_at <= @now`),
+      where service_id = @serviceId and to_number = @to and status = 'pending' and inbound_channels is null
+        and expires_at <= @now`),
     insertVerification:
       s(`insert into verifications (id, service_id, to_number, to_sealed, country, status, code_hash, sealed_code, route,
         current_step, sends, checks, max_checks, max_sends, client_ip, locale, created_at, updated_at, expires_at, last_sent_at, approved_at,
