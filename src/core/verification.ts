@@ -98,7 +98,7 @@ export function createVerificationService(deps: VerificationDeps) {
    * provider accepted the send (nothing else can have changed it), else read back, so the answer
    * shows a send that failed, fell back or is still under way.
    */
-  const afterDispatch = async (service: Service, written: Verification, outcome: DispatchOutcome | null) =>
+  const afterDispatch = async (service: Service, written: Verification, outcome: DispatchOutcome) =>
     outcome === "accepted" ? written : mustFind(service, written.id);
 
   async function resendLive(service: Service, v: Verification, clientIp: string | null | undefined) {
