@@ -1,26 +1,10 @@
 import { and, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
-import type { AbuseMode } from "../../core/abuse.js";
-import type { AbuseBlock, ConversionReason, ConversionScope, ConversionStore } from "../../core/conversion.js";
+import type { ConversionStore } from "../../core/conversion.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import { sealedContext, storedConversionKey } from "../at-rest.js";
+import { toBlock } from "../sqlite/conversion.js";
 import type { OpenedPg } from "./open.js";
 import { abuseBlocks, conversionCounts } from "./schema.js";
-
-type BlockRow = typeof abuseBlocks.$inferSelect;
-
-/** A block row as the guard sees it: a prefix's key opened from its sealed copy. */
-const toBlock = (vault: NumberVault, r: BlockRow): AbuseBlock => ({
-  id: r.id,
-  scope: r.scope as ConversionScope,
-  key: r.keySealed ? vault.openText(r.keySealed, sealedContext.abuseBlockKey(r.id)) : r.key,
-  reason: r.reason as ConversionReason,
-  sends: r.sends,
-  approvals: r.approvals,
-  mode: r.mode as AbuseMode,
-  createdAt: r.createdAt,
-  expiresAt: r.expiresAt,
-  liftedAt: r.liftedAt,
-});
 
 /**
  * The conversion guard's counters and blocks on PostgreSQL, shared by every instance. Counters are

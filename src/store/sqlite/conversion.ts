@@ -9,8 +9,8 @@ import { abuseBlocks, conversionCounts } from "./schema.js";
 
 type BlockRow = typeof abuseBlocks.$inferSelect;
 
-/** A block row as the guard sees it: a prefix's key opened from its sealed copy. */
-const toBlock = (vault: NumberVault, r: BlockRow): AbuseBlock => ({
+/** A block row as the guard sees it: a prefix's key opened from its sealed copy (both stores map their rows with it). */
+export const toBlock = (vault: NumberVault, r: BlockRow): AbuseBlock => ({
   id: r.id,
   scope: r.scope as ConversionScope,
   key: r.keySealed ? vault.openText(r.keySealed, sealedContext.abuseBlockKey(r.id)) : r.key,
