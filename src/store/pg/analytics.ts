@@ -1,6 +1,7 @@
 import { asc, inArray, type SQL, sql } from "drizzle-orm";
-import type { AnalyticsDimension, AnalyticsStore, FunnelRow } from "../../core/analytics.js";
+import type { AnalyticsDimension, AnalyticsStore } from "../../core/analytics.js";
 import type { Verification } from "../../core/ports.js";
+import { type FunnelSqlRow, toFunnelRow } from "../sqlite/analytics.js";
 import { type PgDb, rows } from "./open.js";
 import { toPgDelivery } from "./rows.js";
 import { deliveries, verifications } from "./schema.js";
@@ -60,8 +61,6 @@ export function pgFunnelSql(query: {
     order by ${sql.raw(keys)}`;
 }
 
-type FunnelSqlRow = Record<string, string | number | null>;
-
 /** The analytics reads of the PostgreSQL Store (counts arrive as bigint text: converted here). */
 export function createPgAnalyticsOperations(
   db: PgDb,
@@ -70,18 +69,7 @@ export function createPgAnalyticsOperations(
   return {
     async analytics(query) {
       const list = await rows<FunnelSqlRow>(db, pgFunnelSql(query));
-      return list.map(
-        (r): FunnelRow => ({
-          key: Object.fromEntries(query.groupBy.map((dim) => [dim, String(r[`k_${dim}`])])),
-          requested: Number(r.requested),
-          sent: Number(r.sent),
-          delivered: Number(r.delivered),
-          checked: Number(r.checked),
-          approved: Number(r.approved),
-          messagesSent: Number(r.messages_sent),
-          medianApproveMs: r.median_ms === null ? null : Number(r.median_ms),
-        }),
-      );
+      return list.map((r) => toFunnelRow(query.groupBy, r));
     },
 
     async recentVerifications({ serviceId, limit }) {

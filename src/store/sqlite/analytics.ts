@@ -73,7 +73,19 @@ export function funnelSql(groupBy: readonly AnalyticsDimension[], serviceFilter:
   order by ${keys.map((k) => `keyed.${k}`).join(", ")}`;
 }
 
-type FunnelSqlRow = Record<string, string | number | null>;
+export type FunnelSqlRow = Record<string, string | number | null>;
+
+/** A row of the funnel query as the API reports it (both stores; PostgreSQL's counts arrive as text). */
+export const toFunnelRow = (groupBy: readonly AnalyticsDimension[], r: FunnelSqlRow): FunnelRow => ({
+  key: Object.fromEntries(groupBy.map((dim) => [dim, String(r[`k_${dim}`])])),
+  requested: Number(r.requested),
+  sent: Number(r.sent),
+  delivered: Number(r.delivered),
+  checked: Number(r.checked),
+  approved: Number(r.approved),
+  messagesSent: Number(r.messages_sent),
+  medianApproveMs: r.median_ms === null ? null : Number(r.median_ms),
+});
 
 /** The analytics reads of the SQLite Store. */
 export function createSqliteAnalyticsOperations(
@@ -88,18 +100,7 @@ export function createSqliteAnalyticsOperations(
       const sql = funnelSql(query.groupBy, query.serviceId !== undefined);
       const params = { from: query.from, to: query.to, ...(query.serviceId !== undefined ? { serviceId: query.serviceId } : {}) };
       const rows = raw.prepare(sql).all(params) as FunnelSqlRow[];
-      return rows.map(
-        (r): FunnelRow => ({
-          key: Object.fromEntries(query.groupBy.map((dim) => [dim, String(r[`k_${dim}`])])),
-          requested: Number(r.requested),
-          sent: Number(r.sent),
-          delivered: Number(r.delivered),
-          checked: Number(r.checked),
-          approved: Number(r.approved),
-          messagesSent: Number(r.messages_sent),
-          medianApproveMs: r.median_ms === null ? null : Number(r.median_ms),
-        }),
-      );
+      return rows.map((r) => toFunnelRow(query.groupBy, r));
     },
 
     async recentVerifications({ serviceId, limit }) {
