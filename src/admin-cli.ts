@@ -1,10 +1,11 @@
 import { parseArgs } from "node:util";
 import { ensureDefaultService } from "./bootstrap.js";
 import { type Config, ConfigError } from "./config/env.js";
-import { type ApiKeyEntry, createAdminService } from "./core/admin.js";
+import { createAdminService } from "./core/admin.js";
 import { generateApiKey } from "./core/api-keys.js";
 import { VerifydError } from "./core/errors.js";
 import type { Clock, Ids } from "./core/ports.js";
+import type { ApiKeyEntry } from "./core/store/services.js";
 import { systemClock, uuidIds } from "./runtime.js";
 import { openConfiguredStore } from "./store/backends.js";
 

@@ -3,8 +3,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { dirname, join, resolve } from "node:path";
 import type { Config } from "./config/env.js";
 import { generateApiKey } from "./core/api-keys.js";
-import type { Clock, Ids, Store } from "./core/ports.js";
+import type { Clock, Ids } from "./core/ports.js";
 import { DEFAULT_SERVICE_ID } from "./core/services.js";
+import type { Store } from "./core/store/index.js";
 
 /** Where development state (the generated secret) lives: beside the database file. */
 export function dataDir(config: Pick<Config, "dbPath">): string {

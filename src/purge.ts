@@ -1,6 +1,7 @@
 import type { Config } from "./config/env.js";
 import type { Clock } from "./core/ports.js";
-import { createRetentionService, type PurgeCounts } from "./core/retention.js";
+import { createRetentionService } from "./core/retention.js";
+import type { PurgeCounts } from "./core/store/retention.js";
 import { systemClock } from "./runtime.js";
 import { describeDatabase, openConfiguredStore } from "./store/backends.js";
 

@@ -1,4 +1,4 @@
-import type { Sender } from "../core/ports.js";
+import type { Sender } from "../core/sender.js";
 
 /**
  * Development channel: prints each message, code included, to the terminal. It writes to its own

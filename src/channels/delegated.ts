@@ -1,4 +1,4 @@
-import type { DelegatedVerifier, Sender } from "../core/ports.js";
+import type { DelegatedVerifier, Sender } from "../core/sender.js";
 
 /**
  * Presents a provider that generates and checks its own code as a Sender, so it can stand in a

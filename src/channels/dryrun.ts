@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from "node:fs";
-import type { Sender } from "../core/ports.js";
+import type { Sender } from "../core/sender.js";
 
 export interface DryrunSenderOptions {
   /**

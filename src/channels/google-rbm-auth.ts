@@ -1,5 +1,6 @@
 import { createPrivateKey, type KeyObject, sign } from "node:crypto";
-import type { Clock, ProviderError } from "../core/ports.js";
+import type { Clock } from "../core/ports.js";
+import type { ProviderError } from "../core/sender.js";
 import { callProvider } from "./http-client.js";
 
 /**

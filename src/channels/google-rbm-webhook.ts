@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { InboundMessage, StatusUpdate, WebhookRequest, WebhookResult } from "../core/ports.js";
+import type { InboundMessage, StatusUpdate } from "../core/model.js";
+import type { WebhookRequest, WebhookResult } from "../core/sender.js";
 
 /**
  * RBM webhooks: agent events (DELIVERED, READ), server events (TTL expiry) and user messages,

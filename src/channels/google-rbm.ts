@@ -1,6 +1,7 @@
 import { createPrivateKey, randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { Capability, Clock, OutboundMessage, ProviderError, Sender, SendResult } from "../core/ports.js";
+import type { Clock } from "../core/ports.js";
+import type { Capability, OutboundMessage, ProviderError, Sender, SendResult } from "../core/sender.js";
 import { createAccessTokens } from "./google-rbm-auth.js";
 import { handleRbmWebhook } from "./google-rbm-webhook.js";
 import { callProvider, type ProviderRequest, type ProviderResponse, parseRetryAfter } from "./http-client.js";

@@ -1,6 +1,6 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import https from "node:https";
-import type { ProviderError } from "../core/ports.js";
+import type { ProviderError } from "../core/sender.js";
 
 /**
  * The one place provider adapters make HTTP calls: timeout joined with the caller's abort signal,

@@ -1,5 +1,6 @@
 import { Webhook } from "standardwebhooks";
-import type { Clock, Sender, SendResult } from "../core/ports.js";
+import type { Clock } from "../core/ports.js";
+import type { Sender, SendResult } from "../core/sender.js";
 import { callProvider, parseRetryAfter } from "./http-client.js";
 
 export interface HttpSenderOptions {

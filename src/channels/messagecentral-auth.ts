@@ -1,4 +1,5 @@
-import type { Clock, ProviderError } from "../core/ports.js";
+import type { Clock } from "../core/ports.js";
+import type { ProviderError } from "../core/sender.js";
 import { callProvider } from "./http-client.js";
 
 /**

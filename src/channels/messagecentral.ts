@@ -1,14 +1,8 @@
 import { parsePhoneNumber } from "libphonenumber-js";
 import { z } from "zod";
-import type {
-  Channel,
-  Clock,
-  DelegatedCheckResult,
-  DelegatedVerifier,
-  ProviderError,
-  Sender,
-  SendResult,
-} from "../core/ports.js";
+import type { Channel } from "../core/model.js";
+import type { Clock } from "../core/ports.js";
+import type { DelegatedCheckResult, DelegatedVerifier, ProviderError, Sender, SendResult } from "../core/sender.js";
 import { type ApiResult, createMessageCentralClient, type Envelope } from "./messagecentral-auth.js";
 
 /**

@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import type { InboundMessage, StatusUpdate, WebhookRequest, WebhookResult } from "../core/ports.js";
+import type { InboundMessage, StatusUpdate } from "../core/model.js";
+import type { WebhookRequest, WebhookResult } from "../core/sender.js";
 
 /**
  * WhatsApp Cloud API webhooks: one callback URL for the GET subscription handshake and for POSTed

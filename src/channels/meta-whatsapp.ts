@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { Clock, ProviderError, Sender, SendResult } from "../core/ports.js";
+import type { Clock } from "../core/ports.js";
+import type { ProviderError, Sender, SendResult } from "../core/sender.js";
 import { callProvider, parseRetryAfter } from "./http-client.js";
 import { handleMetaWebhook } from "./meta-whatsapp-webhook.js";
 

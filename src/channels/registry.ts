@@ -1,7 +1,9 @@
 import type { z } from "zod";
 import type { Config } from "../config/env.js";
 import { ConfigError } from "../config/env.js";
-import type { Clock, InboundMessage, Sender, StatusUpdate } from "../core/ports.js";
+import type { InboundMessage, StatusUpdate } from "../core/model.js";
+import type { Clock } from "../core/ports.js";
+import type { Sender } from "../core/sender.js";
 import { createConsoleSender } from "./console.js";
 import { createDryrunSender } from "./dryrun.js";
 import { createHttpSender } from "./http.js";

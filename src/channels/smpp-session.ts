@@ -1,5 +1,5 @@
 import smppModule from "smpp";
-import type { ProviderError, SendResult } from "../core/ports.js";
+import type { ProviderError, SendResult } from "../core/sender.js";
 import { DATA_CODING_UCS2, decodeUcs2 } from "./smpp-encoding.js";
 
 /**

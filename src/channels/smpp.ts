@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { Clock, InboundMessage, Sender, SendResult, StatusUpdate } from "../core/ports.js";
+import type { InboundMessage, StatusUpdate } from "../core/model.js";
+import type { Clock } from "../core/ports.js";
+import type { Sender, SendResult } from "../core/sender.js";
 import { encodeBody, encodeGsm7, isGsm7, relativeValidity } from "./smpp-encoding.js";
 import { type DeliverSm, SmppSession, statusError, statusKind } from "./smpp-session.js";
 

@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import type { Channel, InboundMessage, StatusUpdate, WebhookRequest, WebhookResult } from "../core/ports.js";
+import type { Channel, InboundMessage, StatusUpdate } from "../core/model.js";
+import type { WebhookRequest, WebhookResult } from "../core/sender.js";
 
 /**
  * Twilio webhooks: message status callbacks and incoming messages, both form-encoded POSTs signed

@@ -1,5 +1,7 @@
 import { z } from "zod";
-import type { Channel, Clock, OutboundMessage, ProviderError, Sender, SendResult } from "../core/ports.js";
+import type { Channel } from "../core/model.js";
+import type { Clock } from "../core/ports.js";
+import type { OutboundMessage, ProviderError, Sender, SendResult } from "../core/sender.js";
 import { callProvider, type ProviderResponse, parseRetryAfter } from "./http-client.js";
 import { handleTwilioWebhook } from "./twilio-webhook.js";
 

@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import type { Channel, InboundMessage, StatusUpdate, WebhookRequest, WebhookResult } from "../core/ports.js";
+import type { Channel, InboundMessage, StatusUpdate } from "../core/model.js";
+import type { WebhookRequest, WebhookResult } from "../core/sender.js";
 
 /**
  * Vonage Messages API webhooks (status callbacks and inbound messages, same format and signature).

@@ -1,6 +1,8 @@
 import { createPrivateKey, type KeyObject, randomUUID, sign } from "node:crypto";
 import { z } from "zod";
-import type { Channel, Clock, OutboundMessage, Sender, SendResult } from "../core/ports.js";
+import type { Channel } from "../core/model.js";
+import type { Clock } from "../core/ports.js";
+import type { OutboundMessage, Sender, SendResult } from "../core/sender.js";
 import { callProvider, type ProviderResponse, parseRetryAfter } from "./http-client.js";
 import { handleVonageWebhook, vonageErrorCode } from "./vonage-webhook.js";
 

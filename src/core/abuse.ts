@@ -1,6 +1,7 @@
 import { VerifydError } from "./errors.js";
+import type { AbuseMode, Channel, RouteStep } from "./model.js";
 import type { LineType, PhoneNumber } from "./phone.js";
-import type { Channel, Limiter, LimitRule, RouteStep } from "./ports.js";
+import type { Limiter, LimitRule } from "./ports.js";
 
 /**
  * Destination screening against SMS pumping (toll fraud): number types no code should be sent to
@@ -9,8 +10,6 @@ import type { Channel, Limiter, LimitRule, RouteStep } from "./ports.js";
 
 /** A line type, or `unknown` when libphonenumber cannot tell. */
 export type ScreenedType = LineType | "unknown";
-
-export type AbuseMode = "enforce" | "monitor";
 
 export interface ScreeningRules {
   /** Per channel, the line types that channel refuses. */

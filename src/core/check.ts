@@ -1,8 +1,8 @@
 import { noopEventSink, verificationData } from "./events.js";
 import { clearFailedChecks, guardFailedChecks, recordFailedCheck } from "./guards.js";
 import { noopMetrics } from "./metrics.js";
+import type { Service, Verification, VerificationStatus } from "./model.js";
 import { normalizePhone } from "./phone.js";
-import type { Service, Verification, VerificationStatus } from "./ports.js";
 import { normalizeCandidate } from "./service-settings.js";
 import { sameTransaction, type Transaction, transactionBinding } from "./transaction.js";
 import type { VerificationDeps } from "./verification.js";

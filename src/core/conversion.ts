@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { type AbuseMode, isAllowListed, maskNumber, numberPrefix } from "./abuse.js";
+import { isAllowListed, maskNumber, numberPrefix } from "./abuse.js";
 import { VerifydError } from "./errors.js";
+import type { AbuseBlock, AbuseMode, ConversionKey, ConversionReason, ConversionScope } from "./model.js";
 import type { Clock } from "./ports.js";
+import type { ConversionStore, ConversionTotals } from "./store/conversion.js";
 
 /**
  * The conversion guard. Pumped numbers never enter their codes, so a prefix or country whose sends
@@ -12,48 +14,6 @@ import type { Clock } from "./ports.js";
  * only cohorts older than `settleMs` are judged: codes sent a minute ago cannot have been approved
  * yet, and judging them would block a burst of honest sign-ups.
  */
-
-export type ConversionScope = "prefix" | "country";
-export type ConversionReason = "low_conversion_prefix" | "low_conversion_country";
-
-export interface ConversionKey {
-  scope: ConversionScope;
-  /** A number prefix (`+1415555`) or an ISO country code: never a full number. */
-  key: string;
-}
-
-export interface ConversionTotals {
-  sends: number;
-  approvals: number;
-}
-
-export interface AbuseBlock extends ConversionKey {
-  id: string;
-  reason: ConversionReason;
-  /** The counts that tripped the guard. */
-  sends: number;
-  approvals: number;
-  mode: AbuseMode;
-  createdAt: number;
-  expiresAt: number;
-  liftedAt: number | null;
-}
-
-/** The conversion guard's storage; each operation is atomic. */
-export interface ConversionStore {
-  /** Adds one to `field` of each key's bucket (created at zero when missing). */
-  countConversion(keys: readonly ConversionKey[], bucketStart: number, field: "sends" | "approvals"): Promise<void>;
-  /** Each key's sums over the buckets starting in [from, to), in the order of `keys`. */
-  conversionTotals(keys: readonly ConversionKey[], from: number, to: number): Promise<ConversionTotals[]>;
-  /** Inserts the block unless one is active for its scope and key; returns the active one and whether it is new. */
-  openAbuseBlock(block: AbuseBlock, now: number): Promise<{ block: AbuseBlock; created: boolean }>;
-  /** Blocks neither lifted nor expired at `now`, newest first. */
-  listActiveAbuseBlocks(now: number): Promise<AbuseBlock[]>;
-  /** Lifts an active block and deletes its scope and key's counters; null when no active block has this id. */
-  liftAbuseBlock(id: string, now: number): Promise<AbuseBlock | null>;
-  /** Deletes counter buckets starting before `countsBefore` and blocks that ended before `blocksBefore`. */
-  purgeConversion(countsBefore: number, blocksBefore: number): Promise<void>;
-}
 
 export interface ConversionSettings {
   /** How far back cohorts are summed. @default 1 h */

@@ -1,6 +1,7 @@
 import { VerifydError } from "./errors.js";
-import type { EventEntry, EventStatus, EventStore } from "./events.js";
+import type { EventStatus } from "./model.js";
 import type { Clock } from "./ports.js";
+import type { EventEntry, EventStore } from "./store/events.js";
 
 /** Who is asking: an admin key sees every service's events (or narrows to one); a service key its own. */
 export type EventScope = { admin: true; serviceId?: string } | { admin: false; serviceId: string };

@@ -1,5 +1,5 @@
 import { deriveKey, openBytes, sealBytes } from "./codes.js";
-import type { EventStore } from "./events.js";
+import type { EventStore } from "./store/events.js";
 
 /** Where a service's events go and how they are signed. */
 export interface EventReceiver {

@@ -1,5 +1,7 @@
 import { VerifydError } from "./errors.js";
-import type { Clock, Factor, Ids, Service, Store, StoredFactor } from "./ports.js";
+import type { Factor, Service, StoredFactor } from "./model.js";
+import type { Clock, Ids } from "./ports.js";
+import type { Store } from "./store/index.js";
 import { checkTotp, newTotpSecret, otpauthUri, type TotpCheck, type TotpSealer } from "./totp.js";
 
 export type ChallengeReason = "wrong_code" | "replayed" | "locked" | "not_found" | "not_verified";

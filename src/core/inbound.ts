@@ -1,9 +1,12 @@
 import { type CodeKit, generateCode } from "./codes.js";
 import { VerifydError } from "./errors.js";
 import { type EventSink, verificationData } from "./events.js";
+import type { InboundMessage, Service, Verification } from "./model.js";
 import type { ChangeNotifier } from "./notifier.js";
 import { normalizePhone } from "./phone.js";
-import type { Clock, Ids, InboundMessage, InboundRefusal, Limiter, Service, Store, Verification } from "./ports.js";
+import type { Clock, Ids, Limiter } from "./ports.js";
+import type { InboundRefusal } from "./store/inbound.js";
+import type { Store } from "./store/index.js";
 
 /**
  * Person-to-application verification: verifyd shows the user a short code, the user sends it from

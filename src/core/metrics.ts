@@ -1,5 +1,6 @@
 import type { ConversionMetrics } from "./conversion.js";
-import type { Channel, LimitRule } from "./ports.js";
+import type { Channel } from "./model.js";
+import type { LimitRule } from "./ports.js";
 
 /**
  * What verifyd counts and times, as named events. Label values are bounded sets (channels,

@@ -1,41 +1,12 @@
-import type { Channel, Clock, InboundMessage, RouteStep } from "./ports.js";
+import type { Channel, InboundMessage, OptOut, OptOutSource, RouteStep } from "./model.js";
+import type { Clock } from "./ports.js";
+import type { OptOutFilter, OptOutStore } from "./store/opt-outs.js";
 
 /**
  * Opt-outs (CTIA / TCPA): a user who texts STOP to a business number is not sent anything more on
  * that channel until they text START. Kept per (E.164 number, channel); the outbox skips an
  * opted-out destination's delivery and a start whose every channel is opted out is refused.
  */
-
-export type OptOutSource = "keyword" | "api" | "provider";
-
-export interface OptOut {
-  /** E.164. */
-  phone: string;
-  channel: Channel;
-  source: OptOutSource;
-  /** The keyword the user sent (`source: keyword`), upper-cased; null otherwise. */
-  keyword: string | null;
-  createdAt: number;
-}
-
-export interface OptOutFilter {
-  phone?: string;
-  channel?: Channel;
-  /** @default 100 */
-  limit?: number;
-}
-
-/** The opt-out operations of the Store; each is one statement, so atomic. */
-export interface OptOutStore {
-  /** Records an opt-out; false when the number had already opted out on that channel (the first record is kept). */
-  addOptOut(optOut: OptOut): Promise<boolean>;
-  /** Lifts an opt-out; false when there was none. */
-  removeOptOut(phone: string, channel: Channel): Promise<boolean>;
-  /** One primary-key lookup: the outbox asks it before every send. */
-  isOptedOut(phone: string, channel: Channel): Promise<boolean>;
-  /** Newest first. */
-  listOptOuts(filter: OptOutFilter): Promise<OptOut[]>;
-}
 
 /** Opt-out keywords: the CTIA reserved ones (STOP, END, CANCEL, UNSUBSCRIBE, QUIT) and common carrier additions. */
 export const OPT_OUT_KEYWORDS = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT"];

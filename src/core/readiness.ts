@@ -1,5 +1,5 @@
-import type { AdminStore } from "./admin.js";
-import type { ReadinessCheck } from "./ports.js";
+import type { ReadinessCheck } from "./model.js";
+import type { ServiceStore } from "./store/services.js";
 
 /**
  * Every provider that a service's route (default or per country) names has a sender. A provider
@@ -7,7 +7,7 @@ import type { ReadinessCheck } from "./ports.js";
  * failing readiness for it would take the whole instance out of rotation.
  */
 export async function providersReadiness(
-  store: Pick<AdminStore, "listServices">,
+  store: Pick<ServiceStore, "listServices">,
   configured: ReadonlySet<string>,
 ): Promise<ReadinessCheck> {
   const missing = new Set<string>();

@@ -1,5 +1,5 @@
 import { VerifydError } from "./errors.js";
-import type { Channel, RouteStep, Service } from "./ports.js";
+import type { Channel, RouteStep, Service } from "./model.js";
 
 /**
  * The route of a new verification: the destination country's route if the service has one,

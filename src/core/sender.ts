@@ -1,4 +1,4 @@
-import type { Channel, DeliveryJob } from "./ports.js";
+import type { Channel, InboundMessage, StatusUpdate } from "./model.js";
 
 /**
  * The provider side of the seams: what a provider adapter implements (`Sender`), what it answers
@@ -35,28 +35,6 @@ export interface OutboundMessage {
 
 /** Whether a destination can receive on a channel (RCS capability, WhatsApp account…). */
 export type Capability = "capable" | "not_capable" | "unknown";
-
-/** A delivery status reported later by a provider (status callback, DLR). */
-export interface StatusUpdate {
-  providerMessageId: string;
-  status: "sent" | "delivered" | "read" | "undelivered" | "failed";
-  /** The provider's own error code, as a string (e.g. Twilio "30005", Meta "131026"). */
-  errorCode?: string;
-  errorMessage?: string;
-  /** Permanent for this recipient or channel (fall back), rather than a transient carrier problem. */
-  permanent?: boolean;
-}
-
-/** A message the end user sent to the business (STOP keywords, person-to-application codes). */
-export interface InboundMessage {
-  providerMessageId: string;
-  channel: Channel;
-  /** E.164 of the sender. */
-  from: string;
-  /** The business number or id it was sent to. */
-  to: string;
-  text: string;
-}
 
 /** An incoming webhook request, as the adapter needs it to verify the signature. */
 export interface WebhookRequest {
@@ -97,27 +75,6 @@ export interface Sender {
    * provider's reference as the message id): forwards the user's code to the provider.
    */
   checkCode?(reference: string, code: string, signal: AbortSignal): Promise<DelegatedCheckResult>;
-}
-
-/** Asks the providers of a verification's delegated steps whether a code is theirs. */
-export interface DelegatedCodes {
-  matches(verificationId: string, code: string): Promise<boolean>;
-}
-
-/**
- * How an inline send ended within its budget: `accepted` when the provider took it and nothing else
- * changed (the verification is as it was written); `other` when it failed, fell back, will be
- * retried, or is still under way, so the verification must be read again to be reported.
- */
-export type DispatchOutcome = "accepted" | "other";
-
-/** Sends a freshly queued delivery now (bounded by a budget); the outbox worker covers the rest. */
-export interface Dispatcher {
-  dispatch(deliveryId: string): Promise<DispatchOutcome>;
-  /** How long a claim holds a delivery: a start writes its first delivery leased this long (`NewDelivery.leaseUntil`). */
-  readonly leaseMs: number;
-  /** Sends a delivery written already claimed, described by the writer (nothing is read back first). */
-  dispatchClaimed(job: DeliveryJob): Promise<DispatchOutcome>;
 }
 
 /** The answer of a provider that checks codes itself. */

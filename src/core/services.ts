@@ -1,4 +1,4 @@
-import type { Service, ServiceRecord, VerificationPolicy } from "./ports.js";
+import type { Service, ServiceRecord, VerificationPolicy } from "./model.js";
 import { resolveSettings } from "./service-settings.js";
 
 /** The service every admin key and the foundation's single tenant act on. */

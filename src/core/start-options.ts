@@ -1,7 +1,7 @@
 import { VerifydError } from "./errors.js";
 import { isBuiltinLanguage } from "./messages/builtin-templates.js";
 import { chooseLocale } from "./messages/locale.js";
-import type { Service } from "./ports.js";
+import type { Service } from "./model.js";
 
 /**
  * What a service's settings decide about a new verification before anything is sent: whether the

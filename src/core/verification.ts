@@ -6,26 +6,16 @@ import { VerifydError } from "./errors.js";
 import { type EventSink, noopEventSink, verificationData } from "./events.js";
 import { enforceSendLimits, enforceSignalLimits, type StartSignals } from "./guards.js";
 import { type Metrics, noopMetrics } from "./metrics.js";
+import type { Channel, Service, Verification } from "./model.js";
 import type { ChangeNotifier } from "./notifier.js";
 import { routeFullyOptedOut } from "./opt-outs.js";
 import { normalizePhone } from "./phone.js";
-import type {
-  Channel,
-  Clock,
-  DelegatedCodes,
-  DeliveryJob,
-  Dispatcher,
-  DispatchOutcome,
-  Ids,
-  Limiter,
-  NewDelivery,
-  Service,
-  Store,
-  Verification,
-} from "./ports.js";
+import type { Clock, DelegatedCodes, Dispatcher, DispatchOutcome, Ids, Limiter } from "./ports.js";
 import { chooseRoute } from "./routing.js";
 import { ALPHABETS } from "./service-settings.js";
 import { enforceServiceCountries, localeFor, testCodeFor } from "./start-options.js";
+import type { DeliveryJob, NewDelivery } from "./store/deliveries.js";
+import type { Store } from "./store/index.js";
 import { sameTransaction, type Transaction, transactionBinding } from "./transaction.js";
 
 export { type CheckOutcome, type CheckReason, type CheckTarget, effectiveStatus } from "./check.js";

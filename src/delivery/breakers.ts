@@ -1,5 +1,5 @@
 import { BrokenCircuitError, type CircuitBreakerPolicy, ConsecutiveBreaker, circuitBreaker, handleWhenResult } from "cockatiel";
-import type { SendResult } from "../core/ports.js";
+import type { SendResult } from "../core/sender.js";
 
 /**
  * One circuit breaker per provider (cockatiel). Transient failures (`retry` results) count against a

@@ -1,4 +1,6 @@
-import type { DelegatedCodes, Sender, Store } from "../core/ports.js";
+import type { DelegatedCodes } from "../core/ports.js";
+import type { Sender } from "../core/sender.js";
+import type { Store } from "../core/store/index.js";
 
 const REACHED = new Set(["accepted", "sent", "delivered", "read"]);
 

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
-import { type EventData, type EventSink, type EventType, maskPhone, verificationData } from "../core/events.js";
-import type { DeliveryJob, NewDelivery, SentDelivery, StatusUpdate, Verification } from "../core/ports.js";
+import { type EventSink, maskPhone, verificationData } from "../core/events.js";
+import type { EventData, EventType, StatusUpdate, Verification } from "../core/model.js";
+import type { DeliveryJob, NewDelivery, SentDelivery } from "../core/store/deliveries.js";
 
 /**
  * The outbox's event webhooks. Queueing an event never fails a delivery: a store error is logged.

@@ -1,8 +1,9 @@
 import type { Logger } from "pino";
 import { callProvider } from "../channels/http-client.js";
 import type { EventReceiver, EventReceivers } from "../core/event-receivers.js";
-import type { DueEvent, EventResult } from "../core/events.js";
-import type { Clock, Store } from "../core/ports.js";
+import type { Clock } from "../core/ports.js";
+import type { DueEvent, EventResult } from "../core/store/events.js";
+import type { Store } from "../core/store/index.js";
 import { createWebhookSigner, type WebhookSigner } from "./webhook-signer.js";
 
 /**

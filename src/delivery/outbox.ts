@@ -3,20 +3,11 @@ import type { CodeKit } from "../core/codes.js";
 import type { EventSink } from "../core/events.js";
 import { minutesLeft, renderMessage } from "../core/messages/render.js";
 import { type Metrics, noopMetrics } from "../core/metrics.js";
-import type {
-  Clock,
-  DeliveryJob,
-  DeliveryResult,
-  Dispatcher,
-  DispatchOutcome,
-  Ids,
-  NewDelivery,
-  Sender,
-  SendResult,
-  SentDelivery,
-  StatusUpdate,
-  Store,
-} from "../core/ports.js";
+import type { StatusUpdate } from "../core/model.js";
+import type { Clock, Dispatcher, DispatchOutcome, Ids } from "../core/ports.js";
+import type { Sender, SendResult } from "../core/sender.js";
+import type { DeliveryJob, DeliveryResult, NewDelivery, SentDelivery } from "../core/store/deliveries.js";
+import type { Store } from "../core/store/index.js";
 import { createBreakers } from "./breakers.js";
 import { createDeliveryEvents } from "./delivery-events.js";
 

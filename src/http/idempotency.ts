@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import { VerifydError } from "../core/errors.js";
-import type { Service, Store } from "../core/ports.js";
+import type { Service } from "../core/model.js";
+import type { Store } from "../core/store/index.js";
 
 const IDEMPOTENCY_KEY = /^"?([\x21\x23-\x7e]{1,255})"?$/;
 

@@ -1,5 +1,5 @@
 import type { InboundNumber } from "../config/env.js";
-import type { Channel } from "../core/ports.js";
+import type { Channel } from "../core/model.js";
 import { loadQrCode } from "./qr.js";
 
 /** What an inbound verification's start answer shows the user: the text to send and where to send it. */

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { canonicalLocale } from "../core/messages/locale.js";
+import type { RouteStep, Service } from "../core/model.js";
 import { normalizePhone } from "../core/phone.js";
-import type { RouteStep, Service } from "../core/ports.js";
 import { type ServiceSettings, TEMPLATE_SLOTS, type TemplateOverrides } from "../core/service-settings.js";
 
 /** The message, routing and test settings of `/v1/services` bodies, and their view. */

@@ -1,8 +1,9 @@
 import { resolveSecret } from "../bootstrap.js";
 import type { Config } from "../config/env.js";
-import type { ConversionStore } from "../core/conversion.js";
 import { createNumberVault, type NumberVault } from "../core/number-vault.js";
-import type { Limiter, Store } from "../core/ports.js";
+import type { Limiter } from "../core/ports.js";
+import type { ConversionStore } from "../core/store/conversion.js";
+import type { Store } from "../core/store/index.js";
 import { createSqliteLimiter, type LimitSettings } from "../limits/limiter.js";
 import { createSqliteConversionStore } from "./sqlite/conversion.js";
 import { migrateSqlite, openSqlite } from "./sqlite/open.js";

@@ -1,7 +1,7 @@
 import { createHmac, generateKeyPairSync } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createGoogleRbmSender, type GoogleRbmConfig, googleRbmConfigSchema } from "../../src/channels/google-rbm.js";
-import type { OutboundMessage, Sender } from "../../src/core/ports.js";
+import type { OutboundMessage, Sender } from "../../src/core/sender.js";
 import { type FakeRbm, googleErrorBody, RBM_SCOPE, rbmHandshake, signedRbmWebhook, startFakeRbm } from "../fakes/google-rbm.js";
 import { FakeClock } from "../helpers/clock.js";
 import { freePort } from "../helpers/webhook-sink.js";

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createHttpSender } from "../../src/channels/http.js";
-import type { OutboundMessage, Sender } from "../../src/core/ports.js";
+import type { OutboundMessage, Sender } from "../../src/core/sender.js";
 import { FakeClock } from "../helpers/clock.js";
 import { freePort, startWebhookSink, type WebhookSink } from "../helpers/webhook-sink.js";
 

@@ -5,7 +5,7 @@ import {
   type MessageCentralConfig,
   messageCentralConfigSchema,
 } from "../../src/channels/messagecentral.js";
-import type { DelegatedVerifier, OutboundMessage, Sender } from "../../src/core/ports.js";
+import type { DelegatedVerifier, OutboundMessage, Sender } from "../../src/core/sender.js";
 import { type MessageCentralFake, startMessageCentralFake } from "../fakes/messagecentral.js";
 import { FakeClock } from "../helpers/clock.js";
 import { freePort } from "../helpers/webhook-sink.js";

@@ -5,7 +5,7 @@ import {
   type MetaWhatsappConfig,
   metaWhatsappConfigSchema,
 } from "../../src/channels/meta-whatsapp.js";
-import type { OutboundMessage, Sender, WebhookResult } from "../../src/core/ports.js";
+import type { OutboundMessage, Sender, WebhookResult } from "../../src/core/sender.js";
 import { type FakeMeta, startFakeMeta, WEBHOOK_URL } from "../fakes/meta-whatsapp.js";
 import { FakeClock } from "../helpers/clock.js";
 import { freePort } from "../helpers/webhook-sink.js";

@@ -7,7 +7,8 @@ import {
   smppConfigSchema,
 } from "../../src/channels/smpp.js";
 import { encodeBody, encodeGsm7, gsm7Septets, isGsm7, relativeValidity } from "../../src/channels/smpp-encoding.js";
-import type { InboundMessage, OutboundMessage, StatusUpdate } from "../../src/core/ports.js";
+import type { InboundMessage, StatusUpdate } from "../../src/core/model.js";
+import type { OutboundMessage } from "../../src/core/sender.js";
 import { type FakeSmsc, receiptText, SUBMIT_SM, smpp, startFakeSmsc } from "../fakes/smpp-server.js";
 import { FakeClock } from "../helpers/clock.js";
 import { freePort } from "../helpers/webhook-sink.js";

@@ -2,7 +2,7 @@ import { createHash, createHmac } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTwilioSender, type TwilioConfig, twilioConfigSchema } from "../../src/channels/twilio.js";
 import { twilioSignature, verifyTwilioSignature } from "../../src/channels/twilio-webhook.js";
-import type { OutboundMessage, Sender, WebhookRequest } from "../../src/core/ports.js";
+import type { OutboundMessage, Sender, WebhookRequest } from "../../src/core/sender.js";
 import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio.js";
 import { FakeClock } from "../helpers/clock.js";
 import { freePort } from "../helpers/webhook-sink.js";

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createVonageSender, type VonageConfig, vonageConfigSchema } from "../../src/channels/vonage.js";
 import { verifyHs256Jwt } from "../../src/channels/vonage-webhook.js";
-import type { OutboundMessage, Sender } from "../../src/core/ports.js";
+import type { OutboundMessage, Sender } from "../../src/core/sender.js";
 import { type FakeVonage, type Problem, startFakeVonage, statusError, statusEvent } from "../fakes/vonage.js";
 import { FakeClock } from "../helpers/clock.js";
 import { freePort } from "../helpers/webhook-sink.js";

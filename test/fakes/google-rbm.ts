@@ -1,7 +1,8 @@
 import { createHmac, type KeyObject, randomUUID, verify } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Clock, WebhookRequest } from "../../src/core/ports.js";
+import type { Clock } from "../../src/core/ports.js";
+import type { WebhookRequest } from "../../src/core/sender.js";
 
 /**
  * A local stand-in for Google's OAuth2 token endpoint and the RBM API (agentMessages.create,

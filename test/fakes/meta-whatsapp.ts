@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { WebhookRequest } from "../../src/core/ports.js";
+import type { WebhookRequest } from "../../src/core/sender.js";
 
 /**
  * A local stand-in for the WhatsApp Cloud API (`graph.facebook.com`): checks the Bearer token, the

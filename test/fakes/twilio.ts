@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { WebhookRequest } from "../../src/core/ports.js";
+import type { WebhookRequest } from "../../src/core/sender.js";
 
 /**
  * A local stand-in for Twilio's Messages API (2010-04-01): Basic auth with the account's Auth Token or an

@@ -1,7 +1,7 @@
 import { createHash, createHmac, type KeyObject, randomUUID, verify } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { WebhookRequest } from "../../src/core/ports.js";
+import type { WebhookRequest } from "../../src/core/sender.js";
 
 /**
  * A local stand-in for the Vonage Messages API (`POST /v1/messages`): it authenticates requests the way

@@ -1,5 +1,7 @@
+import type { Channel, RouteStep, Verification } from "../../src/core/model.js";
 import { createNumberVault } from "../../src/core/number-vault.js";
-import type { Channel, NewDelivery, RouteStep, Store, Verification } from "../../src/core/ports.js";
+import type { NewDelivery } from "../../src/core/store/deliveries.js";
+import type { Store } from "../../src/core/store/index.js";
 import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
 import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { TEST_SECRET } from "./harness.js";

@@ -7,7 +7,7 @@ import type { AdapterType } from "../../src/channels/registry.js";
 import { buildRuntime, type Runtime } from "../../src/compose.js";
 import { loadConfig } from "../../src/config/env.js";
 import { generateApiKey } from "../../src/core/api-keys.js";
-import type { Store } from "../../src/core/ports.js";
+import type { Store } from "../../src/core/store/index.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { openConfiguredStore } from "../../src/store/backends.js";
 import { FakeClock } from "./clock.js";

@@ -1,4 +1,4 @@
-import type { OutboundMessage, Sender, SendResult } from "../../src/core/ports.js";
+import type { OutboundMessage, Sender, SendResult } from "../../src/core/sender.js";
 
 /** A sender that keeps every message in memory and answers with a scripted result. */
 export class CapturingSender implements Sender {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { Sender, WebhookRequest } from "../../src/core/ports.js";
+import type { Sender, WebhookRequest } from "../../src/core/sender.js";
 import { createHarness, type Harness } from "../helpers/harness.js";
 
 const routes = {

@@ -1,5 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import type { NewDelivery, Store, Verification } from "../../src/core/ports.js";
+import type { Verification } from "../../src/core/model.js";
+import type { NewDelivery } from "../../src/core/store/deliveries.js";
+import type { Store } from "../../src/core/store/index.js";
 import { seedAnalytics } from "../helpers/analytics-seed.js";
 import { describeFactorContract } from "./factors-contract.js";
 import { sampleVerification } from "./fixtures.js";

@@ -1,5 +1,6 @@
 import { expect, it } from "vitest";
-import type { Store, StoredFactor } from "../../src/core/ports.js";
+import type { StoredFactor } from "../../src/core/model.js";
+import type { Store } from "../../src/core/store/index.js";
 
 /**
  * The factor part of the Store contract, run inside `describeStoreContract` on a fresh store whose

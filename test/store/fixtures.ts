@@ -1,5 +1,5 @@
+import type { Verification } from "../../src/core/model.js";
 import { createNumberVault } from "../../src/core/number-vault.js";
-import type { Verification } from "../../src/core/ports.js";
 
 /** The number vault the store suites seal with. */
 export const testVault = createNumberVault("store-test-secret-0123456789abcdef0123456789");

@@ -1,6 +1,6 @@
 import { expect, it } from "vitest";
-import type { OptOut } from "../../src/core/opt-outs.js";
-import type { Store } from "../../src/core/ports.js";
+import type { OptOut } from "../../src/core/model.js";
+import type { Store } from "../../src/core/store/index.js";
 
 /**
  * The opt-out part of the Store contract, run inside `describeStoreContract` on a fresh store.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Store } from "../../src/core/ports.js";
+import type { Store } from "../../src/core/store/index.js";
 import { openConfiguredStore } from "../../src/store/backends.js";
 import { openPg } from "../../src/store/pg/open.js";
 import { createPgStore } from "../../src/store/pg/store.js";

@@ -7,8 +7,8 @@ import {
   screenRoute,
 } from "../../src/core/abuse.js";
 import { VerifydError } from "../../src/core/errors.js";
+import type { RouteStep } from "../../src/core/model.js";
 import { normalizePhone } from "../../src/core/phone.js";
-import type { RouteStep } from "../../src/core/ports.js";
 
 const rules = (overrides: Partial<ScreeningRules> = {}): ScreeningRules => ({ ...DEFAULT_SCREENING_RULES, ...overrides });
 const screen = (to: string, channels: Parameters<typeof screenDestination>[1], r = rules()) =>

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createFactorService, type FactorService } from "../../src/core/factors.js";
-import type { Service, Store } from "../../src/core/ports.js";
+import type { Service } from "../../src/core/model.js";
 import { DEFAULT_SETTINGS } from "../../src/core/service-settings.js";
+import type { Store } from "../../src/core/store/index.js";
 import { createTotpSealer, toBase32 } from "../../src/core/totp.js";
 import { uuidIds } from "../../src/runtime.js";
 import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";

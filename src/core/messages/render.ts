@@ -1,4 +1,4 @@
-import type { Channel } from "../ports.js";
+import type { Channel } from "../model.js";
 import type { TemplateOverrides, TemplateSlot } from "../service-settings.js";
 import type { Transaction } from "../transaction.js";
 import { BUILTIN_TEMPLATES, isBuiltinLanguage } from "./builtin-templates.js";

@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AbuseBlock, ConversionGuard } from "../../core/conversion.js";
+import type { ConversionGuard } from "../../core/conversion.js";
+import type { AbuseBlock } from "../../core/model.js";
 import type { AppEnv } from "../context.js";
 import { requireAdmin } from "../middleware/auth.js";
 import { json, problems, security } from "../openapi.js";

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AdminService, ApiKeyEntry } from "../../core/admin.js";
-import type { Service, VerificationPolicy } from "../../core/ports.js";
+import type { AdminService } from "../../core/admin.js";
+import type { Service, VerificationPolicy } from "../../core/model.js";
+import type { ApiKeyEntry } from "../../core/store/services.js";
 import type { AppEnv } from "../context.js";
 import { requireAdmin } from "../middleware/auth.js";
 import { json, problems, security } from "../openapi.js";

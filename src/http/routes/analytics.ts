@@ -1,7 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AnalyticsDimension, AnalyticsService, FunnelGroup, RecentVerification } from "../../core/analytics.js";
+import type { AnalyticsService, FunnelGroup } from "../../core/analytics.js";
 import { VerifydError } from "../../core/errors.js";
 import { maskPhone } from "../../core/events.js";
+import type { AnalyticsDimension } from "../../core/model.js";
+import type { RecentVerification } from "../../core/store/analytics.js";
 import type { AppEnv } from "../context.js";
 import type { Principal } from "../middleware/auth.js";
 import { json, problems, security } from "../openapi.js";

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { ChallengeOutcome, FactorService } from "../../core/factors.js";
-import type { Factor } from "../../core/ports.js";
+import type { Factor } from "../../core/model.js";
 import type { AppEnv } from "../context.js";
 import { json, problems, security } from "../openapi.js";
 import { loadQrCode } from "../qr.js";

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
-import type { ReadinessCheck, Store } from "../../core/ports.js";
+import type { ReadinessCheck } from "../../core/model.js";
+import type { Store } from "../../core/store/index.js";
 import type { AppEnv } from "../context.js";
 import { problem } from "../problem.js";
 

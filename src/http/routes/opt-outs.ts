@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { OptOut, OptOutService } from "../../core/opt-outs.js";
+import type { OptOut } from "../../core/model.js";
+import type { OptOutService } from "../../core/opt-outs.js";
 import { normalizePhone } from "../../core/phone.js";
 import type { AppEnv } from "../context.js";
 import { requireAdmin } from "../middleware/auth.js";

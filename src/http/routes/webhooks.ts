@@ -1,7 +1,8 @@
 import { type Context, Hono } from "hono";
 import type { Logger } from "pino";
 import { VerifydError } from "../../core/errors.js";
-import type { InboundMessage, Sender, StatusUpdate, WebhookRequest } from "../../core/ports.js";
+import type { InboundMessage, StatusUpdate } from "../../core/model.js";
+import type { Sender, WebhookRequest } from "../../core/sender.js";
 import type { AppEnv } from "../context.js";
 
 export interface WebhookRoutesDeps {

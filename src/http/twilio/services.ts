@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import type { AdminService } from "../../core/admin.js";
 import { VerifydError } from "../../core/errors.js";
-import type { Service } from "../../core/ports.js";
+import type { Service } from "../../core/model.js";
 import type { TwilioEnv } from "./auth.js";
 import { notFound, relative, TwilioError } from "./errors.js";
 import { readForm } from "./form.js";

@@ -1,8 +1,10 @@
 import { isIP } from "node:net";
 import type { Context } from "hono";
 import { Hono } from "hono";
+import type { Channel, Service, Verification } from "../../core/model.js";
 import { normalizePhone } from "../../core/phone.js";
-import type { Channel, Clock, Service, Store, Verification } from "../../core/ports.js";
+import type { Clock } from "../../core/ports.js";
+import type { Store } from "../../core/store/index.js";
 import { AMOUNT_PATTERN, MAX_PAYEE_LENGTH, type Transaction } from "../../core/transaction.js";
 import { type CheckTarget, effectiveStatus, type VerificationService } from "../../core/verification.js";
 import { clientIpOf } from "../middleware/limits.js";

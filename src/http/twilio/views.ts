@@ -1,4 +1,4 @@
-import type { Delivery, Service, Verification } from "../../core/ports.js";
+import type { Delivery, Service, Verification } from "../../core/model.js";
 import { effectiveStatus } from "../../core/verification.js";
 import { attemptSid, serviceSid, verificationSid } from "./sids.js";
 

@@ -1,11 +1,18 @@
 import { and, asc, eq, isNull, type SQL, sql } from "drizzle-orm";
-import type { AdminStore, ApiKeyEntry } from "../../core/admin.js";
+import type { ServiceStore } from "../../core/store/services.js";
+
+type AdminOperations = Pick<
+  ServiceStore,
+  "createService" | "listServices" | "updateServicePolicy" | "listApiKeys" | "revokeApiKey"
+>;
+
+import type { ApiKeyEntry } from "../../core/store/services.js";
 import { toServiceEntry, webhookColumns } from "../sqlite/admin.js";
 import type { PgDb } from "./open.js";
 import { apiKeys, services } from "./schema.js";
 
 /** The service and API key administration of the PostgreSQL Store. */
-export function createPgAdminOperations(db: PgDb): AdminStore {
+export function createPgAdminOperations(db: PgDb): AdminOperations {
   return {
     async createService(s, now) {
       await db.insert(services).values({

@@ -1,6 +1,6 @@
 import { asc, inArray, type SQL, sql } from "drizzle-orm";
-import type { AnalyticsDimension, AnalyticsStore } from "../../core/analytics.js";
-import type { Verification } from "../../core/ports.js";
+import type { AnalyticsDimension, Verification } from "../../core/model.js";
+import type { AnalyticsStore } from "../../core/store/analytics.js";
 import { type FunnelSqlRow, toFunnelRow } from "../sqlite/analytics.js";
 import { type PgDb, rows } from "./open.js";
 import { toPgDelivery } from "./rows.js";

@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
-import type { ConversionStore } from "../../core/conversion.js";
 import type { NumberVault } from "../../core/number-vault.js";
+import type { ConversionStore } from "../../core/store/conversion.js";
 import { sealedContext, storedConversionKey } from "../at-rest.js";
 import { toBlock } from "../sqlite/conversion.js";
 import type { OpenedPg } from "./open.js";

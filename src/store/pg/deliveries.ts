@@ -1,7 +1,9 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import type { Channel } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
-import type { Channel, DeliveryJob, SentDelivery, Store } from "../../core/ports.js";
 import { resolveSettings } from "../../core/service-settings.js";
+import type { DeliveryJob, SentDelivery } from "../../core/store/deliveries.js";
+import type { Store } from "../../core/store/index.js";
 import { openNumber, sealedContext } from "../at-rest.js";
 import type { DeliveryOperations } from "../sqlite/deliveries.js";
 import { type PgDb, type PgExec, rows } from "./open.js";

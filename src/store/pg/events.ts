@@ -1,6 +1,7 @@
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
-import type { EventStore, EventType } from "../../core/events.js";
+import type { EventType } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
+import type { EventStore } from "../../core/store/events.js";
 import { sealedContext } from "../at-rest.js";
 import { toEventEntry } from "../sqlite/events.js";
 import { type PgDb, rows } from "./open.js";

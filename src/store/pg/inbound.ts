@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, isNotNull, lte, or, sql } from "drizzle-orm";
 import type { NumberVault } from "../../core/number-vault.js";
-import type { InboundApproval } from "../../core/ports.js";
+import type { InboundApproval } from "../../core/store/inbound.js";
 import { sealedContext, storedNumber } from "../at-rest.js";
 import type { InboundOperations } from "../sqlite/inbound.js";
 import { inboundRow } from "../sqlite/inbound.js";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import type { ReadinessCheck } from "../../core/ports.js";
+import type { ReadinessCheck } from "../../core/model.js";
 import { type PgDb, pgMigrationsFolder, rows } from "./open.js";
 
 /**

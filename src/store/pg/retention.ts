@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { LimitRule } from "../../core/ports.js";
-import { IDEMPOTENCY_KEY_TTL_MS, type RetentionStore } from "../../core/retention.js";
+import { IDEMPOTENCY_KEY_TTL_MS } from "../../core/retention.js";
+import type { RetentionStore } from "../../core/store/retention.js";
 import { storedLimitKey } from "../at-rest.js";
 import { PER_NUMBER_RULES } from "../sqlite/retention.js";
 import type { PgDb } from "./open.js";

@@ -12,7 +12,7 @@ import {
   uniqueIndex,
   varchar,
 } from "drizzle-orm/pg-core";
-import type { RouteStep } from "../../core/ports.js";
+import type { RouteStep } from "../../core/model.js";
 
 /**
  * The PostgreSQL schema: the SQLite schema (`../sqlite/schema.ts`) column for column, with the

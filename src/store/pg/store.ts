@@ -1,6 +1,7 @@
 import { and, desc, eq, gt, inArray, isNull, lte, sql } from "drizzle-orm";
+import type { ApiKey } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
-import type { ApiKey, Store } from "../../core/ports.js";
+import type { Store } from "../../core/store/index.js";
 import { answeredVerificationId, destinationIndex, sealedContext, storedNumber } from "../at-rest.js";
 import { toServiceRecord } from "../sqlite/admin.js";
 import { createPgAdminOperations } from "./admin.js";

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
-import type { NewDelivery, VerificationStatus } from "../../core/ports.js";
+import type { VerificationStatus } from "../../core/model.js";
+import type { NewDelivery } from "../../core/store/deliveries.js";
 import { type PgExec, rows } from "./open.js";
 import { deliveries } from "./schema.js";
 

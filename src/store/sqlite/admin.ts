@@ -1,6 +1,13 @@
 import { and, asc, eq, isNull, type SQL } from "drizzle-orm";
-import type { AdminStore, ApiKeyEntry, ServiceEntry, ServiceWebhookPatch } from "../../core/admin.js";
-import type { ServiceRecord } from "../../core/ports.js";
+import type { ServiceStore } from "../../core/store/services.js";
+
+type AdminOperations = Pick<
+  ServiceStore,
+  "createService" | "listServices" | "updateServicePolicy" | "listApiKeys" | "revokeApiKey"
+>;
+
+import type { ServiceRecord } from "../../core/model.js";
+import type { ApiKeyEntry, ServiceEntry, ServiceWebhookPatch } from "../../core/store/services.js";
 import type { OpenedSqlite } from "./open.js";
 import { readRoute } from "./rows.js";
 import { apiKeys, services } from "./schema.js";
@@ -31,8 +38,8 @@ export const webhookColumns = (patch: ServiceWebhookPatch | undefined) => ({
 });
 
 /** The service and API key administration of the SQLite Store. */
-export function createSqliteAdminOperations({ raw, db }: OpenedSqlite): AdminStore {
-  const updateTx = raw.transaction((id: string, patch: Parameters<AdminStore["updateServicePolicy"]>[1], now: number) => {
+export function createSqliteAdminOperations({ raw, db }: OpenedSqlite): AdminOperations {
+  const updateTx = raw.transaction((id: string, patch: Parameters<AdminOperations["updateServicePolicy"]>[1], now: number) => {
     const row = db.select().from(services).where(eq(services.id, id)).get();
     if (!row) return null;
     const policy: Record<string, unknown> = { ...row.policy };

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
-import type { AnalyticsDimension, AnalyticsStore, FunnelRow } from "../../core/analytics.js";
-import type { Verification } from "../../core/ports.js";
+import type { AnalyticsDimension, Verification } from "../../core/model.js";
+import type { AnalyticsStore, FunnelRow } from "../../core/store/analytics.js";
 import type { OpenedSqlite } from "./open.js";
 import { toDelivery } from "./rows.js";
 import { deliveries, verifications } from "./schema.js";

@@ -1,7 +1,7 @@
 import { and, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
-import type { AbuseMode } from "../../core/abuse.js";
-import type { AbuseBlock, ConversionReason, ConversionScope, ConversionStore } from "../../core/conversion.js";
+import type { AbuseBlock, AbuseMode, ConversionReason, ConversionScope } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
+import type { ConversionStore } from "../../core/store/conversion.js";
 import { sealedContext, storedConversionKey } from "../at-rest.js";
 import { groupCommitFor, withGroupCommit } from "./group-commit.js";
 import type { OpenedSqlite } from "./open.js";

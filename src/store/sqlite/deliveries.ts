@@ -1,16 +1,10 @@
 import type Database from "better-sqlite3";
 import { and, asc, eq, inArray, lte, or } from "drizzle-orm";
+import type { Channel, StatusUpdate, VerificationStatus } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
-import type {
-  Channel,
-  DeliveryJob,
-  NewDelivery,
-  SentDelivery,
-  StatusUpdate,
-  Store,
-  VerificationStatus,
-} from "../../core/ports.js";
 import { resolveSettings } from "../../core/service-settings.js";
+import type { DeliveryJob, NewDelivery, SentDelivery } from "../../core/store/deliveries.js";
+import type { Store } from "../../core/store/index.js";
 import { openNumber, sealedContext } from "../at-rest.js";
 import type { ClaimedRow, HotStatements, JobContextRow } from "./hot.js";
 import { statusIs } from "./literal.js";

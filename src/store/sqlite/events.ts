@@ -1,6 +1,7 @@
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
-import type { EventEntry, EventResult, EventStatus, EventStore, EventType } from "../../core/events.js";
+import type { EventStatus, EventType } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
+import type { EventEntry, EventResult, EventStore } from "../../core/store/events.js";
 import { sealedContext } from "../at-rest.js";
 import type { OpenedSqlite } from "./open.js";
 import { events, services } from "./schema.js";

@@ -1,5 +1,7 @@
 import { and, asc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
-import type { Factor, FactorAcceptance, FactorAttempt, FactorStatus, Store, StoredFactor } from "../../core/ports.js";
+import type { Factor, FactorStatus, StoredFactor } from "../../core/model.js";
+import type { FactorAcceptance, FactorAttempt } from "../../core/store/factors.js";
+import type { Store } from "../../core/store/index.js";
 import type { OpenedSqlite } from "./open.js";
 import { factors } from "./schema.js";
 

@@ -1,6 +1,8 @@
 import { and, desc, eq, gt, isNotNull, lte, or, sql } from "drizzle-orm";
+import type { Verification } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
-import type { InboundApproval, Store, Verification } from "../../core/ports.js";
+import type { InboundApproval } from "../../core/store/inbound.js";
+import type { Store } from "../../core/store/index.js";
 import { sealedContext, storedNumber } from "../at-rest.js";
 import { statusIs } from "./literal.js";
 import type { OpenedSqlite } from "./open.js";

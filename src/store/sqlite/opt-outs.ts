@@ -1,7 +1,7 @@
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+import type { Channel, OptOut, OptOutSource } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
-import type { OptOut, OptOutSource, OptOutStore } from "../../core/opt-outs.js";
-import type { Channel } from "../../core/ports.js";
+import type { OptOutStore } from "../../core/store/opt-outs.js";
 import { sealedContext } from "../at-rest.js";
 import type { OpenedSqlite } from "./open.js";
 import { optOuts } from "./schema.js";

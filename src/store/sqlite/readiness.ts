@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
-import type { ReadinessCheck } from "../../core/ports.js";
+import type { ReadinessCheck } from "../../core/model.js";
 import { sqliteMigrationsFolder } from "./open.js";
 
 /**

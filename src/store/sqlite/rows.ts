@@ -1,5 +1,5 @@
+import type { Channel, Delivery, DeliveryStatus, RouteStep, Verification, VerificationStatus } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
-import type { Channel, Delivery, DeliveryStatus, RouteStep, Verification, VerificationStatus } from "../../core/ports.js";
 import { openNumber, sealedContext } from "../at-rest.js";
 import type { deliveries, verifications } from "./schema.js";
 

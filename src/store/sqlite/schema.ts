@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { RouteStep } from "../../core/ports.js";
+import type { RouteStep } from "../../core/model.js";
 
 /**
  * The SQLite schema. Times are epoch milliseconds; JSON columns hold small documents

@@ -1,6 +1,8 @@
 import { and, desc, eq, gt, lte, sql } from "drizzle-orm";
+import type { ApiKey, Verification, VerificationStatus } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
-import type { ApiKey, NewDelivery, Store, Verification, VerificationStatus } from "../../core/ports.js";
+import type { NewDelivery } from "../../core/store/deliveries.js";
+import type { Store } from "../../core/store/index.js";
 import { answeredVerificationId, destinationIndex, sealedContext, storedNumber } from "../at-rest.js";
 import { createSqliteAdminOperations, toServiceRecord } from "./admin.js";
 import { createSqliteAnalyticsOperations } from "./analytics.js";
