@@ -19,7 +19,7 @@ import { providersReadiness } from "./core/readiness.js";
 import { createRetentionService } from "./core/retention.js";
 import type { Sender } from "./core/sender.js";
 import { createTotpSealer } from "./core/totp.js";
-import { createVerificationService } from "./core/verification.js";
+import { createVerificationService } from "./core/verification/index.js";
 import { createDelegatedCodes } from "./delivery/delegated.js";
 import { createEventsWorker } from "./delivery/events-worker.js";
 import { createOutbox, type Outbox } from "./delivery/outbox.js";

@@ -17,7 +17,7 @@ import { createOptOutService, type OptOutService } from "../core/opt-outs.js";
 import type { Clock, Limiter } from "../core/ports.js";
 import { createRetentionService, type RetentionService } from "../core/retention.js";
 import type { Store } from "../core/store/index.js";
-import type { VerificationService } from "../core/verification.js";
+import type { VerificationService } from "../core/verification/index.js";
 import type { AppEnv } from "./context.js";
 import { accessLog } from "./middleware/access-log.js";
 import { type Authenticator, requireApiKey } from "./middleware/auth.js";
