@@ -7,7 +7,7 @@ import type { Channel, RouteStep, Service, Verification } from "../model.js";
 import { normalizePhone, type PhoneNumber } from "../phone.js";
 import { ALPHABETS } from "../service-settings.js";
 import { localeFor, testCodeFor } from "../start-options.js";
-import type { DeliveryJob } from "../store/deliveries.js";
+import { deliveryJob } from "../store/deliveries.js";
 import { sameTransaction, type Transaction, transactionBinding } from "../transaction.js";
 import type { Admission } from "./admission.js";
 import type { VerificationDeps } from "./deps.js";
@@ -103,23 +103,8 @@ export function createStartFlow(
     await events.emit("verification.started", verificationData(v));
     // A test number (no delivery) is answered as written, like an accepted send.
     if (!first) return v;
-    const job: DeliveryJob = {
-      id: first.id,
-      verificationId: id,
-      serviceId: service.id,
-      serviceName: service.name,
-      to: phone.e164,
-      step: 0,
-      channel: first.channel,
-      provider: first.provider,
-      tries: 1,
-      route,
-      sealedCode: secrets.sealedCode,
-      expiresAt: v.expiresAt,
-      locale: v.locale ?? null,
-      transaction: input.transaction ?? null,
-      settings: service.settings,
-    };
+    // Written claimed, the first delivery is on its first try: the job is described here, not read back.
+    const job = deliveryJob({ delivery: { ...first, tries: 1 }, verification: v, service, sealedCode: secrets.sealedCode });
     return status.afterDispatch(service, v, await dispatcher.dispatchClaimed(job));
   }
 
