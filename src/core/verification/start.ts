@@ -80,7 +80,7 @@ export function createStartFlow(
    * Writes a new verification with its code and first delivery, then sends that delivery inline.
    * Null when a concurrent start for the same destination wrote its verification first.
    */
-  async function create(
+  async function writeAndSend(
     service: Service,
     input: StartInput,
     phone: PhoneNumber,
@@ -126,7 +126,7 @@ export function createStartFlow(
         // Another payment needs another code: the live one is canceled rather than resent with the wrong amount.
         if (live) await status.closeCanceled(live, now);
         if (!test) await admission.admitSend(phone, input.clientIp, true);
-        const started = await create(service, input, phone, route, testCode, now);
+        const started = await writeAndSend(service, input, phone, route, testCode, now);
         if (started) return started;
         // A concurrent start for the same destination won; go round and treat this one as its resend.
       }
