@@ -4,6 +4,7 @@ import { ADAPTER_TYPES } from "./channels/adapter-types.js";
 import { buildSenders, type LazyAdapterType } from "./channels/registry.js";
 import type { Config } from "./config/env.js";
 import { createAdminService } from "./core/admin.js";
+import { createAnalyticsService } from "./core/analytics.js";
 import { createCodeKit } from "./core/codes.js";
 import { createConversionGuard } from "./core/conversion.js";
 import { createEventLog } from "./core/event-log.js";
@@ -19,7 +20,7 @@ import { providersReadiness } from "./core/readiness.js";
 import { createRetentionService } from "./core/retention.js";
 import type { Sender } from "./core/sender.js";
 import { createTotpSealer } from "./core/totp.js";
-import { createVerificationService } from "./core/verification.js";
+import { createVerificationService } from "./core/verification/index.js";
 import { createDelegatedCodes } from "./delivery/delegated.js";
 import { createEventsWorker } from "./delivery/events-worker.js";
 import { createOutbox, type Outbox } from "./delivery/outbox.js";
@@ -78,7 +79,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   const events = createEventSink({ store, clock, hasReceiver: receivers.hasReceiver });
   const eventsWorker = createEventsWorker({ store, clock, receivers, logger });
   // Receipts that arrive on an adapter's own connection (SMPP) reach the outbox once it exists.
-  let outbox: Outbox | undefined;
+  const statusSink = lateBound<StatusSink>("the outbox is not running yet");
   const notifier = createChangeNotifier();
   const inbound = createInboundService({
     store,
@@ -109,8 +110,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
       clock,
       publicUrl: config.publicUrl,
       onStatus: async (provider, update) => {
-        if (!outbox) throw new Error("the outbox is not running yet"); // the adapter has the receipt sent again
-        await outbox.applyStatus(provider, update);
+        await statusSink.get().applyStatus(provider, update); // before the outbox runs, the adapter has the receipt sent again
       },
       onInbound,
     },
@@ -123,7 +123,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   if (config.httpChannel.url) timeouts.push(config.httpChannel.timeoutMs);
   const leaseMs = Math.max(config.deliveryLeaseMs, 2 * Math.max(0, ...timeouts));
   const retention = createRetentionService({ store, clock, retentionMs: config.retentionMs, logger });
-  outbox = createOutbox({
+  const outbox = createOutbox({
     store,
     clock,
     ids,
@@ -139,6 +139,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     events,
     eventsWorker,
   });
+  statusSink.bind(outbox);
   const delegated = createDelegatedCodes(store, senders);
   const conversion = createConversionGuard({
     store: backends.conversion,
@@ -191,6 +192,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     conversion,
     optOuts,
     retention,
+    analytics: createAnalyticsService({ store, clock }),
     inboundNumbers: config.inboundNumbers,
     notifier,
     metrics,
@@ -198,7 +200,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     readinessProbes: [() => providersReadiness(store, new Set(senders.keys()))],
     webhooks: {
       senders,
-      applyStatus: (p, u) => (outbox as Outbox).applyStatus(p, u),
+      applyStatus: (p, u) => outbox.applyStatus(p, u),
       onInbound,
       publicUrl: config.publicUrl,
       logger,
@@ -207,12 +209,33 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
 
   return {
     app,
-    outbox: outbox as Outbox,
+    outbox,
     logger,
     async close(graceMs?: number) {
-      await (outbox as Outbox).stop(graceMs);
+      await outbox.stop(graceMs);
       for (const sender of built) await sender.close?.();
       await backends.close();
+    },
+  };
+}
+
+/** Where delivery receipts go: the outbox, once it runs. */
+type StatusSink = Pick<Outbox, "applyStatus">;
+
+/**
+ * A port whose implementation is built after its first users: the adapters need a receipt sink
+ * before the outbox that receives receipts exists (the outbox needs their senders). Used before
+ * `bind`, `get` throws `unbound`.
+ */
+function lateBound<T>(unbound: string) {
+  let target: T | undefined;
+  return {
+    bind(value: T): void {
+      target = value;
+    },
+    get(): T {
+      if (target === undefined) throw new Error(unbound);
+      return target;
     },
   };
 }

@@ -5,7 +5,7 @@ import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
 import type { InboundNumber } from "../config/env.js";
 import type { AdminService } from "../core/admin.js";
-import { createAnalyticsService } from "../core/analytics.js";
+import type { AnalyticsService } from "../core/analytics.js";
 import type { ConversionGuard } from "../core/conversion.js";
 import { VerifydError } from "../core/errors.js";
 import type { EventLog } from "../core/event-log.js";
@@ -13,11 +13,11 @@ import type { FactorService } from "../core/factors.js";
 import type { InboundService } from "../core/inbound.js";
 import { type Metrics, noopMetrics } from "../core/metrics.js";
 import type { ChangeNotifier } from "../core/notifier.js";
-import { createOptOutService, type OptOutService } from "../core/opt-outs.js";
+import type { OptOutService } from "../core/opt-outs.js";
 import type { Clock, Limiter } from "../core/ports.js";
-import { createRetentionService, type RetentionService } from "../core/retention.js";
+import type { RetentionService } from "../core/retention.js";
 import type { Store } from "../core/store/index.js";
-import type { VerificationService } from "../core/verification.js";
+import type { VerificationService } from "../core/verification/index.js";
 import type { AppEnv } from "./context.js";
 import { accessLog } from "./middleware/access-log.js";
 import { type Authenticator, requireApiKey } from "./middleware/auth.js";
@@ -59,10 +59,12 @@ export interface AppDeps {
   /** Person-to-application verification (`channel: inbound`) and its business numbers. */
   inbound?: InboundService;
   inboundNumbers?: readonly InboundNumber[];
-  /** STOP-keyword opt-outs; built on `store` when not given. */
-  optOuts?: OptOutService;
-  /** Erasure of a number's rows; built on `store` when not given. */
-  retention?: RetentionService;
+  /** STOP-keyword opt-outs (`/v1/opt-outs`). */
+  optOuts: OptOutService;
+  /** Erasure of a number's rows (`/v1/erasure`). */
+  retention: RetentionService;
+  /** The conversion funnel and recent verifications (`/v1/analytics`). */
+  analytics: AnalyticsService;
   /** Services and API keys (`/v1/services`, `/v1/keys`); without it, those paths answer 404. */
   admin?: AdminService;
   /** The conversion guard's blocks (`/v1/abuse/blocks`); without it, those paths answer 404. */
@@ -87,7 +89,10 @@ const blockReasons = (err: VerifydError): string[] => {
 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 
-/** Builds the HTTP API. Pure: no I/O happens until a request arrives. */
+/**
+ * Builds the HTTP API over services the composition root (compose.ts) built; it builds none itself.
+ * Pure: no I/O happens until a request arrives.
+ */
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const routeDeps = { ...deps, trustProxyHops: deps.trustProxyHops ?? 0 };
@@ -123,10 +128,10 @@ export function createApp(deps: AppDeps) {
   app.route("/v1/verification-checks", verificationCheckRoutes(routeDeps));
   app.route("/v1/factors", factorRoutes(routeDeps));
   app.route("/v1/challenges", challengeRoutes(routeDeps));
-  app.route("/v1/opt-outs", optOutRoutes({ optOuts: deps.optOuts ?? createOptOutService(deps) }));
-  app.route("/v1/erasure", erasureRoutes({ retention: deps.retention ?? createRetentionService(deps) }));
+  app.route("/v1/opt-outs", optOutRoutes({ optOuts: deps.optOuts }));
+  app.route("/v1/erasure", erasureRoutes({ retention: deps.retention }));
   if (deps.admin) app.route("/v1", adminRoutes({ admin: deps.admin }));
-  app.route("/v1/analytics", analyticsRoutes({ analytics: createAnalyticsService(deps) }));
+  app.route("/v1/analytics", analyticsRoutes({ analytics: deps.analytics }));
   if (deps.conversion) app.route("/v1/abuse", abuseRoutes({ conversion: deps.conversion }));
   if (deps.events) app.route("/v1", eventRoutes({ events: deps.events }));
   // The Twilio Verify v2 surface: its own auth (HTTP Basic), form bodies and error JSON.

@@ -8,7 +8,7 @@ import type { Limiter } from "../../src/core/ports.js";
 import type { Sender } from "../../src/core/sender.js";
 import { DEFAULT_SETTINGS } from "../../src/core/service-settings.js";
 import type { Store } from "../../src/core/store/index.js";
-import { createVerificationService } from "../../src/core/verification.js";
+import { createVerificationService } from "../../src/core/verification/index.js";
 import { createOutbox, type Outbox } from "../../src/delivery/outbox.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { uuidIds } from "../../src/runtime.js";

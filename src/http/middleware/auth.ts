@@ -1,17 +1,11 @@
 import type { MiddlewareHandler } from "hono";
 import { hashApiKey, sameDigest } from "../../core/api-keys.js";
 import { VerifydError } from "../../core/errors.js";
-import type { ApiKey, Service, VerificationPolicy } from "../../core/model.js";
+import type { VerificationPolicy } from "../../core/model.js";
 import type { Clock } from "../../core/ports.js";
 import { DEFAULT_SERVICE_ID, resolveService } from "../../core/services.js";
 import type { Store } from "../../core/store/index.js";
-import type { AppEnv } from "../context.js";
-
-export interface Principal {
-  key: ApiKey;
-  service: Service;
-  admin: boolean;
-}
+import type { AppEnv, Principal } from "../context.js";
 
 export interface AuthenticatorOptions {
   store: Store;

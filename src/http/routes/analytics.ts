@@ -4,8 +4,7 @@ import { VerifydError } from "../../core/errors.js";
 import { maskPhone } from "../../core/events.js";
 import type { AnalyticsDimension } from "../../core/model.js";
 import type { RecentVerification } from "../../core/store/analytics.js";
-import type { AppEnv } from "../context.js";
-import type { Principal } from "../middleware/auth.js";
+import type { AppEnv, Principal } from "../context.js";
 import { json, problems, security } from "../openapi.js";
 import { validationHook } from "../validation.js";
 

@@ -2,8 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { EventLog, EventScope } from "../../core/event-log.js";
 import { EVENT_STATUSES, EVENT_TYPES } from "../../core/model.js";
 import type { EventEntry } from "../../core/store/events.js";
-import type { AppEnv } from "../context.js";
-import type { Principal } from "../middleware/auth.js";
+import type { AppEnv, Principal } from "../context.js";
 import { json, problems, security } from "../openapi.js";
 import { validationHook } from "../validation.js";
 

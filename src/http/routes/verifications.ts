@@ -6,7 +6,7 @@ import type { Delivery, Service, Verification } from "../../core/model.js";
 import type { ChangeNotifier } from "../../core/notifier.js";
 import type { Clock } from "../../core/ports.js";
 import type { Store } from "../../core/store/index.js";
-import { type CheckOutcome, effectiveStatus, nextResendAt, type VerificationService } from "../../core/verification.js";
+import { type CheckOutcome, effectiveStatus, nextResendAt, type VerificationService } from "../../core/verification/index.js";
 import type { AppEnv } from "../context.js";
 import { idempotent } from "../idempotency.js";
 import { inboundInstructions } from "../inbound-links.js";

@@ -6,7 +6,7 @@ import { VerifydError } from "../../core/errors.js";
 import { type Metrics, noopMetrics } from "../../core/metrics.js";
 import type { Clock, Limiter } from "../../core/ports.js";
 import type { Store } from "../../core/store/index.js";
-import type { VerificationService } from "../../core/verification.js";
+import type { VerificationService } from "../../core/verification/index.js";
 import type { Authenticator } from "../middleware/auth.js";
 import { limitPerKey } from "../middleware/limits.js";
 import { requireBasicAuth, type TwilioEnv } from "./auth.js";

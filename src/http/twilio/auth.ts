@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import type { Authenticator, Principal } from "../middleware/auth.js";
+import type { Principal } from "../context.js";
+import type { Authenticator } from "../middleware/auth.js";
 import { TwilioError } from "./errors.js";
 import { ACCOUNT_OR_KEY_SID, accountSidForKey } from "./sids.js";
 

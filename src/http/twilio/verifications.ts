@@ -6,7 +6,7 @@ import { normalizePhone } from "../../core/phone.js";
 import type { Clock } from "../../core/ports.js";
 import type { Store } from "../../core/store/index.js";
 import { AMOUNT_PATTERN, MAX_PAYEE_LENGTH, type Transaction } from "../../core/transaction.js";
-import { type CheckTarget, effectiveStatus, type VerificationService } from "../../core/verification.js";
+import { type CheckTarget, effectiveStatus, type VerificationService } from "../../core/verification/index.js";
 import { clientIpOf } from "../middleware/limits.js";
 import type { TwilioEnv } from "./auth.js";
 import { invalidParameter, maxCheckAttempts, notFound, relative } from "./errors.js";

@@ -1,5 +1,5 @@
 import type { Delivery, Service, Verification } from "../../core/model.js";
-import { effectiveStatus } from "../../core/verification.js";
+import { effectiveStatus } from "../../core/verification/index.js";
 import { attemptSid, serviceSid, verificationSid } from "./sids.js";
 
 /** Twilio's timestamps: ISO 8601 to the second with `Z`, the form its SDK parses into a Date. */

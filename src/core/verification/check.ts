@@ -1,11 +1,12 @@
-import { noopEventSink, verificationData } from "./events.js";
-import { clearFailedChecks, guardFailedChecks, recordFailedCheck } from "./guards.js";
-import { noopMetrics } from "./metrics.js";
-import type { Service, Verification, VerificationStatus } from "./model.js";
-import { normalizePhone } from "./phone.js";
-import { normalizeCandidate } from "./service-settings.js";
-import { sameTransaction, type Transaction, transactionBinding } from "./transaction.js";
-import type { VerificationDeps } from "./verification.js";
+import { noopEventSink, verificationData } from "../events.js";
+import { clearFailedChecks, guardFailedChecks, recordFailedCheck } from "../guards.js";
+import { noopMetrics } from "../metrics.js";
+import type { Service, Verification, VerificationStatus } from "../model.js";
+import { normalizePhone } from "../phone.js";
+import { normalizeCandidate } from "../service-settings.js";
+import { sameTransaction, type Transaction, transactionBinding } from "../transaction.js";
+import type { VerificationDeps } from "./deps.js";
+import { effectiveStatus } from "./status.js";
 
 /**
  * The check half of the verification flow: a typed code against a verification, with the
@@ -32,11 +33,6 @@ export interface CheckOutcome {
 }
 
 export type CheckTarget = { id: string } | { to: string };
-
-/** A pending verification past its expiry is expired, whether or not the sweeper has closed it yet. */
-export function effectiveStatus(v: Verification, now: number): VerificationStatus {
-  return v.status === "pending" && v.expiresAt <= now ? "expired" : v.status;
-}
 
 export function createCheckFlow(deps: VerificationDeps) {
   const { store, clock, codes, limiter } = deps;

@@ -1,0 +1,136 @@
+import { generateCode } from "../codes.js";
+import { VerifydError } from "../errors.js";
+import { noopEventSink, verificationData } from "../events.js";
+import type { StartSignals } from "../guards.js";
+import { noopMetrics } from "../metrics.js";
+import type { Channel, RouteStep, Service, Verification } from "../model.js";
+import { normalizePhone, type PhoneNumber } from "../phone.js";
+import { ALPHABETS } from "../service-settings.js";
+import { localeFor, testCodeFor } from "../start-options.js";
+import { deliveryJob } from "../store/deliveries.js";
+import { sameTransaction, type Transaction, transactionBinding } from "../transaction.js";
+import type { Admission } from "./admission.js";
+import type { VerificationDeps } from "./deps.js";
+import { newDelivery, type ResendFlow } from "./resend.js";
+import type { StatusFlow } from "./status.js";
+
+export interface StartInput {
+  to: string;
+  /** Channels the user prefers, in order; narrows the service's route. */
+  channels?: readonly Channel[];
+  /** The end user's IP, passed by the integrator (the TCP peer of a sidecar is the login service). */
+  clientIp?: string | null;
+  /** BCP-47 tag of the user's language; see `localeFor`. */
+  locale?: string | null;
+  /** A payment to bind the code to (PSD2): shown in the message, and the check must present it. */
+  transaction?: Transaction | null;
+  /** The integrator's device and user ids, counted by the per-device and per-user start limits. */
+  signals?: StartSignals;
+}
+
+/** A rival start can win the destination's one live verification this many times before a start gives up. */
+const START_ROUNDS = 3;
+
+/** Starts a verification, or resends the live one for the same destination. */
+export function createStartFlow(
+  deps: VerificationDeps,
+  parts: { status: StatusFlow; admission: Admission; resend: Pick<ResendFlow, "resendLive"> },
+) {
+  const { store, clock, ids, codes, dispatcher } = deps;
+  const { status, admission, resend } = parts;
+  const metrics = deps.metrics ?? noopMetrics;
+  const events = deps.events ?? noopEventSink;
+
+  /** The new verification as it is written: pending, sent once, on the first step of its route. */
+  function newVerification(
+    id: string,
+    service: Service,
+    input: StartInput,
+    phone: PhoneNumber,
+    route: RouteStep[],
+    test: boolean,
+    now: number,
+  ): Verification {
+    const { policy } = service;
+    return {
+      id,
+      serviceId: service.id,
+      to: phone.e164,
+      country: phone.country,
+      status: "pending",
+      route,
+      currentStep: 0,
+      sends: 1,
+      checks: 0,
+      maxChecks: policy.maxChecks,
+      maxSends: policy.maxSends,
+      clientIp: input.clientIp ?? null,
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: now + policy.ttlMs,
+      lastSentAt: now,
+      approvedAt: null,
+      locale: localeFor(service, input.locale, phone.country),
+      transaction: input.transaction ?? null,
+      test,
+    };
+  }
+
+  /**
+   * Writes a new verification with its code and first delivery, then sends that delivery inline.
+   * Null when a concurrent start for the same destination wrote its verification first.
+   */
+  async function writeAndSend(
+    service: Service,
+    input: StartInput,
+    phone: PhoneNumber,
+    route: RouteStep[],
+    testCode: string | null,
+    now: number,
+  ): Promise<Verification | null> {
+    const id = ids.verification();
+    const code = testCode ?? generateCode(service.policy.codeLength, ALPHABETS[service.settings.alphabet]);
+    const v = newVerification(id, service, input, phone, route, testCode !== null, now);
+    // A test number gets no delivery row at all, so no provider can ever be called for it.
+    // The first delivery is written already claimed for the inline send below.
+    const first = v.test ? null : { ...newDelivery(ids, v, 0, now), leaseUntil: now + dispatcher.leaseMs };
+    const secrets = { codeHash: codes.hash(id, code, transactionBinding(v.transaction)), sealedCode: codes.seal(id, code) };
+    if (!(await store.createVerification(v, secrets, first))) return null;
+    if (first) {
+      metrics.verificationStarted(service.id, first.channel, phone.country);
+      await deps.conversion?.countSend(v);
+    }
+    await events.emit("verification.started", verificationData(v));
+    // A test number (no delivery) is answered as written, like an accepted send.
+    if (!first) return v;
+    // Written claimed, the first delivery is on its first try: the job is described here, not read back.
+    const job = deliveryJob({ delivery: { ...first, tries: 1 }, verification: v, service, sealedCode: secrets.sealedCode });
+    return status.afterDispatch(service, v, await dispatcher.dispatchClaimed(job));
+  }
+
+  return {
+    /**
+     * Destination and route → screening → the destination's live verification (resent when it is
+     * for the same payment, else canceled) → admission of the send → write → inline send.
+     */
+    async start(service: Service, input: StartInput): Promise<Verification> {
+      const phone = normalizePhone(input.to);
+      const transaction = input.transaction ?? null;
+      const testCode = testCodeFor(service, phone.e164);
+      const test = testCode !== null;
+      const route = await admission.screenStart(service, phone, test, input);
+      for (let round = 0; round < START_ROUNDS; round++) {
+        const now = clock.now();
+        const live = await store.findPendingByDestination(service.id, phone.e164, now);
+        if (live && sameTransaction(live.transaction, transaction)) return resend.resendLive(service, live, input.clientIp);
+        // Another payment needs another code: the live one is canceled rather than resent with the wrong amount.
+        if (live) await status.closeCanceled(live, now);
+        if (!test) await admission.admitSend(phone, input.clientIp, true);
+        const started = await writeAndSend(service, input, phone, route, testCode, now);
+        if (started) return started;
+        // A concurrent start for the same destination won; go round and treat this one as its resend.
+      }
+      throw new VerifydError("service_unavailable", "too many concurrent starts for this destination; retry");
+    },
+  };
+}
