@@ -3,7 +3,7 @@ import type { Store } from "../../src/core/store/index.js";
 import { openConfiguredStore } from "../../src/store/backends.js";
 import { openPg } from "../../src/store/pg/open.js";
 import { createPgStore } from "../../src/store/pg/store.js";
-import { VaultKeyMismatchError } from "../../src/store/sqlite/vault-state.js";
+import { VaultKeyMismatchError } from "../../src/store/vault-key.js";
 import { createTestDatabase } from "../helpers/services.js";
 import { describeStoreContract } from "./contract.js";
 import { sampleVerification, testVault } from "./fixtures.js";

@@ -7,7 +7,7 @@ type AdminOperations = Pick<
 >;
 
 import type { ApiKeyEntry } from "../../core/store/services.js";
-import { toServiceEntry, webhookColumns } from "../sqlite/admin.js";
+import { toServiceEntry, webhookColumns } from "../rows.js";
 import type { PgDb } from "./open.js";
 import { apiKeys, services } from "./schema.js";
 

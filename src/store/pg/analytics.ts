@@ -1,9 +1,8 @@
 import { asc, inArray, type SQL, sql } from "drizzle-orm";
 import type { AnalyticsDimension, Verification } from "../../core/model.js";
 import type { AnalyticsStore } from "../../core/store/analytics.js";
-import { type FunnelSqlRow, toFunnelRow } from "../sqlite/analytics.js";
+import { type FunnelSqlRow, toDelivery, toFunnelRow } from "../rows.js";
 import { type PgDb, rows } from "./open.js";
-import { toPgDelivery } from "./rows.js";
 import { deliveries, verifications } from "./schema.js";
 
 /** A delivery a provider accepted, whatever receipt came after (a failed receipt keeps its message id). */
@@ -95,7 +94,7 @@ export function createPgAnalyticsOperations(
             .orderBy(asc(deliveries.createdAt));
           return list.map((row) => ({
             verification: toVerification(row),
-            deliveries: sent.filter((d) => d.verificationId === row.id).map(toPgDelivery),
+            deliveries: sent.filter((d) => d.verificationId === row.id).map(toDelivery),
           }));
         },
         { isolationLevel: "repeatable read", accessMode: "read only" },

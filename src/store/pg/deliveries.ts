@@ -2,12 +2,10 @@ import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { Channel } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import { resolveSettings } from "../../core/service-settings.js";
-import type { DeliveryJob, SentDelivery } from "../../core/store/deliveries.js";
-import type { Store } from "../../core/store/index.js";
+import type { DeliveryJob, DeliveryStore, SentDelivery } from "../../core/store/deliveries.js";
 import { openNumber, sealedContext } from "../at-rest.js";
-import type { DeliveryOperations } from "../sqlite/deliveries.js";
+import { readRoute, toDelivery } from "../rows.js";
 import { type PgDb, type PgExec, rows } from "./open.js";
-import { readRoute, toPgDelivery } from "./rows.js";
 import { deliveries, verifications } from "./schema.js";
 import { closeVerification, insertDelivery } from "./writes.js";
 
@@ -40,7 +38,7 @@ type DeliveryRow = typeof deliveries.$inferSelect;
  * due delivery goes to exactly one instance; a lease that runs out (its instance died mid-send)
  * makes the row claimable again.
  */
-export function createPgDeliveryOperations(db: PgDb, vault: NumberVault): DeliveryOperations {
+export function createPgDeliveryOperations(db: PgDb, vault: NumberVault): DeliveryStore {
   const v = verifications;
 
   /** Leases the rows `which` selects (it must lock them) and joins what sending needs; cancels the unsendable. */
@@ -238,11 +236,11 @@ export function createPgDeliveryOperations(db: PgDb, vault: NumberVault): Delive
         .from(deliveries)
         .where(eq(deliveries.verificationId, verificationId))
         .orderBy(asc(deliveries.createdAt));
-      return list.map(toPgDelivery);
+      return list.map(toDelivery);
     },
     async countQueuedDeliveries() {
       const [r] = await rows<{ n: number }>(db, sql`select count(*)::int as n from deliveries where status = 'queued'`);
       return r?.n ?? 0;
     },
-  } satisfies Pick<Store, keyof DeliveryOperations>;
+  };
 }

@@ -3,7 +3,7 @@ import type { EventType } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { EventStore } from "../../core/store/events.js";
 import { sealedContext } from "../at-rest.js";
-import { toEventEntry } from "../sqlite/events.js";
+import { toEventEntry } from "../rows.js";
 import { type PgDb, rows } from "./open.js";
 import { events, services } from "./schema.js";
 

@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
-import { type FactorOperations, toFactor, toStoredFactor } from "../sqlite/factors.js";
+import type { FactorStore } from "../../core/store/factors.js";
+import { toFactor, toStoredFactor } from "../rows.js";
 import type { PgDb } from "./open.js";
 import { factors } from "./schema.js";
 
@@ -7,7 +8,7 @@ import { factors } from "./schema.js";
  * The factor operations of the PostgreSQL Store. The counting and accepting updates are single
  * conditional statements: concurrent attempts queue on the row lock and each re-reads the row.
  */
-export function createPgFactorOperations(db: PgDb): FactorOperations {
+export function createPgFactorOperations(db: PgDb): FactorStore {
   const f = factors;
   const unlocked = (now: number) => or(isNull(f.lockedUntil), lte(f.lockedUntil, now));
 

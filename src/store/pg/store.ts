@@ -3,7 +3,7 @@ import type { ApiKey } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { Store } from "../../core/store/index.js";
 import { answeredVerificationId, destinationIndex, sealedContext, storedNumber } from "../at-rest.js";
-import { toServiceRecord } from "../sqlite/admin.js";
+import { toServiceRecord, toVerification } from "../rows.js";
 import { createPgAdminOperations } from "./admin.js";
 import { createPgAnalyticsOperations } from "./analytics.js";
 import { createPgDeliveryOperations } from "./deliveries.js";
@@ -14,7 +14,6 @@ import { type OpenedPg, rows } from "./open.js";
 import { createPgOptOutOperations } from "./opt-outs.js";
 import { pgReadiness } from "./readiness.js";
 import { createPgRetentionOperations } from "./retention.js";
-import { toPgVerification as toVerification } from "./rows.js";
 import { apiKeys, deliveries, idempotencyKeys, services, verifications } from "./schema.js";
 import { closeVerification, insertDelivery } from "./writes.js";
 

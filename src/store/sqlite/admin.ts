@@ -6,36 +6,10 @@ type AdminOperations = Pick<
   "createService" | "listServices" | "updateServicePolicy" | "listApiKeys" | "revokeApiKey"
 >;
 
-import type { ServiceRecord } from "../../core/model.js";
-import type { ApiKeyEntry, ServiceEntry, ServiceWebhookPatch } from "../../core/store/services.js";
+import type { ApiKeyEntry } from "../../core/store/services.js";
+import { toServiceEntry, webhookColumns } from "../rows.js";
 import type { OpenedSqlite } from "./open.js";
-import { readRoute } from "./rows.js";
 import { apiKeys, services } from "./schema.js";
-
-type ServiceRow = typeof services.$inferSelect;
-
-/** A services row as the domain reads it (both stores map their rows with it). */
-export const toServiceRecord = (r: ServiceRow): ServiceRecord => ({
-  id: r.id,
-  name: r.name,
-  policy: r.policy as ServiceRecord["policy"],
-  route: readRoute(r.route),
-  countryRoutes: r.countryRoutes,
-  settings: r.settings as ServiceRecord["settings"],
-});
-
-/** A services row as the admin API lists it. */
-export const toServiceEntry = (r: ServiceRow): ServiceEntry => ({
-  ...toServiceRecord(r),
-  createdAt: r.createdAt,
-  webhook: { url: r.webhookUrl, secretSet: r.webhookSecretSealed !== null },
-});
-
-/** Only the fields the patch names: `null` clears, absent leaves as is. */
-export const webhookColumns = (patch: ServiceWebhookPatch | undefined) => ({
-  ...(patch?.url !== undefined ? { webhookUrl: patch.url } : {}),
-  ...(patch?.sealedSecret !== undefined ? { webhookSecretSealed: patch.sealedSecret } : {}),
-});
 
 /** The service and API key administration of the SQLite Store. */
 export function createSqliteAdminOperations({ raw, db }: OpenedSqlite): AdminOperations {

@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
 import type { AnalyticsDimension, Verification } from "../../core/model.js";
-import type { AnalyticsStore, FunnelRow } from "../../core/store/analytics.js";
+import type { AnalyticsStore } from "../../core/store/analytics.js";
+import { type FunnelSqlRow, toDelivery, toFunnelRow } from "../rows.js";
 import type { OpenedSqlite } from "./open.js";
-import { toDelivery } from "./rows.js";
 import { deliveries, verifications } from "./schema.js";
 
 /**
@@ -72,20 +72,6 @@ export function funnelSql(groupBy: readonly AnalyticsDimension[], serviceFilter:
   group by ${keys.map((k) => `keyed.${k}`).join(", ")}
   order by ${keys.map((k) => `keyed.${k}`).join(", ")}`;
 }
-
-export type FunnelSqlRow = Record<string, string | number | null>;
-
-/** A row of the funnel query as the API reports it (both stores; PostgreSQL's counts arrive as text). */
-export const toFunnelRow = (groupBy: readonly AnalyticsDimension[], r: FunnelSqlRow): FunnelRow => ({
-  key: Object.fromEntries(groupBy.map((dim) => [dim, String(r[`k_${dim}`])])),
-  requested: Number(r.requested),
-  sent: Number(r.sent),
-  delivered: Number(r.delivered),
-  checked: Number(r.checked),
-  approved: Number(r.approved),
-  messagesSent: Number(r.messages_sent),
-  medianApproveMs: r.median_ms === null ? null : Number(r.median_ms),
-});
 
 /** The analytics reads of the SQLite Store. */
 export function createSqliteAnalyticsOperations(

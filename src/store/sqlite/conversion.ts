@@ -1,27 +1,12 @@
 import { and, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
-import type { AbuseBlock, AbuseMode, ConversionReason, ConversionScope } from "../../core/model.js";
+import type { AbuseBlock } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { ConversionStore } from "../../core/store/conversion.js";
 import { sealedContext, storedConversionKey } from "../at-rest.js";
+import { toBlock } from "../rows.js";
 import { groupCommitFor, withGroupCommit } from "./group-commit.js";
 import type { OpenedSqlite } from "./open.js";
 import { abuseBlocks, conversionCounts } from "./schema.js";
-
-type BlockRow = typeof abuseBlocks.$inferSelect;
-
-/** A block row as the guard sees it: a prefix's key opened from its sealed copy (both stores map their rows with it). */
-export const toBlock = (vault: NumberVault, r: BlockRow): AbuseBlock => ({
-  id: r.id,
-  scope: r.scope as ConversionScope,
-  key: r.keySealed ? vault.openText(r.keySealed, sealedContext.abuseBlockKey(r.id)) : r.key,
-  reason: r.reason as ConversionReason,
-  sends: r.sends,
-  approvals: r.approvals,
-  mode: r.mode as AbuseMode,
-  createdAt: r.createdAt,
-  expiresAt: r.expiresAt,
-  liftedAt: r.liftedAt,
-});
 
 /**
  * The conversion guard's counters and blocks on SQLite; each operation is one synchronous transaction.

@@ -3,26 +3,15 @@ import { and, asc, eq, inArray, lte, or } from "drizzle-orm";
 import type { Channel, StatusUpdate, VerificationStatus } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import { resolveSettings } from "../../core/service-settings.js";
-import type { DeliveryJob, NewDelivery, SentDelivery } from "../../core/store/deliveries.js";
-import type { Store } from "../../core/store/index.js";
+import type { DeliveryJob, DeliveryResult, DeliveryStore, NewDelivery, SentDelivery } from "../../core/store/deliveries.js";
 import { openNumber, sealedContext } from "../at-rest.js";
+import { readRoute, toDelivery } from "../rows.js";
 import type { ClaimedRow, HotStatements, JobContextRow } from "./hot.js";
 import { statusIs } from "./literal.js";
 import type { SqliteDb } from "./open.js";
-import { type DeliveryRow, readRoute, toDelivery } from "./rows.js";
 import { deliveries, verifications } from "./schema.js";
 
-export type DeliveryOperations = Pick<
-  Store,
-  | "claimDelivery"
-  | "claimDueDeliveries"
-  | "recordDeliveryResult"
-  | "recordStatus"
-  | "claimOverdueFallbacks"
-  | "advanceRoute"
-  | "listDeliveries"
-  | "countQueuedDeliveries"
->;
+type DeliveryRow = typeof deliveries.$inferSelect;
 
 export interface DeliveryContext {
   raw: Database.Database;
@@ -35,14 +24,7 @@ export interface DeliveryContext {
 }
 
 /** The outbox's side of the SQLite store: claiming, recording results, receipts and fallbacks. */
-export function createSqliteDeliveryOperations({
-  raw,
-  db,
-  vault,
-  hot,
-  insertDelivery,
-  closeTx,
-}: DeliveryContext): DeliveryOperations {
+export function createSqliteDeliveryOperations({ raw, db, vault, hot, insertDelivery, closeTx }: DeliveryContext): DeliveryStore {
   const v = verifications;
   // Served by the partial index deliveries_due (status = 'queued').
   const countQueued = raw.prepare("select count(*) as n from deliveries where status = 'queued'");
@@ -130,7 +112,7 @@ export function createSqliteDeliveryOperations({
       return async (now, leaseMs, limit) => tx(now, leaseMs, limit);
     })(),
     recordDeliveryResult: (() => {
-      const tx = raw.transaction((r: Parameters<Store["recordDeliveryResult"]>[0], now: number) => {
+      const tx = raw.transaction((r: DeliveryResult, now: number) => {
         const row = hot.recordResult.get({
           id: r.deliveryId,
           status: r.status,

@@ -1,26 +1,11 @@
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
-import type { EventStatus, EventType } from "../../core/model.js";
+import type { EventType } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
-import type { EventEntry, EventResult, EventStore } from "../../core/store/events.js";
+import type { EventResult, EventStore } from "../../core/store/events.js";
 import { sealedContext } from "../at-rest.js";
+import { toEventEntry } from "../rows.js";
 import type { OpenedSqlite } from "./open.js";
 import { events, services } from "./schema.js";
-
-type EventRow = typeof events.$inferSelect;
-
-/** An event row as the log lists it, its payload opened (both stores map their rows with it). */
-export const toEventEntry = (vault: NumberVault, r: EventRow): EventEntry => ({
-  id: r.id,
-  type: r.type as EventType,
-  serviceId: r.serviceId,
-  status: r.status as EventStatus,
-  tries: r.tries,
-  lastError: r.lastError,
-  nextTryAt: r.nextTryAt,
-  createdAt: r.createdAt,
-  updatedAt: r.updatedAt,
-  payload: vault.openText(r.payload, sealedContext.eventPayload(r.id)),
-});
 
 /**
  * The event-webhook operations of the SQLite Store; the claim is one synchronous transaction.

@@ -1,46 +1,14 @@
 import { and, asc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
-import type { Factor, FactorStatus, StoredFactor } from "../../core/model.js";
-import type { FactorAcceptance, FactorAttempt } from "../../core/store/factors.js";
-import type { Store } from "../../core/store/index.js";
+import type { FactorAcceptance, FactorAttempt, FactorStore } from "../../core/store/factors.js";
+import { toFactor, toStoredFactor } from "../rows.js";
 import type { OpenedSqlite } from "./open.js";
 import { factors } from "./schema.js";
-
-type FactorRow = typeof factors.$inferSelect;
-
-export type FactorOperations = Pick<
-  Store,
-  "createFactor" | "getFactor" | "listFactors" | "deleteFactor" | "beginFactorAttempt" | "acceptFactorStep"
->;
-
-export function toStoredFactor(r: FactorRow): StoredFactor {
-  return {
-    id: r.id,
-    serviceId: r.serviceId,
-    entityId: r.entityId,
-    label: r.label,
-    digits: r.digits as StoredFactor["digits"],
-    period: r.period as StoredFactor["period"],
-    status: r.status as FactorStatus,
-    lastStep: r.lastStep,
-    failedAttempts: r.failedAttempts,
-    lockedUntil: r.lockedUntil,
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-    sealedSecret: r.sealedSecret,
-  };
-}
-
-/** What leaves an accept or a failure: the factor without its sealed secret. */
-export function toFactor(r: FactorRow): Factor {
-  const { sealedSecret: _sealed, ...factor } = toStoredFactor(r);
-  return factor;
-}
 
 /**
  * The factor operations of the SQLite Store. Each is one statement, or one synchronous
  * transaction, so each is atomic; the lockout and replay rules sit in the `WHERE` clauses.
  */
-export function createSqliteFactorOperations({ raw, db }: OpenedSqlite): FactorOperations {
+export function createSqliteFactorOperations({ raw, db }: OpenedSqlite): FactorStore {
   const f = factors;
   const unlocked = (now: number) => or(isNull(f.lockedUntil), lte(f.lockedUntil, now));
 

@@ -1,15 +1,12 @@
 import { and, desc, eq, gt, isNotNull, lte, or, sql } from "drizzle-orm";
 import type { Verification } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
-import type { InboundApproval } from "../../core/store/inbound.js";
-import type { Store } from "../../core/store/index.js";
+import type { InboundApproval, InboundStore } from "../../core/store/inbound.js";
 import { sealedContext, storedNumber } from "../at-rest.js";
+import { inboundRow, type VerificationRow } from "../rows.js";
 import { statusIs } from "./literal.js";
 import type { OpenedSqlite } from "./open.js";
-import type { VerificationRow } from "./rows.js";
 import { verifications } from "./schema.js";
-
-export type InboundOperations = Pick<Store, "createInboundVerification" | "approveInbound">;
 
 /**
  * The person-to-application operations of the SQLite Store. An inbound verification keeps its expected
@@ -20,7 +17,7 @@ export function createSqliteInboundOperations(
   { raw, db }: OpenedSqlite,
   vault: NumberVault,
   toVerification: (r: VerificationRow) => Verification,
-): InboundOperations {
+): InboundStore {
   const v = verifications;
 
   const createTx = raw.transaction((ver: Verification, inboundCodeHash: Buffer): boolean => {
@@ -89,31 +86,3 @@ export function createSqliteInboundOperations(
 
 /** Keeps inbound rows out of the destination lookups of the sending flow. */
 export const notInbound = sql`${verifications.inboundChannels} is null`;
-
-/**
- * The row of a new person-to-application verification (both stores insert it): nothing sent, and
- * the number, when one is expected, kept as a blind index beside its sealed copy.
- */
-export function inboundRow(ver: Verification, to: { index: string | null; sealed: Buffer | null }, inboundCodeHash: Buffer) {
-  return {
-    id: ver.id,
-    serviceId: ver.serviceId,
-    to: to.index ?? "",
-    toSealed: to.sealed,
-    country: ver.country,
-    status: "pending",
-    route: ver.route,
-    currentStep: 0,
-    sends: 0,
-    checks: 0,
-    maxChecks: ver.maxChecks,
-    maxSends: ver.maxSends,
-    clientIp: ver.clientIp,
-    createdAt: ver.createdAt,
-    updatedAt: ver.updatedAt,
-    expiresAt: ver.expiresAt,
-    lastSentAt: ver.lastSentAt,
-    inboundChannels: ver.inboundChannels ?? ["sms"],
-    inboundCodeHash,
-  };
-}

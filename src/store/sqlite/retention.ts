@@ -1,18 +1,8 @@
 import type { NumberVault } from "../../core/number-vault.js";
-import type { LimitRule } from "../../core/ports.js";
 import { IDEMPOTENCY_KEY_TTL_MS } from "../../core/retention.js";
 import type { RetentionStore } from "../../core/store/retention.js";
-import { storedLimitKey } from "../at-rest.js";
+import { perNumberLimitKeys } from "../at-rest.js";
 import type { OpenedSqlite } from "./open.js";
-
-/** The rate-limit rules whose counters are keyed by a phone number (rate-limiter-flexible keys are `<rule>:<key>`). */
-export const PER_NUMBER_RULES: readonly (LimitRule | `${LimitRule}_strikes`)[] = [
-  "sends_per_destination",
-  "failed_checks_per_destination",
-  "failed_checks_per_destination_strikes", // the lockouts remembered for escalation (limits/limiter.ts)
-  "inbound_approvals_per_sender",
-  "inbound_unknown_per_sender",
-];
 
 /** The retention operations of the SQLite Store: each is one synchronous transaction. */
 export function createSqliteRetentionOperations({ raw }: OpenedSqlite, vault: NumberVault): RetentionStore {
@@ -50,9 +40,7 @@ export function createSqliteRetentionOperations({ raw }: OpenedSqlite, vault: Nu
     const idempotencyKeys = ids.length ? eraseIdempotency.run({ ids: JSON.stringify(ids) }).changes : 0;
     const deliveries = eraseDeliveries.run({ phone }).changes;
     const verifications = eraseVerifications.run({ phone }).changes;
-    // A strikes counter is keyed like its rule's counter (limits/limiter.ts).
-    const baseRule = (prefix: (typeof PER_NUMBER_RULES)[number]) => prefix.replace(/_strikes$/, "") as LimitRule;
-    const keys = JSON.stringify(PER_NUMBER_RULES.map((rule) => `${rule}:${storedLimitKey(vault, baseRule(rule), number)}`));
+    const keys = JSON.stringify(perNumberLimitKeys(vault, number));
     const rateLimits = eraseRateLimits.run({ keys }).changes;
     const optOuts = includeOptOuts ? eraseOptOuts.run({ phone }).changes : 0;
     return { verifications, deliveries, idempotencyKeys, rateLimits, optOuts };

@@ -4,7 +4,8 @@ import type { NumberVault } from "../../core/number-vault.js";
 import type { NewDelivery } from "../../core/store/deliveries.js";
 import type { Store } from "../../core/store/index.js";
 import { answeredVerificationId, destinationIndex, sealedContext, storedNumber } from "../at-rest.js";
-import { createSqliteAdminOperations, toServiceRecord } from "./admin.js";
+import { toServiceRecord, toVerification, type VerificationRow } from "../rows.js";
+import { createSqliteAdminOperations } from "./admin.js";
 import { createSqliteAnalyticsOperations } from "./analytics.js";
 import { createSqliteDeliveryOperations } from "./deliveries.js";
 import { createSqliteEventOperations } from "./events.js";
@@ -17,7 +18,6 @@ import type { OpenedSqlite } from "./open.js";
 import { createSqliteOptOutOperations } from "./opt-outs.js";
 import { sqliteReadiness } from "./readiness.js";
 import { createSqliteRetentionOperations } from "./retention.js";
-import { toVerification, type VerificationRow } from "./rows.js";
 import { apiKeys, idempotencyKeys, services, verifications } from "./schema.js";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
