@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
-import type { AnalyticsDimension, Verification } from "../../core/model.js";
+import type { AnalyticsDimension } from "../../core/model.js";
 import type { AnalyticsStore } from "../../core/store/analytics.js";
 import { type FunnelSqlRow, toDelivery, toFunnelRow } from "../rows.js";
-import type { OpenedSqlite } from "./open.js";
+import type { SqliteStoreContext } from "./context.js";
 import { deliveries, verifications } from "./schema.js";
 
 /**
@@ -74,10 +74,7 @@ export function funnelSql(groupBy: readonly AnalyticsDimension[], serviceFilter:
 }
 
 /** The analytics reads of the SQLite Store. */
-export function createSqliteAnalyticsOperations(
-  { raw, db }: OpenedSqlite,
-  toVerification: (row: typeof verifications.$inferSelect) => Verification,
-): AnalyticsStore {
+export function createSqliteAnalyticsStore({ raw, db, toVerification }: SqliteStoreContext): AnalyticsStore {
   const recentIds = raw.prepare("select id from verifications order by created_at desc limit ?");
   const recentIdsOfService = raw.prepare("select id from verifications where service_id = ? order by created_at desc limit ?");
 

@@ -4,6 +4,7 @@ import type { NumberVault } from "../../core/number-vault.js";
 import type { ConversionStore } from "../../core/store/conversion.js";
 import { sealedContext, storedConversionKey } from "../at-rest.js";
 import { toBlock } from "../rows.js";
+import { atomic } from "./atomic.js";
 import { groupCommitFor, withGroupCommit } from "./group-commit.js";
 import type { OpenedSqlite } from "./open.js";
 import { abuseBlocks, conversionCounts } from "./schema.js";
@@ -40,41 +41,6 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
     for (const k of keys.map(stored)) bump[field].run(k.scope, k.key, bucketStart);
   });
 
-  const openTx = raw.transaction((block: AbuseBlock, now: number) => {
-    const existing = db
-      .select()
-      .from(b)
-      .where(and(eq(b.scope, block.scope), eq(b.key, stored(block).key), active(now)))
-      .get();
-    if (existing) return { block: toBlock(vault, existing), created: false };
-    const keySealed = block.scope === "prefix" ? vault.sealText(block.key, sealedContext.abuseBlockKey(block.id)) : null;
-    db.insert(b)
-      .values({ ...block, key: stored(block).key, keySealed })
-      .run();
-    return { block, created: true };
-  });
-
-  const liftTx = raw.transaction((id: string, now: number) => {
-    const row = db
-      .update(b)
-      .set({ liftedAt: now })
-      .where(and(eq(b.id, id), active(now)))
-      .returning()
-      .get();
-    if (!row) return null;
-    db.delete(c)
-      .where(and(eq(c.scope, row.scope), eq(c.key, row.key)))
-      .run();
-    return toBlock(vault, row);
-  });
-
-  const purgeTx = raw.transaction((countsBefore: number, blocksBefore: number) => {
-    db.delete(c).where(lt(c.bucketStart, countsBefore)).run();
-    db.delete(b)
-      .where(or(lt(b.expiresAt, blocksBefore), lt(b.liftedAt, blocksBefore)))
-      .run();
-  });
-
   const store: ConversionStore = {
     async countConversion(keys, bucketStart, field) {
       if (keys.length > 0) countTx([...keys], bucketStart, field);
@@ -85,9 +51,19 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
         return { sends: Number(row?.sends ?? 0), approvals: Number(row?.approvals ?? 0) };
       });
     },
-    async openAbuseBlock(block, now) {
-      return openTx(block, now);
-    },
+    openAbuseBlock: atomic(raw, (block: AbuseBlock, now: number) => {
+      const existing = db
+        .select()
+        .from(b)
+        .where(and(eq(b.scope, block.scope), eq(b.key, stored(block).key), active(now)))
+        .get();
+      if (existing) return { block: toBlock(vault, existing), created: false };
+      const keySealed = block.scope === "prefix" ? vault.sealText(block.key, sealedContext.abuseBlockKey(block.id)) : null;
+      db.insert(b)
+        .values({ ...block, key: stored(block).key, keySealed })
+        .run();
+      return { block, created: true };
+    }),
     async listActiveAbuseBlocks(now) {
       return db
         .select()
@@ -97,12 +73,25 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
         .all()
         .map((r) => toBlock(vault, r));
     },
-    async liftAbuseBlock(id, now) {
-      return liftTx(id, now);
-    },
-    async purgeConversion(countsBefore, blocksBefore) {
-      purgeTx(countsBefore, blocksBefore);
-    },
+    liftAbuseBlock: atomic(raw, (id: string, now: number) => {
+      const row = db
+        .update(b)
+        .set({ liftedAt: now })
+        .where(and(eq(b.id, id), active(now)))
+        .returning()
+        .get();
+      if (!row) return null;
+      db.delete(c)
+        .where(and(eq(c.scope, row.scope), eq(c.key, row.key)))
+        .run();
+      return toBlock(vault, row);
+    }),
+    purgeConversion: atomic(raw, (countsBefore: number, blocksBefore: number) => {
+      db.delete(c).where(lt(c.bucketStart, countsBefore)).run();
+      db.delete(b)
+        .where(or(lt(b.expiresAt, blocksBefore), lt(b.liftedAt, blocksBefore)))
+        .run();
+    }),
   };
   return withGroupCommit(store, groupCommitFor(raw));
 }
