@@ -5,7 +5,7 @@ import { resolveSettings } from "../../core/service-settings.js";
 import type { DeliveryJob, DeliveryStore, SentDelivery } from "../../core/store/deliveries.js";
 import { openNumber, sealedContext } from "../at-rest.js";
 import { readRoute, toDelivery } from "../rows.js";
-import { type PgDb, type PgExec, rows } from "./open.js";
+import { type OpenedPg, type PgExec, rows } from "./open.js";
 import { deliveries, verifications } from "./schema.js";
 import { closeVerification, insertDelivery } from "./writes.js";
 
@@ -38,7 +38,7 @@ type DeliveryRow = typeof deliveries.$inferSelect;
  * due delivery goes to exactly one instance; a lease that runs out (its instance died mid-send)
  * makes the row claimable again.
  */
-export function createPgDeliveryOperations(db: PgDb, vault: NumberVault): DeliveryStore {
+export function createPgDeliveryStore({ db }: OpenedPg, vault: NumberVault): DeliveryStore {
   const v = verifications;
 
   /** Leases the rows `which` selects (it must lock them) and joins what sending needs; cancels the unsendable. */

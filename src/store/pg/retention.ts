@@ -3,10 +3,10 @@ import type { NumberVault } from "../../core/number-vault.js";
 import { IDEMPOTENCY_KEY_TTL_MS } from "../../core/retention.js";
 import type { RetentionStore } from "../../core/store/retention.js";
 import { perNumberLimitKeys } from "../at-rest.js";
-import type { PgDb } from "./open.js";
+import type { OpenedPg } from "./open.js";
 
-/** The retention operations of the PostgreSQL Store: each is one transaction. */
-export function createPgRetentionOperations(db: PgDb, vault: NumberVault): RetentionStore {
+/** Retention and erasure on PostgreSQL: each operation is one transaction. */
+export function createPgRetentionStore({ db }: OpenedPg, vault: NumberVault): RetentionStore {
   const count = (r: { rowCount: number | null }) => r.rowCount ?? 0;
   return {
     async purgeBefore(cutoff, now) {
