@@ -2,9 +2,9 @@ import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { Channel } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import { resolveSettings } from "../../core/service-settings.js";
-import type { DeliveryJob, DeliveryStore, SentDelivery } from "../../core/store/deliveries.js";
+import { type DeliveryJob, type DeliveryStore, deliveryJob, type SentDelivery } from "../../core/store/deliveries.js";
 import { openNumber, sealedContext } from "../at-rest.js";
-import { readRoute, toDelivery } from "../rows.js";
+import { readRoute, readTransaction, toDelivery } from "../rows.js";
 import { type OpenedPg, type PgExec, rows } from "./open.js";
 import { deliveries, verifications } from "./schema.js";
 import { closeVerification, insertDelivery } from "./writes.js";
@@ -65,23 +65,22 @@ export function createPgDeliveryStore({ db }: OpenedPg, vault: NumberVault): Del
         unsendable.push(r.id);
         continue;
       }
-      jobs.push({
-        id: r.id,
-        verificationId: r.verification_id,
-        serviceId: r.service_id,
-        serviceName: r.service_name,
-        to: openNumber(vault, r.to_sealed, sealedContext.destination(r.verification_id)) ?? "",
-        step: r.step,
-        channel: r.channel as Channel,
-        provider: r.provider,
-        tries: r.tries,
-        route: readRoute(r.route),
-        sealedCode: r.sealed_code,
-        expiresAt,
-        locale: r.locale,
-        transaction: r.amount !== null && r.payee !== null ? { amount: r.amount, payee: r.payee } : null,
-        settings: resolveSettings(r.settings),
-      });
+      jobs.push(
+        deliveryJob({
+          delivery: { id: r.id, step: r.step, channel: r.channel as Channel, provider: r.provider, tries: r.tries },
+          verification: {
+            id: r.verification_id,
+            serviceId: r.service_id,
+            to: openNumber(vault, r.to_sealed, sealedContext.destination(r.verification_id)) ?? "",
+            route: readRoute(r.route),
+            expiresAt,
+            locale: r.locale,
+            transaction: readTransaction(r),
+          },
+          service: { name: r.service_name, settings: resolveSettings(r.settings) },
+          sealedCode: r.sealed_code,
+        }),
+      );
     }
     if (unsendable.length) {
       // Still under our lease: nobody else can have touched them.

@@ -1,9 +1,16 @@
 import { and, asc, eq, inArray, lte, or } from "drizzle-orm";
 import type { Channel, StatusUpdate } from "../../core/model.js";
 import { resolveSettings } from "../../core/service-settings.js";
-import type { DeliveryJob, DeliveryResult, DeliveryStore, NewDelivery, SentDelivery } from "../../core/store/deliveries.js";
+import {
+  type DeliveryJob,
+  type DeliveryResult,
+  type DeliveryStore,
+  deliveryJob,
+  type NewDelivery,
+  type SentDelivery,
+} from "../../core/store/deliveries.js";
 import { openNumber, sealedContext } from "../at-rest.js";
-import { readRoute, toDelivery } from "../rows.js";
+import { readRoute, readTransaction, toDelivery } from "../rows.js";
 import { atomic } from "./atomic.js";
 import type { SqliteStoreContext } from "./context.js";
 import type { ClaimedRow, JobContextRow } from "./hot.js";
@@ -28,23 +35,20 @@ export function createSqliteDeliveryStore({ raw, db, vault, hot, insertDelivery,
       hot.cancelDelivery.run(now, id);
       return null;
     }
-    return {
-      id: claimed.id,
-      verificationId: row.id,
-      serviceId: row.serviceId,
-      serviceName: row.serviceName,
-      to: openNumber(vault, row.toSealed, sealedContext.destination(row.id)) ?? "",
-      step: claimed.step,
-      channel: claimed.channel as Channel,
-      provider: claimed.provider,
-      tries: claimed.tries,
-      route: readRoute(JSON.parse(row.route)),
+    return deliveryJob({
+      delivery: { ...claimed, channel: claimed.channel as Channel },
+      verification: {
+        id: row.id,
+        serviceId: row.serviceId,
+        to: openNumber(vault, row.toSealed, sealedContext.destination(row.id)) ?? "",
+        route: readRoute(JSON.parse(row.route)),
+        expiresAt: row.expiresAt,
+        locale: row.locale,
+        transaction: readTransaction(row),
+      },
+      service: { name: row.serviceName, settings: resolveSettings(JSON.parse(row.settings)) },
       sealedCode: row.sealedCode,
-      expiresAt: row.expiresAt,
-      locale: row.locale,
-      transaction: row.amount !== null && row.payee !== null ? { amount: row.amount, payee: row.payee } : null,
-      settings: resolveSettings(JSON.parse(row.settings)),
-    };
+    });
   };
 
   /** The verification is pending, unexpired and its route is still at `step`. */
