@@ -4,8 +4,9 @@ import { createNumberVault, type NumberVault } from "../core/number-vault.js";
 import type { Limiter } from "../core/ports.js";
 import type { ConversionStore } from "../core/store/conversion.js";
 import type { Store } from "../core/store/index.js";
-import { createSqliteLimiter, type LimitSettings } from "../limits/limiter.js";
+import type { LimitSettings } from "../limits/limiter.js";
 import { createSqliteConversionStore } from "./sqlite/conversion.js";
+import { createSqliteLimiter } from "./sqlite/limiter.js";
 import { migrateSqlite, openSqlite } from "./sqlite/open.js";
 import { createSqliteStore } from "./sqlite/store.js";
 import { ensureSealed } from "./sqlite/vault-state.js";
@@ -48,7 +49,7 @@ export async function openConfiguredStore(config: StoreConfig, now: number = Dat
         import("./pg/vault-state.js"),
         import("./pg/store.js"),
         import("./pg/conversion.js"),
-        import("../limits/shared.js"),
+        import("./pg/limiter.js"),
       ]);
     const opened = openPg(config.databaseUrl, { poolSize: config.dbPoolSize });
     try {
@@ -97,7 +98,7 @@ export async function openBackends(
   if (!config.redisUrl) return { store, conversion, limiter: databaseLimiter(settings), close: () => store.close() };
   // Through the default export (module.exports): once bundled, a CommonJS package imported on demand
   // has no named exports.
-  const [{ default: ioredis }, { createRedisLimiter }] = await Promise.all([import("ioredis"), import("../limits/shared.js")]);
+  const [{ default: ioredis }, { createRedisLimiter }] = await Promise.all([import("ioredis"), import("./redis/limiter.js")]);
   const { Redis } = ioredis;
   // No offline queue: while Redis is unreachable a limit check fails at once (503) instead of hanging.
   const redis = new Redis(config.redisUrl, {
