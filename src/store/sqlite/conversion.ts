@@ -5,12 +5,12 @@ import type { ConversionStore } from "../../core/store/conversion.js";
 import { sealedContext, storedConversionKey } from "../at-rest.js";
 import { toBlock } from "../rows.js";
 import { atomic } from "./atomic.js";
-import { groupCommitFor, withGroupCommit } from "./group-commit.js";
 import type { OpenedSqlite } from "./open.js";
 import { abuseBlocks, conversionCounts } from "./schema.js";
 
 /**
  * The conversion guard's counters and blocks on SQLite; each operation is one synchronous transaction.
+ * store/backends.ts (`sqliteStores`) joins it to the connection's group commit, beside the Store.
  * Prefixes are keyed by blind index (README: Data at rest); a block keeps its prefix sealed for the admin listing.
  */
 export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: NumberVault): ConversionStore {
@@ -41,7 +41,7 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
     for (const k of keys.map(stored)) bump[field].run(k.scope, k.key, bucketStart);
   });
 
-  const store: ConversionStore = {
+  return {
     async countConversion(keys, bucketStart, field) {
       if (keys.length > 0) countTx([...keys], bucketStart, field);
     },
@@ -93,5 +93,4 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
         .run();
     }),
   };
-  return withGroupCommit(store, groupCommitFor(raw));
 }

@@ -5,7 +5,6 @@ import { sqliteStoreContext } from "./context.js";
 import { createSqliteDeliveryStore } from "./deliveries.js";
 import { createSqliteEventStore } from "./events.js";
 import { createSqliteFactorStore } from "./factors.js";
-import { groupCommitFor, withGroupCommit } from "./group-commit.js";
 import { createSqliteIdempotencyStore } from "./idempotency.js";
 import { createSqliteInboundStore } from "./inbound.js";
 import type { OpenedSqlite } from "./open.js";
@@ -20,11 +19,13 @@ import { createSqliteVerificationStore } from "./verifications.js";
  * operation is one synchronous transaction (nothing is awaited inside it) and therefore atomic; the
  * async signature is the port's. Phone numbers are stored as blind indexes beside sealed copies
  * (`vault`, see store/at-rest.ts); the port speaks plain E.164.
+ *
+ * This is the store alone: store/backends.ts (`sqliteStores`) joins it to the connection's group commit.
  */
 export function createSqliteStore(opened: OpenedSqlite, vault: NumberVault): Store {
   const ctx = sqliteStoreContext(opened, vault);
   const { raw } = opened;
-  const store: Store = {
+  return {
     ...createSqliteServiceStore(ctx),
     ...createSqliteVerificationStore(ctx),
     ...createSqliteDeliveryStore(ctx),
@@ -45,6 +46,4 @@ export function createSqliteStore(opened: OpenedSqlite, vault: NumberVault): Sto
       raw.close();
     },
   };
-  // Every operation joins the connection's group commit (see group-commit.ts).
-  return withGroupCommit(store, groupCommitFor(raw));
 }
