@@ -10,9 +10,10 @@ describeStoreContract("SQLite", async () => {
   const dir = mkdtempSync(join(tmpdir(), "verifyd-store-"));
   const sqlite = openSqlite(join(dir, "store.db"));
   migrateSqlite(sqlite.db);
-  const store = sqliteStores(sqlite, testVault).store;
+  const { store, conversion } = sqliteStores(sqlite, testVault);
   return {
     store,
+    conversion,
     async cleanup() {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
