@@ -5,7 +5,7 @@ import { startServer } from "./main.js";
 import { purgeCommand } from "./purge.js";
 import { rotateKeyCommand } from "./rotate-key.js";
 import { describeDatabase, openConfiguredStore } from "./store/backends.js";
-import { VaultKeyMismatchError } from "./store/sqlite/vault-state.js";
+import { VaultKeyMismatchError } from "./store/vault-key.js";
 import { VERSION } from "./version.js";
 
 const USAGE = `verifyd ${VERSION}: self-hosted phone verification

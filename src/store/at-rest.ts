@@ -64,6 +64,22 @@ export function storedLimitKey(vault: NumberVault, rule: LimitRule, key: string)
   return NUMBER_KEYED_RULES.includes(rule) ? vault.index(key) : key;
 }
 
+/** The rate-limit rules whose counters are keyed by a phone number (rate-limiter-flexible keys are `<rule>:<key>`). */
+const PER_NUMBER_RULES: readonly (LimitRule | `${LimitRule}_strikes`)[] = [
+  "sends_per_destination",
+  "failed_checks_per_destination",
+  "failed_checks_per_destination_strikes", // the lockouts remembered for escalation (limits/limiter.ts)
+  "inbound_approvals_per_sender",
+  "inbound_unknown_per_sender",
+];
+
+/** The stored keys of every rate-limit counter about `number`, which erasing the number deletes. */
+export function perNumberLimitKeys(vault: NumberVault, number: string): string[] {
+  // A strikes counter is keyed like its rule's counter (limits/limiter.ts).
+  const baseRule = (prefix: (typeof PER_NUMBER_RULES)[number]) => prefix.replace(/_strikes$/, "") as LimitRule;
+  return PER_NUMBER_RULES.map((rule) => `${rule}:${storedLimitKey(vault, baseRule(rule), number)}`);
+}
+
 /** The verification a stored idempotent answer is about (its `id`), kept in clear beside the sealed body for erasure. */
 export function answeredVerificationId(body: string): string | null {
   try {

@@ -4,9 +4,11 @@ import { createNumberVault, type NumberVault } from "../core/number-vault.js";
 import type { Limiter } from "../core/ports.js";
 import type { ConversionStore } from "../core/store/conversion.js";
 import type { Store } from "../core/store/index.js";
-import { createSqliteLimiter, type LimitSettings } from "../limits/limiter.js";
+import type { LimitSettings } from "../limits/limiter.js";
 import { createSqliteConversionStore } from "./sqlite/conversion.js";
-import { migrateSqlite, openSqlite } from "./sqlite/open.js";
+import { groupCommitFor, withGroupCommit } from "./sqlite/group-commit.js";
+import { createSqliteLimiter } from "./sqlite/limiter.js";
+import { migrateSqlite, type OpenedSqlite, openSqlite } from "./sqlite/open.js";
 import { createSqliteStore } from "./sqlite/store.js";
 import { ensureSealed } from "./sqlite/vault-state.js";
 
@@ -48,7 +50,7 @@ export async function openConfiguredStore(config: StoreConfig, now: number = Dat
         import("./pg/vault-state.js"),
         import("./pg/store.js"),
         import("./pg/conversion.js"),
-        import("../limits/shared.js"),
+        import("./pg/limiter.js"),
       ]);
     const opened = openPg(config.databaseUrl, { poolSize: config.dbPoolSize });
     try {
@@ -73,10 +75,34 @@ export async function openConfiguredStore(config: StoreConfig, now: number = Dat
     sqlite.raw.close();
     throw err;
   }
+  return sqliteStores(sqlite, vault);
+}
+
+/**
+ * The stores and counters of one SQLite connection, all in its group commit (sqlite/group-commit.ts).
+ *
+ * What joins it: every operation of the Store and of the conversion store (by name, `close` and
+ * `readiness` excepted: they commit the open batch first and run outside it), and the rate-limit
+ * counters' upserts: rate-limiter-flexible runs each as `transaction(…)`, which the limiter's
+ * connection wrapper (sqlite/limiter.ts) turns into a join. Everything started in one turn of the
+ * event loop writes inside one `BEGIN IMMEDIATE` transaction, committed when the turn ends; each
+ * operation stays atomic on its own (its transaction becomes a savepoint, so one that fails rolls
+ * back alone).
+ *
+ * Every store operation settles only after the commit that holds its writes, reads included: a read
+ * may have seen a write of the open batch, and nobody may act on a write that could still be rolled
+ * back, so no response reports a write a crash could lose. (The limiter's answers do not wait for
+ * the commit.) Why batch at all: a commit writes every page its transaction dirtied to the WAL, and
+ * the ten-odd small operations of a start rewrite the same few index pages; shared by the requests
+ * in flight, those pages are written once per turn instead of once per operation.
+ */
+export function sqliteStores(sqlite: OpenedSqlite, vault: NumberVault): OpenedStore {
+  const group = groupCommitFor(sqlite.raw);
   return {
-    store: createSqliteStore(sqlite, vault),
-    conversion: createSqliteConversionStore(sqlite, vault),
+    store: withGroupCommit(createSqliteStore(sqlite, vault), group),
+    conversion: withGroupCommit(createSqliteConversionStore(sqlite, vault), group),
     vault,
+    // Joins `group` through its connection wrapper (groupCommitFor returns this connection's one group).
     databaseLimiter: (settings) => createSqliteLimiter(sqlite.raw, settings, vault),
   };
 }
@@ -97,7 +123,7 @@ export async function openBackends(
   if (!config.redisUrl) return { store, conversion, limiter: databaseLimiter(settings), close: () => store.close() };
   // Through the default export (module.exports): once bundled, a CommonJS package imported on demand
   // has no named exports.
-  const [{ default: ioredis }, { createRedisLimiter }] = await Promise.all([import("ioredis"), import("../limits/shared.js")]);
+  const [{ default: ioredis }, { createRedisLimiter }] = await Promise.all([import("ioredis"), import("./redis/limiter.js")]);
   const { Redis } = ioredis;
   // No offline queue: while Redis is unreachable a limit check fails at once (503) instead of hanging.
   const redis = new Redis(config.redisUrl, {

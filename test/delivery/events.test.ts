@@ -7,8 +7,8 @@ import { maskPhone } from "../../src/core/events.js";
 import { createNumberVault } from "../../src/core/number-vault.js";
 import { createEventsWorker, EVENT_MAX_TRIES, EVENT_RETRY_DELAYS_MS } from "../../src/delivery/events-worker.js";
 import { createLogger } from "../../src/observability/logger.js";
+import { sqliteStores } from "../../src/store/backends.js";
 import { openSqlite } from "../../src/store/sqlite/open.js";
-import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { createHarness, type Harness, TEST_SECRET } from "../helpers/harness.js";
 import { type SinkRequest, startWebhookSink, type WebhookSink } from "../helpers/webhook-sink.js";
 
@@ -155,7 +155,7 @@ describe("event webhooks", () => {
     await h.startVerification(TO);
     // A worker of its own with a short timeout, on the same database; the harness's worker is not run.
     const second = openSqlite(h.dbPath);
-    const store = createSqliteStore(second, createNumberVault(TEST_SECRET));
+    const store = sqliteStores(second, createNumberVault(TEST_SECRET)).store;
     try {
       const receivers = createEventReceivers({ store, secret: TEST_SECRET, fallback: { url: sink.url, secret: SECRET } });
       const worker = createEventsWorker({ store, clock: h.clock, receivers, logger: createLogger("silent"), timeoutMs: 100 });
@@ -178,7 +178,7 @@ describe("event webhooks", () => {
     await withEvents();
     await h.startVerification(TO);
     const second = openSqlite(h.dbPath);
-    const store = createSqliteStore(second, createNumberVault(TEST_SECRET));
+    const store = sqliteStores(second, createNumberVault(TEST_SECRET)).store;
     const recorded: number[] = [];
     let storeDown = true;
     // The store fails while the first batch's results are recorded, as a crash would lose them.

@@ -12,8 +12,8 @@ import { createVerificationService } from "../../src/core/verification/index.js"
 import { createOutbox, type Outbox } from "../../src/delivery/outbox.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { uuidIds } from "../../src/runtime.js";
+import { sqliteStores } from "../../src/store/backends.js";
 import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
-import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { FakeClock } from "../helpers/clock.js";
 import { CapturingSender } from "../helpers/senders.js";
 import { testVault } from "../store/fixtures.js";
@@ -70,7 +70,7 @@ describe("route fallback", () => {
     dir = mkdtempSync(join(tmpdir(), "verifyd-fallback-"));
     const sqlite = openSqlite(join(dir, "f.db"));
     migrateSqlite(sqlite.db);
-    store = createSqliteStore(sqlite, testVault);
+    store = sqliteStores(sqlite, testVault).store;
     clock = new FakeClock();
     senders.clear();
     await store.ensureService({ id: "svc_test", name: "Acme", route: [] }, clock.now());

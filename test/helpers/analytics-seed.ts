@@ -2,8 +2,8 @@ import type { Channel, RouteStep, Verification } from "../../src/core/model.js";
 import { createNumberVault } from "../../src/core/number-vault.js";
 import type { NewDelivery } from "../../src/core/store/deliveries.js";
 import type { Store } from "../../src/core/store/index.js";
+import { sqliteStores } from "../../src/store/backends.js";
 import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
-import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { TEST_SECRET } from "./harness.js";
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -147,7 +147,7 @@ export async function seedAnalytics(store: Store, serviceId: string, day1: numbe
 export async function seedDatabaseFile(dbPath: string, serviceId: string, day1: number, now: number): Promise<void> {
   const sqlite = openSqlite(dbPath);
   migrateSqlite(sqlite.db);
-  const store = createSqliteStore(sqlite, createNumberVault(TEST_SECRET));
+  const store = sqliteStores(sqlite, createNumberVault(TEST_SECRET)).store;
   try {
     await store.ensureService({ id: "svc_other", name: "Other", route: [] }, now);
     await seedAnalytics(store, serviceId, day1);

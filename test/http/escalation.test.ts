@@ -10,7 +10,7 @@ type Check = { valid: boolean; reason: string | null; code?: string };
  * rate-limiter-flexible reads `Date.now()`, so the system date is faked and moved with the harness clock.
  */
 // Moves a faked Date; Redis expires counters on its own clock, so on shared backends the
-// escalation is tested in test/limits/shared.test.ts instead.
+// escalation is tested in test/store/shared-limiters.test.ts instead.
 describe.skipIf(onSharedBackends())("brute-force escalation", () => {
   let h: Harness | undefined;
   beforeEach(() => {

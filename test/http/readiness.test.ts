@@ -6,9 +6,9 @@ import { drizzle } from "drizzle-orm/better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createNumberVault } from "../../src/core/number-vault.js";
 import { healthRoutes } from "../../src/http/routes/health.js";
+import { sqliteStores } from "../../src/store/backends.js";
 import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
 import * as schema from "../../src/store/sqlite/schema.js";
-import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { createHarness, type Harness, TEST_SECRET } from "../helpers/harness.js";
 import { onSharedBackends } from "../helpers/shared-backends.js";
 
@@ -61,7 +61,7 @@ describe("GET /readyz", () => {
 
   it.skipIf(sqliteFileOnly)("answers 503 naming the providers a service's route needs but nobody configured", async () => {
     await onSecondConnection(h.dbPath, (raw) => {
-      const store = createSqliteStore({ raw, db: drizzle(raw, { schema }) }, createNumberVault(TEST_SECRET));
+      const store = sqliteStores({ raw, db: drizzle(raw, { schema }) }, createNumberVault(TEST_SECRET)).store;
       return store.ensureService(
         {
           id: "svc_routed",
@@ -93,7 +93,7 @@ describe("SQLite store readiness", () => {
     await onSecondConnection(path, (raw) => migrateSqlite(drizzle(raw, { schema })));
     const raw = new Database(path, { readonly: true });
     try {
-      const store = createSqliteStore({ raw, db: drizzle(raw, { schema }) }, createNumberVault(TEST_SECRET));
+      const store = sqliteStores({ raw, db: drizzle(raw, { schema }) }, createNumberVault(TEST_SECRET)).store;
       const app = healthRoutes({ store, version: "test" });
       const res = await app.request("/readyz");
       expect(res.status).toBe(503);
@@ -108,7 +108,7 @@ describe("SQLite store readiness", () => {
   it("leaves no trace of the write it tries", async () => {
     const opened = openSqlite(join(dir, "rw.db"));
     migrateSqlite(opened.db);
-    const store = createSqliteStore(opened, createNumberVault(TEST_SECRET));
+    const store = sqliteStores(opened, createNumberVault(TEST_SECRET)).store;
     expect(await store.readiness()).toEqual([
       { name: "database_writable", ok: true },
       { name: "migrations", ok: true },

@@ -1,8 +1,10 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Verification } from "../../src/core/model.js";
+import type { ConversionStore } from "../../src/core/store/conversion.js";
 import type { NewDelivery } from "../../src/core/store/deliveries.js";
 import type { Store } from "../../src/core/store/index.js";
 import { seedAnalytics } from "../helpers/analytics-seed.js";
+import { describeConversionContract } from "./conversion-contract.js";
 import { describeFactorContract } from "./factors-contract.js";
 import { sampleVerification } from "./fixtures.js";
 import { describeOptOutContract } from "./opt-outs-contract.js";
@@ -10,15 +12,17 @@ import { describeRetentionContract } from "./retention-contract.js";
 
 /**
  * The Store contract: every implementation (SQLite, PostgreSQL) must pass it.
- * `makeStore` returns a fresh, migrated, empty store; `skip` when its server is not available.
+ * `makeStore` returns a fresh, migrated, empty store with the conversion store of the same
+ * database, as the backend assembles them; `skip` when its server is not available.
  */
 export function describeStoreContract(
   name: string,
-  makeStore: () => Promise<{ store: Store; cleanup(): Promise<void> }>,
+  makeStore: () => Promise<{ store: Store; conversion: ConversionStore; cleanup(): Promise<void> }>,
   options: { skip?: boolean } = {},
 ) {
   describe.skipIf(options.skip ?? false)(`Store contract: ${name}`, () => {
     let store: Store;
+    let conversion: ConversionStore;
     let cleanup: () => Promise<void>;
     const T0 = 1_800_000_000_000;
     let seq = 0;
@@ -40,7 +44,7 @@ export function describeStoreContract(
     };
 
     beforeEach(async () => {
-      ({ store, cleanup } = await makeStore());
+      ({ store, conversion, cleanup } = await makeStore());
       await store.ensureService({ id: "svc_test", name: "Test", route: [{ channel: "sms", providers: ["p2"] }] }, T0);
       return async () => cleanup();
     });
@@ -48,6 +52,7 @@ export function describeStoreContract(
     describeFactorContract(() => store, T0);
     describeOptOutContract(() => store, T0);
     describeRetentionContract(() => store, T0);
+    describeConversionContract(() => conversion, T0);
 
     it("keeps one live verification per destination", async () => {
       const { v } = await create();
@@ -386,6 +391,48 @@ export function describeStoreContract(
       expect((await store.claimDueEvents(T0 + 3, 10, 1_000)).map((e) => e.id)).toEqual(["evt_d"]);
     });
 
+    it("requeues an event, of the given service only, as pending and due at once", async () => {
+      for (const id of ["evt_dead", "evt_sent"]) {
+        await store.enqueueEvent({
+          id,
+          type: "verification.started",
+          serviceId: "svc_test",
+          payload: `{"n":"${id}"}`,
+          createdAt: T0,
+        });
+      }
+      await store.recordEventResults(
+        [
+          { id: "evt_dead", status: "dead", tries: 11, lastError: "http_410" },
+          { id: "evt_sent", status: "delivered", tries: 1, lastError: null },
+        ],
+        T0 + 1,
+      );
+      expect(await store.claimDueEvents(T0 + 100, 10, 1_000)).toEqual([]);
+      expect(await store.requeueEvent("evt_dead", "svc_other", T0 + 50)).toBeNull();
+      expect(await store.requeueEvent("evt_unknown", undefined, T0 + 50)).toBeNull();
+      expect((await store.listEvents({ status: "dead", limit: 10 })).map((e) => e.id)).toEqual(["evt_dead"]);
+
+      const requeued = await store.requeueEvent("evt_dead", "svc_test", T0 + 50);
+      expect(requeued).toMatchObject({
+        id: "evt_dead",
+        serviceId: "svc_test",
+        status: "pending",
+        nextTryAt: T0 + 50,
+        updatedAt: T0 + 50,
+        tries: 11,
+        lastError: "http_410",
+        payload: '{"n":"evt_dead"}',
+      });
+      expect(await store.requeueEvent("evt_sent", undefined, T0 + 60)).toMatchObject({ status: "pending", nextTryAt: T0 + 60 });
+      expect(await store.countPendingEvents()).toBe(2);
+      const due = await store.claimDueEvents(T0 + 100, 10, 1_000);
+      expect(due.map((e) => [e.id, e.tries, e.payload])).toEqual([
+        ["evt_dead", 11, '{"n":"evt_dead"}'],
+        ["evt_sent", 1, '{"n":"evt_sent"}'],
+      ]);
+    });
+
     it("reports how long a delivery took to be confirmed, once", async () => {
       const { d } = await create();
       await store.claimDelivery(d.id, T0, 30_000);
@@ -434,6 +481,36 @@ export function describeStoreContract(
       expect(await store.findApiKeyByHash(hash)).toMatchObject({ id: "key_1", serviceId: null, prefix: "vfd_abc" });
       expect(await store.findApiKeyByHash(Buffer.alloc(32, 8))).toBeNull();
       expect(await store.countActiveAdminKeys()).toBe(1);
+    });
+
+    it("revokes an API key once, and tells an unknown key apart", async () => {
+      const key = (id: string, serviceId: string | null, fill: number) => ({
+        id,
+        serviceId,
+        prefix: `vfd_${id}`,
+        secretHash: Buffer.alloc(32, fill),
+        label: id,
+        createdAt: T0,
+        revokedAt: null,
+      });
+      await store.insertApiKey(key("key_admin", null, 1));
+      await store.insertApiKey(key("key_other_admin", null, 2));
+      await store.insertApiKey(key("key_svc", "svc_test", 3));
+      expect(await store.countActiveAdminKeys()).toBe(2);
+
+      expect(await store.revokeApiKey("key_unknown", T0 + 1)).toBe(false);
+      expect(await store.revokeApiKey("key_admin", T0 + 2)).toBe(true);
+      expect(await store.findApiKeyByHash(Buffer.alloc(32, 1))).toMatchObject({ id: "key_admin", revokedAt: T0 + 2 });
+      expect(await store.countActiveAdminKeys()).toBe(1);
+      // Already revoked: still true, and the first revocation time stays.
+      expect(await store.revokeApiKey("key_admin", T0 + 3)).toBe(true);
+      expect(await store.revokeApiKey("key_svc", T0 + 4)).toBe(true);
+      expect((await store.listApiKeys()).map((k) => [k.id, k.revokedAt])).toEqual([
+        ["key_admin", T0 + 2],
+        ["key_other_admin", null],
+        ["key_svc", T0 + 4],
+      ]);
+      expect(await store.findApiKeyByHash(Buffer.alloc(32, 2))).toMatchObject({ id: "key_other_admin", revokedAt: null });
     });
   });
 }

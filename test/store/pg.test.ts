@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Store } from "../../src/core/store/index.js";
 import { openConfiguredStore } from "../../src/store/backends.js";
+import { createPgConversionStore } from "../../src/store/pg/conversion.js";
 import { openPg } from "../../src/store/pg/open.js";
 import { createPgStore } from "../../src/store/pg/store.js";
-import { VaultKeyMismatchError } from "../../src/store/sqlite/vault-state.js";
+import { VaultKeyMismatchError } from "../../src/store/vault-key.js";
 import { createTestDatabase } from "../helpers/services.js";
 import { describeStoreContract } from "./contract.js";
 import { sampleVerification, testVault } from "./fixtures.js";
@@ -15,9 +16,11 @@ describeStoreContract(
   "PostgreSQL",
   async () => {
     const database = await createTestDatabase(server as string);
-    const store = createPgStore(openPg(database.url, { poolSize: 4 }), testVault);
+    const opened = openPg(database.url, { poolSize: 4 });
+    const store = createPgStore(opened, testVault);
     return {
       store,
+      conversion: createPgConversionStore(opened, testVault),
       async cleanup() {
         await store.close();
         await database.drop();

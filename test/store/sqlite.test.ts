@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sqliteStores } from "../../src/store/backends.js";
 import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
-import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { describeStoreContract } from "./contract.js";
 import { testVault } from "./fixtures.js";
 
@@ -10,9 +10,10 @@ describeStoreContract("SQLite", async () => {
   const dir = mkdtempSync(join(tmpdir(), "verifyd-store-"));
   const sqlite = openSqlite(join(dir, "store.db"));
   migrateSqlite(sqlite.db);
-  const store = createSqliteStore(sqlite, testVault);
+  const { store, conversion } = sqliteStores(sqlite, testVault);
   return {
     store,
+    conversion,
     async cleanup() {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -5,8 +5,8 @@ import { DEFAULT_SETTINGS } from "../../src/core/service-settings.js";
 import type { Store } from "../../src/core/store/index.js";
 import { createTotpSealer, toBase32 } from "../../src/core/totp.js";
 import { uuidIds } from "../../src/runtime.js";
+import { sqliteStores } from "../../src/store/backends.js";
 import { migrateSqlite, openSqlite } from "../../src/store/sqlite/open.js";
-import { createSqliteStore } from "../../src/store/sqlite/store.js";
 import { FakeClock } from "../helpers/clock.js";
 import { codeAt, wrongCodeAt } from "../helpers/totp.js";
 import { testVault } from "../store/fixtures.js";
@@ -41,14 +41,14 @@ describe("factor service", () => {
   let factors: FactorService;
 
   beforeEach(async () => {
-    store = createSqliteStore(
+    store = sqliteStores(
       (() => {
         const opened = openSqlite(":memory:");
         migrateSqlite(opened.db);
         return opened;
       })(),
       testVault,
-    );
+    ).store;
     await store.ensureService({ id: service.id, name: service.name, route: [] }, 0);
     clock = new FakeClock(59_000); // the first RFC 6238 vector's time
     secrets = [];

@@ -1,9 +1,9 @@
 import { asc, inArray, type SQL, sql } from "drizzle-orm";
-import type { AnalyticsDimension, Verification } from "../../core/model.js";
+import type { AnalyticsDimension } from "../../core/model.js";
+import type { NumberVault } from "../../core/number-vault.js";
 import type { AnalyticsStore } from "../../core/store/analytics.js";
-import { type FunnelSqlRow, toFunnelRow } from "../sqlite/analytics.js";
-import { type PgDb, rows } from "./open.js";
-import { toPgDelivery } from "./rows.js";
+import { type FunnelSqlRow, toDelivery, toFunnelRow, toVerification } from "../rows.js";
+import { type OpenedPg, rows } from "./open.js";
 import { deliveries, verifications } from "./schema.js";
 
 /** A delivery a provider accepted, whatever receipt came after (a failed receipt keeps its message id). */
@@ -61,11 +61,8 @@ export function pgFunnelSql(query: {
     order by ${sql.raw(keys)}`;
 }
 
-/** The analytics reads of the PostgreSQL Store (counts arrive as bigint text: converted here). */
-export function createPgAnalyticsOperations(
-  db: PgDb,
-  toVerification: (row: typeof verifications.$inferSelect) => Verification,
-): AnalyticsStore {
+/** The analytics reads on PostgreSQL (counts arrive as bigint text: converted here). */
+export function createPgAnalyticsStore({ db }: OpenedPg, vault: NumberVault): AnalyticsStore {
   return {
     async analytics(query) {
       const list = await rows<FunnelSqlRow>(db, pgFunnelSql(query));
@@ -94,8 +91,8 @@ export function createPgAnalyticsOperations(
             )
             .orderBy(asc(deliveries.createdAt));
           return list.map((row) => ({
-            verification: toVerification(row),
-            deliveries: sent.filter((d) => d.verificationId === row.id).map(toPgDelivery),
+            verification: toVerification(row, vault),
+            deliveries: sent.filter((d) => d.verificationId === row.id).map(toDelivery),
           }));
         },
         { isolationLevel: "repeatable read", accessMode: "read only" },

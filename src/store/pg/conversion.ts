@@ -2,7 +2,7 @@ import { and, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { ConversionStore } from "../../core/store/conversion.js";
 import { sealedContext, storedConversionKey } from "../at-rest.js";
-import { toBlock } from "../sqlite/conversion.js";
+import { toBlock } from "../rows.js";
 import type { OpenedPg } from "./open.js";
 import { abuseBlocks, conversionCounts } from "./schema.js";
 

@@ -2,12 +2,10 @@ import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { Channel } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import { resolveSettings } from "../../core/service-settings.js";
-import type { DeliveryJob, SentDelivery } from "../../core/store/deliveries.js";
-import type { Store } from "../../core/store/index.js";
+import { type DeliveryJob, type DeliveryStore, deliveryJob, type SentDelivery } from "../../core/store/deliveries.js";
 import { openNumber, sealedContext } from "../at-rest.js";
-import type { DeliveryOperations } from "../sqlite/deliveries.js";
-import { type PgDb, type PgExec, rows } from "./open.js";
-import { readRoute, toPgDelivery } from "./rows.js";
+import { readRoute, readTransaction, toDelivery } from "../rows.js";
+import { type OpenedPg, type PgExec, rows } from "./open.js";
 import { deliveries, verifications } from "./schema.js";
 import { closeVerification, insertDelivery } from "./writes.js";
 
@@ -40,7 +38,7 @@ type DeliveryRow = typeof deliveries.$inferSelect;
  * due delivery goes to exactly one instance; a lease that runs out (its instance died mid-send)
  * makes the row claimable again.
  */
-export function createPgDeliveryOperations(db: PgDb, vault: NumberVault): DeliveryOperations {
+export function createPgDeliveryStore({ db }: OpenedPg, vault: NumberVault): DeliveryStore {
   const v = verifications;
 
   /** Leases the rows `which` selects (it must lock them) and joins what sending needs; cancels the unsendable. */
@@ -67,23 +65,22 @@ export function createPgDeliveryOperations(db: PgDb, vault: NumberVault): Delive
         unsendable.push(r.id);
         continue;
       }
-      jobs.push({
-        id: r.id,
-        verificationId: r.verification_id,
-        serviceId: r.service_id,
-        serviceName: r.service_name,
-        to: openNumber(vault, r.to_sealed, sealedContext.destination(r.verification_id)) ?? "",
-        step: r.step,
-        channel: r.channel as Channel,
-        provider: r.provider,
-        tries: r.tries,
-        route: readRoute(r.route),
-        sealedCode: r.sealed_code,
-        expiresAt,
-        locale: r.locale,
-        transaction: r.amount !== null && r.payee !== null ? { amount: r.amount, payee: r.payee } : null,
-        settings: resolveSettings(r.settings),
-      });
+      jobs.push(
+        deliveryJob({
+          delivery: { id: r.id, step: r.step, channel: r.channel as Channel, provider: r.provider, tries: r.tries },
+          verification: {
+            id: r.verification_id,
+            serviceId: r.service_id,
+            to: openNumber(vault, r.to_sealed, sealedContext.destination(r.verification_id)) ?? "",
+            route: readRoute(r.route),
+            expiresAt,
+            locale: r.locale,
+            transaction: readTransaction(r),
+          },
+          service: { name: r.service_name, settings: resolveSettings(r.settings) },
+          sealedCode: r.sealed_code,
+        }),
+      );
     }
     if (unsendable.length) {
       // Still under our lease: nobody else can have touched them.
@@ -238,11 +235,11 @@ export function createPgDeliveryOperations(db: PgDb, vault: NumberVault): Delive
         .from(deliveries)
         .where(eq(deliveries.verificationId, verificationId))
         .orderBy(asc(deliveries.createdAt));
-      return list.map(toPgDelivery);
+      return list.map(toDelivery);
     },
     async countQueuedDeliveries() {
       const [r] = await rows<{ n: number }>(db, sql`select count(*)::int as n from deliveries where status = 'queued'`);
       return r?.n ?? 0;
     },
-  } satisfies Pick<Store, keyof DeliveryOperations>;
+  };
 }

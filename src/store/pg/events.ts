@@ -3,15 +3,15 @@ import type { EventType } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { EventStore } from "../../core/store/events.js";
 import { sealedContext } from "../at-rest.js";
-import { toEventEntry } from "../sqlite/events.js";
-import { type PgDb, rows } from "./open.js";
+import { toEventEntry } from "../rows.js";
+import { type OpenedPg, rows } from "./open.js";
 import { events, services } from "./schema.js";
 
 /**
- * The event-webhook operations of the PostgreSQL Store; a claim skips rows another instance is
+ * Event webhooks on PostgreSQL; a claim skips rows another instance is
  * claiming. Payloads are sealed at rest and opened when claimed, so the worker signs the exact text enqueued.
  */
-export function createPgEventOperations(db: PgDb, vault: NumberVault): EventStore {
+export function createPgEventStore({ db }: OpenedPg, vault: NumberVault): EventStore {
   const e = events;
   // Asked for every event enqueued when no global receiver is set: a named statement, planned once
   // per connection, instead of SQL built and parsed on every emit.

@@ -1,13 +1,14 @@
 import { and, asc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
-import { type FactorOperations, toFactor, toStoredFactor } from "../sqlite/factors.js";
-import type { PgDb } from "./open.js";
+import type { FactorStore } from "../../core/store/factors.js";
+import { toFactor, toStoredFactor } from "../rows.js";
+import type { OpenedPg } from "./open.js";
 import { factors } from "./schema.js";
 
 /**
- * The factor operations of the PostgreSQL Store. The counting and accepting updates are single
+ * Authenticator-app factors on PostgreSQL. The counting and accepting updates are single
  * conditional statements: concurrent attempts queue on the row lock and each re-reads the row.
  */
-export function createPgFactorOperations(db: PgDb): FactorOperations {
+export function createPgFactorStore({ db }: OpenedPg): FactorStore {
   const f = factors;
   const unlocked = (now: number) => or(isNull(f.lockedUntil), lte(f.lockedUntil, now));
 

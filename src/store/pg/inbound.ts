@@ -1,18 +1,16 @@
 import { and, desc, eq, gt, isNotNull, lte, or, sql } from "drizzle-orm";
 import type { NumberVault } from "../../core/number-vault.js";
-import type { InboundApproval } from "../../core/store/inbound.js";
+import type { InboundApproval, InboundStore } from "../../core/store/inbound.js";
 import { sealedContext, storedNumber } from "../at-rest.js";
-import type { InboundOperations } from "../sqlite/inbound.js";
-import { inboundRow } from "../sqlite/inbound.js";
-import type { PgDb } from "./open.js";
-import { toPgVerification as toVerification } from "./rows.js";
+import { inboundRow, toVerification } from "../rows.js";
+import type { OpenedPg } from "./open.js";
 import { verifications } from "./schema.js";
 
 /**
- * The person-to-application operations of the PostgreSQL Store (same layout as SQLite's: the
+ * Person-to-application verifications on PostgreSQL (same layout as SQLite's: the
  * expected sender's blind index in `to_number`, '' for any, with its sealed copy; found by `inbound_code_hash`).
  */
-export function createPgInboundOperations(db: PgDb, vault: NumberVault): InboundOperations {
+export function createPgInboundStore({ db }: OpenedPg, vault: NumberVault): InboundStore {
   const v = verifications;
   const toVer = (r: typeof v.$inferSelect) => toVerification(r, vault);
   return {

@@ -3,16 +3,16 @@ import type { Channel, OptOut, OptOutSource } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { OptOutStore } from "../../core/store/opt-outs.js";
 import { sealedContext } from "../at-rest.js";
-import type { PgDb } from "./open.js";
+import type { OpenedPg } from "./open.js";
 import { optOuts } from "./schema.js";
 
 type OptOutRow = typeof optOuts.$inferSelect;
 
 /**
- * The opt-out operations of the PostgreSQL Store, keyed on (phone index, channel): each is one statement.
+ * Opt-outs on PostgreSQL, keyed on (phone index, channel): each is one statement.
  * `phone` holds the number's blind index, `phone_sealed` the number.
  */
-export function createPgOptOutOperations(db: PgDb, vault: NumberVault): OptOutStore {
+export function createPgOptOutStore({ db }: OpenedPg, vault: NumberVault): OptOutStore {
   const o = optOuts;
   const toOptOut = (r: OptOutRow): OptOut => ({
     phone: r.phoneSealed ? vault.open(r.phoneSealed, sealedContext.optOut(r.phone)) : "",

@@ -1,14 +1,12 @@
 import { sql } from "drizzle-orm";
 import type { NumberVault } from "../../core/number-vault.js";
-import type { LimitRule } from "../../core/ports.js";
 import { IDEMPOTENCY_KEY_TTL_MS } from "../../core/retention.js";
 import type { RetentionStore } from "../../core/store/retention.js";
-import { storedLimitKey } from "../at-rest.js";
-import { PER_NUMBER_RULES } from "../sqlite/retention.js";
-import type { PgDb } from "./open.js";
+import { perNumberLimitKeys } from "../at-rest.js";
+import type { OpenedPg } from "./open.js";
 
-/** The retention operations of the PostgreSQL Store: each is one transaction. */
-export function createPgRetentionOperations(db: PgDb, vault: NumberVault): RetentionStore {
+/** Retention and erasure on PostgreSQL: each operation is one transaction. */
+export function createPgRetentionStore({ db }: OpenedPg, vault: NumberVault): RetentionStore {
   const count = (r: { rowCount: number | null }) => r.rowCount ?? 0;
   return {
     async purgeBefore(cutoff, now) {
@@ -42,9 +40,7 @@ export function createPgRetentionOperations(db: PgDb, vault: NumberVault): Reten
           await tx.execute(sql`delete from deliveries where verification_id in (select id from verifications where ${about})`),
         );
         const verifications = count(await tx.execute(sql`delete from verifications where ${about}`));
-        // A strikes counter is keyed like its rule's counter (limits/limiter.ts).
-        const baseRule = (prefix: (typeof PER_NUMBER_RULES)[number]) => prefix.replace(/_strikes$/, "") as LimitRule;
-        const keys = PER_NUMBER_RULES.map((rule) => `${rule}:${storedLimitKey(vault, baseRule(rule), number)}`);
+        const keys = perNumberLimitKeys(vault, number);
         const rateLimits = count(await tx.execute(sql`delete from rate_limits where key in ${keys}`));
         const optOuts = includeOptOuts ? count(await tx.execute(sql`delete from opt_outs where phone = ${phone}`)) : 0;
         return { verifications, deliveries, idempotencyKeys, rateLimits, optOuts };

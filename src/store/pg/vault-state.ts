@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import type { NumberVault } from "../../core/number-vault.js";
-import { KEY_CHECK_CONTEXT, KEY_CHECK_TEXT, VaultKeyMismatchError } from "../sqlite/vault-state.js";
+import { KEY_CHECK_CONTEXT, KEY_CHECK_TEXT, VaultKeyMismatchError } from "../vault-key.js";
 import type { PgDb } from "./open.js";
 import { vaultState } from "./schema.js";
 

@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
-import type { AnalyticsDimension, Verification } from "../../core/model.js";
-import type { AnalyticsStore, FunnelRow } from "../../core/store/analytics.js";
-import type { OpenedSqlite } from "./open.js";
-import { toDelivery } from "./rows.js";
+import type { AnalyticsDimension } from "../../core/model.js";
+import type { AnalyticsStore } from "../../core/store/analytics.js";
+import { type FunnelSqlRow, toDelivery, toFunnelRow } from "../rows.js";
+import type { SqliteStoreContext } from "./context.js";
 import { deliveries, verifications } from "./schema.js";
 
 /**
@@ -73,25 +73,8 @@ export function funnelSql(groupBy: readonly AnalyticsDimension[], serviceFilter:
   order by ${keys.map((k) => `keyed.${k}`).join(", ")}`;
 }
 
-export type FunnelSqlRow = Record<string, string | number | null>;
-
-/** A row of the funnel query as the API reports it (both stores; PostgreSQL's counts arrive as text). */
-export const toFunnelRow = (groupBy: readonly AnalyticsDimension[], r: FunnelSqlRow): FunnelRow => ({
-  key: Object.fromEntries(groupBy.map((dim) => [dim, String(r[`k_${dim}`])])),
-  requested: Number(r.requested),
-  sent: Number(r.sent),
-  delivered: Number(r.delivered),
-  checked: Number(r.checked),
-  approved: Number(r.approved),
-  messagesSent: Number(r.messages_sent),
-  medianApproveMs: r.median_ms === null ? null : Number(r.median_ms),
-});
-
 /** The analytics reads of the SQLite Store. */
-export function createSqliteAnalyticsOperations(
-  { raw, db }: OpenedSqlite,
-  toVerification: (row: typeof verifications.$inferSelect) => Verification,
-): AnalyticsStore {
+export function createSqliteAnalyticsStore({ raw, db, toVerification }: SqliteStoreContext): AnalyticsStore {
   const recentIds = raw.prepare("select id from verifications order by created_at desc limit ?");
   const recentIdsOfService = raw.prepare("select id from verifications where service_id = ? order by created_at desc limit ?");
 

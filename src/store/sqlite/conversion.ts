@@ -1,30 +1,16 @@
 import { and, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
-import type { AbuseBlock, AbuseMode, ConversionReason, ConversionScope } from "../../core/model.js";
+import type { AbuseBlock } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { ConversionStore } from "../../core/store/conversion.js";
 import { sealedContext, storedConversionKey } from "../at-rest.js";
-import { groupCommitFor, withGroupCommit } from "./group-commit.js";
+import { toBlock } from "../rows.js";
+import { atomic } from "./atomic.js";
 import type { OpenedSqlite } from "./open.js";
 import { abuseBlocks, conversionCounts } from "./schema.js";
 
-type BlockRow = typeof abuseBlocks.$inferSelect;
-
-/** A block row as the guard sees it: a prefix's key opened from its sealed copy (both stores map their rows with it). */
-export const toBlock = (vault: NumberVault, r: BlockRow): AbuseBlock => ({
-  id: r.id,
-  scope: r.scope as ConversionScope,
-  key: r.keySealed ? vault.openText(r.keySealed, sealedContext.abuseBlockKey(r.id)) : r.key,
-  reason: r.reason as ConversionReason,
-  sends: r.sends,
-  approvals: r.approvals,
-  mode: r.mode as AbuseMode,
-  createdAt: r.createdAt,
-  expiresAt: r.expiresAt,
-  liftedAt: r.liftedAt,
-});
-
 /**
  * The conversion guard's counters and blocks on SQLite; each operation is one synchronous transaction.
+ * store/backends.ts (`sqliteStores`) joins it to the connection's group commit, beside the Store.
  * Prefixes are keyed by blind index (README: Data at rest); a block keeps its prefix sealed for the admin listing.
  */
 export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: NumberVault): ConversionStore {
@@ -55,42 +41,7 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
     for (const k of keys.map(stored)) bump[field].run(k.scope, k.key, bucketStart);
   });
 
-  const openTx = raw.transaction((block: AbuseBlock, now: number) => {
-    const existing = db
-      .select()
-      .from(b)
-      .where(and(eq(b.scope, block.scope), eq(b.key, stored(block).key), active(now)))
-      .get();
-    if (existing) return { block: toBlock(vault, existing), created: false };
-    const keySealed = block.scope === "prefix" ? vault.sealText(block.key, sealedContext.abuseBlockKey(block.id)) : null;
-    db.insert(b)
-      .values({ ...block, key: stored(block).key, keySealed })
-      .run();
-    return { block, created: true };
-  });
-
-  const liftTx = raw.transaction((id: string, now: number) => {
-    const row = db
-      .update(b)
-      .set({ liftedAt: now })
-      .where(and(eq(b.id, id), active(now)))
-      .returning()
-      .get();
-    if (!row) return null;
-    db.delete(c)
-      .where(and(eq(c.scope, row.scope), eq(c.key, row.key)))
-      .run();
-    return toBlock(vault, row);
-  });
-
-  const purgeTx = raw.transaction((countsBefore: number, blocksBefore: number) => {
-    db.delete(c).where(lt(c.bucketStart, countsBefore)).run();
-    db.delete(b)
-      .where(or(lt(b.expiresAt, blocksBefore), lt(b.liftedAt, blocksBefore)))
-      .run();
-  });
-
-  const store: ConversionStore = {
+  return {
     async countConversion(keys, bucketStart, field) {
       if (keys.length > 0) countTx([...keys], bucketStart, field);
     },
@@ -100,9 +51,19 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
         return { sends: Number(row?.sends ?? 0), approvals: Number(row?.approvals ?? 0) };
       });
     },
-    async openAbuseBlock(block, now) {
-      return openTx(block, now);
-    },
+    openAbuseBlock: atomic(raw, (block: AbuseBlock, now: number) => {
+      const existing = db
+        .select()
+        .from(b)
+        .where(and(eq(b.scope, block.scope), eq(b.key, stored(block).key), active(now)))
+        .get();
+      if (existing) return { block: toBlock(vault, existing), created: false };
+      const keySealed = block.scope === "prefix" ? vault.sealText(block.key, sealedContext.abuseBlockKey(block.id)) : null;
+      db.insert(b)
+        .values({ ...block, key: stored(block).key, keySealed })
+        .run();
+      return { block, created: true };
+    }),
     async listActiveAbuseBlocks(now) {
       return db
         .select()
@@ -112,12 +73,24 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
         .all()
         .map((r) => toBlock(vault, r));
     },
-    async liftAbuseBlock(id, now) {
-      return liftTx(id, now);
-    },
-    async purgeConversion(countsBefore, blocksBefore) {
-      purgeTx(countsBefore, blocksBefore);
-    },
+    liftAbuseBlock: atomic(raw, (id: string, now: number) => {
+      const row = db
+        .update(b)
+        .set({ liftedAt: now })
+        .where(and(eq(b.id, id), active(now)))
+        .returning()
+        .get();
+      if (!row) return null;
+      db.delete(c)
+        .where(and(eq(c.scope, row.scope), eq(c.key, row.key)))
+        .run();
+      return toBlock(vault, row);
+    }),
+    purgeConversion: atomic(raw, (countsBefore: number, blocksBefore: number) => {
+      db.delete(c).where(lt(c.bucketStart, countsBefore)).run();
+      db.delete(b)
+        .where(or(lt(b.expiresAt, blocksBefore), lt(b.liftedAt, blocksBefore)))
+        .run();
+    }),
   };
-  return withGroupCommit(store, groupCommitFor(raw));
 }

@@ -1,48 +1,26 @@
-import type Database from "better-sqlite3";
 import { and, asc, eq, inArray, lte, or } from "drizzle-orm";
-import type { Channel, StatusUpdate, VerificationStatus } from "../../core/model.js";
-import type { NumberVault } from "../../core/number-vault.js";
+import type { Channel, StatusUpdate } from "../../core/model.js";
 import { resolveSettings } from "../../core/service-settings.js";
-import type { DeliveryJob, NewDelivery, SentDelivery } from "../../core/store/deliveries.js";
-import type { Store } from "../../core/store/index.js";
+import {
+  type DeliveryJob,
+  type DeliveryResult,
+  type DeliveryStore,
+  deliveryJob,
+  type NewDelivery,
+  type SentDelivery,
+} from "../../core/store/deliveries.js";
 import { openNumber, sealedContext } from "../at-rest.js";
-import type { ClaimedRow, HotStatements, JobContextRow } from "./hot.js";
+import { readRoute, readTransaction, toDelivery } from "../rows.js";
+import { atomic } from "./atomic.js";
+import type { SqliteStoreContext } from "./context.js";
+import type { ClaimedRow, JobContextRow } from "./hot.js";
 import { statusIs } from "./literal.js";
-import type { SqliteDb } from "./open.js";
-import { type DeliveryRow, readRoute, toDelivery } from "./rows.js";
 import { deliveries, verifications } from "./schema.js";
 
-export type DeliveryOperations = Pick<
-  Store,
-  | "claimDelivery"
-  | "claimDueDeliveries"
-  | "recordDeliveryResult"
-  | "recordStatus"
-  | "claimOverdueFallbacks"
-  | "advanceRoute"
-  | "listDeliveries"
-  | "countQueuedDeliveries"
->;
-
-export interface DeliveryContext {
-  raw: Database.Database;
-  vault: NumberVault;
-  db: SqliteDb;
-  hot: HotStatements;
-  insertDelivery(d: NewDelivery, now: number): unknown;
-  /** pending → a closed status in its own (nested) transaction; false when it was not pending. */
-  closeTx(id: string, status: VerificationStatus, now: number): boolean;
-}
+type DeliveryRow = typeof deliveries.$inferSelect;
 
 /** The outbox's side of the SQLite store: claiming, recording results, receipts and fallbacks. */
-export function createSqliteDeliveryOperations({
-  raw,
-  db,
-  vault,
-  hot,
-  insertDelivery,
-  closeTx,
-}: DeliveryContext): DeliveryOperations {
+export function createSqliteDeliveryStore({ raw, db, vault, hot, insertDelivery, closeTx }: SqliteStoreContext): DeliveryStore {
   const v = verifications;
   // Served by the partial index deliveries_due (status = 'queued').
   const countQueued = raw.prepare("select count(*) as n from deliveries where status = 'queued'");
@@ -57,23 +35,20 @@ export function createSqliteDeliveryOperations({
       hot.cancelDelivery.run(now, id);
       return null;
     }
-    return {
-      id: claimed.id,
-      verificationId: row.id,
-      serviceId: row.serviceId,
-      serviceName: row.serviceName,
-      to: openNumber(vault, row.toSealed, sealedContext.destination(row.id)) ?? "",
-      step: claimed.step,
-      channel: claimed.channel as Channel,
-      provider: claimed.provider,
-      tries: claimed.tries,
-      route: readRoute(JSON.parse(row.route)),
+    return deliveryJob({
+      delivery: { ...claimed, channel: claimed.channel as Channel },
+      verification: {
+        id: row.id,
+        serviceId: row.serviceId,
+        to: openNumber(vault, row.toSealed, sealedContext.destination(row.id)) ?? "",
+        route: readRoute(JSON.parse(row.route)),
+        expiresAt: row.expiresAt,
+        locale: row.locale,
+        transaction: readTransaction(row),
+      },
+      service: { name: row.serviceName, settings: resolveSettings(JSON.parse(row.settings)) },
       sealedCode: row.sealedCode,
-      expiresAt: row.expiresAt,
-      locale: row.locale,
-      transaction: row.amount !== null && row.payee !== null ? { amount: row.amount, payee: row.payee } : null,
-      settings: resolveSettings(JSON.parse(row.settings)),
-    };
+    });
   };
 
   /** The verification is pending, unexpired and its route is still at `step`. */
@@ -106,117 +81,100 @@ export function createSqliteDeliveryOperations({
     };
   };
 
+  // Ranks make updates monotonic: a late "sent" never undoes "delivered", and a closed delivery
+  // (failed, undelivered, canceled) stays closed: its route has already moved on.
+  const rank: Record<string, number> = { queued: 0, sending: 0, accepted: 1, sent: 2, delivered: 3, read: 4 };
+
   return {
-    claimDelivery: (() => {
-      const tx = raw.transaction(claimOne);
-      return async (id, now, leaseMs) => tx(id, now, leaseMs);
-    })(),
-    claimDueDeliveries: (() => {
-      const tx = raw.transaction((now: number, leaseMs: number, limit: number) => {
-        const due = db
-          .select({ id: deliveries.id })
-          .from(deliveries)
-          .where(
-            or(
-              and(statusIs(deliveries.status, "queued"), lte(deliveries.nextTryAt, now)),
-              and(statusIs(deliveries.status, "sending"), lte(deliveries.leaseUntil, now)),
-            ),
-          )
-          .orderBy(asc(deliveries.nextTryAt))
-          .limit(limit)
-          .all();
-        return due.map((d) => claimOne(d.id, now, leaseMs)).filter((j): j is DeliveryJob => j !== null);
-      });
-      return async (now, leaseMs, limit) => tx(now, leaseMs, limit);
-    })(),
-    recordDeliveryResult: (() => {
-      const tx = raw.transaction((r: Parameters<Store["recordDeliveryResult"]>[0], now: number) => {
-        const row = hot.recordResult.get({
-          id: r.deliveryId,
-          status: r.status,
-          providerMessageId: r.providerMessageId ?? null,
-          errorCode: r.errorCode ?? null,
-          errorMessage: r.errorMessage ?? null,
-          nextTryAt: r.status === "queued" ? (r.nextTryAt ?? now) : null,
-          fallbackAt: r.status === "accepted" ? (r.fallbackAt ?? null) : null,
-          now,
-        }) as { verificationId: string; step: number } | undefined;
-        // Only the delivery the route is waiting on may move it on (an older step's late failure may not).
-        if (!row || r.status !== "failed" || !stillOnStep(row.verificationId, row.step, now)) return;
-        if (r.fallback) {
-          insertDelivery(r.fallback, now);
-          db.update(v).set({ currentStep: r.fallback.step, updatedAt: now }).where(eq(v.id, row.verificationId)).run();
-        } else if (r.failVerification) {
-          closeTx(row.verificationId, "failed", now);
-        }
-      });
-      return async (result, now) => tx(result, now);
-    })(),
-    recordStatus: (() => {
-      // Ranks make updates monotonic: a late "sent" never undoes "delivered", and a closed delivery
-      // (failed, undelivered, canceled) stays closed: its route has already moved on.
-      const rank: Record<string, number> = { queued: 0, sending: 0, accepted: 1, sent: 2, delivered: 3, read: 4 };
-      const tx = raw.transaction((provider: string, u: StatusUpdate, now: number) => {
-        const row = db
-          .select()
-          .from(deliveries)
-          .where(and(eq(deliveries.provider, provider), eq(deliveries.providerMessageId, u.providerMessageId)))
-          .get();
-        if (!row) return null;
-        const current = rank[row.status] ?? 0; // failed, undelivered, canceled rank lowest
-        const positive = u.status === "sent" || u.status === "delivered" || u.status === "read";
-        const closed = row.status === "failed" || row.status === "undelivered" || row.status === "canceled";
-        const apply = !closed && (positive ? (rank[u.status] ?? 0) > current : current < 3);
-        if (apply) {
-          const settled = u.status !== "sent";
-          db.update(deliveries)
-            .set({
-              status: u.status,
-              updatedAt: now,
-              ...(u.errorCode ? { errorCode: u.errorCode, errorMessage: u.errorMessage ?? null } : {}),
-              ...(settled ? { fallbackAt: null } : {}),
-            })
-            .where(eq(deliveries.id, row.id))
-            .run();
-        }
-        const sent = sentDelivery({ ...row, status: apply ? u.status : row.status }, now);
-        const firstDelivered = apply && current < 3 && (u.status === "delivered" || u.status === "read");
-        return sent && firstDelivered ? { ...sent, deliveredAfterMs: now - row.createdAt } : sent;
-      });
-      return async (provider, update, now) => tx(provider, update, now);
-    })(),
-    claimOverdueFallbacks: (() => {
-      const tx = raw.transaction((now: number, limit: number) => {
-        const due = db
-          .select()
-          .from(deliveries)
-          .where(and(lte(deliveries.fallbackAt, now), inArray(deliveries.status, ["accepted", "sent"])))
-          .limit(limit)
-          .all();
-        const claimed: SentDelivery[] = [];
-        for (const d of due) {
-          db.update(deliveries).set({ fallbackAt: null, updatedAt: now }).where(eq(deliveries.id, d.id)).run();
-          const sent = sentDelivery(d, now);
-          if (sent) claimed.push(sent);
-        }
-        return claimed;
-      });
-      return async (now, limit) => tx(now, limit);
-    })(),
-    advanceRoute: (() => {
-      const tx = raw.transaction((input: { fromDeliveryId: string; next: NewDelivery; reason: string; now: number }) => {
-        const from = db.select().from(deliveries).where(eq(deliveries.id, input.fromDeliveryId)).get();
-        if (!from || !stillOnStep(from.verificationId, from.step, input.now)) return false;
+    claimDelivery: atomic(raw, claimOne),
+    claimDueDeliveries: atomic(raw, (now: number, leaseMs: number, limit: number) => {
+      const due = db
+        .select({ id: deliveries.id })
+        .from(deliveries)
+        .where(
+          or(
+            and(statusIs(deliveries.status, "queued"), lte(deliveries.nextTryAt, now)),
+            and(statusIs(deliveries.status, "sending"), lte(deliveries.leaseUntil, now)),
+          ),
+        )
+        .orderBy(asc(deliveries.nextTryAt))
+        .limit(limit)
+        .all();
+      return due.map((d) => claimOne(d.id, now, leaseMs)).filter((j): j is DeliveryJob => j !== null);
+    }),
+    recordDeliveryResult: atomic(raw, (r: DeliveryResult, now: number) => {
+      const row = hot.recordResult.get({
+        id: r.deliveryId,
+        status: r.status,
+        providerMessageId: r.providerMessageId ?? null,
+        errorCode: r.errorCode ?? null,
+        errorMessage: r.errorMessage ?? null,
+        nextTryAt: r.status === "queued" ? (r.nextTryAt ?? now) : null,
+        fallbackAt: r.status === "accepted" ? (r.fallbackAt ?? null) : null,
+        now,
+      }) as { verificationId: string; step: number } | undefined;
+      // Only the delivery the route is waiting on may move it on (an older step's late failure may not).
+      if (!row || r.status !== "failed" || !stillOnStep(row.verificationId, row.step, now)) return;
+      if (r.fallback) {
+        insertDelivery(r.fallback, now);
+        db.update(v).set({ currentStep: r.fallback.step, updatedAt: now }).where(eq(v.id, row.verificationId)).run();
+      } else if (r.failVerification) {
+        closeTx(row.verificationId, "failed", now);
+      }
+    }),
+    recordStatus: atomic(raw, (provider: string, u: StatusUpdate, now: number) => {
+      const row = db
+        .select()
+        .from(deliveries)
+        .where(and(eq(deliveries.provider, provider), eq(deliveries.providerMessageId, u.providerMessageId)))
+        .get();
+      if (!row) return null;
+      const current = rank[row.status] ?? 0; // failed, undelivered, canceled rank lowest
+      const positive = u.status === "sent" || u.status === "delivered" || u.status === "read";
+      const closed = row.status === "failed" || row.status === "undelivered" || row.status === "canceled";
+      const apply = !closed && (positive ? (rank[u.status] ?? 0) > current : current < 3);
+      if (apply) {
+        const settled = u.status !== "sent";
         db.update(deliveries)
-          .set({ errorCode: from.errorCode ?? input.reason, fallbackAt: null, updatedAt: input.now })
-          .where(eq(deliveries.id, from.id))
+          .set({
+            status: u.status,
+            updatedAt: now,
+            ...(u.errorCode ? { errorCode: u.errorCode, errorMessage: u.errorMessage ?? null } : {}),
+            ...(settled ? { fallbackAt: null } : {}),
+          })
+          .where(eq(deliveries.id, row.id))
           .run();
-        insertDelivery(input.next, input.now);
-        db.update(v).set({ currentStep: input.next.step, updatedAt: input.now }).where(eq(v.id, from.verificationId)).run();
-        return true;
-      });
-      return async (input) => tx(input);
-    })(),
+      }
+      const sent = sentDelivery({ ...row, status: apply ? u.status : row.status }, now);
+      const firstDelivered = apply && current < 3 && (u.status === "delivered" || u.status === "read");
+      return sent && firstDelivered ? { ...sent, deliveredAfterMs: now - row.createdAt } : sent;
+    }),
+    claimOverdueFallbacks: atomic(raw, (now: number, limit: number) => {
+      const due = db
+        .select()
+        .from(deliveries)
+        .where(and(lte(deliveries.fallbackAt, now), inArray(deliveries.status, ["accepted", "sent"])))
+        .limit(limit)
+        .all();
+      const claimed: SentDelivery[] = [];
+      for (const d of due) {
+        db.update(deliveries).set({ fallbackAt: null, updatedAt: now }).where(eq(deliveries.id, d.id)).run();
+        const sent = sentDelivery(d, now);
+        if (sent) claimed.push(sent);
+      }
+      return claimed;
+    }),
+    advanceRoute: atomic(raw, (input: { fromDeliveryId: string; next: NewDelivery; reason: string; now: number }) => {
+      const from = db.select().from(deliveries).where(eq(deliveries.id, input.fromDeliveryId)).get();
+      if (!from || !stillOnStep(from.verificationId, from.step, input.now)) return false;
+      db.update(deliveries)
+        .set({ errorCode: from.errorCode ?? input.reason, fallbackAt: null, updatedAt: input.now })
+        .where(eq(deliveries.id, from.id))
+        .run();
+      insertDelivery(input.next, input.now);
+      db.update(v).set({ currentStep: input.next.step, updatedAt: input.now }).where(eq(v.id, from.verificationId)).run();
+      return true;
+    }),
     async listDeliveries(verificationId) {
       return db
         .select()

@@ -1,32 +1,17 @@
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
-import type { EventStatus, EventType } from "../../core/model.js";
-import type { NumberVault } from "../../core/number-vault.js";
-import type { EventEntry, EventResult, EventStore } from "../../core/store/events.js";
+import type { EventType } from "../../core/model.js";
+import type { EventResult, EventStore } from "../../core/store/events.js";
 import { sealedContext } from "../at-rest.js";
-import type { OpenedSqlite } from "./open.js";
+import { toEventEntry } from "../rows.js";
+import { atomic } from "./atomic.js";
+import type { SqliteStoreContext } from "./context.js";
 import { events, services } from "./schema.js";
 
-type EventRow = typeof events.$inferSelect;
-
-/** An event row as the log lists it, its payload opened (both stores map their rows with it). */
-export const toEventEntry = (vault: NumberVault, r: EventRow): EventEntry => ({
-  id: r.id,
-  type: r.type as EventType,
-  serviceId: r.serviceId,
-  status: r.status as EventStatus,
-  tries: r.tries,
-  lastError: r.lastError,
-  nextTryAt: r.nextTryAt,
-  createdAt: r.createdAt,
-  updatedAt: r.updatedAt,
-  payload: vault.openText(r.payload, sealedContext.eventPayload(r.id)),
-});
-
 /**
- * The event-webhook operations of the SQLite Store; the claim is one synchronous transaction.
+ * Event webhooks on SQLite; the claim is one synchronous transaction.
  * Payloads are sealed at rest and opened when claimed, so the worker signs the exact text enqueued.
  */
-export function createSqliteEventOperations({ raw, db }: OpenedSqlite, vault: NumberVault): EventStore {
+export function createSqliteEventStore({ raw, db, vault }: SqliteStoreContext): EventStore {
   const e = events;
   // The planner would pick events_listing (status, created_at) and sort every pending event on each
   // pass; a backlog then makes every claim slower. events_due (next_try_at, pending only) reads just
@@ -36,24 +21,6 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite, vault: Nu
      where status = 'pending' and next_try_at <= ? order by next_try_at limit ?`,
   );
   const lease = raw.prepare("update events set next_try_at = ?, updated_at = ? where id = ?");
-  const claim = raw.transaction((now: number, limit: number, leaseMs: number) => {
-    const due = dueEvents.all(now, limit) as {
-      id: string;
-      type: string;
-      serviceId: string | null;
-      payload: string;
-      tries: number;
-    }[];
-    for (const row of due) lease.run(now + leaseMs, now, row.id);
-    return due.map((r) => ({
-      id: r.id,
-      type: r.type as EventType,
-      serviceId: r.serviceId,
-      payload: vault.openText(r.payload, sealedContext.eventPayload(r.id)),
-      tries: r.tries,
-    }));
-  });
-
   // A whole batch of tries in one transaction; a result without `lastError` keeps the stored one.
   const recordResult = raw.prepare(
     `update events set status = @status, tries = @tries, next_try_at = @nextTryAt,
@@ -97,9 +64,23 @@ export function createSqliteEventOperations({ raw, db }: OpenedSqlite, vault: Nu
     async enqueueEvent(event) {
       insertEvent.run({ ...event, payload: vault.sealText(event.payload, sealedContext.eventPayload(event.id)) });
     },
-    async claimDueEvents(now, limit, leaseMs) {
-      return claim(now, limit, leaseMs);
-    },
+    claimDueEvents: atomic(raw, (now: number, limit: number, leaseMs: number) => {
+      const due = dueEvents.all(now, limit) as {
+        id: string;
+        type: string;
+        serviceId: string | null;
+        payload: string;
+        tries: number;
+      }[];
+      for (const row of due) lease.run(now + leaseMs, now, row.id);
+      return due.map((r) => ({
+        id: r.id,
+        type: r.type as EventType,
+        serviceId: r.serviceId,
+        payload: vault.openText(r.payload, sealedContext.eventPayload(r.id)),
+        tries: r.tries,
+      }));
+    }),
     async recordEventResults(results, now) {
       if (results.length > 0) recordResults(results, now);
     },

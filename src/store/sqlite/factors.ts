@@ -1,84 +1,17 @@
 import { and, asc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
-import type { Factor, FactorStatus, StoredFactor } from "../../core/model.js";
-import type { FactorAcceptance, FactorAttempt } from "../../core/store/factors.js";
-import type { Store } from "../../core/store/index.js";
-import type { OpenedSqlite } from "./open.js";
+import type { FactorAcceptance, FactorAttempt, FactorStore } from "../../core/store/factors.js";
+import { toFactor, toStoredFactor } from "../rows.js";
+import { atomic } from "./atomic.js";
+import type { SqliteStoreContext } from "./context.js";
 import { factors } from "./schema.js";
 
-type FactorRow = typeof factors.$inferSelect;
-
-export type FactorOperations = Pick<
-  Store,
-  "createFactor" | "getFactor" | "listFactors" | "deleteFactor" | "beginFactorAttempt" | "acceptFactorStep"
->;
-
-export function toStoredFactor(r: FactorRow): StoredFactor {
-  return {
-    id: r.id,
-    serviceId: r.serviceId,
-    entityId: r.entityId,
-    label: r.label,
-    digits: r.digits as StoredFactor["digits"],
-    period: r.period as StoredFactor["period"],
-    status: r.status as FactorStatus,
-    lastStep: r.lastStep,
-    failedAttempts: r.failedAttempts,
-    lockedUntil: r.lockedUntil,
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-    sealedSecret: r.sealedSecret,
-  };
-}
-
-/** What leaves an accept or a failure: the factor without its sealed secret. */
-export function toFactor(r: FactorRow): Factor {
-  const { sealedSecret: _sealed, ...factor } = toStoredFactor(r);
-  return factor;
-}
-
 /**
- * The factor operations of the SQLite Store. Each is one statement, or one synchronous
+ * Authenticator-app factors on SQLite. Each is one statement, or one synchronous
  * transaction, so each is atomic; the lockout and replay rules sit in the `WHERE` clauses.
  */
-export function createSqliteFactorOperations({ raw, db }: OpenedSqlite): FactorOperations {
+export function createSqliteFactorStore({ raw, db }: SqliteStoreContext): FactorStore {
   const f = factors;
   const unlocked = (now: number) => or(isNull(f.lockedUntil), lte(f.lockedUntil, now));
-
-  const beginTx = raw.transaction((input: { id: string; now: number; maxFailures: number; lockMs: number }): FactorAttempt => {
-    const { id, now, maxFailures, lockMs } = input;
-    // SET expressions read the row as it was before the update, so both see the same old count.
-    const counted = db
-      .update(f)
-      .set({
-        failedAttempts: sql`${f.failedAttempts} + 1`,
-        lockedUntil: sql`case when ${f.failedAttempts} + 1 >= ${maxFailures} then ${now + lockMs} else null end`,
-        updatedAt: now,
-      })
-      .where(and(eq(f.id, id), unlocked(now)))
-      .returning()
-      .get();
-    if (counted) return { kind: "counted", factor: toStoredFactor(counted) };
-    const current = db.select().from(f).where(eq(f.id, id)).get();
-    return current ? { kind: "locked", factor: toFactor(current) } : { kind: "not_found" };
-  });
-
-  const acceptTx = raw.transaction(
-    (input: { id: string; step: number; now: number; activate: boolean; alsoReset?: string[] }): FactorAcceptance => {
-      const cleared = { failedAttempts: 0, lockedUntil: null, updatedAt: input.now };
-      const accepted = db
-        .update(f)
-        .set({ ...cleared, lastStep: input.step, ...(input.activate ? { status: "verified" } : {}) })
-        .where(and(eq(f.id, input.id), sql`coalesce(${f.lastStep}, -1) < ${input.step}`))
-        .returning()
-        .get();
-      if (!accepted) {
-        const exists = db.select({ id: f.id }).from(f).where(eq(f.id, input.id)).get();
-        return { kind: "refused", reason: exists ? "replayed" : "not_found" };
-      }
-      if (input.alsoReset?.length) db.update(f).set(cleared).where(inArray(f.id, input.alsoReset)).run();
-      return { kind: "accepted", factor: toFactor(accepted) };
-    },
-  );
 
   return {
     async createFactor(factor) {
@@ -109,11 +42,40 @@ export function createSqliteFactorOperations({ raw, db }: OpenedSqlite): FactorO
           .run().changes > 0
       );
     },
-    async beginFactorAttempt(input) {
-      return beginTx(input);
-    },
-    async acceptFactorStep(input) {
-      return acceptTx(input);
-    },
+    beginFactorAttempt: atomic(raw, (input: { id: string; now: number; maxFailures: number; lockMs: number }): FactorAttempt => {
+      const { id, now, maxFailures, lockMs } = input;
+      // SET expressions read the row as it was before the update, so both see the same old count.
+      const counted = db
+        .update(f)
+        .set({
+          failedAttempts: sql`${f.failedAttempts} + 1`,
+          lockedUntil: sql`case when ${f.failedAttempts} + 1 >= ${maxFailures} then ${now + lockMs} else null end`,
+          updatedAt: now,
+        })
+        .where(and(eq(f.id, id), unlocked(now)))
+        .returning()
+        .get();
+      if (counted) return { kind: "counted", factor: toStoredFactor(counted) };
+      const current = db.select().from(f).where(eq(f.id, id)).get();
+      return current ? { kind: "locked", factor: toFactor(current) } : { kind: "not_found" };
+    }),
+    acceptFactorStep: atomic(
+      raw,
+      (input: { id: string; step: number; now: number; activate: boolean; alsoReset?: string[] }): FactorAcceptance => {
+        const cleared = { failedAttempts: 0, lockedUntil: null, updatedAt: input.now };
+        const accepted = db
+          .update(f)
+          .set({ ...cleared, lastStep: input.step, ...(input.activate ? { status: "verified" } : {}) })
+          .where(and(eq(f.id, input.id), sql`coalesce(${f.lastStep}, -1) < ${input.step}`))
+          .returning()
+          .get();
+        if (!accepted) {
+          const exists = db.select({ id: f.id }).from(f).where(eq(f.id, input.id)).get();
+          return { kind: "refused", reason: exists ? "replayed" : "not_found" };
+        }
+        if (input.alsoReset?.length) db.update(f).set(cleared).where(inArray(f.id, input.alsoReset)).run();
+        return { kind: "accepted", factor: toFactor(accepted) };
+      },
+    ),
   };
 }

@@ -1,18 +1,17 @@
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import type { Channel, OptOut, OptOutSource } from "../../core/model.js";
-import type { NumberVault } from "../../core/number-vault.js";
 import type { OptOutStore } from "../../core/store/opt-outs.js";
 import { sealedContext } from "../at-rest.js";
-import type { OpenedSqlite } from "./open.js";
+import type { SqliteStoreContext } from "./context.js";
 import { optOuts } from "./schema.js";
 
 type OptOutRow = typeof optOuts.$inferSelect;
 
 /**
- * The opt-out operations of the SQLite Store, keyed on (phone index, channel): each is one statement.
+ * Opt-outs on SQLite, keyed on (phone index, channel): each is one statement.
  * `phone` holds the number's blind index, `phone_sealed` the number.
  */
-export function createSqliteOptOutOperations({ db }: OpenedSqlite, vault: NumberVault): OptOutStore {
+export function createSqliteOptOutStore({ db, vault }: SqliteStoreContext): OptOutStore {
   const o = optOuts;
   const toOptOut = (r: OptOutRow): OptOut => ({
     phone: r.phoneSealed ? vault.open(r.phoneSealed, sealedContext.optOut(r.phone)) : "",

@@ -1,21 +1,11 @@
-import type { NumberVault } from "../../core/number-vault.js";
-import type { LimitRule } from "../../core/ports.js";
 import { IDEMPOTENCY_KEY_TTL_MS } from "../../core/retention.js";
 import type { RetentionStore } from "../../core/store/retention.js";
-import { storedLimitKey } from "../at-rest.js";
-import type { OpenedSqlite } from "./open.js";
+import { perNumberLimitKeys } from "../at-rest.js";
+import { atomic } from "./atomic.js";
+import type { SqliteStoreContext } from "./context.js";
 
-/** The rate-limit rules whose counters are keyed by a phone number (rate-limiter-flexible keys are `<rule>:<key>`). */
-export const PER_NUMBER_RULES: readonly (LimitRule | `${LimitRule}_strikes`)[] = [
-  "sends_per_destination",
-  "failed_checks_per_destination",
-  "failed_checks_per_destination_strikes", // the lockouts remembered for escalation (limits/limiter.ts)
-  "inbound_approvals_per_sender",
-  "inbound_unknown_per_sender",
-];
-
-/** The retention operations of the SQLite Store: each is one synchronous transaction. */
-export function createSqliteRetentionOperations({ raw }: OpenedSqlite, vault: NumberVault): RetentionStore {
+/** Retention and erasure on SQLite: each operation is one synchronous transaction. */
+export function createSqliteRetentionStore({ raw, vault }: SqliteStoreContext): RetentionStore {
   const closedBefore = "created_at < @cutoff and status <> 'pending'";
   const purgeDeliveries = raw.prepare(
     `delete from deliveries where verification_id in (select id from verifications where ${closedBefore})`,
@@ -37,33 +27,23 @@ export function createSqliteRetentionOperations({ raw }: OpenedSqlite, vault: Nu
   const eraseRateLimits = raw.prepare("delete from rate_limits where key in (select value from json_each(@keys))");
   const eraseOptOuts = raw.prepare("delete from opt_outs where phone = @phone");
 
-  const purgeTx = raw.transaction((cutoff: number, now: number) => ({
-    deliveries: purgeDeliveries.run({ cutoff }).changes,
-    verifications: purgeVerifications.run({ cutoff }).changes,
-    idempotencyKeys: purgeIdempotency.run({ before: now - IDEMPOTENCY_KEY_TTL_MS }).changes,
-  }));
-
-  // Numbers are stored as blind indexes: erase by the number's index.
-  const eraseTx = raw.transaction((number: string, includeOptOuts: boolean) => {
-    const phone = vault.index(number);
-    const ids = idsOfNumber.all({ phone }) as string[];
-    const idempotencyKeys = ids.length ? eraseIdempotency.run({ ids: JSON.stringify(ids) }).changes : 0;
-    const deliveries = eraseDeliveries.run({ phone }).changes;
-    const verifications = eraseVerifications.run({ phone }).changes;
-    // A strikes counter is keyed like its rule's counter (limits/limiter.ts).
-    const baseRule = (prefix: (typeof PER_NUMBER_RULES)[number]) => prefix.replace(/_strikes$/, "") as LimitRule;
-    const keys = JSON.stringify(PER_NUMBER_RULES.map((rule) => `${rule}:${storedLimitKey(vault, baseRule(rule), number)}`));
-    const rateLimits = eraseRateLimits.run({ keys }).changes;
-    const optOuts = includeOptOuts ? eraseOptOuts.run({ phone }).changes : 0;
-    return { verifications, deliveries, idempotencyKeys, rateLimits, optOuts };
-  });
-
   return {
-    async purgeBefore(cutoff, now) {
-      return purgeTx(cutoff, now);
-    },
-    async eraseNumber(phone, { includeOptOuts }) {
-      return eraseTx(phone, includeOptOuts);
-    },
+    purgeBefore: atomic(raw, (cutoff: number, now: number) => ({
+      deliveries: purgeDeliveries.run({ cutoff }).changes,
+      verifications: purgeVerifications.run({ cutoff }).changes,
+      idempotencyKeys: purgeIdempotency.run({ before: now - IDEMPOTENCY_KEY_TTL_MS }).changes,
+    })),
+    // Numbers are stored as blind indexes: erase by the number's index.
+    eraseNumber: atomic(raw, (number: string, { includeOptOuts }: { includeOptOuts: boolean }) => {
+      const phone = vault.index(number);
+      const ids = idsOfNumber.all({ phone }) as string[];
+      const idempotencyKeys = ids.length ? eraseIdempotency.run({ ids: JSON.stringify(ids) }).changes : 0;
+      const deliveries = eraseDeliveries.run({ phone }).changes;
+      const verifications = eraseVerifications.run({ phone }).changes;
+      const keys = JSON.stringify(perNumberLimitKeys(vault, number));
+      const rateLimits = eraseRateLimits.run({ keys }).changes;
+      const optOuts = includeOptOuts ? eraseOptOuts.run({ phone }).changes : 0;
+      return { verifications, deliveries, idempotencyKeys, rateLimits, optOuts };
+    }),
   };
 }

@@ -4,7 +4,8 @@ import { createCodeKit } from "../../core/codes.js";
 import { createNumberVault } from "../../core/number-vault.js";
 import { createTotpSealer } from "../../core/totp.js";
 import { NUMBER_KEYED_RULES, sealedContext, storedConversionKey } from "../at-rest.js";
-import { ensureSealed, keyState, scrubbing, VaultKeyMismatchError, writeKeyCheck } from "./vault-state.js";
+import { VaultKeyMismatchError } from "../vault-key.js";
+import { ensureSealed, keyState, scrubbing, writeKeyCheck } from "./vault-state.js";
 
 export interface RotationCounts {
   verifications: number;

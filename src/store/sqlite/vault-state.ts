@@ -1,25 +1,13 @@
 import type Database from "better-sqlite3";
 import { type NumberVault, SEALED_TEXT_PREFIX } from "../../core/number-vault.js";
 import { answeredVerificationId, NUMBER_KEYED_RULES, sealedContext } from "../at-rest.js";
+import { KEY_CHECK_CONTEXT, KEY_CHECK_TEXT, VaultKeyMismatchError } from "../vault-key.js";
 
 /**
  * The key the database's numbers are sealed with, and the one-time sealing of rows written in
  * clear by versions before numbers were sealed. A migration cannot do it (SQL has no key), so it
  * runs in code, in one transaction, the first time a store opens the database with a key.
  */
-
-export const KEY_CHECK_CONTEXT = "vault_state.key_check";
-export const KEY_CHECK_TEXT = "verifyd number key";
-
-export class VaultKeyMismatchError extends Error {
-  constructor(
-    message = "the database's phone numbers are sealed with another VERIFYD_SECRET; restore that secret, or re-key " +
-      "with `verifyd rotate-key` (VERIFYD_PREVIOUS_SECRET set to the old secret)",
-  ) {
-    super(message);
-    this.name = "VaultKeyMismatchError";
-  }
-}
 
 export type KeyState = "absent" | "current" | "other";
 

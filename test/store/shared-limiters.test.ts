@@ -2,10 +2,11 @@ import { Redis } from "ioredis";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { VerifydError } from "../../src/core/errors.js";
 import { type LimitSettings, limitSettings } from "../../src/limits/limiter.js";
-import { createPgLimiter, createRedisLimiter } from "../../src/limits/shared.js";
+import { createPgLimiter } from "../../src/store/pg/limiter.js";
 import { openPg } from "../../src/store/pg/open.js";
+import { createRedisLimiter } from "../../src/store/redis/limiter.js";
 import { createTestDatabase, freePort } from "../helpers/services.js";
-import { testVault } from "../store/fixtures.js";
+import { testVault } from "./fixtures.js";
 
 const redisUrl = inject("redisUrl");
 const postgresUrl = inject("postgresUrl");

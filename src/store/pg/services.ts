@@ -1,19 +1,47 @@
 import { and, asc, eq, isNull, type SQL, sql } from "drizzle-orm";
-import type { ServiceStore } from "../../core/store/services.js";
-
-type AdminOperations = Pick<
-  ServiceStore,
-  "createService" | "listServices" | "updateServicePolicy" | "listApiKeys" | "revokeApiKey"
->;
-
-import type { ApiKeyEntry } from "../../core/store/services.js";
-import { toServiceEntry, webhookColumns } from "../sqlite/admin.js";
-import type { PgDb } from "./open.js";
+import type { ApiKey } from "../../core/model.js";
+import type { ApiKeyEntry, ServiceStore } from "../../core/store/services.js";
+import { toServiceEntry, toServiceRecord, webhookColumns } from "../rows.js";
+import { type OpenedPg, rows } from "./open.js";
 import { apiKeys, services } from "./schema.js";
 
-/** The service and API key administration of the PostgreSQL Store. */
-export function createPgAdminOperations(db: PgDb): AdminOperations {
+/** Services and their API keys on PostgreSQL: what requests read, and the administration. */
+export function createPgServiceStore({ db }: OpenedPg): ServiceStore {
   return {
+    async getService(id) {
+      const [r] = await db.select().from(services).where(eq(services.id, id));
+      return r ? toServiceRecord(r) : null;
+    },
+    async ensureService(s, now) {
+      const countryRoutes = s.countryRoutes ?? {};
+      await db
+        .insert(services)
+        .values({ id: s.id, name: s.name, route: s.route, countryRoutes, createdAt: now, updatedAt: now })
+        .onConflictDoUpdate({ target: services.id, set: { name: s.name, route: s.route, countryRoutes, updatedAt: now } });
+    },
+
+    async findApiKeyByHash(hash) {
+      const [r] = await db.select().from(apiKeys).where(eq(apiKeys.secretHash, hash));
+      return r ? ({ id: r.id, serviceId: r.serviceId, prefix: r.prefix, revokedAt: r.revokedAt } as ApiKey) : null;
+    },
+    async insertApiKey(k) {
+      await db.insert(apiKeys).values({
+        id: k.id,
+        serviceId: k.serviceId,
+        label: k.label,
+        prefix: k.prefix,
+        secretHash: k.secretHash,
+        createdAt: k.createdAt,
+      });
+    },
+    async countActiveAdminKeys() {
+      const [r] = await rows<{ n: number }>(
+        db,
+        sql`select count(*)::int as n from api_keys where service_id is null and revoked_at is null`,
+      );
+      return r?.n ?? 0;
+    },
+
     async createService(s, now) {
       await db.insert(services).values({
         id: s.id,

@@ -1,0 +1,147 @@
+import { and, desc, eq, gt, lte, sql } from "drizzle-orm";
+import type { Verification } from "../../core/model.js";
+import type { NewDelivery } from "../../core/store/deliveries.js";
+import type { CodeSecrets, VerificationStore } from "../../core/store/verifications.js";
+import { destinationIndex, sealedContext, storedNumber } from "../at-rest.js";
+import { atomic } from "./atomic.js";
+import type { SqliteStoreContext } from "./context.js";
+import { notInbound } from "./inbound.js";
+import { statusIs } from "./literal.js";
+import { verifications } from "./schema.js";
+
+const p = (name: string) => sql.placeholder(name);
+
+/**
+ * A verification's lifecycle on SQLite. Phone numbers are stored as blind indexes beside sealed
+ * copies (`vault`, see store/at-rest.ts); the port speaks plain E.164.
+ */
+export function createSqliteVerificationStore(ctx: SqliteStoreContext): VerificationStore {
+  const { raw, db, vault, hot, toVerification: toVer, insertDelivery, cancelQueued, closeTx } = ctx;
+  const v = verifications;
+  const liveWhere = and(statusIs(v.status, "pending"), gt(v.expiresAt, p("now")));
+
+  // Prepared statements for the hot paths (start, check, status).
+  const byId = db
+    .select()
+    .from(v)
+    .where(and(eq(v.id, p("id")), eq(v.serviceId, p("serviceId"))))
+    .prepare();
+  const pendingByTo = db
+    .select()
+    .from(v)
+    .where(and(eq(v.serviceId, p("serviceId")), eq(v.to, p("to")), liveWhere, notInbound))
+    .prepare();
+  const latestByTo = db
+    .select()
+    .from(v)
+    .where(and(eq(v.serviceId, p("serviceId")), eq(v.to, p("to")), notInbound))
+    .orderBy(desc(v.createdAt))
+    .limit(1)
+    .prepare();
+  const countCheck = db
+    .update(v)
+    .set({ checks: sql`${v.checks} + 1`, updatedAt: sql`${p("now")}` })
+    .where(
+      and(
+        eq(v.id, p("id")),
+        eq(v.serviceId, p("serviceId")),
+        liveWhere,
+        sql`${v.checks} < ${v.maxChecks}`,
+        sql`${v.codeHash} is not null`,
+      ),
+    )
+    .returning()
+    .prepare();
+
+  return {
+    async getVerification(serviceId, id) {
+      const r = byId.get({ id, serviceId });
+      return r ? toVer(r) : null;
+    },
+    async findPendingByDestination(serviceId, to, now) {
+      const r = pendingByTo.get({ serviceId, to: destinationIndex(vault, to), now });
+      return r ? toVer(r) : null;
+    },
+    async findLatestByDestination(serviceId, to) {
+      const r = latestByTo.get({ serviceId, to: destinationIndex(vault, to) });
+      return r ? toVer(r) : null;
+    },
+
+    createVerification: atomic(raw, (ver: Verification, secrets: CodeSecrets, first: NewDelivery | null) => {
+      const now = ver.createdAt;
+      const to = storedNumber(vault, ver.to, sealedContext.destination(ver.id));
+      hot.expireStale.run({ serviceId: ver.serviceId, to: to.index, now });
+      const inserted = hot.insertVerification.run({
+        ...ver,
+        ...secrets,
+        to: to.index,
+        toSealed: to.sealed,
+        route: JSON.stringify(ver.route),
+        locale: ver.locale ?? null,
+        amount: ver.transaction?.amount ?? null,
+        payee: ver.transaction?.payee ?? null,
+        test: ver.test ? 1 : 0,
+      }).changes;
+      if (!inserted) return false;
+      if (first) insertDelivery(first, now);
+      return true;
+    }),
+
+    recordResend: atomic(raw, (input: Parameters<VerificationStore["recordResend"]>[0]) => {
+      const { id, now } = input;
+      const updated = db
+        .update(v)
+        .set({
+          sends: sql`${v.sends} + 1`,
+          lastSentAt: now,
+          updatedAt: now,
+          ...(input.secrets ?? {}),
+          ...(input.expiresAt ? { expiresAt: input.expiresAt } : {}),
+        })
+        .where(
+          and(
+            eq(v.id, id),
+            statusIs(v.status, "pending"),
+            gt(v.expiresAt, now),
+            sql`${v.sends} < ${v.maxSends}`,
+            sql`${v.lastSentAt} + ${input.cooldownMs} <= ${now}`,
+          ),
+        )
+        .returning()
+        .get();
+      if (!updated) {
+        const current = db.select().from(v).where(eq(v.id, id)).get();
+        const ver = current ? toVer(current) : null;
+        let reason: "cooldown" | "max_sends" | "not_pending" = "not_pending";
+        if (ver && ver.status === "pending" && ver.expiresAt > now) reason = ver.sends >= ver.maxSends ? "max_sends" : "cooldown";
+        return { kind: "refused" as const, reason, verification: ver };
+      }
+      cancelQueued(id, now); // the new send supersedes a retry still waiting
+      if (input.delivery) insertDelivery(input.delivery, now);
+      return { kind: "resent" as const, verification: toVer(updated) };
+    }),
+
+    async recordCheck(serviceId, id, now) {
+      const r = countCheck.get({ id, serviceId, now });
+      if (r?.codeHash) return { kind: "counted", verification: toVer(r), codeHash: r.codeHash };
+      const current = byId.get({ id, serviceId });
+      return { kind: "refused", verification: current ? toVer(current) : null };
+    },
+    async approve(id, now) {
+      return closeTx(id, "approved", now);
+    },
+    async closeVerification(id, status, now) {
+      return closeTx(id, status, now);
+    },
+    expireDue: atomic(raw, (now: number, limit: number) => {
+      const due = db
+        .select()
+        .from(v)
+        .where(and(statusIs(v.status, "pending"), lte(v.expiresAt, now)))
+        .limit(limit)
+        .all();
+      for (const row of due) closeTx(row.id, "expired", now);
+      return due.map((row) => ({ ...toVer(row), status: "expired" as const, updatedAt: now }));
+    }),
+  };
+}
