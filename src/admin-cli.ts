@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { ensureDefaultService } from "./bootstrap.js";
-import { type Config, ConfigError } from "./config/env.js";
+import type { Config } from "./config/env.js";
+import { ConfigError } from "./config/errors.js";
 import { createAdminService } from "./core/admin.js";
 import { generateApiKey } from "./core/api-keys.js";
 import { VerifydError } from "./core/errors.js";

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { adminCommand, isAdminCommand } from "./admin-cli.js";
-import { ConfigError, loadConfig } from "./config/env.js";
+import { loadConfig } from "./config/env.js";
+import { ConfigError } from "./config/errors.js";
 import { startServer } from "./main.js";
 import { purgeCommand } from "./purge.js";
 import { rotateKeyCommand } from "./rotate-key.js";

@@ -1,4 +1,5 @@
-import { type Config, ConfigError } from "./config/env.js";
+import type { Config } from "./config/env.js";
+import { ConfigError } from "./config/errors.js";
 import type { Clock } from "./core/ports.js";
 import { systemClock } from "./runtime.js";
 import { migrateSqlite, openSqlite } from "./store/sqlite/open.js";

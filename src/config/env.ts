@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { DEFAULT_REFUSED_TYPES, type ScreeningRules } from "../core/abuse.js";
 import type { ConversionSettings } from "../core/conversion.js";
+import { ConfigError, type ReadFile, readTextFile } from "./errors.js";
 import { type FileConfig, loadConfigFile, type RouteStepConfig } from "./file.js";
 import { parseDuration, parseRate } from "./units.js";
 
@@ -258,11 +258,6 @@ export interface Config {
   shutdownTimeoutMs: number;
 }
 
-/** A configuration problem, phrased for the operator: it names the variable. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
-
 /** Every provider a route names must exist; the console channel never serves production. */
 function checkRoutes(steps: RouteStepConfig[], known: Set<string>, production: boolean): void {
   for (const name of steps.flatMap((s) => s.providers)) {
@@ -290,8 +285,6 @@ function checkDryrun(e: Env, sender: Config["sender"], production: boolean): voi
   }
 }
 
-type ReadFile = (path: string) => string;
-
 /** Resolves `NAME_FILE` into `NAME` for every secret variable; both at once is an error. */
 function resolveSecretFiles(env: Record<string, string | undefined>, readFile: ReadFile) {
   const resolved = { ...env };
@@ -312,10 +305,7 @@ function resolveSecretFiles(env: Record<string, string | undefined>, readFile: R
  * Parses and checks the environment. Throws `ConfigError` naming every bad variable.
  * @example loadConfig(process.env)
  */
-export function loadConfig(
-  rawEnv: Record<string, string | undefined>,
-  readFile: ReadFile = (p) => readFileSync(p, "utf8"),
-): Config {
+export function loadConfig(rawEnv: Record<string, string | undefined>, readFile: ReadFile = readTextFile): Config {
   const parsed = envSchema.safeParse(resolveSecretFiles(rawEnv, readFile));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join(".") || "(environment)"}: ${i.message}`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config/env.js";
+import { loadConfig } from "../../src/config/env.js";
+import { ConfigError } from "../../src/config/errors.js";
 
 const SECRET = "s".repeat(40);
 const ADMIN = "a".repeat(30);
