@@ -28,8 +28,8 @@ describe("loadConfig", () => {
       resendCooldownMs: 30_000,
       resendPolicy: "same",
     });
-    expect(c.limits.sendsPerDestination).toEqual({ points: 5, windowMs: 600_000 });
-    expect(c.limits.failedChecksPerDestination).toEqual({ points: 10, windowMs: 3_600_000 });
+    expect(c.limits.sends_per_destination).toEqual({ points: 5, windowMs: 600_000 });
+    expect(c.limits.failed_checks_per_destination).toEqual({ points: 10, windowMs: 3_600_000 });
   });
 
   it("names the bad variable", () => {
