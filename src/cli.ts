@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-import { adminCommand, isAdminCommand } from "./admin-cli.js";
-import { ConfigError, loadConfig } from "./config/env.js";
-import { startServer } from "./main.js";
-import { purgeCommand } from "./purge.js";
-import { rotateKeyCommand } from "./rotate-key.js";
-import { describeDatabase, openConfiguredStore } from "./store/backends.js";
+import { adminCommand, isAdminCommand } from "./commands/admin.js";
+import { runMigrate } from "./commands/migrate.js";
+import { runPurge } from "./commands/purge.js";
+import { runRotateKey } from "./commands/rotate-key.js";
+import { runServe } from "./commands/serve.js";
+import { type Config, loadConfig } from "./config/env.js";
+import { ConfigError } from "./config/errors.js";
 import { VaultKeyMismatchError } from "./store/vault-key.js";
 import { VERSION } from "./version.js";
 
@@ -29,17 +30,13 @@ Run "verifyd <command> --help" for a command's usage.
 
 Configuration comes from the environment; see README.md.`;
 
-/** `verifyd rotate-key`: 0 re-keyed (or nothing to do), 1 the previous secret does not open the data, 78 secrets missing. */
-async function rotateKey(config: ReturnType<typeof loadConfig>): Promise<number> {
-  try {
-    await rotateKeyCommand(config);
-    return 0;
-  } catch (err) {
-    if (!(err instanceof ConfigError) && !(err instanceof VaultKeyMismatchError)) throw err;
-    process.stderr.write(`verifyd: ${err.message}\n`);
-    return err instanceof ConfigError ? 78 : 1;
-  }
-}
+/** The commands that run on a valid configuration (the rest answer without one), each in `commands/`. */
+const VERBS = new Map<string, (config: Config) => Promise<number>>([
+  ["serve", runServe],
+  ["migrate", runMigrate],
+  ["purge", runPurge],
+  ["rotate-key", runRotateKey],
+]);
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage, 78 bad configuration (EX_CONFIG). */
 async function main(argv: string[]): Promise<number> {
@@ -48,8 +45,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const known = ["serve", "migrate", "purge", "rotate-key", "version"];
-  if (known.includes(command) && argv.slice(1).some((a) => a === "--help" || a === "-h")) {
+  if ((VERBS.has(command) || command === "version") && argv.slice(1).some((a) => a === "--help" || a === "-h")) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
@@ -63,12 +59,13 @@ async function main(argv: string[]): Promise<number> {
       writeErr: (text) => process.stderr.write(text),
     });
   }
-  if (!["serve", "migrate", "purge", "rotate-key"].includes(command)) {
+  const verb = VERBS.get(command);
+  if (!verb) {
     process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
     return 2;
   }
 
-  let config: ReturnType<typeof loadConfig>;
+  let config: Config;
   try {
     config = loadConfig(process.env);
   } catch (err) {
@@ -79,37 +76,7 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
 
-  if (command === "migrate") {
-    // Rows stored in clear by earlier versions are sealed here (or at the first start).
-    const { store } = await openConfiguredStore(config);
-    await store.close();
-    process.stdout.write(`migrated ${describeDatabase(config)}\n`);
-    return 0;
-  }
-
-  if (command === "purge") {
-    await purgeCommand(config);
-    return 0;
-  }
-
-  if (command === "rotate-key") return rotateKey(config);
-
-  const server = await startServer(config);
-  // SIGHUP: re-read the TLS certificate and key after a renewal, without dropping connections.
-  process.on("SIGHUP", () => {
-    try {
-      server.reloadTls();
-    } catch (err) {
-      process.stderr.write(`verifyd: TLS reload failed, keeping the current certificate: ${(err as Error).message}\n`);
-    }
-  });
-  const finished = await new Promise<boolean>((resolve) => {
-    const stop = (signal: string) => server.shutdown(signal).then(resolve, () => resolve(false));
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
-  });
-  if (!finished) return 1; // VERIFYD_SHUTDOWN_TIMEOUT expired with requests or sends unfinished
-  return 0;
+  return verb(config);
 }
 
 main(process.argv.slice(2)).then(

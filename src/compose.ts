@@ -26,7 +26,6 @@ import { createEventsWorker } from "./delivery/events-worker.js";
 import { createOutbox, type Outbox } from "./delivery/outbox.js";
 import { createApp } from "./http/app.js";
 import { createAuthenticator } from "./http/middleware/auth.js";
-import { limitSettings } from "./limits/limiter.js";
 import { createLogger } from "./observability/logger.js";
 import { createPromMetrics } from "./observability/metrics.js";
 import { systemClock, uuidIds } from "./runtime.js";
@@ -62,7 +61,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   const secret = resolveSecret(config);
   const codes = createCodeKit(secret);
   // Phone numbers are stored as blind indexes beside sealed copies (README: Data at rest).
-  const backends = await openBackends(config, limitSettings(config.limits), clock.now());
+  const backends = await openBackends(config, config.limits, clock.now());
   const { store, limiter } = backends;
   const metrics = createPromMetrics({
     queuedDeliveries: () => store.countQueuedDeliveries(),

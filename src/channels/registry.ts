@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { Config } from "../config/env.js";
-import { ConfigError } from "../config/env.js";
+import { ConfigError } from "../config/errors.js";
 import type { InboundMessage, StatusUpdate } from "../core/model.js";
 import type { Clock } from "../core/ports.js";
 import type { Sender } from "../core/sender.js";

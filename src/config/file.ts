@@ -1,6 +1,5 @@
-import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { ConfigError } from "./env.js";
+import { ConfigError, type ReadFile, readTextFile } from "./errors.js";
 import { parseDuration } from "./units.js";
 
 /**
@@ -50,8 +49,6 @@ export interface FileConfig {
   countryRoutes: Record<string, RouteStepConfig[]>;
 }
 
-type ReadFile = (path: string) => string;
-
 /** Replaces `env:NAME` and `file:/path` strings, anywhere in the document, by what they point to. */
 function resolveReferences(value: unknown, env: Record<string, string | undefined>, readFile: ReadFile, path: string): unknown {
   if (typeof value === "string") {
@@ -89,7 +86,7 @@ function toStep(step: z.output<typeof stepSchema>, where: string): RouteStepConf
 export function loadConfigFile(
   path: string,
   env: Record<string, string | undefined>,
-  readFile: ReadFile = (p) => readFileSync(p, "utf8"),
+  readFile: ReadFile = readTextFile,
 ): FileConfig {
   let raw: unknown;
   try {

@@ -7,8 +7,11 @@ export function parseDuration(text: string): number | undefined {
   return Number(m[1]) * (UNIT_MS[m[2] ?? "s"] ?? 1000);
 }
 
+/** A rate limit: `points` per window of `windowMs`. */
+export type RateSetting = { points: number; windowMs: number };
+
 /** "5/10m" → 5 points per 600000 ms. */
-export function parseRate(text: string): { points: number; windowMs: number } | undefined {
+export function parseRate(text: string): RateSetting | undefined {
   const [count, window] = text.split("/");
   if (!count || !window || !/^\s*\d+\s*$/.test(count)) return undefined;
   const windowMs = parseDuration(window);

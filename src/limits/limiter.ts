@@ -1,11 +1,10 @@
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
-import type { RateSetting } from "../config/env.js";
+import type { LimitSettings } from "../config/limits.js";
+import type { RateSetting } from "../config/units.js";
 import { VerifydError } from "../core/errors.js";
 import type { NumberVault } from "../core/number-vault.js";
 import type { Limiter, LimitRule, LimitState } from "../core/ports.js";
 import { storedLimitKey } from "../store/at-rest.js";
-
-export type LimitSettings = Record<LimitRule, RateSetting>;
 
 /**
  * Failed-check rules escalate: the failure that reaches the limit locks the key for the rule's
@@ -22,35 +21,6 @@ export const strikesPrefix = (rule: LimitRule) => `${rule}_strikes`;
 /** How long the `strike`-th lockout (1-based) of a rule with this window lasts. */
 export const lockoutMs = (windowMs: number, strike: number) =>
   Math.min(ESCALATION_CAP_MS, windowMs * 2 ** Math.max(0, strike - 1));
-
-/** The config's limit names → the rules the domain speaks of. */
-export function limitSettings(limits: {
-  sendsPerDestination: RateSetting;
-  sendsPerPrefix: RateSetting;
-  sendsPerCountry: RateSetting;
-  startsPerIp: RateSetting;
-  startsPerDevice: RateSetting;
-  startsPerUser: RateSetting;
-  requestsPerKey: RateSetting;
-  failedChecksPerDestination: RateSetting;
-  failedChecksPerIp: RateSetting;
-  inboundApprovalsPerSender: RateSetting;
-  inboundUnknownPerSender: RateSetting;
-}): LimitSettings {
-  return {
-    sends_per_destination: limits.sendsPerDestination,
-    sends_per_prefix: limits.sendsPerPrefix,
-    sends_per_country: limits.sendsPerCountry,
-    starts_per_ip: limits.startsPerIp,
-    starts_per_device: limits.startsPerDevice,
-    starts_per_user: limits.startsPerUser,
-    requests_per_key: limits.requestsPerKey,
-    failed_checks_per_destination: limits.failedChecksPerDestination,
-    failed_checks_per_ip: limits.failedChecksPerIp,
-    inbound_approvals_per_sender: limits.inboundApprovalsPerSender,
-    inbound_unknown_per_sender: limits.inboundUnknownPerSender,
-  };
-}
 
 /** One counter family's window as rate-limiter-flexible takes it. */
 export interface LimitWindow {

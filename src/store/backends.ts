@@ -1,10 +1,10 @@
 import { resolveSecret } from "../bootstrap.js";
 import type { Config } from "../config/env.js";
+import type { LimitSettings } from "../config/limits.js";
 import { createNumberVault, type NumberVault } from "../core/number-vault.js";
 import type { Limiter } from "../core/ports.js";
 import type { ConversionStore } from "../core/store/conversion.js";
 import type { Store } from "../core/store/index.js";
-import type { LimitSettings } from "../limits/limiter.js";
 import { createSqliteConversionStore } from "./sqlite/conversion.js";
 import { groupCommitFor, withGroupCommit } from "./sqlite/group-commit.js";
 import { createSqliteLimiter } from "./sqlite/limiter.js";

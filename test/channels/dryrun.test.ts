@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createDryrunSender } from "../../src/channels/dryrun.js";
-import { ConfigError, loadConfig } from "../../src/config/env.js";
+import { loadConfig } from "../../src/config/env.js";
+import { ConfigError } from "../../src/config/errors.js";
 import { createHarness, type Harness } from "../helpers/harness.js";
 import { until } from "../helpers/waiting.js";
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ADAPTER_TYPES } from "../../src/channels/adapter-types.js";
 import { type AdapterType, buildSenders } from "../../src/channels/registry.js";
-import { ConfigError, loadConfig } from "../../src/config/env.js";
+import { loadConfig } from "../../src/config/env.js";
+import { ConfigError } from "../../src/config/errors.js";
 import { FakeClock } from "../helpers/clock.js";
 
 const baseConfig = loadConfig({ VERIFYD_DB: ":memory:", VERIFYD_SECRET: "registry-test-secret-0123456789abcdef" });

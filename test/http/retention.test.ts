@@ -1,7 +1,7 @@
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { purgeCommand } from "../../src/commands/purge.js";
 import { createNumberVault } from "../../src/core/number-vault.js";
-import { purgeCommand } from "../../src/purge.js";
 import { createHarness, type Harness, TEST_SECRET } from "../helpers/harness.js";
 import { onSharedBackends } from "../helpers/shared-backends.js";
 

@@ -95,8 +95,8 @@ describe("send velocity per prefix and per country", () => {
 
   it("reads the velocity settings, and refuses bad ones naming the variable", () => {
     const config = loadConfig({});
-    expect(config.limits.sendsPerPrefix).toEqual({ points: 30, windowMs: 3_600_000 });
-    expect(config.limits.sendsPerCountry).toEqual({ points: 500, windowMs: 3_600_000 });
+    expect(config.limits.sends_per_prefix).toEqual({ points: 30, windowMs: 3_600_000 });
+    expect(config.limits.sends_per_country).toEqual({ points: 500, windowMs: 3_600_000 });
     expect(config.screening.prefixDigits).toBe(4);
     expect(loadConfig({ VERIFYD_PREFIX_DIGITS: "3" }).screening.prefixDigits).toBe(3);
     expect(() => loadConfig({ VERIFYD_LIMIT_SENDS_PER_PREFIX: "lots" })).toThrow(/VERIFYD_LIMIT_SENDS_PER_PREFIX/);

@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import type { LimitSettings } from "../../src/config/limits.js";
 import { VerifydError } from "../../src/core/errors.js";
-import { type LimitSettings, limitSettings } from "../../src/limits/limiter.js";
 import { createPgLimiter } from "../../src/store/pg/limiter.js";
 import { openPg } from "../../src/store/pg/open.js";
 import { createRedisLimiter } from "../../src/store/redis/limiter.js";
@@ -13,19 +13,19 @@ const postgresUrl = inject("postgresUrl");
 if (!redisUrl) console.warn("redis-server not found: skipping the Redis limiter tests");
 
 const every = { points: 1000, windowMs: 60_000 };
-const settings: LimitSettings = limitSettings({
-  sendsPerDestination: { points: 3, windowMs: 600_000 },
-  sendsPerPrefix: every,
-  sendsPerCountry: every,
-  startsPerIp: every,
-  startsPerDevice: every,
-  startsPerUser: every,
-  requestsPerKey: every,
-  failedChecksPerDestination: every,
-  failedChecksPerIp: every,
-  inboundApprovalsPerSender: every,
-  inboundUnknownPerSender: every,
-});
+const settings: LimitSettings = {
+  sends_per_destination: { points: 3, windowMs: 600_000 },
+  sends_per_prefix: every,
+  sends_per_country: every,
+  starts_per_ip: every,
+  starts_per_device: every,
+  starts_per_user: every,
+  requests_per_key: every,
+  failed_checks_per_destination: every,
+  failed_checks_per_ip: every,
+  inbound_approvals_per_sender: every,
+  inbound_unknown_per_sender: every,
+};
 const client = (url: string) => new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
 
 describe("shared limiters", () => {

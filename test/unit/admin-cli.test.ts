@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { adminCommand } from "../../src/admin-cli.js";
+import { adminCommand } from "../../src/commands/admin.js";
 import { buildRuntime } from "../../src/compose.js";
-import { type Config, ConfigError, loadConfig } from "../../src/config/env.js";
+import { type Config, loadConfig } from "../../src/config/env.js";
+import { ConfigError } from "../../src/config/errors.js";
 import { createLogger } from "../../src/observability/logger.js";
 
 /** `verifyd keys …` and `verifyd services …` against a real SQLite file. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config/env.js";
+import { loadConfig } from "../../src/config/env.js";
+import { ConfigError } from "../../src/config/errors.js";
 
 const SECRET = "s".repeat(40);
 const ADMIN = "a".repeat(30);
@@ -27,8 +28,8 @@ describe("loadConfig", () => {
       resendCooldownMs: 30_000,
       resendPolicy: "same",
     });
-    expect(c.limits.sendsPerDestination).toEqual({ points: 5, windowMs: 600_000 });
-    expect(c.limits.failedChecksPerDestination).toEqual({ points: 10, windowMs: 3_600_000 });
+    expect(c.limits.sends_per_destination).toEqual({ points: 5, windowMs: 600_000 });
+    expect(c.limits.failed_checks_per_destination).toEqual({ points: 10, windowMs: 3_600_000 });
   });
 
   it("names the bad variable", () => {

@@ -1,8 +1,9 @@
 import type { Redis } from "ioredis";
 import { RateLimiterRedis } from "rate-limiter-flexible";
+import type { LimitSettings } from "../../config/limits.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { Limiter } from "../../core/ports.js";
-import { createFlexibleLimiter, type LimitSettings } from "../../limits/limiter.js";
+import { createFlexibleLimiter } from "../../limits/limiter.js";
 
 /*
  * Counters every instance shares, so a limit holds for the whole deployment rather than per

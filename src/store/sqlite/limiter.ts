@@ -1,8 +1,9 @@
 import type BetterSqlite3 from "better-sqlite3";
 import { RateLimiterSQLite } from "rate-limiter-flexible";
+import type { LimitSettings } from "../../config/limits.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { Limiter } from "../../core/ports.js";
-import { createFlexibleLimiter, type LimitSettings } from "../../limits/limiter.js";
+import { createFlexibleLimiter } from "../../limits/limiter.js";
 import { groupCommitFor } from "./group-commit.js";
 
 /**

@@ -1,8 +1,10 @@
-import { type Config, ConfigError } from "./config/env.js";
-import type { Clock } from "./core/ports.js";
-import { systemClock } from "./runtime.js";
-import { migrateSqlite, openSqlite } from "./store/sqlite/open.js";
-import { type RotationCounts, rotateSqliteKey } from "./store/sqlite/rotate-key.js";
+import type { Config } from "../config/env.js";
+import { ConfigError } from "../config/errors.js";
+import type { Clock } from "../core/ports.js";
+import { systemClock } from "../runtime.js";
+import { migrateSqlite, openSqlite } from "../store/sqlite/open.js";
+import { type RotationCounts, rotateSqliteKey } from "../store/sqlite/rotate-key.js";
+import { VaultKeyMismatchError } from "../store/vault-key.js";
 
 /**
  * `verifyd rotate-key`: re-keys the database from VERIFYD_PREVIOUS_SECRET to VERIFYD_SECRET in one
@@ -45,5 +47,17 @@ export async function rotateKeyCommand(
     return counts;
   } finally {
     sqlite.raw.close();
+  }
+}
+
+/** `verifyd rotate-key` for the CLI: 0 re-keyed (or nothing to do), 1 the previous secret does not open the data, 78 secrets missing. */
+export async function runRotateKey(config: Config): Promise<number> {
+  try {
+    await rotateKeyCommand(config);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ConfigError) && !(err instanceof VaultKeyMismatchError)) throw err;
+    process.stderr.write(`verifyd: ${err.message}\n`);
+    return err instanceof ConfigError ? 78 : 1;
   }
 }

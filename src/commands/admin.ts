@@ -1,13 +1,14 @@
 import { parseArgs } from "node:util";
-import { ensureDefaultService } from "./bootstrap.js";
-import { type Config, ConfigError } from "./config/env.js";
-import { createAdminService } from "./core/admin.js";
-import { generateApiKey } from "./core/api-keys.js";
-import { VerifydError } from "./core/errors.js";
-import type { Clock, Ids } from "./core/ports.js";
-import type { ApiKeyEntry } from "./core/store/services.js";
-import { systemClock, uuidIds } from "./runtime.js";
-import { openConfiguredStore } from "./store/backends.js";
+import { ensureDefaultService } from "../bootstrap.js";
+import type { Config } from "../config/env.js";
+import { ConfigError } from "../config/errors.js";
+import { createAdminService } from "../core/admin.js";
+import { generateApiKey } from "../core/api-keys.js";
+import { VerifydError } from "../core/errors.js";
+import type { Clock, Ids } from "../core/ports.js";
+import type { ApiKeyEntry } from "../core/store/services.js";
+import { systemClock, uuidIds } from "../runtime.js";
+import { openConfiguredStore } from "../store/backends.js";
 
 /** The operator commands `verifyd keys …` and `verifyd services …`. */
 export const ADMIN_COMMANDS = ["keys", "services"] as const;

@@ -1,9 +1,9 @@
-import type { Config } from "./config/env.js";
-import type { Clock } from "./core/ports.js";
-import { createRetentionService } from "./core/retention.js";
-import type { PurgeCounts } from "./core/store/retention.js";
-import { systemClock } from "./runtime.js";
-import { describeDatabase, openConfiguredStore } from "./store/backends.js";
+import type { Config } from "../config/env.js";
+import type { Clock } from "../core/ports.js";
+import { createRetentionService } from "../core/retention.js";
+import type { PurgeCounts } from "../core/store/retention.js";
+import { systemClock } from "../runtime.js";
+import { describeDatabase, openConfiguredStore } from "../store/backends.js";
 
 /**
  * `verifyd purge`: deletes what the retention window no longer covers, once, and prints the counts.
@@ -28,4 +28,10 @@ export async function purgeCommand(
   } finally {
     await store.close();
   }
+}
+
+/** `verifyd purge` for the CLI: its exit code (a failure throws, and the CLI reports it with 1). */
+export async function runPurge(config: Config): Promise<number> {
+  await purgeCommand(config);
+  return 0;
 }

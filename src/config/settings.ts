@@ -1,0 +1,108 @@
+import { z } from "zod";
+import { countries, duration, inboundNumbers, integer, list, longText, optionalText, url, webhookSecret } from "./kinds.js";
+import { LIMIT_SETTINGS } from "./limits.js";
+import { environmentSchema, secret, setting, settingsOf } from "./table.js";
+
+/**
+ * Every environment variable verifyd reads, each named once. A setting is added here (and in the
+ * README's table); `Config` and the environment schema follow from these tables.
+ */
+
+/** Settings that become `Config` fields as they are, at the same path. */
+export const SETTINGS = {
+  env: setting("VERIFYD_ENV", z.enum(["development", "production"]).default("development")),
+  port: setting("PORT", integer(8080, 0, 65535)),
+  host: setting("VERIFYD_HOST", z.string().default("0.0.0.0")),
+  dbPath: setting("VERIFYD_DB", z.string().min(1).default("./data/verifyd.db")),
+  /** PostgreSQL instead of the SQLite file, with its connection pool size per instance. */
+  databaseUrl: secret("DATABASE_URL", url(/^postgres(ql)?$/)),
+  dbPoolSize: setting("VERIFYD_DB_POOL_SIZE", integer(10, 1, 500)),
+  /** Rate-limit counters in Redis, shared by every instance. */
+  redisUrl: secret("REDIS_URL", url(/^rediss?$/)),
+  /** Prefix of every Redis key, so deployments can share one Redis. */
+  redisPrefix: setting("VERIFYD_REDIS_PREFIX", z.string().max(64).default("verifyd:")),
+  secret: secret("VERIFYD_SECRET", longText(32, "must be at least 32 characters (use: openssl rand -base64 48)")),
+  /** The secret being replaced: what `verifyd rotate-key` re-keys from, read by nothing else. */
+  previousSecret: secret("VERIFYD_PREVIOUS_SECRET", optionalText),
+  adminKey: secret("VERIFYD_ADMIN_KEY", longText(24)),
+  serviceName: setting("VERIFYD_SERVICE_NAME", z.string().min(1).max(40).default("verifyd")),
+  httpChannel: {
+    url: setting("VERIFYD_HTTP_CHANNEL_URL", url(/^https?$/)),
+    secret: secret("VERIFYD_HTTP_CHANNEL_SECRET", webhookSecret),
+    timeoutMs: setting("VERIFYD_HTTP_CHANNEL_TIMEOUT", duration("5s", { min: "100ms", max: "60s" })),
+  },
+  /** Event webhooks to the integrator for the default service. */
+  events: {
+    url: setting("VERIFYD_EVENTS_URL", url(/^https?$/)),
+    secret: secret("VERIFYD_EVENTS_SECRET", webhookSecret),
+  },
+  defaults: {
+    codeLength: setting("VERIFYD_CODE_LENGTH", integer(6, 4, 10)),
+    ttlMs: setting("VERIFYD_CODE_TTL", duration("10m")),
+    maxChecks: setting("VERIFYD_MAX_CHECKS", integer(5, 1, 100)),
+    maxSends: setting("VERIFYD_MAX_SENDS", integer(5, 1, 20)),
+    resendCooldownMs: setting("VERIFYD_RESEND_COOLDOWN", duration("30s")),
+    resendPolicy: setting("VERIFYD_RESEND_POLICY", z.enum(["same", "new"]).default("same")),
+  },
+  /** One per rate-limit rule: see `limits.ts`. */
+  limits: LIMIT_SETTINGS,
+  /** Business numbers for person-to-application verification. */
+  inboundNumbers: setting("VERIFYD_INBOUND_NUMBERS", inboundNumbers),
+  /** Number-type and country screening of destinations (the refused types are fixed: `loadConfig`). */
+  screening: {
+    prefixDigits: setting("VERIFYD_PREFIX_DIGITS", integer(4, 1, 10)),
+    mode: setting("VERIFYD_ABUSE_MODE", z.enum(["enforce", "monitor"]).default("enforce")),
+    blockedCountries: setting("VERIFYD_BLOCKED_COUNTRIES", countries),
+    allowedCountries: setting("VERIFYD_ALLOWED_COUNTRIES", countries),
+    allowNumbers: setting("VERIFYD_ALLOW_NUMBERS", list(/^\+[1-9]\d{0,14}$/, "+14155550100 or a prefix like +4477009")),
+  },
+  /** The conversion guard; it shares the screening's mode, allow-list and prefix. */
+  conversion: {
+    windowMs: setting("VERIFYD_CONVERSION_WINDOW", duration("1h", { min: "1m" })),
+    minSends: setting("VERIFYD_CONVERSION_MIN_SENDS", integer(20, 1, 1_000_000)),
+    threshold: setting("VERIFYD_CONVERSION_THRESHOLD", z.coerce.number().min(0).max(1).default(0.1)),
+    cooldownMs: setting("VERIFYD_CONVERSION_COOLDOWN", duration("1h", { min: "1m" })),
+    settleMs: setting("VERIFYD_CONVERSION_SETTLE", duration("10m")),
+  },
+  trustProxyHops: setting("VERIFYD_TRUST_PROXY_HOPS", integer(0, 0, 10)),
+  dispatchBudgetMs: setting("VERIFYD_DISPATCH_BUDGET", duration("2s")),
+  /** How long a claimed delivery is ours; a crashed sender's deliveries are sent again after it. */
+  deliveryLeaseMs: setting("VERIFYD_DELIVERY_LEASE", duration("30s", { min: "1s" })),
+  /** Consecutive transient failures that open a provider's circuit, and how long it stays open. */
+  breaker: {
+    failures: setting("VERIFYD_BREAKER_FAILURES", integer(5, 1, 1000)),
+    cooldownMs: setting("VERIFYD_BREAKER_COOLDOWN", duration("30s", { min: "1s" })),
+  },
+  outboxPollMs: setting("VERIFYD_OUTBOX_POLL", duration("1s", { min: "10ms" })),
+  /** How long closed verifications and their deliveries are kept before the purge deletes them. */
+  retentionMs: setting("VERIFYD_RETENTION", duration("30d", { min: "1h" })),
+  maxBodyBytes: setting("VERIFYD_MAX_BODY_BYTES", integer(16_384, 1024, 1_048_576)),
+  /** Bearer token `/metrics` requires; without it, `/metrics` is open. */
+  metricsToken: secret("VERIFYD_METRICS_TOKEN", longText(16)),
+  logLevel: setting("VERIFYD_LOG_LEVEL", z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info")),
+  /** How long SIGTERM waits for requests and sends under way before giving up (exit 1). */
+  shutdownTimeoutMs: setting("VERIFYD_SHUTDOWN_TIMEOUT", duration("10s", { min: "1s" })),
+};
+
+/**
+ * Settings `loadConfig` combines with one another or with the config file before they become
+ * `Config` fields (`sender`, `dryrun`, `publicUrl`, `tls`, the routes).
+ */
+export const INPUTS = {
+  /** The channel used when no route is configured; defaults to http when its URL is set, else console. */
+  sender: setting("VERIFYD_SENDER", z.enum(["console", "http", "dryrun"]).optional()),
+  allowDryrun: setting("VERIFYD_ALLOW_DRYRUN", z.enum(["true", "false"]).default("false")),
+  dryrunCaptureFile: setting("VERIFYD_DRYRUN_CAPTURE_FILE", optionalText),
+  configFile: setting("VERIFYD_CONFIG_FILE", optionalText),
+  /** verifyd's public base URL, for provider status callbacks; the config file may give it instead. */
+  publicUrl: setting("VERIFYD_PUBLIC_URL", url(/^https?$/)),
+  tlsCertFile: setting("VERIFYD_TLS_CERT_FILE", optionalText),
+  tlsKeyFile: setting("VERIFYD_TLS_KEY_FILE", optionalText),
+};
+
+export const envSchema = environmentSchema(SETTINGS, INPUTS);
+
+/** Variables that hold secrets: each may instead be given as `NAME_FILE` (a path). */
+export const SECRET_VARIABLES: readonly string[] = [...settingsOf(SETTINGS), ...settingsOf(INPUTS)]
+  .filter((s) => s.secret)
+  .map((s) => s.variable);
