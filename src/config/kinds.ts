@@ -26,6 +26,29 @@ export const duration = (fallback: string, bounds: { min?: string; max?: string 
   return ms.refine((value) => value >= min && value <= max, { message });
 };
 
+/** "1h,4h,24h" → milliseconds, in order: one duration after another (e.g. escalating cool-downs). */
+export const durations = (fallback: string, bounds: { min: string }) => {
+  const min = boundMs(bounds.min);
+  return z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const items = value.split(",").map((item) => item.trim());
+      const parsed = items.map(parseDuration);
+      const bad = items.find((_item, i) => parsed[i] === undefined);
+      if (bad !== undefined) {
+        ctx.addIssue({ code: "custom", message: `"${bad}" is not a duration like 30s, 10m or 1h` });
+        return z.NEVER;
+      }
+      const ms = parsed as number[];
+      if (ms.some((v) => v < min)) {
+        ctx.addIssue({ code: "custom", message: `each must be at least ${bounds.min}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+};
+
 /** A bound in the table that does not parse is the table's mistake: refused when the module loads. */
 function boundMs(text: string): number {
   const ms = parseDuration(text);

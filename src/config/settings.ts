@@ -1,5 +1,16 @@
 import { z } from "zod";
-import { countries, duration, inboundNumbers, integer, list, longText, optionalText, url, webhookSecret } from "./kinds.js";
+import {
+  countries,
+  duration,
+  durations,
+  inboundNumbers,
+  integer,
+  list,
+  longText,
+  optionalText,
+  url,
+  webhookSecret,
+} from "./kinds.js";
 import { LIMIT_SETTINGS } from "./limits.js";
 import { environmentSchema, secret, setting, settingsOf } from "./table.js";
 
@@ -61,8 +72,13 @@ export const SETTINGS = {
     windowMs: setting("VERIFYD_CONVERSION_WINDOW", duration("1h", { min: "1m" })),
     minSends: setting("VERIFYD_CONVERSION_MIN_SENDS", integer(20, 1, 1_000_000)),
     threshold: setting("VERIFYD_CONVERSION_THRESHOLD", z.coerce.number().min(0).max(1).default(0.1)),
-    cooldownMs: setting("VERIFYD_CONVERSION_COOLDOWN", duration("1h", { min: "1m" })),
+    /** The first block of a key lasts the first, a repeat within the memory the next; the last one repeats. */
+    cooldownsMs: setting("VERIFYD_CONVERSION_COOLDOWN", durations("1h,4h,24h", { min: "1m" })),
     settleMs: setting("VERIFYD_CONVERSION_SETTLE", duration("10m")),
+    /** Keys without an approval on record (or none since their last block) may have this many sends unanswered. */
+    probationSends: setting("VERIFYD_CONVERSION_PROBATION_SENDS", integer(5, 1, 1_000_000)),
+    /** How long approvals and blocks are remembered. */
+    memoryMs: setting("VERIFYD_CONVERSION_MEMORY", duration("30d", { min: "1h" })),
   },
   trustProxyHops: setting("VERIFYD_TRUST_PROXY_HOPS", integer(0, 0, 10)),
   dispatchBudgetMs: setting("VERIFYD_DISPATCH_BUDGET", duration("2s")),

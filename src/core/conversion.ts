@@ -1,60 +1,46 @@
 import { randomUUID } from "node:crypto";
-import { isAllowListed, maskNumber, numberPrefix } from "./abuse.js";
+import { isAllowListed, maskNumber } from "./abuse.js";
+import {
+  bucketOf,
+  type ConversionSettings,
+  conversionKeys,
+  cooldownFor,
+  judgeKey,
+  settledWindow,
+  type Verdict,
+} from "./conversion-rules.js";
 import { VerifydError } from "./errors.js";
-import type { AbuseBlock, AbuseMode, ConversionKey, ConversionReason, ConversionScope } from "./model.js";
+import type { AbuseBlock, AbuseMode, ConversionKey, ConversionReason } from "./model.js";
 import type { Clock } from "./ports.js";
-import type { ConversionStore, ConversionTotals } from "./store/conversion.js";
+import type { ConversionStore } from "./store/conversion.js";
+
+export { type ConversionSettings, DEFAULT_CONVERSION_SETTINGS } from "./conversion-rules.js";
 
 /**
- * The conversion guard. Pumped numbers never enter their codes, so a prefix or country whose sends
- * stop turning into approvals is being pumped: once its conversion over a recent window falls under
- * a threshold with enough volume, it is blocked for a cool-down, after which the block lifts by itself.
- *
- * A send and its approval are counted in the bucket of the verification's start (its cohort), and
- * only cohorts older than `settleMs` are judged: codes sent a minute ago cannot have been approved
- * yet, and judging them would block a burst of honest sign-ups.
+ * The conversion guard: blocks number prefixes, ranges and countries whose sends do not turn into
+ * approvals (the rules are in `conversion-rules.ts`). Each send is counted and its keys judged in
+ * one store operation before it goes out; a key that trips is blocked for a cool-down that grows
+ * with each repeat, and sends to it are refused until the block lifts by itself or an admin lifts it.
  */
-
-export interface ConversionSettings {
-  /** How far back cohorts are summed. @default 1 h */
-  windowMs: number;
-  /** Sends the window must hold before its conversion is judged. @default 20 */
-  minSends: number;
-  /** Approvals per send under which the guard trips; 0 turns the guard off. @default 0.1 */
-  threshold: number;
-  /** How long a block lasts. @default 1 h */
-  cooldownMs: number;
-  /** The most recent cohorts, still able to approve, are left out of the judgement. @default 10 min */
-  settleMs: number;
-}
-
-export const DEFAULT_CONVERSION_SETTINGS: ConversionSettings = {
-  windowMs: 3_600_000,
-  minSends: 20,
-  threshold: 0.1,
-  cooldownMs: 3_600_000,
-  settleMs: 600_000,
-};
 
 /** Active blocks are re-read this often; a block opened or lifted by this process is seen at once. */
 const BLOCK_CACHE_MS = 5_000;
-/** Counters are purged at most this often. */
+/** Counters and history are purged at most this often. */
 const PURGE_EVERY_MS = 600_000;
-/** Ended blocks are kept this long for the record. */
+/** Ended blocks are kept at least this long for the record. */
 const BLOCK_RECORD_MS = 30 * 86_400_000;
 
-/** Buckets of one minute, or 1/60 of a longer window, so a window sums at most about 60 rows per key. */
-export const bucketSize = (windowMs: number) => Math.max(60_000, Math.ceil(windowMs / 60 / 60_000) * 60_000);
-
-const reasonOf = (scope: ConversionScope): ConversionReason => `low_conversion_${scope}`;
-
 interface ConversionLogger {
+  info(fields: object, message: string): void;
   warn(fields: object, message: string): void;
 }
 
-/** What the guard counts: `opened` blocks, sends `refused` by one, and sends let through in `monitored` mode. */
+/**
+ * What the guard counts: blocks `opened`; sends `refused` by a block or a hold, let through in
+ * `monitored` mode, or `passed` because their number had a code approved before.
+ */
 export interface ConversionMetrics {
-  conversionGuard(action: "opened" | "refused" | "monitored", reason: ConversionReason): void;
+  conversionGuard(action: "opened" | "refused" | "monitored" | "passed", reason: ConversionReason): void;
 }
 
 export interface ConversionGuardDeps {
@@ -78,24 +64,12 @@ export interface ConversionSubject {
 
 export function createConversionGuard(deps: ConversionGuardDeps) {
   const { store, clock, settings, mode, logger, metrics } = deps;
-  const bucketMs = bucketSize(settings.windowMs);
   const enabled = settings.threshold > 0;
   let cached: { blocks: AbuseBlock[]; readAt: number } | null = null;
   let lastPurge = Number.NEGATIVE_INFINITY;
-  // The judged window only moves at a bucket boundary, so a key is summed at most once per bucket.
-  let judged = { bucket: Number.NaN, keys: new Set<string>() };
 
-  const bucketOf = (t: number) => Math.floor(t / bucketMs) * bucketMs;
-  const id = (k: ConversionKey) => `${k.scope}:${k.key}`;
-
-  /** The keys a number counts against. A prefix that would be the whole number is left out. */
-  const keysOf = (to: string, country: string | null): ConversionKey[] => {
-    const keys: ConversionKey[] = [];
-    const prefix = numberPrefix(to, deps.prefixDigits);
-    if (prefix !== to) keys.push({ scope: "prefix", key: prefix });
-    if (country) keys.push({ scope: "country", key: country });
-    return keys;
-  };
+  const keysOf = (to: string, country: string | null) => conversionKeys(to, country, deps.prefixDigits);
+  const watched = (to: string) => enabled && !isAllowListed(to, deps.allowNumbers);
 
   async function activeBlocks(now: number): Promise<AbuseBlock[]> {
     if (!cached || now - cached.readAt >= BLOCK_CACHE_MS || now < cached.readAt) {
@@ -104,102 +78,155 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
     return cached.blocks.filter((b) => b.expiresAt > now);
   }
 
-  /** Opens a block for each key whose settled window converts under the threshold. */
-  async function judge(keys: ConversionKey[], now: number): Promise<AbuseBlock[]> {
-    const bucket = bucketOf(now);
-    if (bucket !== judged.bucket) judged = { bucket, keys: new Set() };
-    const fresh = keys.filter((k) => !judged.keys.has(id(k)));
-    if (fresh.length === 0) return [];
-    for (const k of fresh) judged.keys.add(id(k));
-    const to = bucketOf(now - settings.settleMs); // the bucket holding `now - settle` is not settled yet
-    const totals = await store.conversionTotals(fresh, to - settings.windowMs, to);
-    const opened: AbuseBlock[] = [];
-    for (const [i, k] of fresh.entries()) {
-      const t = totals[i] as ConversionTotals;
-      if (t.sends < settings.minSends || t.approvals / t.sends >= settings.threshold) continue;
-      const candidate: AbuseBlock = {
-        ...k,
-        id: `abk_${randomUUID().replaceAll("-", "")}`,
-        reason: reasonOf(k.scope),
-        sends: t.sends,
-        approvals: t.approvals,
-        mode,
-        createdAt: now,
-        expiresAt: now + settings.cooldownMs,
-        liftedAt: null,
-      };
-      const { block, created } = await store.openAbuseBlock(candidate, now);
-      if (created) {
-        metrics?.conversionGuard("opened", block.reason);
-        logger?.warn(
-          { block_id: block.id, scope: block.scope, key: block.key, sends: block.sends, approvals: block.approvals, mode },
-          "conversion guard opened a block",
-        );
-      }
-      opened.push(block);
+  /** Opens a block for a key that tripped, lasting longer for each earlier block within memory. */
+  async function open(k: ConversionKey, verdict: Verdict, now: number): Promise<AbuseBlock> {
+    const earlier = await store.countAbuseBlocks(k, now - settings.memoryMs);
+    const candidate: AbuseBlock = {
+      ...k,
+      id: `abk_${randomUUID().replaceAll("-", "")}`,
+      reason: verdict.reason,
+      sends: verdict.totals.sends,
+      approvals: verdict.totals.approvals,
+      mode,
+      repeat: earlier + 1,
+      createdAt: now,
+      expiresAt: now + cooldownFor(earlier, settings.cooldownsMs),
+      liftedAt: null,
+    };
+    const { block, created } = await store.openAbuseBlock(candidate, now);
+    if (created) {
+      metrics?.conversionGuard("opened", block.reason);
+      logger?.warn(
+        {
+          block_id: block.id,
+          scope: block.scope,
+          key: block.key,
+          reason: block.reason,
+          sends: block.sends,
+          approvals: block.approvals,
+          repeat: block.repeat,
+          expires_at: new Date(block.expiresAt).toISOString(),
+          mode,
+        },
+        "conversion guard opened a block",
+      );
     }
-    if (opened.length > 0) cached = null;
-    return opened;
+    return block;
+  }
+
+  /** A refusal that opens no block: the key is over its budget of unanswered sends. */
+  interface Hold {
+    reason: ConversionReason;
+    expiresAt: number;
+    id: null;
+  }
+
+  /** Counts the send and judges each of its keys: the blocks it opened (or found opened) and the holds. */
+  async function countAndJudge(subject: ConversionSubject, keys: ConversionKey[], now: number): Promise<(AbuseBlock | Hold)[]> {
+    const window = settledWindow(now, settings);
+    const standings = await store.countSend(keys, bucketOf(subject.createdAt), window.from, window.to);
+    const hits: (AbuseBlock | Hold)[] = [];
+    for (const [i, k] of keys.entries()) {
+      const standing = standings[i];
+      const verdict = standing ? judgeKey(k.scope, standing, now, settings) : null;
+      if (verdict?.action === "block") hits.push(await open(k, verdict, now));
+      // Held until the oldest unanswered send settles and the key is judged on it.
+      else if (verdict) hits.push({ reason: verdict.reason, expiresAt: now + settings.settleMs, id: null });
+    }
+    if (hits.some((h) => h.id !== null)) cached = null;
+    return hits;
   }
 
   async function purge(now: number) {
     if (now - lastPurge < PURGE_EVERY_MS) return;
     lastPurge = now;
-    await store.purgeConversion(bucketOf(now - settings.settleMs - settings.windowMs) - bucketMs, now - BLOCK_RECORD_MS);
+    const countsBefore = settledWindow(now, settings).from;
+    await store.purgeConversion(countsBefore, now - Math.max(BLOCK_RECORD_MS, settings.memoryMs), now - settings.memoryMs);
+  }
+
+  /**
+   * What to do with a send that hit a block or a hold: refuse it, unless its number had a code
+   * approved within memory (a known user; pumped numbers never approve) or the mode is monitor.
+   * Logs and counts either way; a refusal is thrown by the caller (`refusal`).
+   */
+  async function decide(
+    to: string,
+    country: string | null,
+    hits: (AbuseBlock | Hold)[],
+    now: number,
+  ): Promise<"refuse" | "pass"> {
+    const reasons = [...new Set(hits.map((b) => b.reason))];
+    const blockIds = hits.flatMap((b) => (b.id === null ? [] : [b.id]));
+    const fields = { to: maskNumber(to), country, reasons, block_ids: blockIds, held: blockIds.length < hits.length, mode };
+    if (await store.numberApprovedSince(to, now - settings.memoryMs)) {
+      for (const reason of reasons) metrics?.conversionGuard("passed", reason);
+      logger?.info(fields, "conversion guard let a number approved before through");
+      return "pass";
+    }
+    for (const reason of reasons) metrics?.conversionGuard(mode === "monitor" ? "monitored" : "refused", reason);
+    logger?.warn(
+      { ...fields, blocked: true },
+      mode === "monitor" ? "conversion guard would refuse (monitor mode)" : "conversion guard refused",
+    );
+    return mode === "monitor" ? "pass" : "refuse";
+  }
+
+  /** 403 `blocked`, naming the reasons, with `Retry-After` until the last hit ends. */
+  function refusal(hits: (AbuseBlock | Hold)[], now: number): VerifydError {
+    const reasons = [...new Set(hits.map((b) => b.reason))];
+    const until = Math.max(...hits.map((b) => b.expiresAt));
+    return new VerifydError("blocked", `the destination is refused: ${reasons.join(", ")}`, {
+      extensions: { reasons },
+      retryAfterMs: until - now,
+    });
   }
 
   return {
     settings,
 
     /**
-     * Before a send (start or resend): refuses it with 403 `blocked` while its prefix or country is
-     * blocked, judging the settled window first. Monitor mode logs and counts instead of refusing.
+     * Before a send (start or resend) passes any other rule: refuses it with 403 `blocked` while a
+     * key of its destination is blocked, without counting it. Monitor mode logs instead of refusing.
      */
-    async admit(to: string, country: string | null): Promise<void> {
-      if (!enabled || isAllowListed(to, deps.allowNumbers)) return;
+    async refuseBlocked(subject: ConversionSubject): Promise<void> {
+      if (!watched(subject.to)) return;
       const now = clock.now();
       await purge(now);
-      const keys = keysOf(to, country);
-      const blocks = await activeBlocks(now);
-      let hits = blocks.filter((b) => keys.some((k) => k.scope === b.scope && k.key === b.key));
-      if (hits.length === 0) hits = await judge(keys, now);
-      if (hits.length === 0) return;
-      const reasons = [...new Set(hits.map((b) => b.reason))];
-      for (const reason of reasons) metrics?.conversionGuard(mode === "monitor" ? "monitored" : "refused", reason);
-      logger?.warn(
-        { to: maskNumber(to), country, reasons, block_ids: hits.map((b) => b.id), blocked: true, mode },
-        mode === "monitor" ? "conversion guard would refuse (monitor mode)" : "conversion guard refused",
-      );
-      if (mode === "monitor") return;
-      const until = Math.max(...hits.map((b) => b.expiresAt));
-      throw new VerifydError("blocked", `the destination is refused: ${reasons.join(", ")}`, {
-        extensions: { reasons },
-        retryAfterMs: until - now,
-      });
+      const keys = keysOf(subject.to, subject.country);
+      const hits = (await activeBlocks(now)).filter((b) => keys.some((k) => k.scope === b.scope && k.key === b.key));
+      if (hits.length > 0 && (await decide(subject.to, subject.country, hits, now)) === "refuse") throw refusal(hits, now);
     },
 
-    /** Counts a send (start or resend) in its verification's cohort. */
+    /**
+     * Once a send passed every other rule: counts it and judges its keys, refusing it with 403
+     * `blocked` when one trips (a refused send is taken back from the counts: it was never sent).
+     * Monitor mode logs, and the send goes out and stays counted.
+     */
     async countSend(subject: ConversionSubject): Promise<void> {
-      if (!enabled || isAllowListed(subject.to, deps.allowNumbers)) return;
-      await store.countConversion(keysOf(subject.to, subject.country), bucketOf(subject.createdAt), "sends");
+      if (!watched(subject.to)) return;
+      const now = clock.now();
+      const keys = keysOf(subject.to, subject.country);
+      const hits = await countAndJudge(subject, keys, now);
+      if (hits.length === 0 || (await decide(subject.to, subject.country, hits, now)) === "pass") return;
+      await store.uncountSend(keys, bucketOf(subject.createdAt));
+      throw refusal(hits, now);
     },
 
-    /** Counts an approval in the cohort its sends were counted in. */
+    /** Counts an approval in the cohort its sends were counted in, and remembers it for each key and the number. */
     async countApproval(subject: ConversionSubject): Promise<void> {
-      if (!enabled || isAllowListed(subject.to, deps.allowNumbers)) return;
-      await store.countConversion(keysOf(subject.to, subject.country), bucketOf(subject.createdAt), "approvals");
+      if (!watched(subject.to)) return;
+      await store.countApproval(keysOf(subject.to, subject.country), bucketOf(subject.createdAt), clock.now(), subject.to);
     },
 
     async listBlocks(): Promise<AbuseBlock[]> {
       return store.listActiveAbuseBlocks(clock.now());
     },
 
-    /** Lifts a block and resets its counters, so it does not trip again at the next send. */
+    /** Lifts a block, resets its counters and vouches for its key, so it does not trip again at the next send. */
     async lift(blockId: string): Promise<AbuseBlock> {
       const lifted = await store.liftAbuseBlock(blockId, clock.now());
       if (!lifted) throw new VerifydError("abuse_block_not_found", `no active block ${blockId}`);
       cached = null;
-      judged = { bucket: Number.NaN, keys: new Set() };
       return lifted;
     },
   };

@@ -234,9 +234,27 @@ export interface OptOut {
   createdAt: number;
 }
 
-export type ConversionScope = "prefix" | "country";
+/**
+ * What the conversion guard judges: a number prefix (the number without its last `VERIFYD_PREFIX_DIGITS`
+ * digits, 10 000 numbers by default), the range around it (two digits fewer: a million numbers, about
+ * what an operator is allotted), and the country.
+ */
+export const CONVERSION_SCOPES = ["prefix", "range", "country"] as const;
+export type ConversionScope = (typeof CONVERSION_SCOPES)[number];
 
-export type ConversionReason = "low_conversion_prefix" | "low_conversion_country";
+/**
+ * Why the guard blocked a destination: `low_conversion_*` when its sends stopped turning into
+ * approvals; `unproven_*` when it never had an approval on record and its first sends found none.
+ */
+export const CONVERSION_REASONS = [
+  "low_conversion_prefix",
+  "low_conversion_range",
+  "low_conversion_country",
+  "unproven_prefix",
+  "unproven_range",
+  "unproven_country",
+] as const satisfies readonly (`low_conversion_${ConversionScope}` | `unproven_${ConversionScope}`)[];
+export type ConversionReason = (typeof CONVERSION_REASONS)[number];
 
 export interface ConversionKey {
   scope: ConversionScope;
@@ -251,6 +269,8 @@ export interface AbuseBlock extends ConversionKey {
   sends: number;
   approvals: number;
   mode: AbuseMode;
+  /** 1 for the key's first block within the guard's memory, 2 for the next (a longer cool-down), and so on. */
+  repeat: number;
   createdAt: number;
   expiresAt: number;
   liftedAt: number | null;

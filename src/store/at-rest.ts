@@ -20,9 +20,14 @@ export const sealedContext = {
   abuseBlockKey: (blockId: string) => `abuse_blocks.key:${blockId}`,
 } as const;
 
-/** How the conversion guard's counters and blocks name a prefix (by its blind index) or a country (as is). */
+/** How the conversion guard's counters and blocks name a prefix or range (by its blind index) or a country (as is). */
 export function storedConversionKey(vault: NumberVault, scope: string, key: string): string {
-  return scope === "prefix" ? vault.index(`prefix:${key}`) : key;
+  return scope === "country" ? key : vault.index(`${scope}:${key}`);
+}
+
+/** How the conversion guard's history names a number it remembers as approved: by its blind index, under scope `number`. */
+export function storedApprovedNumber(vault: NumberVault, to: string): { scope: string; key: string } {
+  return { scope: "number", key: vault.index(`number:${to}`) };
 }
 
 /** The stored form of a verification's destination: '' (an inbound verification any sender may answer) stays ''. */

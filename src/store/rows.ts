@@ -268,12 +268,13 @@ export interface BlockRow {
   sends: number;
   approvals: number;
   mode: string;
+  repeat: number;
   createdAt: number;
   expiresAt: number;
   liftedAt: number | null;
 }
 
-/** A block row as the guard sees it: a prefix's key opened from its sealed copy. */
+/** A block row as the guard sees it: a prefix's or range's key opened from its sealed copy. */
 export const toBlock = (vault: NumberVault, r: BlockRow): AbuseBlock => ({
   id: r.id,
   scope: r.scope as ConversionScope,
@@ -282,6 +283,7 @@ export const toBlock = (vault: NumberVault, r: BlockRow): AbuseBlock => ({
   sends: r.sends,
   approvals: r.approvals,
   mode: r.mode as AbuseMode,
+  repeat: r.repeat,
   createdAt: r.createdAt,
   expiresAt: r.expiresAt,
   liftedAt: r.liftedAt,

@@ -8,10 +8,13 @@ import type { ConversionStore } from "../../src/core/store/conversion.js";
  */
 export function describeConversionContract(getConversion: () => ConversionStore, T0: number) {
   const prefix: ConversionKey = { scope: "prefix", key: "+1415555" };
+  const range: ConversionKey = { scope: "range", key: "+14155" };
   const country: ConversionKey = { scope: "country", key: "US" };
   // The same text in the other scope: a different counter.
   const prefixNamedUs: ConversionKey = { scope: "prefix", key: "US" };
   const HOUR = 3_600_000;
+  /** The number whose approvals the cases count. */
+  const NUMBER = "+14155550123";
   let seq = 0;
   const block = (over: Partial<AbuseBlock> = {}): AbuseBlock => ({
     id: `blk_${++seq}`,
@@ -20,37 +23,118 @@ export function describeConversionContract(getConversion: () => ConversionStore,
     sends: 40,
     approvals: 1,
     mode: "enforce",
+    repeat: 1,
     createdAt: T0,
     expiresAt: T0 + HOUR,
     liftedAt: null,
     ...over,
   });
 
-  it("counts sends and approvals per key and bucket, and sums the buckets in [from, to) in the order asked", async () => {
+  /** The settled window used below: the hour before T0; later buckets are unsettled. */
+  const FROM = T0 - HOUR;
+  const TO = T0;
+  /** A bucket before the window: counting in it reads the keys' standing without changing their sums. */
+  const AWAY = T0 - 100 * HOUR;
+  const read = (store: ConversionStore, keys: ConversionKey[]) => store.countSend(keys, AWAY, FROM, TO);
+  const totals = async (store: ConversionStore, keys: ConversionKey[]) =>
+    (await read(store, keys)).map((s) => ({ settled: s.settled, unsettled: s.unsettled }));
+
+  it("counts a send per key and bucket, returning each key's sums before and after the settle, this send included, in the order asked", async () => {
     const store = getConversion();
-    await store.countConversion([prefix, country], T0, "sends");
-    await store.countConversion([prefix], T0, "sends");
-    await store.countConversion([prefix], T0, "approvals");
-    await store.countConversion([prefix], T0 + HOUR, "sends"); // the next bucket
-    await store.countConversion([prefix], T0 - HOUR, "sends"); // the one before
-    await store.countConversion([], T0, "sends"); // nothing to count
-    expect(await store.conversionTotals([country, prefix, prefixNamedUs], T0, T0 + HOUR)).toEqual([
-      { sends: 1, approvals: 0 },
-      { sends: 2, approvals: 1 },
-      { sends: 0, approvals: 0 },
+    await store.countSend([prefix, country], T0 - HOUR, FROM, TO); // the window's first bucket
+    await store.countSend([prefix], T0 - 1, FROM, TO); // its last
+    await store.countApproval([prefix], T0 - 1, T0, NUMBER);
+    await store.countSend([prefix], T0, FROM, TO); // unsettled
+    await store.countSend([prefix], T0 - HOUR - 1, FROM, TO); // before the window
+    const standing = await store.countSend([country, prefix, prefixNamedUs, range], T0 + HOUR, FROM, TO);
+    expect(standing.map((s) => [s.settled, s.unsettled])).toEqual([
+      [
+        { sends: 1, approvals: 0 },
+        { sends: 1, approvals: 0 },
+      ],
+      [
+        { sends: 2, approvals: 1 },
+        { sends: 2, approvals: 0 },
+      ],
+      [
+        { sends: 0, approvals: 0 },
+        { sends: 1, approvals: 0 },
+      ],
+      [
+        { sends: 0, approvals: 0 },
+        { sends: 1, approvals: 0 },
+      ],
     ]);
-    expect(await store.conversionTotals([prefix], T0 - HOUR, T0 + 2 * HOUR)).toEqual([{ sends: 4, approvals: 1 }]);
-    expect(await store.conversionTotals([prefix], T0 + 1, T0 + HOUR)).toEqual([{ sends: 0, approvals: 0 }]);
-    expect(await store.conversionTotals([], T0, T0 + HOUR)).toEqual([]);
+    // A send counted in a settled cohort (a resend of an older verification) is on that side.
+    const [again] = await store.countSend([prefix], T0 - HOUR, FROM, TO);
+    expect(again?.settled).toEqual({ sends: 3, approvals: 1 });
+    expect(await store.countSend([], T0, FROM, TO)).toEqual([]);
+  });
+
+  it("takes back a refused send from its bucket, never below zero", async () => {
+    const store = getConversion();
+    await store.countSend([prefix, country], T0 - 1, FROM, TO);
+    await store.countSend([prefix], T0 - 1, FROM, TO);
+    await store.uncountSend([prefix, country], T0 - 1);
+    await store.uncountSend([country], T0 - 1); // already at zero
+    await store.uncountSend([range], T0 - 1); // never counted
+    expect((await totals(store, [prefix, country, range])).map((t) => t.settled.sends)).toEqual([1, 0, 0]);
+    expect(await totals(store, [country])).toEqual([
+      { settled: { sends: 0, approvals: 0 }, unsettled: { sends: 0, approvals: 0 } },
+    ]);
   });
 
   it("adds one per time a key is named in one call", async () => {
     const store = getConversion();
-    await store.countConversion([country, prefix, country], T0, "approvals");
-    expect(await store.conversionTotals([country, prefix], T0, T0 + 1)).toEqual([
-      { sends: 0, approvals: 2 },
-      { sends: 0, approvals: 1 },
+    await store.countSend([country, prefix, country], T0 - 1, FROM, TO);
+    await store.countApproval([country, prefix, country], T0 - 1, T0, NUMBER);
+    expect(await totals(store, [country, prefix])).toEqual([
+      { settled: { sends: 2, approvals: 2 }, unsettled: { sends: 0, approvals: 0 } },
+      { settled: { sends: 1, approvals: 1 }, unsettled: { sends: 0, approvals: 0 } },
     ]);
+  });
+
+  it("remembers each key's latest approval, and the end of its latest block", async () => {
+    const store = getConversion();
+    const history = async (k: ConversionKey) => {
+      const [s] = await read(store, [k]);
+      return { lastApprovedAt: s?.lastApprovedAt, blockedUntil: s?.blockedUntil };
+    };
+    expect(await history(prefix)).toEqual({ lastApprovedAt: null, blockedUntil: null });
+    await store.countApproval([prefix, range], T0 - HOUR, T0 + 5, NUMBER);
+    await store.countApproval([prefix], T0 - HOUR, T0 + 3, NUMBER); // an earlier time does not go back
+    expect(await history(prefix)).toEqual({ lastApprovedAt: T0 + 5, blockedUntil: null });
+    expect(await history(range)).toEqual({ lastApprovedAt: T0 + 5, blockedUntil: null });
+    await store.openAbuseBlock(block({ expiresAt: T0 + HOUR }), T0);
+    expect(await history(prefix)).toEqual({ lastApprovedAt: T0 + 5, blockedUntil: T0 + HOUR });
+    expect(await history(country)).toEqual({ lastApprovedAt: null, blockedUntil: null });
+  });
+
+  it("remembers the numbers approved, by the latest time", async () => {
+    const store = getConversion();
+    expect(await store.numberApprovedSince(NUMBER, T0 - HOUR)).toBe(false);
+    await store.countApproval([prefix], T0, T0, NUMBER);
+    await store.countApproval([], T0, T0 - 2 * HOUR, "+14155550124"); // a number alone
+    expect(await store.numberApprovedSince(NUMBER, T0 - HOUR)).toBe(true);
+    expect(await store.numberApprovedSince(NUMBER, T0)).toBe(true);
+    expect(await store.numberApprovedSince(NUMBER, T0 + 1)).toBe(false);
+    expect(await store.numberApprovedSince("+14155550124", T0 - 3 * HOUR)).toBe(true);
+    expect(await store.numberApprovedSince("+14155550124", T0 - HOUR)).toBe(false);
+    expect(await store.numberApprovedSince("+14155550125", 0)).toBe(false);
+  });
+
+  it("counts a key's blocks opened since a time, leaving out lifted ones and other keys", async () => {
+    const store = getConversion();
+    const first = block({ createdAt: T0 - 3 * HOUR, expiresAt: T0 - 2 * HOUR });
+    const second = block({ createdAt: T0 - HOUR, expiresAt: T0 - HOUR / 2, repeat: 2 });
+    const lifted = block({ createdAt: T0, expiresAt: T0 + HOUR });
+    for (const b of [first, second, lifted]) await store.openAbuseBlock(b, b.createdAt);
+    await store.openAbuseBlock(block({ ...country, reason: "unproven_country" }), T0);
+    await store.liftAbuseBlock(lifted.id, T0 + 1);
+    expect(await store.countAbuseBlocks(prefix, T0 - 4 * HOUR)).toBe(2);
+    expect(await store.countAbuseBlocks(prefix, T0 - 2 * HOUR)).toBe(1);
+    expect(await store.countAbuseBlocks(prefixNamedUs, T0 - 4 * HOUR)).toBe(0);
+    expect(await store.countAbuseBlocks(country, T0 - 4 * HOUR)).toBe(1);
   });
 
   it("opens one active block per scope and key, answering the active one to later openers", async () => {
@@ -89,38 +173,50 @@ export function describeConversionContract(getConversion: () => ConversionStore,
     expect(await store.listActiveAbuseBlocks(T0 + HOUR)).toEqual([]);
   });
 
-  it("lifts an active block once and forgets its scope and key's counters, only theirs", async () => {
+  it("lifts an active block once, forgets its scope and key's counters (only theirs) and vouches for the key", async () => {
     const store = getConversion();
-    await store.countConversion([prefix, country], T0 - HOUR, "sends");
-    await store.countConversion([prefix, country], T0, "sends");
+    await store.countSend([prefix, country], T0 - HOUR, FROM, TO);
+    await store.countSend([prefix, country], T0, FROM, TO);
     const b = block();
     await store.openAbuseBlock(b, T0);
     expect(await store.liftAbuseBlock(b.id, T0 + 7)).toEqual({ ...b, liftedAt: T0 + 7 });
-    expect(await store.conversionTotals([prefix, country], T0 - HOUR, T0 + HOUR)).toEqual([
-      { sends: 0, approvals: 0 },
-      { sends: 2, approvals: 0 },
-    ]);
+    const [vouched, untouched] = await read(store, [prefix, country]);
+    expect(vouched).toEqual({
+      settled: { sends: 0, approvals: 0 },
+      unsettled: { sends: 0, approvals: 0 },
+      lastApprovedAt: T0 + 7,
+      blockedUntil: null,
+    });
+    expect(untouched?.settled).toEqual({ sends: 1, approvals: 0 });
     expect(await store.liftAbuseBlock(b.id, T0 + 8)).toBeNull();
     expect(await store.liftAbuseBlock("blk_unknown", T0 + 8)).toBeNull();
     // An expired block is no longer active: there is nothing to lift, and its counters stay.
-    await store.countConversion([country], T0, "sends");
     const expired = block({ ...country, reason: "low_conversion_country", expiresAt: T0 + 10 });
     await store.openAbuseBlock(expired, T0);
     expect(await store.liftAbuseBlock(expired.id, T0 + 10)).toBeNull();
-    expect(await store.conversionTotals([country], T0, T0 + 1)).toEqual([{ sends: 2, approvals: 0 }]);
+    expect((await totals(store, [country]))[0]?.settled).toEqual({ sends: 1, approvals: 0 });
     // A lifted block no longer stands in the way of a new one.
     expect((await store.openAbuseBlock(block(), T0 + 9)).created).toBe(true);
   });
 
-  it("purges the buckets that start before one time and the blocks that ended before another", async () => {
+  it("purges buckets, blocks and history older than the times given", async () => {
     const store = getConversion();
-    for (const at of [T0 - 2 * HOUR, T0 - HOUR, T0]) await store.countConversion([prefix], at, "sends");
+    for (const at of [T0 - 2 * HOUR, T0 - HOUR, T0]) await store.countSend([prefix], at, FROM, TO);
+    await store.countApproval([range], T0 - 2 * HOUR, T0 - 2 * HOUR, NUMBER); // remembered until the purge
+    await store.countApproval([country], T0, T0, NUMBER); // recent enough to stay
+    await store.countApproval([], T0, T0 - 2 * HOUR, "+14155550124"); // a number approved long ago
     const ended = block({ createdAt: T0 - 3 * HOUR, expiresAt: T0 - 2 * HOUR });
     const endsLater = block({ ...country, reason: "low_conversion_country", createdAt: T0 - 3 * HOUR, expiresAt: T0 + HOUR });
     await store.openAbuseBlock(ended, ended.createdAt);
     await store.openAbuseBlock(endsLater, endsLater.createdAt);
-    await store.purgeConversion(T0 - HOUR, T0 - HOUR);
-    expect(await store.conversionTotals([prefix], T0 - 3 * HOUR, T0 + HOUR)).toEqual([{ sends: 2, approvals: 0 }]);
+    await store.purgeConversion(T0 - HOUR, T0 - HOUR, T0 - HOUR);
+    const [p, r, c] = await store.countSend([prefix, range, country], AWAY, T0 - 3 * HOUR, T0 + HOUR);
+    expect(p?.settled.sends).toBe(2);
+    // The prefix's block ended before the purge's time, and so did the range's only approval.
+    expect([p?.blockedUntil, r?.lastApprovedAt, r?.settled.approvals]).toEqual([null, null, 0]);
+    expect([c?.lastApprovedAt, c?.blockedUntil]).toEqual([T0, T0 + HOUR]);
+    expect(await store.numberApprovedSince("+14155550124", 0)).toBe(false);
+    expect(await store.numberApprovedSince(NUMBER, 0)).toBe(true);
     // Asked as of a time when both were active, only the block that had not ended is still stored.
     expect((await store.listActiveAbuseBlocks(T0 - 2.5 * HOUR)).map((b) => b.id)).toEqual([endsLater.id]);
   });

@@ -43,15 +43,19 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
     },
 
     /**
-     * Admits one send: a prefix or country blocked by the conversion guard refuses it before any
-     * counter moves; then it counts against its prefix and country velocity, the end user's IP and
-     * the destination. `limited` false (a test number's resend: nothing is sent) skips the counting.
+     * Admits one send of the verification started at `createdAt`: a prefix, range or country blocked
+     * by the conversion guard refuses it before any counter moves; then it counts against its
+     * prefix and country velocity, the end user's IP and the destination; last, the guard counts it
+     * and judges its keys (so what another rule refused never counts as an unanswered send).
+     * `limited` false (a test number's resend: nothing is sent) skips the counting.
      */
-    async admitSend(to: Destination, clientIp: string | null | undefined, limited: boolean): Promise<void> {
-      await deps.conversion?.admit(to.e164, to.country);
+    async admitSend(to: Destination, clientIp: string | null | undefined, limited: boolean, createdAt: number): Promise<void> {
+      const subject = { to: to.e164, country: to.country, createdAt };
+      await deps.conversion?.refuseBlocked(subject);
       if (!limited) return;
       await enforceSendVelocity(limiter, to, deps.screening);
       await enforceSendLimits(limiter, to.e164, clientIp);
+      await deps.conversion?.countSend(subject);
     },
   };
 }

@@ -44,7 +44,7 @@ export function createResendFlow(deps: VerificationDeps, status: StatusFlow, adm
     }
     // After the cooldown checks, so a refused resend costs nothing. A blocked prefix or country
     // refuses resends too; a test number sends nothing, so it costs nothing to limit.
-    await admission.admitSend({ e164: v.to, country: v.country, type: null }, clientIp, !v.test);
+    await admission.admitSend({ e164: v.to, country: v.country, type: null }, clientIp, !v.test, v.createdAt);
     const rotate = policy.resendPolicy === "new" && !v.test;
     let secrets: { codeHash: Buffer; sealedCode: Buffer } | undefined;
     if (rotate) {
@@ -67,7 +67,6 @@ export function createResendFlow(deps: VerificationDeps, status: StatusFlow, adm
       throw new VerifydError("verification_closed", "the verification is no longer pending");
     }
     if (!delivery) return outcome.verification; // a test number: nothing is sent
-    await deps.conversion?.countSend(v);
     return status.afterDispatch(service, outcome.verification, await dispatcher.dispatch(delivery.id));
   }
 

@@ -98,7 +98,6 @@ export function createStartFlow(
     if (!(await store.createVerification(v, secrets, first))) return null;
     if (first) {
       metrics.verificationStarted(service.id, first.channel, phone.country);
-      await deps.conversion?.countSend(v);
     }
     await events.emit("verification.started", verificationData(v));
     // A test number (no delivery) is answered as written, like an accepted send.
@@ -125,7 +124,7 @@ export function createStartFlow(
         if (live && sameTransaction(live.transaction, transaction)) return resend.resendLive(service, live, input.clientIp);
         // Another payment needs another code: the live one is canceled rather than resent with the wrong amount.
         if (live) await status.closeCanceled(live, now);
-        if (!test) await admission.admitSend(phone, input.clientIp, true);
+        if (!test) await admission.admitSend(phone, input.clientIp, true, now);
         const started = await writeAndSend(service, input, phone, route, testCode, now);
         if (started) return started;
         // A concurrent start for the same destination won; go round and treat this one as its resend.

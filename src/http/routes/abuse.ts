@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ConversionGuard } from "../../core/conversion.js";
-import type { AbuseBlock } from "../../core/model.js";
+import { type AbuseBlock, CONVERSION_REASONS, CONVERSION_SCOPES } from "../../core/model.js";
 import type { AppEnv } from "../context.js";
 import { requireAdmin } from "../middleware/auth.js";
 import { json, problems, security } from "../openapi.js";
@@ -13,15 +13,23 @@ export interface AbuseRoutesDeps {
 const AbuseBlockView = z
   .object({
     id: z.string().openapi({ example: "abk_5d1c0a4e9b7f4c2aa1e3f6b8d0c2e4f6" }),
-    scope: z.enum(["prefix", "country"]),
+    scope: z.enum(CONVERSION_SCOPES),
     key: z.string().openapi({
-      description: "The number prefix (the number without its last `VERIFYD_PREFIX_DIGITS` digits) or the ISO country code.",
+      description:
+        "The number prefix (the number without its last `VERIFYD_PREFIX_DIGITS` digits), the range (two digits fewer) or the ISO country code.",
       example: "+4479112",
     }),
-    reason: z.enum(["low_conversion_prefix", "low_conversion_country"]),
+    reason: z.enum(CONVERSION_REASONS).openapi({
+      description:
+        "`low_conversion_*`: its sends stopped turning into approvals; `unproven_*`: no approval on record, and its first sends found none.",
+    }),
     sends: z.number().int().openapi({ description: "Sends in the judged window when the block opened.", example: 42 }),
     approvals: z.number().int().openapi({ description: "Approvals among them.", example: 1 }),
     mode: z.enum(["enforce", "monitor"]).openapi({ description: "`monitor`: the block is recorded but refuses nothing." }),
+    repeat: z.number().int().openapi({
+      description: "1 for the key's first block within `VERIFYD_CONVERSION_MEMORY`, 2 for the next: each lasts longer.",
+      example: 1,
+    }),
     created_at: z.string().openapi({ example: "2026-01-15T12:00:00.000Z" }),
     expires_at: z.string().openapi({ description: "When the block lifts by itself.", example: "2026-01-15T13:00:00.000Z" }),
   })
@@ -43,6 +51,7 @@ export const toAbuseBlockView = (b: AbuseBlock) => ({
   sends: b.sends,
   approvals: b.approvals,
   mode: b.mode,
+  repeat: b.repeat,
   created_at: new Date(b.createdAt).toISOString(),
   expires_at: new Date(b.expiresAt).toISOString(),
 });

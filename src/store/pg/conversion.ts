@@ -1,66 +1,141 @@
-import { and, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
+import { and, count, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
+import type { ConversionKey } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
-import type { ConversionStore } from "../../core/store/conversion.js";
-import { sealedContext, storedConversionKey } from "../at-rest.js";
+import type { ConversionStanding, ConversionStore } from "../../core/store/conversion.js";
+import { sealedContext, storedApprovedNumber, storedConversionKey } from "../at-rest.js";
 import { toBlock } from "../rows.js";
-import type { OpenedPg } from "./open.js";
-import { abuseBlocks, conversionCounts } from "./schema.js";
+import { type OpenedPg, rows } from "./open.js";
+import { abuseBlocks, conversionCounts, conversionHistory } from "./schema.js";
 
 /**
- * The conversion guard's counters and blocks on PostgreSQL, shared by every instance. Counters are
- * incremented in SQL (an upsert), never read and written back; opening a block takes a transaction
- * lock on its scope and key, so two instances tripping together open one block.
- * Prefixes are keyed by blind index (README: Data at rest); a block keeps its prefix sealed for the admin listing.
+ * The conversion guard's counters, history and blocks on PostgreSQL, shared by every instance.
+ * Counters are incremented in SQL (an upsert), never read and written back; opening a block takes a
+ * transaction lock on its scope and key, so two instances tripping together open one block.
+ * Prefixes and ranges are keyed by blind index (README: Data at rest); a block keeps its prefix or
+ * range sealed for the admin listing.
  */
 export function createPgConversionStore({ db }: OpenedPg, vault: NumberVault): ConversionStore {
-  const stored = (k: { scope: string; key: string }) => ({ scope: k.scope, key: storedConversionKey(vault, k.scope, k.key) });
+  const stored = (k: ConversionKey) => ({ scope: k.scope, key: storedConversionKey(vault, k.scope, k.key) });
   const c = conversionCounts;
   const b = abuseBlocks;
+  const h = conversionHistory;
   const active = (now: number) => and(isNull(b.liftedAt), gt(b.expiresAt, now));
 
+  /** One row per distinct key (an upsert may not touch a row twice), carrying how often it was named. */
+  function distinct(keys: readonly ConversionKey[]) {
+    const times = new Map<string, { scope: string; key: string; n: number }>();
+    for (const k of keys.map(stored)) {
+      const id = `${k.scope}\u0000${k.key}`;
+      const seen = times.get(id);
+      if (seen) seen.n++;
+      else times.set(id, { ...k, n: 1 });
+    }
+    return [...times.values()];
+  }
+
+  type StandingRow = {
+    scope: string;
+    key: string;
+    settled_sends: number;
+    settled_approvals: number;
+    unsettled_sends: number;
+    unsettled_approvals: number;
+    last_approved_at: string | null;
+    blocked_until: string | null;
+  };
+  const orNull = (v: string | null) => (v === null ? null : Number(v));
+
   return {
-    async countConversion(keys, bucketStart, field) {
-      if (keys.length === 0) return;
-      // One row per distinct key (an upsert may not touch a row twice), carrying how often it was named.
-      const times = new Map<string, { scope: string; key: string; n: number }>();
-      for (const k of keys.map(stored)) {
-        const id = `${k.scope}\u0000${k.key}`;
-        const seen = times.get(id);
-        if (seen) seen.n++;
-        else times.set(id, { ...k, n: 1 });
-      }
-      const values = [...times.values()].map((k) => ({
-        scope: k.scope,
-        key: k.key,
-        bucketStart,
-        sends: field === "sends" ? k.n : 0,
-        approvals: field === "approvals" ? k.n : 0,
-      }));
-      await db
-        .insert(c)
-        .values(values)
-        .onConflictDoUpdate({
-          target: [c.scope, c.key, c.bucketStart],
-          set:
-            field === "sends"
-              ? { sends: sql`${c.sends} + excluded.sends` }
-              : { approvals: sql`${c.approvals} + excluded.approvals` },
-        });
-    },
-    async conversionTotals(keys, from, to) {
-      return Promise.all(
-        keys.map(async (k) => {
-          const key = stored(k);
-          const [row] = await db
-            .select({
-              sends: sql<string>`coalesce(sum(${c.sends}), 0)`,
-              approvals: sql<string>`coalesce(sum(${c.approvals}), 0)`,
-            })
-            .from(c)
-            .where(and(eq(c.scope, key.scope), eq(c.key, key.key), gte(c.bucketStart, from), lt(c.bucketStart, to)));
-          return { sends: Number(row?.sends ?? 0), approvals: Number(row?.approvals ?? 0) };
-        }),
+    async countSend(keys, bucketStart, settledFrom, settledTo) {
+      if (keys.length === 0) return [];
+      const named = distinct(keys);
+      const values = sql.join(
+        named.map((k) => sql`(${k.scope}::text, ${k.key}::text, ${k.n}::int)`),
+        sql`, `,
       );
+      const sum = (column: "sends" | "approvals", settled: boolean) =>
+        sql`coalesce(sum(c.${sql.raw(column)}) filter (where c.bucket_start ${sql.raw(settled ? "<" : ">=")} ${settledTo}), 0)::int`;
+      // One statement: the upsert (a data-modifying CTE) and the sums, which read the snapshot from
+      // before it; this send is added below, on its side of `settledTo`.
+      const found = await rows<StandingRow>(
+        db,
+        sql`with k(scope, key, n) as (values ${values}),
+          counted as (
+            insert into conversion_counts (scope, key, bucket_start, sends)
+            select k.scope, k.key, ${bucketStart}::bigint, k.n from k
+            on conflict (scope, key, bucket_start) do update set sends = conversion_counts.sends + excluded.sends
+          )
+          select k.scope, k.key,
+            ${sum("sends", true)} as settled_sends, ${sum("approvals", true)} as settled_approvals,
+            ${sum("sends", false)} as unsettled_sends, ${sum("approvals", false)} as unsettled_approvals,
+            h.last_approved_at, h.blocked_until
+          from k
+          left join conversion_counts c on c.scope = k.scope and c.key = k.key and c.bucket_start >= ${settledFrom}
+          left join conversion_history h on h.scope = k.scope and h.key = k.key
+          group by k.scope, k.key, h.last_approved_at, h.blocked_until`,
+      );
+      const byKey = new Map(found.map((r) => [`${r.scope}\u0000${r.key}`, r]));
+      const times = new Map(named.map((k) => [`${k.scope}\u0000${k.key}`, k.n]));
+      const settled = bucketStart < settledTo;
+      return keys.map(stored).map((k): ConversionStanding => {
+        const id = `${k.scope}\u0000${k.key}`;
+        const r = byKey.get(id) as StandingRow;
+        const n = bucketStart >= settledFrom ? (times.get(id) ?? 1) : 0;
+        return {
+          settled: { sends: r.settled_sends + (settled ? n : 0), approvals: r.settled_approvals },
+          unsettled: { sends: r.unsettled_sends + (settled ? 0 : n), approvals: r.unsettled_approvals },
+          lastApprovedAt: orNull(r.last_approved_at),
+          blockedUntil: orNull(r.blocked_until),
+        };
+      });
+    },
+    async uncountSend(keys, bucketStart) {
+      if (keys.length === 0) return;
+      const values = sql.join(
+        distinct(keys).map((k) => sql`(${k.scope}::text, ${k.key}::text, ${k.n}::int)`),
+        sql`, `,
+      );
+      await db.execute(
+        sql`update conversion_counts c set sends = greatest(c.sends - k.n, 0)
+            from (values ${values}) as k(scope, key, n)
+            where c.scope = k.scope and c.key = k.key and c.bucket_start = ${bucketStart}`,
+      );
+    },
+    async countApproval(keys, bucketStart, now, to) {
+      const named = distinct(keys);
+      await db.transaction(async (tx) => {
+        if (named.length > 0)
+          await tx
+            .insert(c)
+            .values(named.map((k) => ({ scope: k.scope, key: k.key, bucketStart, sends: 0, approvals: k.n })))
+            .onConflictDoUpdate({
+              target: [c.scope, c.key, c.bucketStart],
+              set: { approvals: sql`${c.approvals} + excluded.approvals` },
+            });
+        await tx
+          .insert(h)
+          .values([...named, storedApprovedNumber(vault, to)].map((k) => ({ scope: k.scope, key: k.key, lastApprovedAt: now })))
+          .onConflictDoUpdate({
+            target: [h.scope, h.key],
+            set: { lastApprovedAt: sql`greatest(${h.lastApprovedAt}, excluded.last_approved_at)` },
+          });
+      });
+    },
+    async numberApprovedSince(to, since) {
+      const number = storedApprovedNumber(vault, to);
+      const [row] = await db
+        .select({ at: h.lastApprovedAt })
+        .from(h)
+        .where(and(eq(h.scope, number.scope), eq(h.key, number.key), gte(h.lastApprovedAt, since)));
+      return row !== undefined;
+    },
+    async countAbuseBlocks(k, since) {
+      const key = stored(k);
+      const [row] = await db
+        .select({ n: count() })
+        .from(b)
+        .where(and(eq(b.scope, key.scope), eq(b.key, key.key), gte(b.createdAt, since), isNull(b.liftedAt)));
+      return Number(row?.n ?? 0);
     },
     async openAbuseBlock(block, now) {
       const key = stored(block).key;
@@ -72,8 +147,15 @@ export function createPgConversionStore({ db }: OpenedPg, vault: NumberVault): C
           .from(b)
           .where(and(eq(b.scope, block.scope), eq(b.key, key), active(now)));
         if (existing) return { block: toBlock(vault, existing), created: false };
-        const keySealed = block.scope === "prefix" ? vault.sealText(block.key, sealedContext.abuseBlockKey(block.id)) : null;
+        const keySealed = block.scope === "country" ? null : vault.sealText(block.key, sealedContext.abuseBlockKey(block.id));
         await tx.insert(b).values({ ...block, key, keySealed });
+        await tx
+          .insert(h)
+          .values({ scope: block.scope, key, blockedUntil: block.expiresAt })
+          .onConflictDoUpdate({
+            target: [h.scope, h.key],
+            set: { blockedUntil: sql`greatest(${h.blockedUntil}, excluded.blocked_until)` },
+          });
         return { block, created: true };
       });
     },
@@ -90,13 +172,22 @@ export function createPgConversionStore({ db }: OpenedPg, vault: NumberVault): C
           .returning();
         if (!row) return null;
         await tx.delete(c).where(and(eq(c.scope, row.scope), eq(c.key, row.key)));
+        await tx
+          .insert(h)
+          .values({ scope: row.scope, key: row.key, lastApprovedAt: now, blockedUntil: null })
+          .onConflictDoUpdate({ target: [h.scope, h.key], set: { lastApprovedAt: now, blockedUntil: null } });
         return toBlock(vault, row);
       });
     },
-    async purgeConversion(countsBefore, blocksBefore) {
+    async purgeConversion(countsBefore, blocksBefore, historyBefore) {
       await db.transaction(async (tx) => {
         await tx.delete(c).where(lt(c.bucketStart, countsBefore));
         await tx.delete(b).where(or(lt(b.expiresAt, blocksBefore), lt(b.liftedAt, blocksBefore)));
+        await tx
+          .delete(h)
+          .where(
+            and(lt(sql`coalesce(${h.lastApprovedAt}, 0)`, historyBefore), lt(sql`coalesce(${h.blockedUntil}, 0)`, historyBefore)),
+          );
       });
     },
   };

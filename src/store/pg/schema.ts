@@ -223,7 +223,7 @@ export const events = pgTable(
 export const conversionCounts = pgTable(
   "conversion_counts",
   {
-    /** prefix | country */
+    /** prefix | range | country */
     scope: text("scope").notNull(),
     key: text("key").notNull(),
     bucketStart: ms("bucket_start").notNull(),
@@ -239,15 +239,17 @@ export const abuseBlocks = pgTable(
   {
     id: text("id").primaryKey(),
     scope: text("scope").notNull(),
-    /** A country code, or a prefix's blind index. */
+    /** A country code, or a prefix's or range's blind index. */
     key: text("key").notNull(),
-    /** The prefix itself, sealed, for the admin listing; null for a country. */
+    /** The prefix or range itself, sealed, for the admin listing; null for a country. */
     keySealed: text("key_sealed"),
     reason: text("reason").notNull(),
     sends: integer("sends").notNull(),
     approvals: integer("approvals").notNull(),
     /** enforce | monitor */
     mode: text("mode").notNull(),
+    /** 1 for the key's first block within the guard's memory, 2 for the next, and so on. */
+    repeat: integer("repeat").notNull().default(1),
     createdAt: ms("created_at").notNull(),
     expiresAt: ms("expires_at").notNull(),
     liftedAt: ms("lifted_at"),
@@ -256,6 +258,21 @@ export const abuseBlocks = pgTable(
     index("abuse_blocks_active").on(t.expiresAt).where(sql`lifted_at is null`),
     index("abuse_blocks_key").on(t.scope, t.key),
   ],
+);
+
+/** What the conversion guard remembers of a prefix, range or country beyond its counters' window. */
+export const conversionHistory = pgTable(
+  "conversion_history",
+  {
+    scope: text("scope").notNull(),
+    /** A country code, or a prefix's or range's blind index. */
+    key: text("key").notNull(),
+    /** The latest approval of a code sent to the key, or an admin's lift of its block. */
+    lastApprovedAt: ms("last_approved_at"),
+    /** When the key's latest block ended or ends. */
+    blockedUntil: ms("blocked_until"),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] })],
 );
 
 /** One row: a box sealed with the current number key, so a start with another VERIFYD_SECRET is refused. */

@@ -1,23 +1,24 @@
-import { and, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
-import type { AbuseBlock } from "../../core/model.js";
+import { and, count, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
+import type { AbuseBlock, ConversionKey } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
-import type { ConversionStore } from "../../core/store/conversion.js";
-import { sealedContext, storedConversionKey } from "../at-rest.js";
+import type { ConversionStanding, ConversionStore } from "../../core/store/conversion.js";
+import { sealedContext, storedApprovedNumber, storedConversionKey } from "../at-rest.js";
 import { toBlock } from "../rows.js";
 import { atomic } from "./atomic.js";
 import type { OpenedSqlite } from "./open.js";
-import { abuseBlocks, conversionCounts } from "./schema.js";
+import { abuseBlocks, conversionCounts, conversionHistory } from "./schema.js";
 
 /**
- * The conversion guard's counters and blocks on SQLite; each operation is one synchronous transaction.
- * store/backends.ts (`sqliteStores`) joins it to the connection's group commit, beside the Store.
- * Prefixes are keyed by blind index (README: Data at rest); a block keeps its prefix sealed for the admin listing.
+ * The conversion guard's counters, history and blocks on SQLite; each operation is one synchronous
+ * transaction. store/backends.ts (`sqliteStores`) joins it to the connection's group commit, beside
+ * the Store. Prefixes and ranges are keyed by blind index (README: Data at rest); a block keeps its
+ * prefix or range sealed for the admin listing.
  */
 export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: NumberVault): ConversionStore {
-  const stored = (k: { scope: string; key: string }) => ({ scope: k.scope, key: storedConversionKey(vault, k.scope, k.key) });
+  const stored = (k: ConversionKey) => ({ scope: k.scope, key: storedConversionKey(vault, k.scope, k.key) });
   const c = conversionCounts;
   const b = abuseBlocks;
-  const p = (name: string) => sql.placeholder(name);
+  const h = conversionHistory;
   const active = (now: number) => and(isNull(b.liftedAt), gt(b.expiresAt, now));
 
   // One upsert per key: the counter is incremented in SQL, never read and written back.
@@ -26,42 +27,100 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
       `insert into conversion_counts (scope, key, bucket_start, sends) values (?, ?, ?, 1)
        on conflict (scope, key, bucket_start) do update set sends = sends + 1`,
     ),
+    unsend: raw.prepare(
+      `update conversion_counts set sends = max(sends - 1, 0) where scope = ? and key = ? and bucket_start = ?`,
+    ),
     approvals: raw.prepare(
       `insert into conversion_counts (scope, key, bucket_start, approvals) values (?, ?, ?, 1)
        on conflict (scope, key, bucket_start) do update set approvals = approvals + 1`,
     ),
   };
-  const totals = db
-    .select({ sends: sql<number>`coalesce(sum(${c.sends}), 0)`, approvals: sql<number>`coalesce(sum(${c.approvals}), 0)` })
-    .from(c)
-    .where(and(eq(c.scope, p("scope")), eq(c.key, p("key")), gte(c.bucketStart, p("from")), lt(c.bucketStart, p("to"))))
-    .prepare();
+  // Both sides of the settle in one pass over the key's buckets, with the key's history.
+  const standing = raw.prepare(
+    `select
+       coalesce(sum(case when c.bucket_start < @to then c.sends end), 0) as settled_sends,
+       coalesce(sum(case when c.bucket_start < @to then c.approvals end), 0) as settled_approvals,
+       coalesce(sum(case when c.bucket_start >= @to then c.sends end), 0) as unsettled_sends,
+       coalesce(sum(case when c.bucket_start >= @to then c.approvals end), 0) as unsettled_approvals,
+       (select last_approved_at from conversion_history where scope = @scope and key = @key) as last_approved_at,
+       (select blocked_until from conversion_history where scope = @scope and key = @key) as blocked_until
+     from conversion_counts c
+     where c.scope = @scope and c.key = @key and c.bucket_start >= @from`,
+  );
+  const approved = raw.prepare(
+    `insert into conversion_history (scope, key, last_approved_at) values (?, ?, ?)
+     on conflict (scope, key) do update set last_approved_at = max(coalesce(last_approved_at, 0), excluded.last_approved_at)`,
+  );
+  const blockedUntil = raw.prepare(
+    `insert into conversion_history (scope, key, blocked_until) values (?, ?, ?)
+     on conflict (scope, key) do update set blocked_until = max(coalesce(blocked_until, 0), excluded.blocked_until)`,
+  );
+  const vouched = raw.prepare(
+    `insert into conversion_history (scope, key, last_approved_at) values (?, ?, ?)
+     on conflict (scope, key) do update set last_approved_at = excluded.last_approved_at, blocked_until = null`,
+  );
 
-  const countTx = raw.transaction((keys: { scope: string; key: string }[], bucketStart: number, field: "sends" | "approvals") => {
-    for (const k of keys.map(stored)) bump[field].run(k.scope, k.key, bucketStart);
-  });
+  type StandingRow = Record<"settled_sends" | "settled_approvals" | "unsettled_sends" | "unsettled_approvals", number> & {
+    last_approved_at: number | null;
+    blocked_until: number | null;
+  };
 
   return {
-    async countConversion(keys, bucketStart, field) {
-      if (keys.length > 0) countTx([...keys], bucketStart, field);
-    },
-    async conversionTotals(keys, from, to) {
-      return keys.map((k) => {
-        const row = totals.get({ ...stored(k), from, to });
-        return { sends: Number(row?.sends ?? 0), approvals: Number(row?.approvals ?? 0) };
+    countSend: atomic(raw, (keys: readonly ConversionKey[], bucketStart: number, settledFrom: number, settledTo: number) => {
+      const rows = keys.map(stored);
+      for (const k of rows) bump.sends.run(k.scope, k.key, bucketStart);
+      return rows.map((k): ConversionStanding => {
+        const r = standing.get({ ...k, from: settledFrom, to: settledTo }) as StandingRow;
+        return {
+          settled: { sends: r.settled_sends, approvals: r.settled_approvals },
+          unsettled: { sends: r.unsettled_sends, approvals: r.unsettled_approvals },
+          lastApprovedAt: r.last_approved_at,
+          blockedUntil: r.blocked_until,
+        };
       });
+    }),
+    uncountSend: atomic(raw, (keys: readonly ConversionKey[], bucketStart: number) => {
+      for (const k of keys.map(stored)) bump.unsend.run(k.scope, k.key, bucketStart);
+    }),
+    countApproval: atomic(raw, (keys: readonly ConversionKey[], bucketStart: number, now: number, to: string) => {
+      for (const k of keys.map(stored)) {
+        bump.approvals.run(k.scope, k.key, bucketStart);
+        approved.run(k.scope, k.key, now);
+      }
+      const number = storedApprovedNumber(vault, to);
+      approved.run(number.scope, number.key, now);
+    }),
+    async numberApprovedSince(to, since) {
+      const number = storedApprovedNumber(vault, to);
+      const row = db
+        .select({ at: h.lastApprovedAt })
+        .from(h)
+        .where(and(eq(h.scope, number.scope), eq(h.key, number.key), gte(h.lastApprovedAt, since)))
+        .get();
+      return row !== undefined;
+    },
+    async countAbuseBlocks(k, since) {
+      const key = stored(k);
+      const row = db
+        .select({ n: count() })
+        .from(b)
+        .where(and(eq(b.scope, key.scope), eq(b.key, key.key), gte(b.createdAt, since), isNull(b.liftedAt)))
+        .get();
+      return row?.n ?? 0;
     },
     openAbuseBlock: atomic(raw, (block: AbuseBlock, now: number) => {
+      const key = stored(block);
       const existing = db
         .select()
         .from(b)
-        .where(and(eq(b.scope, block.scope), eq(b.key, stored(block).key), active(now)))
+        .where(and(eq(b.scope, key.scope), eq(b.key, key.key), active(now)))
         .get();
       if (existing) return { block: toBlock(vault, existing), created: false };
-      const keySealed = block.scope === "prefix" ? vault.sealText(block.key, sealedContext.abuseBlockKey(block.id)) : null;
+      const keySealed = block.scope === "country" ? null : vault.sealText(block.key, sealedContext.abuseBlockKey(block.id));
       db.insert(b)
-        .values({ ...block, key: stored(block).key, keySealed })
+        .values({ ...block, key: key.key, keySealed })
         .run();
+      blockedUntil.run(key.scope, key.key, block.expiresAt);
       return { block, created: true };
     }),
     async listActiveAbuseBlocks(now) {
@@ -84,12 +143,18 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
       db.delete(c)
         .where(and(eq(c.scope, row.scope), eq(c.key, row.key)))
         .run();
+      vouched.run(row.scope, row.key, now);
       return toBlock(vault, row);
     }),
-    purgeConversion: atomic(raw, (countsBefore: number, blocksBefore: number) => {
+    purgeConversion: atomic(raw, (countsBefore: number, blocksBefore: number, historyBefore: number) => {
       db.delete(c).where(lt(c.bucketStart, countsBefore)).run();
       db.delete(b)
         .where(or(lt(b.expiresAt, blocksBefore), lt(b.liftedAt, blocksBefore)))
+        .run();
+      db.delete(h)
+        .where(
+          and(lt(sql`coalesce(${h.lastApprovedAt}, 0)`, historyBefore), lt(sql`coalesce(${h.blockedUntil}, 0)`, historyBefore)),
+        )
         .run();
     }),
   };

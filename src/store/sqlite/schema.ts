@@ -224,7 +224,7 @@ export const events = sqliteTable(
 export const conversionCounts = sqliteTable(
   "conversion_counts",
   {
-    /** prefix | country */
+    /** prefix | range | country */
     scope: text("scope").notNull(),
     key: text("key").notNull(),
     bucketStart: integer("bucket_start").notNull(),
@@ -240,15 +240,17 @@ export const abuseBlocks = sqliteTable(
   {
     id: text("id").primaryKey(),
     scope: text("scope").notNull(),
-    /** A country code, or a prefix's blind index (prefixes are parts of numbers: never stored in clear). */
+    /** A country code, or a prefix's or range's blind index (parts of numbers: never stored in clear). */
     key: text("key").notNull(),
-    /** The prefix itself, sealed, for the admin listing; null for a country. */
+    /** The prefix or range itself, sealed, for the admin listing; null for a country. */
     keySealed: text("key_sealed"),
     reason: text("reason").notNull(),
     sends: integer("sends").notNull(),
     approvals: integer("approvals").notNull(),
     /** The abuse mode when the block opened: enforce | monitor. */
     mode: text("mode").notNull(),
+    /** 1 for the key's first block within the guard's memory, 2 for the next, and so on. */
+    repeat: integer("repeat").notNull().default(1),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at").notNull(),
     liftedAt: integer("lifted_at"),
@@ -257,6 +259,21 @@ export const abuseBlocks = sqliteTable(
     index("abuse_blocks_active").on(t.expiresAt).where(sql`lifted_at is null`),
     index("abuse_blocks_key").on(t.scope, t.key),
   ],
+);
+
+/** What the conversion guard remembers of a prefix, range or country beyond its counters' window. */
+export const conversionHistory = sqliteTable(
+  "conversion_history",
+  {
+    scope: text("scope").notNull(),
+    /** A country code, or a prefix's or range's blind index. */
+    key: text("key").notNull(),
+    /** The latest approval of a code sent to the key, or an admin's lift of its block. */
+    lastApprovedAt: integer("last_approved_at"),
+    /** When the key's latest block ended or ends. */
+    blockedUntil: integer("blocked_until"),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] })],
 );
 
 /**
