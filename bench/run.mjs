@@ -122,6 +122,9 @@ function targets(dir, eventSink, apiKey, serverEnv = {}) {
         // The load sends to one number range: velocity rules stay on (and counted) but must not bite.
         VERIFYD_LIMIT_SENDS_PER_PREFIX: "100000000/1h",
         VERIFYD_LIMIT_SENDS_PER_COUNTRY: "100000000/1h",
+        // Nobody enters most codes: the conversion guard counts and judges every send but must not trip.
+        VERIFYD_CONVERSION_MIN_SENDS: "100000000",
+        VERIFYD_CONVERSION_PROBATION_SENDS: "100000000",
         ...serverEnv,
       }),
     },

@@ -91,6 +91,9 @@ async function measure(instances, databaseUrl, redisUrl, sink) {
           VERIFYD_LIMIT_SENDS_PER_PREFIX: "1000000/1h",
           VERIFYD_LIMIT_SENDS_PER_COUNTRY: "1000000/1h",
           VERIFYD_LIMIT_REQUESTS_PER_KEY: "1000000/1m",
+          // Nobody enters the codes: the conversion guard counts and judges every send but must not trip.
+          VERIFYD_CONVERSION_MIN_SENDS: "1000000",
+          VERIFYD_CONVERSION_PROBATION_SENDS: "1000000",
         },
       }),
     );

@@ -101,6 +101,8 @@ async function main() {
       VERIFYD_LIMIT_STARTS_PER_IP: "100000000/1h",
       VERIFYD_LIMIT_SENDS_PER_PREFIX: "100000000/1h",
       VERIFYD_LIMIT_SENDS_PER_COUNTRY: "100000000/1h",
+      VERIFYD_CONVERSION_MIN_SENDS: "100000000",
+      VERIFYD_CONVERSION_PROBATION_SENDS: "100000000",
     },
   });
   const client = createClient({ port: server.port, connections: 64, apiKey });

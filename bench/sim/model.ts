@@ -48,6 +48,8 @@ export interface Wave {
 export interface Scenario {
   name: string;
   description: string;
+  /** The hour of the day (UTC) the scenario starts at: the day's curve of real traffic follows it. */
+  startHour: number;
   /** Real traffic before the measured part: the history a running service has. */
   warmupMs: number;
   /** The measured part, after the warm-up. */
@@ -74,6 +76,6 @@ export interface Outcome {
   pumpBilled: number;
   /** Refused sends by reason, real users and pumping apart. */
   reasons: { real: Record<string, number>; pump: Record<string, number> };
-  /** Would-be refusals logged in monitor mode, by reason. */
-  monitored: Record<string, number>;
+  /** Monitor mode: what would have been refused (pumping sends, real users), and the reasons logged for each. */
+  monitored: { pumpSends: number; realUsers: number; reasons: { real: Record<string, number>; pump: Record<string, number> } };
 }

@@ -22,7 +22,12 @@ export function table(outcomes: readonly Outcome[]): string {
         o.pumpAttempts === 0 ? "–" : `${pct(o.pumpRefused, o.pumpAttempts)} of ${o.pumpAttempts}`
       } | ${o.pumpBilled} | ${pct(o.realRefused, o.realUsers)} of ${o.realUsers} | ${reasons(o.reasons.pump)} | ${reasons(o.reasons.real)} |`,
   );
-  const monitored = outcomes.filter((o) => Object.keys(o.monitored).length > 0);
-  const notes = monitored.map((o) => `- ${o.scenario}, monitor mode: would have refused ${reasons(o.monitored)}`);
+  const monitored = outcomes.filter((o) => o.monitored.pumpSends + o.monitored.realUsers > 0);
+  const notes = monitored.map(
+    (o) =>
+      `- ${o.scenario}: would have refused ${pct(o.monitored.pumpSends, o.pumpAttempts)} of pumping sends ` +
+      `(${reasons(o.monitored.reasons.pump)}) and ${pct(o.monitored.realUsers, o.realUsers)} of real users ` +
+      `(${reasons(o.monitored.reasons.real)})`,
+  );
   return [...header, ...rows, ...(notes.length > 0 ? ["", ...notes] : [])].join("\n");
 }

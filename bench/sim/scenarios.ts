@@ -1,8 +1,9 @@
 import { HOUR, type RealTraffic, type Scenario, type Wave } from "./model.js";
 
 /**
- * The scenarios `npm run sim` runs: a day of real traffic in four countries on a WhatsApp → SMS
- * route after a day of history, alone and with each shape of pumping wave.
+ * The scenarios `npm run sim` runs: half a day of real traffic in four countries on a WhatsApp →
+ * SMS route after six hours of history, alone (also on a first day, with no history) and with each
+ * shape of pumping wave: eight hours of it, from the second hour.
  */
 
 export const REAL: RealTraffic[] = [
@@ -51,10 +52,17 @@ const inRange = (ips: number): Wave[] => [
   },
 ];
 
-const base = { warmupMs: 6 * HOUR, durationMs: 12 * HOUR, real: REAL };
+const base = { startHour: 0, warmupMs: 6 * HOUR, durationMs: 12 * HOUR, real: REAL };
 
 export const SCENARIOS: Scenario[] = [
   { ...base, name: "real users only", description: "no pumping: what the defences cost real users", waves: [] },
+  {
+    ...base,
+    warmupMs: 0,
+    name: "real users, first day",
+    description: "no pumping and no history: a new deployment, where every destination is on probation",
+    waves: [],
+  },
   {
     ...base,
     name: "no-user countries, few IPs",
@@ -101,4 +109,31 @@ export const SCENARIOS: Scenario[] = [
       },
     ],
   },
+  {
+    ...base,
+    name: "range in GB, monitor mode",
+    description: "the GB wave with VERIFYD_ABUSE_MODE=monitor: what would have been refused",
+    waves: inRange(EACH_REQUEST),
+    env: { VERIFYD_ABUSE_MODE: "monitor" },
+  },
 ];
+
+/**
+ * A scenario shortened for `npm test`: an hour of history, then two measured hours of the day's
+ * busiest stretch, the wave from the first quarter hour to the end. Rates and shapes stay as they are.
+ */
+export function quick(scenario: Scenario): Scenario {
+  return {
+    ...scenario,
+    startHour: 9,
+    warmupMs: Math.min(scenario.warmupMs, HOUR),
+    durationMs: 2 * HOUR,
+    waves: scenario.waves.map((w) => ({ ...w, startAt: HOUR / 4, durationMs: (7 * HOUR) / 4 })),
+  };
+}
+
+export const scenario = (name: string): Scenario => {
+  const found = SCENARIOS.find((s) => s.name === name);
+  if (!found) throw new Error(`no scenario "${name}"`);
+  return found;
+};

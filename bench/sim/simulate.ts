@@ -22,7 +22,7 @@ import { EventQueue, SimClock } from "./queue.js";
 
 const ADMIN_KEY = "sim-admin-key-0123456789abcdef";
 const SECRET = "sim-secret-0123456789abcdef0123456789abcdef";
-const START = Date.UTC(2026, 2, 2, 0, 0, 0);
+const DAY_ONE = Date.UTC(2026, 2, 2, 0, 0, 0);
 /** The outbox worker's pass for expiry; a fallback after a missing receipt gets a pass of its own when due. */
 const OUTBOX_TICK_MS = 300_000;
 const RESEND_COOLDOWN_MS = 30_000;
@@ -43,6 +43,7 @@ interface RealUser {
   ip: string;
   measured: boolean;
   refused: boolean;
+  wouldBeRefused: boolean;
   gotCode: boolean;
 }
 
@@ -59,14 +60,23 @@ function counterIds(): Ids {
   return { verification: () => next("ver"), delivery: () => next("dlv"), apiKey: () => next("key"), factor: () => next("fct") };
 }
 
-/** Counts the reasons of monitor-mode log lines ("… would refuse (monitor mode)"). */
-function monitorSink(counts: Record<string, number>, active: () => boolean) {
+/** Who the request being handled is for: log lines written while it runs are theirs. */
+interface OnBehalf {
+  population: Population;
+  /** Marks the sender as one that would have been refused. */
+  wouldRefuse(): void;
+}
+
+/** Tallies monitor-mode log lines ("… would refuse (monitor mode)") by who the request was for. */
+function monitorSink(outcome: Outcome, current: () => OnBehalf | null) {
   return new Writable({
     write(chunk, _enc, done) {
       for (const line of chunk.toString().split("\n")) {
-        if (!line.includes("would refuse") || !active()) continue;
+        const who = current();
+        if (!line.includes("would refuse") || !who) continue;
         const entry = JSON.parse(line) as { reasons?: string[] };
-        for (const reason of entry.reasons ?? []) counts[reason] = (counts[reason] ?? 0) + 1;
+        for (const reason of entry.reasons ?? []) bump(outcome.monitored.reasons[who.population], reason);
+        who.wouldRefuse();
       }
       done();
     },
@@ -87,6 +97,7 @@ function reasonsOf(body: { code?: string; reasons?: string[]; limit?: { rule?: s
 export async function simulate(scenario: Scenario, seed = 1): Promise<Outcome> {
   const rng = new Prng(seed);
   const queue = new EventQueue();
+  const START = DAY_ONE + scenario.startHour * HOUR;
   const clock = new SimClock(START);
   const measureFrom = START + scenario.warmupMs;
   const end = measureFrom + scenario.durationMs;
@@ -104,8 +115,9 @@ export async function simulate(scenario: Scenario, seed = 1): Promise<Outcome> {
     pumpRefused: 0,
     pumpBilled: 0,
     reasons: { real: {}, pump: {} },
-    monitored: {},
+    monitored: { pumpSends: 0, realUsers: 0, reasons: { real: {}, pump: {} } },
   };
+  let onBehalf: OnBehalf | null = null;
 
   const later = (ms: number, run: () => Promise<void> | void) => queue.push(clock.t + ms, run);
   let onReceived: Network["received"] = () => {};
@@ -142,11 +154,14 @@ export async function simulate(scenario: Scenario, seed = 1): Promise<Outcome> {
     }),
   );
   const config = loadConfig({
-    VERIFYD_DB: join(dir, "verifyd.db"),
+    // In memory: the same SQL and group commit, without the file system between runs of the model.
+    VERIFYD_DB: ":memory:",
     VERIFYD_SECRET: SECRET,
     VERIFYD_ADMIN_KEY: ADMIN_KEY,
     VERIFYD_CONFIG_FILE: configFile,
     VERIFYD_LOG_LEVEL: "warn",
+    // The fake providers answer at once: no real-time race between a send and its budget.
+    VERIFYD_DISPATCH_BUDGET: "60s",
     ...scenario.env,
   });
   const adapter = simAdapterType(network);
@@ -172,17 +187,45 @@ export async function simulate(scenario: Scenario, seed = 1): Promise<Outcome> {
     runtime = await buildRuntime(config, {
       clock,
       ids: counterIds(),
-      logger: createLogger("warn", monitorSink(outcome.monitored, measuring)),
+      // pino writes to this stream as it logs, so a line belongs to the request being handled.
+      logger: createLogger(
+        "warn",
+        monitorSink(outcome, () => (measuring() ? onBehalf : null)),
+      ),
       adapterTypes: { sim: adapter },
     });
     const app = runtime.app;
-    const call = async (path: string, body: unknown) => {
-      const res = await app.request(path, {
-        method: "POST",
-        headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    const call = async (path: string, body: unknown, who: OnBehalf | null = null) => {
+      onBehalf = who;
+      try {
+        const res = await app.request(path, {
+          method: "POST",
+          headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      } finally {
+        onBehalf = null;
+      }
+    };
+    /** On behalf of a real user: counted once among those who would have been refused. */
+    const forUser = (user: RealUser): OnBehalf => ({
+      population: "real",
+      wouldRefuse: () => {
+        if (user.measured && !user.wouldBeRefused) outcome.monitored.realUsers++;
+        user.wouldBeRefused = true;
+      },
+    });
+    /** On behalf of one pumping send: counted once among the sends that would have been refused. */
+    const forPumpSend = (): OnBehalf => {
+      let counted = false;
+      return {
+        population: "pump",
+        wouldRefuse: () => {
+          if (!counted) outcome.monitored.pumpSends++;
+          counted = true;
+        },
+      };
     };
 
     /** A refused send: tallied by population and reason. */
@@ -218,9 +261,17 @@ export async function simulate(scenario: Scenario, seed = 1): Promise<Outcome> {
         waiting: null,
       };
       destinations.set(to, dest);
-      const user: RealUser = { traffic, to, ip: ipOf(r), measured: measuring(), refused: false, gotCode: false };
+      const user: RealUser = {
+        traffic,
+        to,
+        ip: ipOf(r),
+        measured: measuring(),
+        refused: false,
+        wouldBeRefused: false,
+        gotCode: false,
+      };
       if (user.measured) outcome.realUsers++;
-      const res = await call("/v1/verifications", { to, client_ip: user.ip });
+      const res = await call("/v1/verifications", { to, client_ip: user.ip }, forUser(user));
       if (res.status !== 201) return refuseUser(user, res.body);
       const id = String(res.body.id);
       dest.waiting = { id, user };
@@ -228,7 +279,7 @@ export async function simulate(scenario: Scenario, seed = 1): Promise<Outcome> {
       const impatient = r.chance(0.05);
       later(impatient ? 35_000 : 45_000, async () => {
         if (dest.waiting?.id !== id || (user.gotCode && !impatient)) return;
-        const again = await call(`/v1/verifications/${id}/resend`, { client_ip: user.ip });
+        const again = await call(`/v1/verifications/${id}/resend`, { client_ip: user.ip }, forUser(user));
         if (again.status >= 400 && again.body.code !== "verification_closed") refuseUser(user, again.body);
       });
     }
@@ -314,7 +365,7 @@ export async function simulate(scenario: Scenario, seed = 1): Promise<Outcome> {
       if (dest?.population === "real") return; // a number of a real user: the bots' range overlaps it
       destinations.set(to, { population: "pump", country: wave.country, onWhatsApp: false, waiting: null });
       const attempt = async (path: string) => {
-        const res = await call(path, { ...(path === "/v1/verifications" ? { to } : {}), client_ip: ip });
+        const res = await call(path, { ...(path === "/v1/verifications" ? { to } : {}), client_ip: ip }, forPumpSend());
         if (measuring()) outcome.pumpAttempts++;
         if (res.status < 400) return String(res.body.id);
         if (measuring()) outcome.pumpRefused++;

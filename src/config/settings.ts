@@ -70,7 +70,7 @@ export const SETTINGS = {
   /** The conversion guard; it shares the screening's mode, allow-list and prefix. */
   conversion: {
     windowMs: setting("VERIFYD_CONVERSION_WINDOW", duration("1h", { min: "1m" })),
-    minSends: setting("VERIFYD_CONVERSION_MIN_SENDS", integer(20, 1, 1_000_000)),
+    minSends: setting("VERIFYD_CONVERSION_MIN_SENDS", integer(10, 1, 1_000_000)),
     threshold: setting("VERIFYD_CONVERSION_THRESHOLD", z.coerce.number().min(0).max(1).default(0.1)),
     /** The first block of a key lasts the first, a repeat within the memory the next; the last one repeats. */
     cooldownsMs: setting("VERIFYD_CONVERSION_COOLDOWN", durations("1h,4h,24h", { min: "1m" })),

@@ -20,7 +20,7 @@ import type { ConversionStanding, ConversionTotals } from "./store/conversion.js
 export interface ConversionSettings {
   /** How far back sends are summed. @default 1 h */
   windowMs: number;
-  /** Unanswered sends a trusted key may have at a time, and the settled sends it is judged on. @default 20 */
+  /** Unanswered sends a trusted key may have at a time, and the settled sends it is judged on. @default 10 */
   minSends: number;
   /** Approvals per send under which the guard trips; 0 turns the guard off. @default 0.1 */
   threshold: number;
@@ -38,7 +38,7 @@ const HOUR = 3_600_000;
 
 export const DEFAULT_CONVERSION_SETTINGS: ConversionSettings = {
   windowMs: HOUR,
-  minSends: 20,
+  minSends: 10,
   threshold: 0.1,
   cooldownsMs: [HOUR, 4 * HOUR, 24 * HOUR],
   settleMs: 600_000,
@@ -93,6 +93,12 @@ export interface Verdict {
   totals: ConversionTotals;
 }
 
+/**
+ * The floor of a key blocked before and not approved since: one unanswered send at a time, enough
+ * for a real user to prove the key again, and all a pumping wave gets when it comes back.
+ */
+const AFTER_BLOCK_SENDS = 1;
+
 const trips = (t: ConversionTotals, min: number, threshold: number) => t.sends >= min && t.approvals / t.sends < threshold;
 
 /**
@@ -110,7 +116,8 @@ export function judgeKey(
 ): Verdict | null {
   const { settled, unsettled, lastApprovedAt } = standing;
   const trusted = isTrusted(standing, now, s.memoryMs);
-  const floor = trusted ? s.minSends : s.probationSends;
+  const blockedBefore = standing.blockedUntil !== null && standing.blockedUntil > now - s.memoryMs;
+  const floor = trusted ? s.minSends : blockedBefore ? AFTER_BLOCK_SENDS : s.probationSends;
   const approvedBefore = lastApprovedAt !== null && lastApprovedAt > now - s.memoryMs;
   const reason: ConversionReason = approvedBefore ? `low_conversion_${scope}` : `unproven_${scope}`;
   if (trips(settled, floor, s.threshold)) return { action: "block", reason, totals: settled };

@@ -27,6 +27,7 @@ export { type ConversionSettings, DEFAULT_CONVERSION_SETTINGS } from "./conversi
 const BLOCK_CACHE_MS = 5_000;
 /** Counters and history are purged at most this often. */
 const PURGE_EVERY_MS = 600_000;
+const NONE: ReadonlySet<string> = new Set();
 /** Ended blocks are kept at least this long for the record. */
 const BLOCK_RECORD_MS = 30 * 86_400_000;
 
@@ -186,27 +187,30 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
 
     /**
      * Before a send (start or resend) passes any other rule: refuses it with 403 `blocked` while a
-     * key of its destination is blocked, without counting it. Monitor mode logs instead of refusing.
+     * key of its destination is blocked, without counting it. Answers the blocks the send was let
+     * through (monitor mode, or a number approved before), for `countSend`.
      */
-    async refuseBlocked(subject: ConversionSubject): Promise<void> {
-      if (!watched(subject.to)) return;
+    async refuseBlocked(subject: ConversionSubject): Promise<ReadonlySet<string>> {
+      if (!watched(subject.to)) return NONE;
       const now = clock.now();
       await purge(now);
       const keys = keysOf(subject.to, subject.country);
       const hits = (await activeBlocks(now)).filter((b) => keys.some((k) => k.scope === b.scope && k.key === b.key));
-      if (hits.length > 0 && (await decide(subject.to, subject.country, hits, now)) === "refuse") throw refusal(hits, now);
+      if (hits.length === 0) return NONE;
+      if ((await decide(subject.to, subject.country, hits, now)) === "refuse") throw refusal(hits, now);
+      return new Set(hits.map((b) => b.id));
     },
 
     /**
      * Once a send passed every other rule: counts it and judges its keys, refusing it with 403
      * `blocked` when one trips (a refused send is taken back from the counts: it was never sent).
-     * Monitor mode logs, and the send goes out and stays counted.
+     * Blocks `refuseBlocked` already let it through (`passed`) are not decided on again.
      */
-    async countSend(subject: ConversionSubject): Promise<void> {
+    async countSend(subject: ConversionSubject, passed: ReadonlySet<string> = NONE): Promise<void> {
       if (!watched(subject.to)) return;
       const now = clock.now();
       const keys = keysOf(subject.to, subject.country);
-      const hits = await countAndJudge(subject, keys, now);
+      const hits = (await countAndJudge(subject, keys, now)).filter((h) => h.id === null || !passed.has(h.id));
       if (hits.length === 0 || (await decide(subject.to, subject.country, hits, now)) === "pass") return;
       await store.uncountSend(keys, bucketOf(subject.createdAt));
       throw refusal(hits, now);

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
+import Database from "better-sqlite3";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_SERVICE_ID } from "../../src/core/services.js";
@@ -108,6 +109,32 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
   });
+
+  it("lists the active abuse blocks with their reason, repeat and end", async () => {
+    const db = new Database(h.dbPath);
+    try {
+      const now = h.clock.now();
+      db.prepare(
+        `insert into abuse_blocks (id, scope, key, key_sealed, reason, sends, approvals, mode, repeat, created_at, expires_at)
+         values ('abk_seen', 'country', 'UZ', null, 'unproven_country', 5, 0, 'enforce', 2, ?, ?)`,
+      ).run(now, now + 4 * 3_600_000);
+    } finally {
+      db.close();
+    }
+    await page.locator("#refresh").click();
+    const row = page.locator("#blocks tr[data-block=abk_seen]");
+    await row.waitFor();
+    expect(await row.getAttribute("data-reason")).toBe("unproven_country");
+    const cells = await row.locator("td").allTextContents();
+    expect(cells[0]).toBe("country UZ");
+    expect(cells[1]).toContain("no approval on record");
+    expect(cells.slice(2)).toEqual([
+      "5 / 0",
+      "2nd block, 4 h",
+      new Date(h.clock.now() + 4 * 3_600_000).toISOString().slice(0, 16).replace("T", " "),
+      "enforce",
+    ]);
+  }, 60_000);
 
   it("forgets a refused key and asks again", async () => {
     // Runs in the page, where `sessionStorage` exists (tsconfig has no DOM library).

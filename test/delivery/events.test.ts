@@ -9,6 +9,7 @@ import { createEventsWorker, EVENT_MAX_TRIES, EVENT_RETRY_DELAYS_MS } from "../.
 import { createLogger } from "../../src/observability/logger.js";
 import { sqliteStores } from "../../src/store/backends.js";
 import { openSqlite } from "../../src/store/sqlite/open.js";
+import { GUARD_NEVER_TRIPS } from "../helpers/conversion.js";
 import { createHarness, type Harness, TEST_SECRET } from "../helpers/harness.js";
 import { type SinkRequest, startWebhookSink, type WebhookSink } from "../helpers/webhook-sink.js";
 
@@ -74,6 +75,7 @@ describe("event webhooks", () => {
       VERIFYD_EVENTS_URL: sink.url,
       VERIFYD_EVENTS_SECRET: SECRET,
       VERIFYD_LIMIT_SENDS_PER_PREFIX: "1000/1h",
+      ...GUARD_NEVER_TRIPS,
     });
     for (let i = 0; i < 40; i++) await h.startVerification(`+1212555${String(1000 + i)}`);
     const queued = countEvents(h.dbPath);

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type FakeVonage, startFakeVonage } from "../fakes/vonage.js";
+import { GUARD_NEVER_TRIPS } from "../helpers/conversion.js";
 import { type ServerProcess, spawnServer, waitReady } from "../helpers/server-process.js";
 import { sharedBackendsEnv } from "../helpers/shared-backends.js";
 import { until, within } from "../helpers/waiting.js";
@@ -132,6 +133,7 @@ describe("verifyd killed mid-delivery", () => {
       VERIFYD_OUTBOX_POLL: "100ms",
       VERIFYD_DISPATCH_BUDGET: "200ms",
       VERIFYD_CODE_LENGTH: "8",
+      ...GUARD_NEVER_TRIPS,
       VERIFYD_LOG_LEVEL: "info",
     };
 

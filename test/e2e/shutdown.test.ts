@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { GUARD_NEVER_TRIPS } from "../helpers/conversion.js";
 import { type ServerProcess, spawnServer, waitReady } from "../helpers/server-process.js";
 import { until, within } from "../helpers/waiting.js";
 import { freePort, startWebhookSink, type WebhookSink } from "../helpers/webhook-sink.js";
@@ -54,6 +55,7 @@ describe("graceful shutdown under load", () => {
       VERIFYD_HTTP_CHANNEL_SECRET: HOOK_SECRET,
       VERIFYD_OUTBOX_POLL: "100ms",
       VERIFYD_LIMIT_STARTS_PER_IP: "1000/1h",
+      ...GUARD_NEVER_TRIPS,
       VERIFYD_LOG_LEVEL: "info",
     };
     const startServer = async (): Promise<Child> => {

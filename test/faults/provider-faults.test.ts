@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio.js";
+import { GUARD_NEVER_TRIPS } from "../helpers/conversion.js";
 import { type Fault, type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.js";
 import { createHarness, type Harness } from "../helpers/harness.js";
 import { PUBLIC_URL } from "../helpers/provider-credentials.js";
@@ -33,7 +34,7 @@ describe("provider faults", () => {
     fake = await startFakeTwilio();
     proxy = await startFaultProxy({ target: fake.baseUrl, choose: (form) => choose(form), slowMs: 1_500 });
     h = await createHarness(
-      { VERIFYD_PUBLIC_URL: PUBLIC_URL, VERIFYD_LIMIT_SENDS_PER_PREFIX: "100000/1h", ...env },
+      { VERIFYD_PUBLIC_URL: PUBLIC_URL, VERIFYD_LIMIT_SENDS_PER_PREFIX: "100000/1h", ...GUARD_NEVER_TRIPS, ...env },
       {
         providers: {
           twilio: {

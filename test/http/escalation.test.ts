@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { lockoutMs } from "../../src/limits/limiter.js";
+import { GUARD_NEVER_TRIPS } from "../helpers/conversion.js";
 import { createHarness, type Harness } from "../helpers/harness.js";
 import { onSharedBackends } from "../helpers/shared-backends.js";
 
@@ -78,7 +79,7 @@ describe.skipIf(onSharedBackends())("brute-force escalation", () => {
   });
 
   it("doubles each lockout of a client IP too", async () => {
-    const harness = await open({ VERIFYD_LIMIT_FAILED_CHECKS_PER_IP: "3/1h" });
+    const harness = await open({ VERIFYD_LIMIT_FAILED_CHECKS_PER_IP: "3/1h", ...GUARD_NEVER_TRIPS });
     const client_ip = "203.0.113.7";
     const threeWrong = async (round: number) => {
       for (let i = 0; i < 3; i++) {

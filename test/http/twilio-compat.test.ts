@@ -1,6 +1,7 @@
 import twilio from "twilio";
 import { afterEach, describe, expect, it } from "vitest";
 import { serviceSid } from "../../src/http/twilio/sids.js";
+import { GUARD_NEVER_TRIPS } from "../helpers/conversion.js";
 import { ADMIN_KEY, createHarness, type Harness } from "../helpers/harness.js";
 import { ACCOUNT_SID, LocalVerifyClient, listen, restException, sdkClient } from "../helpers/twilio-sdk.js";
 
@@ -106,7 +107,7 @@ describe("Twilio Verify v2 compatibility, driven by the official twilio SDK", ()
   });
 
   it("answers 60202 once the checks are used up, and 60203 once the sends are", async () => {
-    const { h, client } = await setUp();
+    const { h, client } = await setUp({ ...GUARD_NEVER_TRIPS });
     const service = client.verify.v2.services((await client.verify.v2.services.create({ friendlyName: "Acme" })).sid);
     const v = await service.verifications.create({ to: TO, channel: "sms" });
     const bad = wrong(h.sender.lastCode(TO));

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { GUARD_NEVER_TRIPS } from "../helpers/conversion.js";
 import { createTestDatabase } from "../helpers/services.js";
 import { until } from "../helpers/waiting.js";
 import { startWebhookSink, type WebhookSink } from "../helpers/webhook-sink.js";
@@ -48,6 +49,7 @@ describe.skipIf(!postgres || !redis)("three instances on one PostgreSQL and one 
         VERIFYD_OUTBOX_POLL: "100ms",
         VERIFYD_RESEND_COOLDOWN: "0s",
         VERIFYD_MAX_SENDS: "20",
+        ...GUARD_NEVER_TRIPS,
         VERIFYD_MAX_CHECKS: "60",
         VERIFYD_LIMIT_SENDS_PER_DESTINATION: "3/10m",
         VERIFYD_LIMIT_SENDS_PER_PREFIX: "100000/1h",

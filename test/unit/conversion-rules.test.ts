@@ -83,20 +83,21 @@ describe("judging a trusted key", () => {
     judgeKey("prefix", standing(settled, unsettled, trusted), NOW, s);
 
   it("blocks once its settled sends reach minSends and convert under the threshold", () => {
-    expect(judge([19, 0])).toBeNull();
-    expect(judge([20, 1])).toEqual({ action: "block", reason: "low_conversion_prefix", totals: { sends: 20, approvals: 1 } });
+    expect(judge([9, 0])).toBeNull();
+    expect(judge([10, 0])).toEqual({ action: "block", reason: "low_conversion_prefix", totals: { sends: 10, approvals: 0 } });
+    expect(judge([20, 1])?.action).toBe("block");
     expect(judge([20, 2])).toBeNull();
   });
 
   it("refuses sends past minSends unanswered, each approval being worth 1/threshold more", () => {
-    expect(judge([0, 0], [20, 0])).toBeNull();
-    expect(judge([0, 0], [21, 0])).toEqual({
+    expect(judge([0, 0], [10, 0])).toBeNull();
+    expect(judge([0, 0], [11, 0])).toEqual({
       action: "hold",
       reason: "low_conversion_prefix",
-      totals: { sends: 21, approvals: 0 },
+      totals: { sends: 11, approvals: 0 },
     });
-    expect(judge([5, 1], [25, 0])).toBeNull(); // 30 sends: 20 + 10 for the approval
-    expect(judge([5, 1], [26, 0])?.action).toBe("hold");
+    expect(judge([5, 1], [15, 0])).toBeNull(); // 20 sends: 10 + 10 for the approval
+    expect(judge([5, 1], [16, 0])?.action).toBe("hold");
   });
 });
 
@@ -121,10 +122,19 @@ describe("judging a key on probation", () => {
     expect(judgeKey("range", standing([2, 0], [4, 1]), NOW, s)).toBeNull();
   });
 
-  it("judges a key blocked before and not approved since like one never approved, as low conversion", () => {
+  it("judges a key blocked before and not approved since on one unanswered send, as low conversion when it had approvals", () => {
     const repeat = { lastApprovedAt: NOW - 3 * HOUR, blockedUntil: NOW - HOUR };
-    expect(judgeKey("prefix", standing([5, 0], [0, 0], repeat), NOW, s)?.reason).toBe("low_conversion_prefix");
-    expect(judgeKey("prefix", standing([0, 0], [6, 0], repeat), NOW, s)?.action).toBe("hold");
+    expect(judgeKey("prefix", standing([0, 0], [1, 0], repeat), NOW, s)).toBeNull();
+    expect(judgeKey("prefix", standing([0, 0], [2, 0], repeat), NOW, s)?.action).toBe("hold");
+    expect(judgeKey("prefix", standing([1, 0], [0, 0], repeat), NOW, s)).toEqual({
+      action: "block",
+      reason: "low_conversion_prefix",
+      totals: { sends: 1, approvals: 0 },
+    });
+    const neverApproved = { blockedUntil: NOW - HOUR };
+    expect(judgeKey("country", standing([1, 0], [0, 0], neverApproved), NOW, s)?.reason).toBe("unproven_country");
+    // A block older than the memory is forgotten: the key is on probation again, with its usual floor.
+    expect(judgeKey("country", standing([1, 0], [4, 0], { blockedUntil: NOW - 31 * DAY }), NOW, s)).toBeNull();
   });
 });
 

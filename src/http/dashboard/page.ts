@@ -54,6 +54,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     </section>
     <section>
       <h2>Active abuse blocks</h2>
+      <p class="muted">Prefixes, ranges and countries the conversion guard refuses sends to (403 <code>blocked</code>, with the reason). Before a block, a destination past its budget of unanswered sends is refused with the same reason; <code>verifyd_conversion_guard_total</code> counts both.</p>
       <div id="blocks"></div>
     </section>
   </div>

@@ -178,22 +178,39 @@ export const DASHBOARD_JS = `"use strict";
     });
   }
 
+  var REASONS = {
+    low_conversion: "its sends stopped turning into approvals",
+    unproven: "no approval on record, and its first sends found none"
+  };
+  var SCOPES = { prefix: "prefix", range: "range", country: "country" };
+  function ordinal(n) { return n + (n % 10 === 1 && n % 100 !== 11 ? "st" : n % 10 === 2 && n % 100 !== 12 ? "nd" : n % 10 === 3 && n % 100 !== 13 ? "rd" : "th"); }
+  function hours(ms) { return ms >= 3600000 ? (Math.round(ms / 360000) / 10) + " h" : Math.round(ms / 60000) + " min"; }
+
+  // Blocks opened by the conversion guard: what, why (reason code and its meaning), the counts that
+  // tripped it, which repeat it is (each lasts longer), when it ends, and whether it refuses (enforce).
   function blocksList(res) {
     var box = $("blocks");
     box.replaceChildren();
     var none = function () { box.append(el("p", { class: "empty", "data-blocks": "none" }, "none")); };
     if (!res || !res.ok) { none(); return Promise.resolve(); }
     return res.json().then(function (body) {
-      var items = Array.isArray(body) ? body : (body && Array.isArray(body.data) ? body.data : []);
+      var items = body && Array.isArray(body.data) ? body.data : [];
       if (!items.length) { none(); return; }
-      var list = el("table");
+      var list = el("table", { "data-blocks": String(items.length) });
       var head = el("tr");
-      var columns = Object.keys(items[0]);
-      columns.forEach(function (c) { head.append(el("th", {}, c)); });
+      ["Destination", "Reason", "Sends / approvals", "Block", "Ends (UTC)", "Mode"].forEach(function (c) { head.append(el("th", {}, c)); });
       list.append(head);
-      items.forEach(function (item) {
-        var row = el("tr");
-        columns.forEach(function (c) { row.append(el("td", {}, typeof item[c] === "object" ? JSON.stringify(item[c]) : item[c])); });
+      items.forEach(function (b) {
+        var row = el("tr", { "data-block": b.id, "data-reason": b.reason, "data-repeat": String(b.repeat) });
+        var reason = el("td");
+        reason.append(el("code", {}, b.reason));
+        reason.append(el("div", { class: "muted" }, REASONS[b.reason.replace(/_(prefix|range|country)$/, "")] || ""));
+        var lasts = Date.parse(b.expires_at) - Date.parse(b.created_at);
+        [el("td", {}, (SCOPES[b.scope] || b.scope) + " " + b.key), reason,
+          el("td", {}, b.sends + " / " + b.approvals),
+          el("td", {}, ordinal(b.repeat) + " block, " + hours(lasts)),
+          el("td", {}, b.expires_at.slice(0, 16).replace("T", " ")),
+          el("td", {}, b.mode === "monitor" ? "monitor (refuses nothing)" : "enforce")].forEach(function (c) { row.append(c); });
         list.append(row);
       });
       box.append(list);
