@@ -11,7 +11,6 @@ import {
   refused,
   SETTLED,
   sent,
-  start,
 } from "../helpers/conversion.js";
 import { createHarness, type Harness } from "../helpers/harness.js";
 
