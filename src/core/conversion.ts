@@ -17,19 +17,28 @@ import type { ConversionStore } from "./store/conversion.js";
 export { type ConversionSettings, DEFAULT_CONVERSION_SETTINGS } from "./conversion-rules.js";
 
 /**
- * The conversion guard: blocks number prefixes, ranges and countries whose sends do not turn into
- * approvals (the rules are in `conversion-rules.ts`). Each send is counted and its keys judged in
- * one store operation before it goes out; a key that trips is blocked for a cool-down that grows
- * with each repeat, and sends to it are refused until the block lifts by itself or an admin lifts it.
+ * The conversion guard: refuses sends to number prefixes, ranges and countries whose sends do not
+ * turn into approvals (the rules are in `conversion-rules.ts`). A send to a blocked key is refused
+ * before anything is counted; otherwise, once every other rule let it pass, it is counted and its
+ * keys judged in one store operation. A key that trips is blocked for a cool-down that grows with
+ * each repeat; a key over its budget of unanswered sends refuses the send without a block (a hold).
+ * A number that had a code approved before is let through either: pumped numbers never approve.
  */
 
 /** Active blocks are re-read this often; a block opened or lifted by this process is seen at once. */
 const BLOCK_CACHE_MS = 5_000;
 /** Counters and history are purged at most this often. */
 const PURGE_EVERY_MS = 600_000;
-const NONE: ReadonlySet<string> = new Set();
 /** Ended blocks are kept at least this long for the record. */
 const BLOCK_RECORD_MS = 30 * 86_400_000;
+const NONE: ReadonlySet<string> = new Set();
+
+/** A refusal that opens no block: the key is over its budget of unanswered sends until they settle. */
+interface Hold {
+  reason: ConversionReason;
+  expiresAt: number;
+  id: null;
+}
 
 interface ConversionLogger {
   info(fields: object, message: string): void;
@@ -113,13 +122,6 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
       );
     }
     return block;
-  }
-
-  /** A refusal that opens no block: the key is over its budget of unanswered sends. */
-  interface Hold {
-    reason: ConversionReason;
-    expiresAt: number;
-    id: null;
   }
 
   /** Counts the send and judges each of its keys: the blocks it opened (or found opened) and the holds. */
