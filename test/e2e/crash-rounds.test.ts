@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GUARD_NEVER_TRIPS } from "../helpers/conversion.js";
 import { seeded } from "../helpers/seeded.js";
 import { pause, until, within } from "../helpers/waiting.js";
 import { freePort, startWebhookSink, type WebhookSink } from "../helpers/webhook-sink.js";
@@ -56,6 +57,7 @@ describe("SIGKILL at random moments under load", () => {
       VERIFYD_LOG_LEVEL: "warn",
       VERIFYD_CODE_LENGTH: "10",
       VERIFYD_LIMIT_SENDS_PER_PREFIX: "1000000/1h",
+      ...GUARD_NEVER_TRIPS,
     };
   });
   afterAll(async () => {
