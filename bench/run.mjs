@@ -16,6 +16,7 @@ import { phoneNumbers, workloads } from "./lib/scenarios.mjs";
 import { seedDatabases } from "./lib/seeding.mjs";
 import { cpuTimeOf, freePort, memoryOf, pinningSupport, pinProcess, resetPeak, startServer, stopServer } from "./lib/server.mjs";
 import { startEventSink } from "./lib/sink.mjs";
+import { parseServerEnv, verifydEnv } from "./lib/verifyd-env.mjs";
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -77,13 +78,7 @@ function options() {
     maxOps: Math.round(number("max-requests", 1)),
     cpuProf: values["cpu-prof"],
     rows: Math.round(number("rows", 0)),
-    serverEnv: Object.fromEntries(
-      values["server-env"].map((pair) => {
-        const at = pair.indexOf("=");
-        if (at < 1) throw new Error(`--server-env takes KEY=VALUE, not "${pair}"`);
-        return [pair.slice(0, at), pair.slice(at + 1)];
-      }),
-    ),
+    serverEnv: parseServerEnv(values["server-env"]),
   };
 }
 
@@ -106,24 +101,7 @@ function targets(dir, eventSink, apiKey, serverEnv = {}) {
   return {
     verifyd: {
       script: ["dist/cli.js", "serve"],
-      env: (captureFile) => ({
-        VERIFYD_ENV: "development",
-        VERIFYD_HOST: "127.0.0.1",
-        VERIFYD_DB: join(dir, "verifyd.db"),
-        VERIFYD_SECRET: SECRET,
-        VERIFYD_ADMIN_KEY: apiKey,
-        VERIFYD_SENDER: "dryrun",
-        VERIFYD_DRYRUN_CAPTURE_FILE: captureFile,
-        VERIFYD_EVENTS_URL: eventSink.url,
-        VERIFYD_LOG_LEVEL: "warn",
-        VERIFYD_LIMIT_REQUESTS_PER_KEY: "100000000/1m",
-        VERIFYD_LIMIT_SENDS_PER_DESTINATION: "1000/10m",
-        VERIFYD_LIMIT_STARTS_PER_IP: "100000000/1h",
-        // The load sends to one number range: velocity rules stay on (and counted) but must not bite.
-        VERIFYD_LIMIT_SENDS_PER_PREFIX: "100000000/1h",
-        VERIFYD_LIMIT_SENDS_PER_COUNTRY: "100000000/1h",
-        ...serverEnv,
-      }),
+      env: (captureFile) => verifydEnv({ dir, secret: SECRET, apiKey, captureFile, eventsUrl: eventSink.url, extra: serverEnv }),
     },
     baseline: {
       script: ["bench/baseline/server.mjs"],

@@ -24,6 +24,7 @@ import { createVerificationService } from "./core/verification/index.js";
 import { createDelegatedCodes } from "./delivery/delegated.js";
 import { createEventsWorker } from "./delivery/events-worker.js";
 import { createOutbox, type Outbox } from "./delivery/outbox.js";
+import { createAdmissionControl } from "./http/admission.js";
 import { createApp } from "./http/app.js";
 import { createAuthenticator } from "./http/middleware/auth.js";
 import { createLogger } from "./observability/logger.js";
@@ -63,9 +64,11 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   // Phone numbers are stored as blind indexes beside sealed copies (README: Data at rest).
   const backends = await openBackends(config, config.limits, clock.now());
   const { store, limiter } = backends;
+  const admission = config.admission.maxInFlight > 0 ? createAdmissionControl({ ...config.admission, clock }) : undefined;
   const metrics = createPromMetrics({
     queuedDeliveries: () => store.countQueuedDeliveries(),
     pendingEvents: () => store.countPendingEvents(),
+    admission: admission && (() => admission),
   });
 
   await ensureDefaultService(store, config, clock);
@@ -197,6 +200,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     metrics,
     metricsEndpoint: { render: metrics.render, contentType: metrics.contentType, token: config.metricsToken },
     readinessProbes: [() => providersReadiness(store, new Set(senders.keys()))],
+    admission,
     webhooks: {
       senders,
       applyStatus: (p, u) => outbox.applyStatus(p, u),

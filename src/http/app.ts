@@ -7,7 +7,7 @@ import type { InboundNumber } from "../config/env.js";
 import type { AdminService } from "../core/admin.js";
 import type { AnalyticsService } from "../core/analytics.js";
 import type { ConversionGuard } from "../core/conversion.js";
-import { VerifydError } from "../core/errors.js";
+import { CallerGone, VerifydError } from "../core/errors.js";
 import type { EventLog } from "../core/event-log.js";
 import type { FactorService } from "../core/factors.js";
 import type { InboundService } from "../core/inbound.js";
@@ -18,13 +18,15 @@ import type { Clock, Limiter } from "../core/ports.js";
 import type { RetentionService } from "../core/retention.js";
 import type { Store } from "../core/store/index.js";
 import type { VerificationService } from "../core/verification/index.js";
+import type { AdmissionControl } from "./admission.js";
 import type { AppEnv } from "./context.js";
 import { accessLog } from "./middleware/access-log.js";
+import { admission, shedRecorder } from "./middleware/admission.js";
 import { type Authenticator, requireApiKey } from "./middleware/auth.js";
 import { limitBody } from "./middleware/body-limit.js";
 import { limitPerKey } from "./middleware/limits.js";
 import { requestMetrics } from "./middleware/metrics.js";
-import { problem, problemFromError } from "./problem.js";
+import { callerGoneResponse, problem, problemFromError } from "./problem.js";
 import { abuseRoutes } from "./routes/abuse.js";
 import { adminRoutes } from "./routes/admin.js";
 import { analyticsRoutes } from "./routes/analytics.js";
@@ -38,6 +40,7 @@ import { optOutRoutes } from "./routes/opt-outs.js";
 import { verificationCheckRoutes, verificationRoutes } from "./routes/verifications.js";
 import { type WebhookRoutesDeps, webhookRoutes } from "./routes/webhooks.js";
 import { TWILIO_BASE_PATH, twilioCompatRoutes } from "./twilio/app.js";
+import { fromVerifydError, relative, twilioErrorResponse } from "./twilio/errors.js";
 import { validationHook } from "./validation.js";
 
 export interface AppDeps {
@@ -79,6 +82,8 @@ export interface AppDeps {
   metricsEndpoint?: MetricsRouteDeps;
   /** Readiness conditions beyond the store's own. */
   readinessProbes?: ReadinessProbe[];
+  /** Admission control of `/v1` and `/twilio/v2`; without it, every request is worked on at once. */
+  admission?: AdmissionControl;
 }
 
 /** The screening reasons a `blocked` refusal carries (see core/abuse.ts). */
@@ -98,6 +103,19 @@ export function createApp(deps: AppDeps) {
   const routeDeps = { ...deps, trustProxyHops: deps.trustProxyHops ?? 0 };
   const metrics = deps.metrics ?? noopMetrics;
 
+  if (deps.admission) {
+    // First of all, so a refusal costs no request id, log line, body read or key lookup. Health,
+    // readiness, metrics and provider webhooks are not governed: they must answer under overload.
+    const onShed = shedRecorder(metrics, deps.logger, deps.clock);
+    app.use("/v1/*", admission(deps.admission, { refuse: problemFromError, onShed }));
+    app.use(
+      `${TWILIO_BASE_PATH}/*`,
+      admission(deps.admission, {
+        refuse: (c, err) => twilioErrorResponse(c, fromVerifydError(err, relative(c))),
+        onShed,
+      }),
+    );
+  }
   app.use(requestId({ headerName: "x-request-id" }));
   app.use(accessLog(deps.logger));
   app.use(requestMetrics(metrics));
@@ -152,6 +170,7 @@ export function createApp(deps: AppDeps) {
 
   app.notFound((c) => problem(c, { code: "route_not_found", detail: `${c.req.method} ${c.req.path} is not an endpoint` }));
   app.onError((err, c) => {
+    if (err instanceof CallerGone) return callerGoneResponse();
     if (err instanceof VerifydError) {
       if (err.details.limit) metrics.rateLimited(err.details.limit.rule);
       if (err.code === "blocked") for (const reason of blockReasons(err)) metrics.abuseBlocked(reason);

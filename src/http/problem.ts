@@ -36,6 +36,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: ContentfulStatusCode; titl
   channel_unavailable: { status: 503, title: "No delivery channel is available" },
   service_unavailable: { status: 503, title: "Temporarily unavailable" },
   limiter_unavailable: { status: 503, title: "Rate limits cannot be checked right now" },
+  overloaded: { status: 503, title: "Too many requests are in progress; retry later" },
 };
 
 const TYPE_BASE = "https://verifyd.dev/problems/";
@@ -69,6 +70,12 @@ export function problem(c: Context, input: ProblemInput): Response {
   if (input.retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(input.retryAfterMs / 1000)));
   return c.body(JSON.stringify(body), status, headers);
 }
+
+/**
+ * The answer to a request whose caller left before its work was done: nobody reads it, and the
+ * access log and metrics show it as 499 (as proxies log a client that closed its request).
+ */
+export const callerGoneResponse = () => new Response(null, { status: 499 });
 
 export function problemFromError(c: Context, err: VerifydError): Response {
   return problem(c, { code: err.code, detail: err.detail, ...err.details });

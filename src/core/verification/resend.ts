@@ -1,5 +1,5 @@
 import { generateCode } from "../codes.js";
-import { VerifydError } from "../errors.js";
+import { stopIfCallerGone, VerifydError } from "../errors.js";
 import type { Service, Verification } from "../model.js";
 import type { Ids } from "../ports.js";
 import { ALPHABETS } from "../service-settings.js";
@@ -27,8 +27,11 @@ export function newDelivery(ids: Ids, v: Verification, step: number, now: number
 export function createResendFlow(deps: VerificationDeps, status: StatusFlow, admission: Admission) {
   const { store, clock, ids, codes, dispatcher } = deps;
 
-  /** Resends a verification known to be pending; the store has the last word on races. */
-  async function resendLive(service: Service, v: Verification, clientIp: string | null | undefined) {
+  /**
+   * Resends a verification known to be pending; the store has the last word on races. Nothing is
+   * written when `abort` (the caller's connection) has aborted; once written, the resend is sent.
+   */
+  async function resendLive(service: Service, v: Verification, clientIp: string | null | undefined, abort?: AbortSignal) {
     const now = clock.now();
     const { policy } = service;
     if (v.sends >= v.maxSends) {
@@ -52,6 +55,7 @@ export function createResendFlow(deps: VerificationDeps, status: StatusFlow, adm
       secrets = { codeHash: codes.hash(v.id, code, transactionBinding(v.transaction)), sealedCode: codes.seal(v.id, code) };
     }
     const delivery = v.test ? undefined : newDelivery(ids, v, v.currentStep, now);
+    stopIfCallerGone(abort);
     const outcome = await store.recordResend({
       id: v.id,
       now,

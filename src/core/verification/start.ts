@@ -1,5 +1,5 @@
 import { generateCode } from "../codes.js";
-import { VerifydError } from "../errors.js";
+import { stopIfCallerGone, VerifydError } from "../errors.js";
 import { noopEventSink, verificationData } from "../events.js";
 import type { StartSignals } from "../guards.js";
 import { noopMetrics } from "../metrics.js";
@@ -26,6 +26,11 @@ export interface StartInput {
   transaction?: Transaction | null;
   /** The integrator's device and user ids, counted by the per-device and per-user start limits. */
   signals?: StartSignals;
+  /**
+   * Aborted when the caller is gone (its connection closed). A start whose caller left before its
+   * write committed writes and sends nothing: it throws `CallerGone`.
+   */
+  abort?: AbortSignal;
 }
 
 /** A rival start can win the destination's one live verification this many times before a start gives up. */
@@ -95,7 +100,14 @@ export function createStartFlow(
     // The first delivery is written already claimed for the inline send below.
     const first = v.test ? null : { ...newDelivery(ids, v, 0, now), leaseUntil: now + dispatcher.leaseMs };
     const secrets = { codeHash: codes.hash(id, code, transactionBinding(v.transaction)), sealedCode: codes.seal(id, code) };
+    stopIfCallerGone(input.abort);
     if (!(await store.createVerification(v, secrets, first))) return null;
+    // Settled right after its commit: an abort seen now came before the commit. Nobody was told of
+    // this verification, so it is closed unsent (its claimed delivery is never sent) and unannounced.
+    if (input.abort?.aborted) {
+      await store.closeVerification(v.id, "canceled", clock.now());
+      stopIfCallerGone(input.abort);
+    }
     if (first) {
       metrics.verificationStarted(service.id, first.channel, phone.country);
       await deps.conversion?.countSend(v);
@@ -114,6 +126,7 @@ export function createStartFlow(
      * for the same payment, else canceled) → admission of the send → write → inline send.
      */
     async start(service: Service, input: StartInput): Promise<Verification> {
+      stopIfCallerGone(input.abort);
       const phone = normalizePhone(input.to);
       const transaction = input.transaction ?? null;
       const testCode = testCodeFor(service, phone.e164);
@@ -122,7 +135,8 @@ export function createStartFlow(
       for (let round = 0; round < START_ROUNDS; round++) {
         const now = clock.now();
         const live = await store.findPendingByDestination(service.id, phone.e164, now);
-        if (live && sameTransaction(live.transaction, transaction)) return resend.resendLive(service, live, input.clientIp);
+        if (live && sameTransaction(live.transaction, transaction))
+          return resend.resendLive(service, live, input.clientIp, input.abort);
         // Another payment needs another code: the live one is canceled rather than resent with the wrong amount.
         if (live) await status.closeCanceled(live, now);
         if (!test) await admission.admitSend(phone, input.clientIp, true);

@@ -183,6 +183,7 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
         locale: input.locale,
         transaction: transactionOf(input),
         signals: { deviceId: input.device_id, userId: input.user_id },
+        abort: c.req.raw.signal,
       });
       return toView(v, service, clock.now());
     };
@@ -200,6 +201,8 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
     try {
       let v = await verifications.get(service, id);
       if (subscription && effectiveStatus(v, clock.now()) === "pending") {
+        // Waiting costs nothing: the admission slot goes to a request with work to do.
+        c.get("admission")?.release();
         await subscription.wait(waitMs);
         v = await verifications.get(service, id);
       }

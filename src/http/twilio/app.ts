@@ -2,13 +2,14 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Logger } from "pino";
 import type { AdminService } from "../../core/admin.js";
-import { VerifydError } from "../../core/errors.js";
+import { CallerGone, VerifydError } from "../../core/errors.js";
 import { type Metrics, noopMetrics } from "../../core/metrics.js";
 import type { Clock, Limiter } from "../../core/ports.js";
 import type { Store } from "../../core/store/index.js";
 import type { VerificationService } from "../../core/verification/index.js";
 import type { Authenticator } from "../middleware/auth.js";
 import { limitPerKey } from "../middleware/limits.js";
+import { callerGoneResponse } from "../problem.js";
 import { requireBasicAuth, type TwilioEnv } from "./auth.js";
 import { fromVerifydError, invalidParameter, notFound, relative, TwilioError, twilioErrorResponse } from "./errors.js";
 import { createServiceResolver, serviceRoutes } from "./services.js";
@@ -54,6 +55,7 @@ export function twilioCompatRoutes(deps: TwilioCompatDeps) {
 
   app.onError((err, c) => {
     if (err instanceof TwilioError) return twilioErrorResponse(c, err);
+    if (err instanceof CallerGone) return callerGoneResponse();
     if (err instanceof VerifydError) {
       if (err.details.limit) metrics.rateLimited(err.details.limit.rule);
       return twilioErrorResponse(c, fromVerifydError(err, relative(c)));

@@ -67,6 +67,7 @@ const BY_CODE: Record<ErrorCode, Mapped> = {
   service_unavailable: { code: 60212, status: 429, message: "Too many concurrent requests for phone number" },
   channel_unavailable: { code: 20503, status: 503, message: "Service unavailable" },
   limiter_unavailable: { code: 20503, status: 503, message: "Service unavailable" },
+  overloaded: { code: 20503, status: 503, message: "Service unavailable" },
   internal_error: { code: 20500, status: 500, message: "Internal server error" },
 };
 

@@ -92,7 +92,14 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
     const transaction = transactionFrom(form);
     const clientIp = clientIpOf(c, deviceIp(form), deps.trustProxyHops);
     const channels: Channel[] | undefined = channel === "auto" ? undefined : [channel];
-    const v = await verifications.start(service, { to, channels, clientIp, transaction, locale: locale ?? null });
+    const v = await verifications.start(service, {
+      to,
+      channels,
+      clientIp,
+      transaction,
+      locale: locale ?? null,
+      abort: c.req.raw.signal,
+    });
     return c.json(await view(c, v), 201);
   });
 
