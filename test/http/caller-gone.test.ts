@@ -56,7 +56,11 @@ function gate() {
   const reached = new Promise<void>((resolve) => {
     arrive = resolve;
   });
-  return { reached, open, wait: () => (arrive(), opened) };
+  const wait = () => {
+    arrive();
+    return opened;
+  };
+  return { reached, open, wait };
 }
 
 /** `store` with `method` held at `g` before it runs. */
