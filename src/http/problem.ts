@@ -75,7 +75,7 @@ export function problem(c: Context, input: ProblemInput): Response {
  * The answer to a request whose caller left before its work was done: nobody reads it, and the
  * access log and metrics show it as 499 (as proxies log a client that closed its request).
  */
-export const callerGoneResponse = () => new Response(null, { status: 499 });
+export const callerGoneResponse = (): Response => new Response(null, { status: 499 });
 
 export function problemFromError(c: Context, err: VerifydError): Response {
   return problem(c, { code: err.code, detail: err.detail, ...err.details });
