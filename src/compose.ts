@@ -26,6 +26,7 @@ import { createEventsWorker } from "./delivery/events-worker.js";
 import { createOutbox, type Outbox } from "./delivery/outbox.js";
 import { createAdmissionControl } from "./http/admission.js";
 import { createApp } from "./http/app.js";
+import { admissionGate, type RequestListener, shedRecorder } from "./http/front-door.js";
 import { createAuthenticator } from "./http/middleware/auth.js";
 import { createLogger } from "./observability/logger.js";
 import { createPromMetrics } from "./observability/metrics.js";
@@ -47,6 +48,8 @@ export interface RuntimeOptions {
 
 export interface Runtime {
   app: ReturnType<typeof createApp>;
+  /** Wraps the server's request listener in admission control (returns it as it is when that is off). */
+  admit(listener: RequestListener): RequestListener;
   outbox: Outbox;
   logger: Logger;
   /** Stops the worker (sends under way get `graceMs`), closes adapters and the store. */
@@ -200,7 +203,6 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     metrics,
     metricsEndpoint: { render: metrics.render, contentType: metrics.contentType, token: config.metricsToken },
     readinessProbes: [() => providersReadiness(store, new Set(senders.keys()))],
-    admission,
     webhooks: {
       senders,
       applyStatus: (p, u) => outbox.applyStatus(p, u),
@@ -214,6 +216,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     app,
     outbox,
     logger,
+    admit: admission ? admissionGate(admission, shedRecorder(metrics, logger, clock)) : (listener) => listener,
     async close(graceMs?: number) {
       await outbox.stop(graceMs);
       for (const sender of built) await sender.close?.();

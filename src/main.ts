@@ -1,7 +1,8 @@
+import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
-import { buildRuntime, type RuntimeOptions } from "./compose.js";
+import { getRequestListener } from "@hono/node-server";
+import { buildRuntime, type Runtime, type RuntimeOptions } from "./compose.js";
 import type { Config } from "./config/env.js";
 import { describeDatabase } from "./store/backends.js";
 import { readTlsFiles, reloadTls } from "./tls.js";
@@ -12,6 +13,12 @@ export interface RunningServer {
   reloadTls(): void;
   /** Resolves true when everything finished within the shutdown timeout, false when it gave up. */
   shutdown(reason: string): Promise<boolean>;
+}
+
+/** The HTTP(S) server of a runtime: its app behind admission control (not listening yet). */
+export function createServerFor(runtime: Runtime, config: Pick<Config, "host" | "tls">) {
+  const listener = runtime.admit(getRequestListener(runtime.app.fetch, { hostname: config.host }));
+  return config.tls ? createHttpsServer(readTlsFiles(config.tls), listener) : createHttpServer(listener);
 }
 
 /**
@@ -28,11 +35,11 @@ export async function startServer(config: Config, options: RuntimeOptions = {}):
   });
   const { logger } = runtime;
   const { tls } = config;
-  const listen = { fetch: runtime.app.fetch, port: config.port, hostname: config.host };
-  const server = tls ? serve({ ...listen, createServer: createHttpsServer, serverOptions: readTlsFiles(tls) }) : serve(listen);
+  const server = createServerFor(runtime, config);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
+    server.listen(config.port, config.host);
   });
   // Clients (the login service's connection pool) reuse idle keep-alive connections. Node's 5 s
   // default closes them from under the client, and a request racing that close fails with

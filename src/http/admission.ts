@@ -34,9 +34,10 @@ export interface AdmissionOptions {
 export interface AdmissionControl {
   /**
    * A permit at once when a slot is free; a refusal at once when the queue is full; else a place in
-   * the queue, settled when a slot frees (a permit), the wait times out or `signal` aborts (a refusal).
+   * the queue, settled when a slot frees (a permit), the wait times out or the caller's signal
+   * aborts (a refusal). `callerSignal` is asked for only when the request is queued.
    */
-  admit(signal?: AbortSignal): Permit | Refusal | Promise<Permit | Refusal>;
+  admit(callerSignal?: () => AbortSignal): Permit | Refusal | Promise<Permit | Refusal>;
   /** Refuses the waiters whose time is up; a timer calls it, tests call it after moving the clock. */
   expire(): void;
   readonly inFlight: number;
@@ -142,13 +143,14 @@ export function createAdmissionControl(options: AdmissionOptions): AdmissionCont
     },
     queueTimeoutMs,
     expire,
-    admit(signal) {
+    admit(callerSignal) {
       if (maxInFlight <= 0) return UNLIMITED;
       if (inFlight < maxInFlight && waiting === 0) {
         inFlight++;
         return permit();
       }
       if (waiting >= maxQueued) return "queue_full";
+      const signal = callerSignal?.();
       if (signal?.aborted) return "client_closed";
       return new Promise<Permit | Refusal>((resolve) => {
         const w: Waiter = { deadline: clock.now() + queueTimeoutMs, settle: resolve, settled: false };
@@ -165,4 +167,21 @@ export function createAdmissionControl(options: AdmissionOptions): AdmissionCont
       });
     },
   };
+}
+
+/** The slot each admitted request holds, by its IncomingMessage (set by the front door). */
+const slots = new WeakMap<object, Permit>();
+
+export function holdSlot(request: object, permit: Permit): void {
+  slots.set(request, permit);
+}
+
+/**
+ * Frees the slot of the request behind a Hono context's `env` (@hono/node-server puts the
+ * IncomingMessage there), for a handler about to wait without working, such as a long poll. Does
+ * nothing for a request that holds none (admission control off, or `app.request` in tests).
+ */
+export function releaseAdmissionSlot(env: unknown): void {
+  const incoming = (env as { incoming?: object } | undefined)?.incoming;
+  if (incoming) slots.get(incoming)?.release();
 }

@@ -18,10 +18,8 @@ import type { Clock, Limiter } from "../core/ports.js";
 import type { RetentionService } from "../core/retention.js";
 import type { Store } from "../core/store/index.js";
 import type { VerificationService } from "../core/verification/index.js";
-import type { AdmissionControl } from "./admission.js";
 import type { AppEnv } from "./context.js";
 import { accessLog } from "./middleware/access-log.js";
-import { admission, shedRecorder } from "./middleware/admission.js";
 import { type Authenticator, requireApiKey } from "./middleware/auth.js";
 import { limitBody } from "./middleware/body-limit.js";
 import { limitPerKey } from "./middleware/limits.js";
@@ -40,7 +38,6 @@ import { optOutRoutes } from "./routes/opt-outs.js";
 import { verificationCheckRoutes, verificationRoutes } from "./routes/verifications.js";
 import { type WebhookRoutesDeps, webhookRoutes } from "./routes/webhooks.js";
 import { TWILIO_BASE_PATH, twilioCompatRoutes } from "./twilio/app.js";
-import { fromVerifydError, relative, twilioErrorResponse } from "./twilio/errors.js";
 import { validationHook } from "./validation.js";
 
 export interface AppDeps {
@@ -82,8 +79,6 @@ export interface AppDeps {
   metricsEndpoint?: MetricsRouteDeps;
   /** Readiness conditions beyond the store's own. */
   readinessProbes?: ReadinessProbe[];
-  /** Admission control of `/v1` and `/twilio/v2`; without it, every request is worked on at once. */
-  admission?: AdmissionControl;
 }
 
 /** The screening reasons a `blocked` refusal carries (see core/abuse.ts). */
@@ -103,19 +98,6 @@ export function createApp(deps: AppDeps) {
   const routeDeps = { ...deps, trustProxyHops: deps.trustProxyHops ?? 0 };
   const metrics = deps.metrics ?? noopMetrics;
 
-  if (deps.admission) {
-    // First of all, so a refusal costs no request id, log line, body read or key lookup. Health,
-    // readiness, metrics and provider webhooks are not governed: they must answer under overload.
-    const onShed = shedRecorder(metrics, deps.logger, deps.clock);
-    app.use("/v1/*", admission(deps.admission, { refuse: problemFromError, onShed }));
-    app.use(
-      `${TWILIO_BASE_PATH}/*`,
-      admission(deps.admission, {
-        refuse: (c, err) => twilioErrorResponse(c, fromVerifydError(err, relative(c))),
-        onShed,
-      }),
-    );
-  }
   app.use(requestId({ headerName: "x-request-id" }));
   app.use(accessLog(deps.logger));
   app.use(requestMetrics(metrics));

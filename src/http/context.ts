@@ -1,5 +1,4 @@
 import type { ApiKey, Service } from "../core/model.js";
-import type { Permit } from "./admission.js";
 
 /** The caller a request's API key resolved to: the key, its service, and whether it may act across services. */
 export interface Principal {
@@ -15,7 +14,5 @@ export type AppEnv = {
     principal: Principal;
     /** The request's phone number, masked (`+1415***0100`), for the access log. */
     destination?: string | null;
-    /** The request's admission slot; a handler that waits without working (a long poll) frees it early. */
-    admission?: Permit;
   };
 };

@@ -116,7 +116,7 @@ describe("admission control", () => {
     const first = control.admit() as Permit;
     control.admit();
     const caller = new AbortController();
-    const gone = watch(control.admit(caller.signal));
+    const gone = watch(control.admit(() => caller.signal));
     const next = watch(control.admit());
     caller.abort();
     expect(await gone.settled).toBe("client_closed");
@@ -132,7 +132,7 @@ describe("admission control", () => {
     control.admit();
     const caller = new AbortController();
     caller.abort();
-    expect(control.admit(caller.signal)).toBe("client_closed");
+    expect(control.admit(() => caller.signal)).toBe("client_closed");
     expect(control.queued).toBe(0);
   });
 

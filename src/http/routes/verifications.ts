@@ -7,6 +7,7 @@ import type { ChangeNotifier } from "../../core/notifier.js";
 import type { Clock } from "../../core/ports.js";
 import type { Store } from "../../core/store/index.js";
 import { type CheckOutcome, effectiveStatus, nextResendAt, type VerificationService } from "../../core/verification/index.js";
+import { releaseAdmissionSlot } from "../admission.js";
 import type { AppEnv } from "../context.js";
 import { idempotent } from "../idempotency.js";
 import { inboundInstructions } from "../inbound-links.js";
@@ -202,7 +203,7 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
       let v = await verifications.get(service, id);
       if (subscription && effectiveStatus(v, clock.now()) === "pending") {
         // Waiting costs nothing: the admission slot goes to a request with work to do.
-        c.get("admission")?.release();
+        releaseAdmissionSlot(c.env);
         await subscription.wait(waitMs);
         v = await verifications.get(service, id);
       }
