@@ -15,6 +15,13 @@ export interface RunningServer {
   shutdown(reason: string): Promise<boolean>;
 }
 
+/**
+ * Connections waiting to be accepted. A burst of new connections (client pools growing under load,
+ * probes) beyond it is dropped by the kernel and retried by the client only after 1 s, 3 s, 7 s:
+ * far longer than any answer takes. Node's default is 511; the kernel caps it (somaxconn).
+ */
+const LISTEN_BACKLOG = 4096;
+
 /** The HTTP(S) server of a runtime: its app behind admission control (not listening yet). */
 export function createServerFor(runtime: Runtime, config: Pick<Config, "host" | "tls">) {
   const listener = runtime.admit(getRequestListener(runtime.app.fetch, { hostname: config.host }));
@@ -39,7 +46,7 @@ export async function startServer(config: Config, options: RuntimeOptions = {}):
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
-    server.listen(config.port, config.host);
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG });
   });
   // Clients (the login service's connection pool) reuse idle keep-alive connections. Node's 5 s
   // default closes them from under the client, and a request racing that close fails with
