@@ -5,7 +5,7 @@ import { environmentSchema, secret, setting, settingsOf } from "./table.js";
 
 /**
  * Every environment variable verifyd reads, each named once. A setting is added here (and in the
- * README's table); `Config` and the environment schema follow from these tables.
+ * table in docs/configuration.md); `Config` and the environment schema follow from these tables.
  */
 
 /** Settings that become `Config` fields as they are, at the same path. */
