@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -106,5 +107,13 @@ describe("documentation links", () => {
     expect(slug("Transaction binding (PSD2)")).toBe("transaction-binding-psd2");
     expect(slug("`POST /v1/factors`: create a TOTP factor")).toBe("post-v1factors-create-a-totp-factor");
     expect(slug("The [HTTP channel](providers.md) and `VERIFYD_SENDER`")).toBe("the-http-channel-and-verifyd_sender");
+  });
+});
+
+describe("documentation tables", () => {
+  // The script builds dist/ when it is stale, which can take a while on a cold checkout.
+  it("match the code: every variable, rate limit and error code, with its default or status", { timeout: 180_000 }, () => {
+    const run = () => execFileSync(process.execPath, ["scripts/docs-tables.mjs", "--check"], { cwd: ROOT, stdio: "pipe" });
+    expect(run).not.toThrow();
   });
 });
