@@ -117,3 +117,14 @@ describe("documentation tables", () => {
     expect(run).not.toThrow();
   });
 });
+
+describe("the metrics table", () => {
+  it("in docs/operations.md lists every metric src/observability/metrics.ts registers, and no other", () => {
+    const source = readFileSync(join(ROOT, "src/observability/metrics.ts"), "utf8");
+    const registered = [...source.matchAll(/name: "(verifyd_[a-z_]+)"/g)].map((m) => m[1]).sort();
+    const page = readFileSync(join(ROOT, "docs/operations.md"), "utf8");
+    const documented = [...page.matchAll(/^\| `(verifyd_[a-z_]+)` \|/gm)].map((m) => m[1]).sort();
+    expect(registered.length).toBeGreaterThan(10);
+    expect(documented).toEqual(registered);
+  });
+});
