@@ -38,7 +38,7 @@ const MAX_SENDS = 5;
 const RESEND_COOLDOWN_MS = 30_000;
 const KEY_CACHE_MS = 5_000;
 const MAX_BODY_BYTES = 16_384;
-/** Line types an SMS code is never sent to (as verifyd screens SMS by default); no type also refuses. */
+/** Line types an SMS code is never sent to (as verifyd screens SMS by default). */
 const REFUSED_TYPES = new Set(["PREMIUM_RATE", "SHARED_COST", "TOLL_FREE", "UAN", "PAGER", "VOICEMAIL", "FIXED_LINE"]);
 
 const UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -273,10 +273,11 @@ function destination(input) {
   } catch {
     throw new Refusal(400, "invalid_phone_number", '"to" is not a phone number in E.164 form');
   }
-  if (!parsed.isValid()) throw new Refusal(400, "invalid_phone_number", '"to" is not a valid number for its country');
+  // With the full metadata, isValid() is getType() !== undefined: one type lookup answers both.
   const type = parsed.getType();
-  if (!type || REFUSED_TYPES.has(type))
-    throw new Refusal(403, "number_type_blocked", `codes are not sent to ${type?.toLowerCase() ?? "unknown"} numbers`);
+  if (!type) throw new Refusal(400, "invalid_phone_number", '"to" is not a valid number for its country');
+  if (REFUSED_TYPES.has(type))
+    throw new Refusal(403, "number_type_blocked", `codes are not sent to ${type.toLowerCase()} numbers`);
   return { e164: parsed.number, country: parsed.country ?? "001" };
 }
 
