@@ -1,6 +1,7 @@
-// The environment the benches start verifyd with: as in production (every limit, the outbox and
-// event webhooks on), the dryrun channel writing codes to a capture FIFO, the volume limits raised
-// so one API key and one synthetic number range are not refused (but still counted).
+// The environment the overload bench starts verifyd with, as `npm run bench` does (bench/run.mjs):
+// as in production (every limit, the outbox and event webhooks on), the dryrun channel writing codes
+// to a capture FIFO, the volume limits raised so one API key and one synthetic number range are not
+// refused (but still counted).
 import { join } from "node:path";
 
 /** `dir` holds the database; `extra` overrides any variable (`--server-env`). */
@@ -15,12 +16,13 @@ export function verifydEnv({ dir, secret, apiKey, captureFile, eventsUrl, extra 
     VERIFYD_DRYRUN_CAPTURE_FILE: captureFile,
     VERIFYD_EVENTS_URL: eventsUrl,
     VERIFYD_LOG_LEVEL: "warn",
+    VERIFYD_LIMIT_STARTS_PER_IP: "100000000/1h",
     VERIFYD_LIMIT_REQUESTS_PER_KEY: "100000000/1m",
     VERIFYD_LIMIT_SENDS_PER_DESTINATION: "1000/10m",
-    VERIFYD_LIMIT_STARTS_PER_IP: "100000000/1h",
     // The load sends to one number range: velocity rules stay on (and counted) but must not bite.
     VERIFYD_LIMIT_SENDS_PER_PREFIX: "100000000/1h",
     VERIFYD_LIMIT_SENDS_PER_COUNTRY: "100000000/1h",
+    VERIFYD_LIMIT_FAILED_CHECKS_PER_DESTINATION: "10/1h",
     ...extra,
   };
 }
