@@ -216,7 +216,9 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     app,
     outbox,
     logger,
-    admit: admission ? admissionGate(admission, shedRecorder(metrics, logger, clock)) : (listener) => listener,
+    admit: admission
+      ? admissionGate(admission, { onShed: shedRecorder(metrics, logger, clock), maxBodyBytes: config.maxBodyBytes })
+      : (listener) => listener,
     async close(graceMs?: number) {
       await outbox.stop(graceMs);
       for (const sender of built) await sender.close?.();

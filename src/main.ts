@@ -23,7 +23,10 @@ export interface RunningServer {
 const LISTEN_BACKLOG = 4096;
 
 /** The HTTP(S) server of a runtime: its app behind admission control (not listening yet). */
-export function createServerFor(runtime: Runtime, config: Pick<Config, "host" | "tls">) {
+export function createServerFor(
+  runtime: Pick<Runtime, "admit"> & { app: Pick<Runtime["app"], "fetch"> },
+  config: Pick<Config, "host" | "tls">,
+) {
   const listener = runtime.admit(getRequestListener(runtime.app.fetch, { hostname: config.host }));
   return config.tls ? createHttpsServer(readTlsFiles(config.tls), listener) : createHttpServer(listener);
 }

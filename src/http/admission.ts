@@ -1,4 +1,5 @@
-import type { Clock } from "../core/ports.js";
+import type { Context } from "hono";
+import type { Caller, Clock } from "../core/ports.js";
 
 /**
  * Admission control: at most `maxInFlight` requests are worked on at once; the next `maxQueued`
@@ -43,6 +44,8 @@ export interface AdmissionControl {
   readonly inFlight: number;
   readonly queued: number;
   readonly queueTimeoutMs: number;
+  /** Whether `admit` would refuse now (every slot in use and the queue full). */
+  readonly full: boolean;
 }
 
 interface Waiter {
@@ -142,6 +145,9 @@ export function createAdmissionControl(options: AdmissionOptions): AdmissionCont
       return waiting;
     },
     queueTimeoutMs,
+    get full() {
+      return maxInFlight > 0 && !(inFlight < maxInFlight && waiting === 0) && waiting >= maxQueued;
+    },
     expire,
     admit(callerSignal) {
       if (maxInFlight <= 0) return UNLIMITED;
@@ -184,4 +190,13 @@ export function holdSlot(request: object, permit: Permit): void {
 export function releaseAdmissionSlot(env: unknown): void {
   const incoming = (env as { incoming?: object } | undefined)?.incoming;
   if (incoming) slots.get(incoming)?.release();
+}
+
+/**
+ * A request's caller as the core sees it: its connection's abort signal (a start whose caller has
+ * gone writes nothing), and a hook that gives the admission slot back while the request only waits
+ * for its provider, so a slow provider does not hold up other work (checks above all).
+ */
+export function callerOf(c: Context): Caller {
+  return { abort: c.req.raw.signal, waiting: () => releaseAdmissionSlot(c.env) };
 }

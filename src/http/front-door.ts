@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Metrics } from "../core/metrics.js";
 import type { Clock } from "../core/ports.js";
 import { type AdmissionControl, holdSlot, type Permit, type Refusal } from "./admission.js";
-import { problemBody } from "./problem.js";
+import { ERROR_TABLE, type ProblemInput, problemBody } from "./problem.js";
 import { TWILIO_BASE_PATH } from "./twilio/app.js";
 import { twilioErrorFor, twilioErrorJson } from "./twilio/errors.js";
 
@@ -13,6 +13,10 @@ import { twilioErrorFor, twilioErrorJson } from "./twilio/errors.js";
  * more: no request object for the app, no routing, no body read, no key lookup, no store access,
  * no Error (whose stack trace alone costs more than the rest), no access-log line. That is what
  * lets a server far past its capacity still answer every request quickly.
+ *
+ * A request takes its slot once its body has arrived (read here, at most the body limit, and handed
+ * to the app as `rawBody`, which @hono/node-server reads instead of the stream): a slow upload holds
+ * a connection, never a slot, so a few slow clients cannot starve everyone else of slots.
  */
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -45,17 +49,19 @@ export function overloadedDetail(reason: Refusal, queueTimeoutMs: number): strin
     : "too many requests are in progress; retry later";
 }
 
-/** 503 `overloaded` with Retry-After: problem+json, or Twilio's error JSON under `/twilio/v2`. */
-function refuse(res: ServerResponse, path: string, detail: string): void {
-  const twilio = path.startsWith(`${TWILIO_BASE_PATH}/`);
-  const body = JSON.stringify(
-    twilio ? twilioErrorJson(twilioErrorFor("overloaded", detail)) : problemBody({ code: "overloaded", detail }, path),
-  );
-  res.writeHead(503, {
+/**
+ * Writes a problem document and ends the response; `overloaded` under `/twilio/v2` is Twilio's
+ * error JSON instead (a body too large is a problem document everywhere, as the app answers it).
+ */
+function answer(res: ServerResponse, path: string, input: ProblemInput): void {
+  const twilio = input.code === "overloaded" && path.startsWith(`${TWILIO_BASE_PATH}/`);
+  const body = JSON.stringify(twilio ? twilioErrorJson(twilioErrorFor(input.code, input.detail)) : problemBody(input, path));
+  const headers: Record<string, string | number> = {
     "content-type": twilio ? "application/json" : "application/problem+json",
-    "retry-after": String(OVERLOADED_RETRY_AFTER_MS / 1000),
     "content-length": Buffer.byteLength(body),
-  });
+  };
+  if (input.retryAfterMs !== undefined) headers["retry-after"] = Math.ceil(input.retryAfterMs / 1000);
+  res.writeHead(ERROR_TABLE[input.code].status, headers);
   res.end(body);
 }
 
@@ -64,6 +70,47 @@ function callerSignal(res: ServerResponse): AbortSignal {
   const left = new AbortController();
   res.once("close", () => left.abort());
   return left.signal;
+}
+
+type Body = Buffer | undefined | "too_large" | "gone";
+
+/**
+ * Reads the request's body, at most `maxBytes`; `undefined` for a method without one. A body
+ * declared larger is not read at all.
+ */
+function readBody(req: IncomingMessage, maxBytes: number, done: (body: Body) => void): void {
+  if (req.method === "GET" || req.method === "HEAD") {
+    done(undefined);
+    return;
+  }
+  const declared = req.headers["content-length"];
+  if (declared !== undefined && req.headers["transfer-encoding"] === undefined && Number(declared) > maxBytes) {
+    done("too_large");
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const finish = (body: Body) => {
+    req.off("data", onData);
+    req.off("end", onEnd);
+    req.off("error", onGone);
+    req.off("close", onGone);
+    done(body);
+  };
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= maxBytes) chunks.push(chunk);
+    else {
+      finish("too_large");
+      req.resume(); // the rest is read and dropped
+    }
+  };
+  const onEnd = () => finish(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+  const onGone = () => finish("gone");
+  req.on("data", onData);
+  req.on("end", onEnd);
+  req.on("error", onGone);
+  req.on("close", onGone);
 }
 
 /**
@@ -87,22 +134,30 @@ export function shedRecorder(metrics: Metrics, logger: Logger, clock: Clock) {
   };
 }
 
+export interface AdmissionGateOptions {
+  onShed: (reason: Refusal, control: AdmissionControl) => void;
+  /** The body limit (`VERIFYD_MAX_BODY_BYTES`): a larger body is refused here, 413, as the app would. */
+  maxBodyBytes: number;
+}
+
 /**
  * Wraps a server's request listener in admission control. An admitted request holds its slot
- * until its answer is out (or its connection closes); a refused one is answered here. A caller
- * that left while queued gets nothing (its connection is gone).
+ * until its answer is out (or its connection closes, or the app gives the slot back early); a
+ * refused one is answered here. A caller that left while queued gets nothing (its connection is gone).
  */
 export function admissionGate(
   control: AdmissionControl,
-  onShed: (reason: Refusal, control: AdmissionControl) => void,
+  { onShed, maxBodyBytes }: AdmissionGateOptions,
 ): (listener: RequestListener) => RequestListener {
+  const refuse = (res: ServerResponse, path: string, reason: Refusal) => {
+    onShed(reason, control);
+    if (reason === "client_closed") return;
+    const detail = overloadedDetail(reason, control.queueTimeoutMs);
+    answer(res, path, { code: "overloaded", detail, retryAfterMs: OVERLOADED_RETRY_AFTER_MS });
+  };
   return (listener) => {
     const enter = (entry: Permit | Refusal, req: IncomingMessage, res: ServerResponse, path: string) => {
-      if (typeof entry === "string") {
-        onShed(entry, control);
-        if (entry !== "client_closed") refuse(res, path, overloadedDetail(entry, control.queueTimeoutMs));
-        return;
-      }
+      if (typeof entry === "string") return refuse(res, path, entry);
       holdSlot(req, entry);
       res.once("close", entry.release);
       listener(req, res);
@@ -110,9 +165,18 @@ export function admissionGate(
     return (req, res) => {
       const path = pathOf(req.url ?? "/");
       if (!isGoverned(path)) return listener(req, res);
-      const entry = control.admit(() => callerSignal(res));
-      if (entry instanceof Promise) entry.then((e) => enter(e, req, res, path));
-      else enter(entry, req, res, path);
+      if (control.full) return refuse(res, path, "queue_full");
+      readBody(req, maxBodyBytes, (body) => {
+        if (body === "gone") return;
+        if (body === "too_large") {
+          const detail = `bodies are limited to ${maxBodyBytes} bytes`;
+          return answer(res, path, { code: "payload_too_large", detail });
+        }
+        if (body) (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
+        const entry = control.admit(() => callerSignal(res));
+        if (entry instanceof Promise) entry.then((e) => enter(e, req, res, path));
+        else enter(entry, req, res, path);
+      });
     };
   };
 }

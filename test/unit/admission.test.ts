@@ -150,6 +150,19 @@ describe("admission control", () => {
     for (let i = 0; i < 1000; i++) expect(isPermit(control.admit())).toBe(true);
   });
 
+  it("says it is full exactly when it would refuse at once", () => {
+    const { control } = controller({ maxInFlight: 1, maxQueued: 1 });
+    expect(control.full).toBe(false);
+    const permit = control.admit() as Permit;
+    expect(control.full).toBe(false);
+    control.admit();
+    expect(control.full).toBe(true);
+    expect(control.admit()).toBe("queue_full");
+    permit.release(); // the waiter takes the slot; the queue is empty again
+    expect(control.full).toBe(false);
+    expect(controller({ maxInFlight: 0, maxQueued: 0 }).control.full).toBe(false);
+  });
+
   it("refuses at once when there is no queue", () => {
     const { control } = controller({ maxInFlight: 1, maxQueued: 0 });
     control.admit();

@@ -5,6 +5,7 @@ import type { StartSignals } from "../guards.js";
 import { noopMetrics } from "../metrics.js";
 import type { Channel, RouteStep, Service, Verification } from "../model.js";
 import { normalizePhone, type PhoneNumber } from "../phone.js";
+import type { Caller } from "../ports.js";
 import { ALPHABETS } from "../service-settings.js";
 import { localeFor, testCodeFor } from "../start-options.js";
 import { deliveryJob } from "../store/deliveries.js";
@@ -27,10 +28,10 @@ export interface StartInput {
   /** The integrator's device and user ids, counted by the per-device and per-user start limits. */
   signals?: StartSignals;
   /**
-   * Aborted when the caller is gone (its connection closed). A start whose caller left before its
-   * write committed writes and sends nothing: it throws `CallerGone`.
+   * The caller's connection. A start whose caller left before its write committed writes and sends
+   * nothing (it throws `CallerGone`); `waiting` is called before the inline send.
    */
-  abort?: AbortSignal;
+  caller?: Caller;
 }
 
 /** A rival start can win the destination's one live verification this many times before a start gives up. */
@@ -100,13 +101,14 @@ export function createStartFlow(
     // The first delivery is written already claimed for the inline send below.
     const first = v.test ? null : { ...newDelivery(ids, v, 0, now), leaseUntil: now + dispatcher.leaseMs };
     const secrets = { codeHash: codes.hash(id, code, transactionBinding(v.transaction)), sealedCode: codes.seal(id, code) };
-    stopIfCallerGone(input.abort);
+    const abort = input.caller?.abort;
+    stopIfCallerGone(abort);
     if (!(await store.createVerification(v, secrets, first))) return null;
     // Settled right after its commit: an abort seen now came before the commit. Nobody was told of
     // this verification, so it is closed unsent (its claimed delivery is never sent) and unannounced.
-    if (input.abort?.aborted) {
+    if (abort?.aborted) {
       await store.closeVerification(v.id, "canceled", clock.now());
-      stopIfCallerGone(input.abort);
+      stopIfCallerGone(abort);
     }
     if (first) {
       metrics.verificationStarted(service.id, first.channel, phone.country);
@@ -117,6 +119,7 @@ export function createStartFlow(
     if (!first) return v;
     // Written claimed, the first delivery is on its first try: the job is described here, not read back.
     const job = deliveryJob({ delivery: { ...first, tries: 1 }, verification: v, service, sealedCode: secrets.sealedCode });
+    input.caller?.waiting?.();
     return status.afterDispatch(service, v, await dispatcher.dispatchClaimed(job));
   }
 
@@ -126,7 +129,7 @@ export function createStartFlow(
      * for the same payment, else canceled) → admission of the send → write → inline send.
      */
     async start(service: Service, input: StartInput): Promise<Verification> {
-      stopIfCallerGone(input.abort);
+      stopIfCallerGone(input.caller?.abort);
       const phone = normalizePhone(input.to);
       const transaction = input.transaction ?? null;
       const testCode = testCodeFor(service, phone.e164);
@@ -136,7 +139,7 @@ export function createStartFlow(
         const now = clock.now();
         const live = await store.findPendingByDestination(service.id, phone.e164, now);
         if (live && sameTransaction(live.transaction, transaction))
-          return resend.resendLive(service, live, input.clientIp, input.abort);
+          return resend.resendLive(service, live, input.clientIp, input.caller);
         // Another payment needs another code: the live one is canceled rather than resent with the wrong amount.
         if (live) await status.closeCanceled(live, now);
         if (!test) await admission.admitSend(phone, input.clientIp, true);

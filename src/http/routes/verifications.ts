@@ -7,7 +7,7 @@ import type { ChangeNotifier } from "../../core/notifier.js";
 import type { Clock } from "../../core/ports.js";
 import type { Store } from "../../core/store/index.js";
 import { type CheckOutcome, effectiveStatus, nextResendAt, type VerificationService } from "../../core/verification/index.js";
-import { releaseAdmissionSlot } from "../admission.js";
+import { callerOf, releaseAdmissionSlot } from "../admission.js";
 import type { AppEnv } from "../context.js";
 import { idempotent } from "../idempotency.js";
 import { inboundInstructions } from "../inbound-links.js";
@@ -184,7 +184,7 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
         locale: input.locale,
         transaction: transactionOf(input),
         signals: { deviceId: input.device_id, userId: input.user_id },
-        abort: c.req.raw.signal,
+        caller: callerOf(c),
       });
       return toView(v, service, clock.now());
     };
@@ -238,7 +238,7 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
       { store, clock, service },
       { op: "resend", id, ...parsed.data },
       200,
-      async () => toView(await verifications.resend(service, id, ip), service, clock.now()),
+      async () => toView(await verifications.resend(service, id, ip, callerOf(c)), service, clock.now()),
     );
     return c.json(body, 200, headers);
   });

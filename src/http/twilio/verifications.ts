@@ -7,6 +7,7 @@ import type { Clock } from "../../core/ports.js";
 import type { Store } from "../../core/store/index.js";
 import { AMOUNT_PATTERN, MAX_PAYEE_LENGTH, type Transaction } from "../../core/transaction.js";
 import { type CheckTarget, effectiveStatus, type VerificationService } from "../../core/verification/index.js";
+import { callerOf } from "../admission.js";
 import { clientIpOf } from "../middleware/limits.js";
 import type { TwilioEnv } from "./auth.js";
 import { invalidParameter, maxCheckAttempts, notFound, relative } from "./errors.js";
@@ -98,7 +99,7 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
       clientIp,
       transaction,
       locale: locale ?? null,
-      abort: c.req.raw.signal,
+      caller: callerOf(c),
     });
     return c.json(await view(c, v), 201);
   });
