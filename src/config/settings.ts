@@ -79,7 +79,7 @@ export const SETTINGS = {
    * requests that may wait for a slot, and how long one waits before it is refused (503 overloaded).
    */
   admission: {
-    maxInFlight: setting("VERIFYD_MAX_IN_FLIGHT", integer(128, 0, 100_000)),
+    maxInFlight: setting("VERIFYD_MAX_IN_FLIGHT", integer(32, 0, 100_000)),
     maxQueued: setting("VERIFYD_MAX_QUEUED", integer(256, 0, 100_000)),
     queueTimeoutMs: setting("VERIFYD_QUEUE_TIMEOUT", duration("250ms", { min: "1ms", max: "60s" })),
   },
