@@ -28,7 +28,7 @@ const HELP = `Usage: npm run bench:overload -- [options]
   --rate <n>            the sustainable start rate, instead of measuring it
   --measure <s>         closed-loop time that measures the sustainable rate, after a 2 s warm-up (default 5)
   --connections <n>     closed-loop clients for that measurement (default 32)
-  --sockets <n>         the open-loop callers' connection pool (default 2048)
+  --sockets <n>         the open-loop callers' keep-alive connections, opened before the load (default 512)
   --server-env <K=V>    extra environment for verifyd, repeatable (e.g. VERIFYD_MAX_IN_FLIGHT=0 to
                         measure without admission control)`;
 
@@ -46,7 +46,7 @@ function options() {
       rate: { type: "string" },
       measure: { type: "string", default: "5" },
       connections: { type: "string", default: "32" },
-      sockets: { type: "string", default: "2048" },
+      sockets: { type: "string", default: "512" },
       "server-env": { type: "string", multiple: true, default: [] },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -207,34 +207,52 @@ async function main() {
   }
 
   const phases = [];
+  const client = createOpenClient({ port: server.port, sockets: opts.sockets, apiKey });
   for (const multiple of opts.multiples) {
     const rate = multiple * sustainable;
     process.stdout.write(`offering ${multiple}× = ${fixed(rate, 0)} starts/s for ${opts.durationMs / 1000} s …\n`);
-    const client = createOpenClient({ port: server.port, sockets: opts.sockets, apiKey });
+    await client.warm();
     const sinceMs = Date.now();
     const shedBefore = await counterTotal(server.port, "verifyd_requests_shed_total");
     const peakReset = resetPeak(server.pid);
-    const stopHealth = probe({ port: server.port, path: "/healthz", everyMs: 20 });
-    const stopReady = probe({ port: server.port, path: "/readyz", everyMs: 20 });
+    // Every 20 ms on a kept-alive connection; every 500 ms on a new one, as an orchestrator probes.
+    const probes = ["/healthz", "/readyz"].flatMap((path) => [
+      probe({ port: server.port, path, everyMs: 20, fresh: false }),
+      probe({ port: server.port, path, everyMs: 500, fresh: true }),
+    ]);
     const run = await openLoop({
       rate,
       durationMs: opts.durationMs,
       send: (at) => client.post("/v1/verifications", { to: nextPhone() }, at + opts.timeoutMs),
     });
-    const [healthz, readyz] = await Promise.all([stopHealth(), stopReady()]);
+    const [healthz, healthzFresh, readyz, readyzFresh] = await Promise.all(probes.map((stop) => stop()));
     const peak = memoryOf(server.pid)?.peak;
-    client.close();
     await sleep(1000); // sends made for callers that left reach the capture too
     const outcome = classify(run.records);
     const sent = codes.drain();
     const sentForDeparted = sent.filter(({ id }) => !outcome.answeredIds.has(id)).length;
     const written = writtenForDeparted(join(workDir, "verifyd.db"), sinceMs, outcome.answeredIds);
     const shed = (await counterTotal(server.port, "verifyd_requests_shed_total")) - shedBefore;
-    phases.push({ multiple, rate, run, outcome, sentForDeparted, written, healthz, readyz, peak, peakReset, shed });
+    phases.push({
+      multiple,
+      rate,
+      run,
+      outcome,
+      sentForDeparted,
+      written,
+      healthz,
+      readyz,
+      healthzFresh,
+      readyzFresh,
+      peak,
+      peakReset,
+      shed,
+    });
     if (!server.isRunning()) throw new Error(`verifyd died\n${server.output().stderr}`);
     await sleep(2000); // let the outbox and event backlog drain before the next phase
   }
 
+  client.close();
   await stopServer(server);
   codes.close();
   await eventSink.close();
@@ -272,7 +290,17 @@ function report(phases, sustainable, opts) {
   printTable(rows);
   console.log("");
   const more = [
-    ["load", "written for departed", "sent for departed", "shed (metric)", "/healthz p99", "/readyz p99", "peak RSS", "gen. lag"],
+    [
+      "load",
+      "written for departed",
+      "sent for departed",
+      "shed (metric)",
+      "/healthz p99",
+      "/readyz p99",
+      "new conn. max",
+      "peak RSS",
+      "gen. lag",
+    ],
   ];
   for (const p of phases) {
     const written = [...p.written].map(([status, count]) => `${count} ${status}`).join(", ") || "0";
@@ -283,6 +311,7 @@ function report(phases, sustainable, opts) {
       String(p.shed),
       `${fixed(p.healthz.p99)} ms`,
       `${fixed(p.readyz.p99)} ms`,
+      `${fixed(p.healthzFresh.max, 0)} / ${fixed(p.readyzFresh.max, 0)} ms`,
       `${mb(p.peak)}${p.peakReset ? "" : " *"}`,
       `${fixed(p.run.worstLagMs, 0)} ms`,
     ]);
@@ -294,12 +323,14 @@ function report(phases, sustainable, opts) {
   console.log("goodput: starts answered 201 per second of offered load (× sust.: over the sustainable rate).");
   console.log("written / sent for departed: verifications in the database, and codes the dryrun channel sent, for");
   console.log("  starts not answered 201 (each start is to a new number, so a 201 is the only way to one).");
+  console.log("/healthz, /readyz p99: probed every 20 ms on a kept-alive connection during the load. new conn. max: the");
+  console.log("  slowest of the probes sent every 500 ms on a new connection each, as an orchestrator's (/healthz / /readyz).");
   console.log("gen. lag: how late the load generator sent its most delayed request (a busy client inflates latencies).");
   for (const p of phases) {
     for (const [why, count] of [...p.outcome.whyNone].sort((a, b) => b[1] - a[1]).slice(0, 3))
       console.log(`${p.multiple}×: ${count} × no answer (${why})`);
-    if (p.healthz.failures || p.readyz.failures)
-      console.log(`${p.multiple}×: probes failed: /healthz ${p.healthz.failures}, /readyz ${p.readyz.failures}`);
+    const failed = [p.healthz, p.healthzFresh, p.readyz, p.readyzFresh].reduce((n, r) => n + r.failures, 0);
+    if (failed) console.log(`${p.multiple}×: ${failed} probes failed or timed out`);
   }
   console.log("\ngoals (at every multiple ≥ 4):");
   for (const p of phases.filter((x) => x.multiple >= 4)) {

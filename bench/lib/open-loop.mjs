@@ -59,7 +59,27 @@ export function createOpenClient({ port, sockets, apiKey }) {
       req.end(body);
     });
 
-  return { post, close: () => agent.destroy() };
+  /**
+   * Opens every connection of the pool (a burst of GET /healthz, which admission control lets
+   * through), as a fleet of clients with warm pools has them: a server under load accepts one new
+   * connection per turn of its event loop, so a pool that grows during the load measures that instead.
+   */
+  const warm = () =>
+    Promise.all(
+      Array.from(
+        { length: sockets },
+        () =>
+          new Promise((resolve) => {
+            const req = http.get({ agent, host: "127.0.0.1", port, path: "/healthz" }, (res) => {
+              res.resume();
+              res.on("end", resolve);
+            });
+            req.on("error", resolve);
+          }),
+      ),
+    );
+
+  return { post, warm, close: () => agent.destroy() };
 }
 
 /**
@@ -99,10 +119,13 @@ export async function openLoop({ rate, durationMs, send }) {
 }
 
 /**
- * GETs `path` every `everyMs` on a new connection each time (as an orchestrator's probe does) until
- * `stop()`; `stop()` resolves to the latencies' p50, p99 and max and the non-200 count.
+ * GETs `path` every `everyMs` until `stop()`, over one kept-alive connection (`fresh: false`: a
+ * tick is skipped while the previous probe is still out, so probes never queue behind one another
+ * in the client) or a new connection each time, as an orchestrator's probe does (`fresh: true`);
+ * `stop()` resolves to the latencies' p50, p99 and max and the non-200 count.
  */
-export function probe({ port, path, everyMs }) {
+export function probe({ port, path, everyMs, fresh }) {
+  const agent = fresh ? false : new http.Agent({ keepAlive: true, maxSockets: 1 });
   const latencies = [];
   let failures = 0;
   let stopped = false;
@@ -110,7 +133,7 @@ export function probe({ port, path, everyMs }) {
   const once = () =>
     new Promise((resolve) => {
       const t0 = performance.now();
-      const req = http.get({ host: "127.0.0.1", port, path, agent: false, timeout: 10_000 }, (res) => {
+      const req = http.get({ host: "127.0.0.1", port, path, agent, timeout: 10_000 }, (res) => {
         res.resume();
         res.on("end", () => {
           latencies.push(performance.now() - t0);
@@ -126,7 +149,7 @@ export function probe({ port, path, everyMs }) {
       });
     });
   const timer = setInterval(() => {
-    if (stopped) return;
+    if (stopped || (!fresh && inFlight.size > 0)) return;
     const p = once();
     inFlight.add(p);
     p.then(() => inFlight.delete(p));
@@ -135,6 +158,7 @@ export function probe({ port, path, everyMs }) {
     stopped = true;
     clearInterval(timer);
     await Promise.all(inFlight);
+    if (agent) agent.destroy();
     latencies.sort((a, b) => a - b);
     return {
       count: latencies.length,
