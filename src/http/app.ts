@@ -18,6 +18,7 @@ import type { Clock, Limiter } from "../core/ports.js";
 import { createRetentionService, type RetentionService } from "../core/retention.js";
 import type { Store } from "../core/store/index.js";
 import type { VerificationService } from "../core/verification.js";
+import { clientAbortResponse } from "./client-abort.js";
 import type { AppEnv } from "./context.js";
 import { accessLog } from "./middleware/access-log.js";
 import { type Authenticator, requireApiKey } from "./middleware/auth.js";
@@ -147,6 +148,8 @@ export function createApp(deps: AppDeps) {
 
   app.notFound((c) => problem(c, { code: "route_not_found", detail: `${c.req.method} ${c.req.path} is not an endpoint` }));
   app.onError((err, c) => {
+    const aborted = clientAbortResponse(c, err, deps.logger);
+    if (aborted) return aborted;
     if (err instanceof VerifydError) {
       if (err.details.limit) metrics.rateLimited(err.details.limit.rule);
       if (err.code === "blocked") for (const reason of blockReasons(err)) metrics.abuseBlocked(reason);

@@ -7,6 +7,7 @@ import { type Metrics, noopMetrics } from "../../core/metrics.js";
 import type { Clock, Limiter } from "../../core/ports.js";
 import type { Store } from "../../core/store/index.js";
 import type { VerificationService } from "../../core/verification.js";
+import { clientAbortResponse } from "../client-abort.js";
 import type { Authenticator } from "../middleware/auth.js";
 import { limitPerKey } from "../middleware/limits.js";
 import { requireBasicAuth, type TwilioEnv } from "./auth.js";
@@ -53,6 +54,8 @@ export function twilioCompatRoutes(deps: TwilioCompatDeps) {
   });
 
   app.onError((err, c) => {
+    const aborted = clientAbortResponse(c, err, deps.logger);
+    if (aborted) return aborted;
     if (err instanceof TwilioError) return twilioErrorResponse(c, err);
     if (err instanceof VerifydError) {
       if (err.details.limit) metrics.rateLimited(err.details.limit.rule);
