@@ -225,6 +225,21 @@ describe("Twilio Verify v2 compatibility over plain HTTP", () => {
     expect(h.sender.messages).toHaveLength(0);
   });
 
+  it("answers a channel the service's route does not carry as 60223 (400), not as an outage", async () => {
+    h = await createHarness(); // the default route: one SMS step
+    const created = await post("/Services", "FriendlyName=Acme");
+    const res = await post(`/Services/${created.body.sid}/Verifications`, `To=${encodeURIComponent(TO)}&Channel=whatsapp`);
+    expect(res.status).toBe(400);
+    expect(res.type).toMatch(/^application\/json/);
+    expect(res.body).toEqual({
+      code: 60223,
+      message: expect.stringContaining("Delivery channel disabled"),
+      more_info: "https://www.twilio.com/docs/errors/60223",
+      status: 400,
+    });
+    expect(h.sender.messages).toHaveLength(0);
+  });
+
   it("answers unknown resources and missing credentials in Twilio's shapes", async () => {
     h = await createHarness();
     const unknown = await post(`/Services/VA${"0".repeat(32)}/Verifications`, `To=${encodeURIComponent(TO)}&Channel=sms`);

@@ -65,6 +65,7 @@ const BY_CODE: Record<ErrorCode, Mapped> = {
   max_sends_reached: MAX_SENDS,
   rate_limited: { code: 20429, status: 429, message: "Too Many Requests" },
   service_unavailable: { code: 60212, status: 429, message: "Too many concurrent requests for phone number" },
+  channel_not_in_route: { code: 60223, status: 400, message: "Delivery channel disabled" },
   channel_unavailable: { code: 20503, status: 503, message: "Service unavailable" },
   limiter_unavailable: { code: 20503, status: 503, message: "Service unavailable" },
   internal_error: { code: 20500, status: 500, message: "Internal server error" },
