@@ -43,7 +43,7 @@ const BY_CODE: Record<ErrorCode, Mapped> = {
   invalid_json: INVALID,
   invalid_phone_number: { code: 60200, status: 400, message: "Invalid parameter `To`" },
   unsupported_media_type: INVALID,
-  payload_too_large: INVALID,
+  payload_too_large: { code: 20413, status: 413, message: "Request Entity Too Large" },
   idempotency_key_invalid: INVALID,
   idempotency_key_mismatch: INVALID,
   idempotency_key_in_flight: { code: 60212, status: 429, message: "Too many concurrent requests for phone number" },
