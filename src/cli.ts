@@ -2,6 +2,7 @@
 import { adminCommand, isAdminCommand } from "./admin-cli.js";
 import { ConfigError, loadConfig } from "./config/env.js";
 import { startServer } from "./main.js";
+import { stdoutLogs } from "./observability/logger.js";
 import { purgeCommand } from "./purge.js";
 import { rotateKeyCommand } from "./rotate-key.js";
 import { describeDatabase, openConfiguredStore } from "./store/backends.js";
@@ -40,6 +41,9 @@ async function rotateKey(config: ReturnType<typeof loadConfig>): Promise<number>
     return err instanceof ConfigError ? 78 : 1;
   }
 }
+
+/** The least time the last log lines get to reach stdout at shutdown. */
+const LAST_LINES_MS = 100;
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage, 78 bad configuration (EX_CONFIG). */
 async function main(argv: string[]): Promise<number> {
@@ -103,11 +107,18 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`verifyd: TLS reload failed, keeping the current certificate: ${(err as Error).message}\n`);
     }
   });
+  let deadline = 0;
   const finished = await new Promise<boolean>((resolve) => {
-    const stop = (signal: string) => server.shutdown(signal).then(resolve, () => resolve(false));
+    const stop = (signal: string) => {
+      deadline = Date.now() + config.shutdownTimeoutMs;
+      server.shutdown(signal).then(resolve, () => resolve(false));
+    };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
+  // The last log lines get what is left of the budget (at least 0.1 s): a stdout whose reader has
+  // gone or does not read cannot hold the process past it.
+  await stdoutLogs().drain(Math.max(LAST_LINES_MS, deadline - Date.now()));
   if (!finished) return 1; // VERIFYD_SHUTDOWN_TIMEOUT expired with requests or sends unfinished
   return 0;
 }
