@@ -19,6 +19,7 @@ import type { RetentionService } from "../core/retention.js";
 import type { Store } from "../core/store/index.js";
 import type { VerificationService } from "../core/verification/index.js";
 import type { AppEnv } from "./context.js";
+import { DOCS_ASSETS, DOCS_ASSETS_PATH, docsAsset, isDocsAsset } from "./docs-assets.js";
 import { accessLog } from "./middleware/access-log.js";
 import { type Authenticator, requireApiKey } from "./middleware/auth.js";
 import { limitBody } from "./middleware/body-limit.js";
@@ -148,7 +149,17 @@ export function createApp(deps: AppDeps) {
         "Self-hosted verification: send a one-time code by phone and check it, or check authenticator-app (TOTP) codes. Errors are RFC 9457 problem documents.",
     },
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+  // Swagger UI's files come from verifyd itself, never a CDN: the page works with no internet access.
+  app.get("/docs", swaggerUI({ url: "/openapi.json", baseUrl: DOCS_ASSETS_PATH, validatorUrl: "none", title: "verifyd API" }));
+  app.get(`${DOCS_ASSETS_PATH}/swagger-ui-dist/:file`, (c) => {
+    const file = c.req.param("file");
+    if (!isDocsAsset(file)) return problem(c, { code: "route_not_found", detail: `GET ${c.req.path} is not an endpoint` });
+    return c.body(docsAsset(file), 200, {
+      "content-type": DOCS_ASSETS[file],
+      "cache-control": "public, max-age=3600",
+      "x-content-type-options": "nosniff",
+    });
+  });
 
   app.notFound((c) => problem(c, { code: "route_not_found", detail: `${c.req.method} ${c.req.path} is not an endpoint` }));
   app.onError((err, c) => {
