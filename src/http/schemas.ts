@@ -4,11 +4,15 @@ import { AMOUNT_PATTERN, MAX_PAYEE_LENGTH } from "../core/transaction.js";
 
 /** Request and response shapes; the OpenAPI document is generated from these. */
 
-const clientIp = z.union([z.ipv4(), z.ipv6()]).optional().openapi({
-  description:
-    "The end user's IP address, as seen by your login service. Per-IP limits apply only when it is given (or read from a trusted proxy header).",
-  example: "203.0.113.7",
-});
+// Each member names its JSON Schema format (the generator would call both the non-standard "ip").
+const clientIp = z
+  .union([z.ipv4().openapi({ format: "ipv4" }), z.ipv6().openapi({ format: "ipv6" })])
+  .optional()
+  .openapi({
+    description:
+      "The end user's IP address, as seen by your login service. Per-IP limits apply only when it is given (or read from a trusted proxy header).",
+    example: "203.0.113.7",
+  });
 
 const amount = z
   .string()
@@ -17,12 +21,19 @@ const amount = z
     description: "PSD2 transaction binding: the amount shown in the message, as `<ISO 4217 currency> <decimal>`. Needs `payee`.",
     example: "EUR 12.50",
   });
+/**
+ * No control character (\p{Cc}: U+0000–U+001F, U+007F–U+009F) and no brace (templates' placeholders).
+ * Written without `\p{…}` and without flags: the OpenAPI document publishes the source as its
+ * `pattern`, and a flag would leak into it (`…$/u`), breaking every generated client.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+const PAYEE_PATTERN = /^[^\u0000-\u001F\u007F-\u009F{}]+$/;
 const payee = z
   .string()
   .trim()
   .min(1)
   .max(MAX_PAYEE_LENGTH)
-  .regex(/^[^\p{Cc}{}]+$/u, "must not hold control characters or braces")
+  .regex(PAYEE_PATTERN, "must not hold control characters or braces")
   .openapi({ description: "PSD2 transaction binding: who is paid, shown in the message. Needs `amount`.", example: "ACME" });
 const bothOrNeither = (b: { amount?: string; payee?: string }) => (b.amount === undefined) === (b.payee === undefined);
 const bothOrNeitherMessage = { message: "give amount and payee together", path: ["amount"] };
