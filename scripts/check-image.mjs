@@ -59,9 +59,11 @@ try {
   cpSync(join(ROOT, "dist"), join(app, "dist"), { recursive: true, filter: (src) => !/dist[\\/](bin|sea)$/.test(src) });
   // Only the packages the lockfile marks as production ones (a real copy, never hard links: the
   // files may be shared with other checkouts); npm prune --omit=dev then has to agree with it.
+  // Workspace links (the client package) are left out: the image copies no packages/ folder, so
+  // npm ci there installs none.
   const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8"));
   const production = Object.entries(lock.packages)
-    .filter(([path, meta]) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(path) && !meta.dev)
+    .filter(([path, meta]) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(path) && !meta.dev && !meta.link)
     .map(([path]) => path);
   for (const path of production) cpSync(join(ROOT, path), join(app, path), { recursive: true });
   cpSync(join(ROOT, "node_modules/.package-lock.json"), join(app, "node_modules/.package-lock.json"));
