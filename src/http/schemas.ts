@@ -4,11 +4,15 @@ import { AMOUNT_PATTERN, MAX_PAYEE_LENGTH } from "../core/transaction.js";
 
 /** Request and response shapes; the OpenAPI document is generated from these. */
 
-const clientIp = z.union([z.ipv4(), z.ipv6()]).optional().openapi({
-  description:
-    "The end user's IP address, as seen by your login service. Per-IP limits apply only when it is given (or read from a trusted proxy header).",
-  example: "203.0.113.7",
-});
+// Each member names its JSON Schema format (the generator would call both the non-standard "ip").
+const clientIp = z
+  .union([z.ipv4().openapi({ format: "ipv4" }), z.ipv6().openapi({ format: "ipv6" })])
+  .optional()
+  .openapi({
+    description:
+      "The end user's IP address, as seen by your login service. Per-IP limits apply only when it is given (or read from a trusted proxy header).",
+    example: "203.0.113.7",
+  });
 
 const amount = z
   .string()
