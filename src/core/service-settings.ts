@@ -54,8 +54,3 @@ export function resolveSettings(stored: Partial<ServiceSettings> | undefined): S
   }
   return settings;
 }
-
-/** What the user typed, in the form its code was generated in (alphanumeric codes are case-insensitive). */
-export function normalizeCandidate(candidate: string, alphabet: CodeAlphabet): string {
-  return alphabet === "alphanumeric" ? candidate.trim().toUpperCase() : candidate;
-}

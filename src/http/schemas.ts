@@ -81,7 +81,11 @@ export const StartBody = z
 
 export const ClientIpBody = z.object({ client_ip: clientIp }).strict().openapi("ResendVerification");
 
-const code = z.string().min(1).max(32).openapi({ description: "The code the user typed.", example: "123456" });
+const code = z.string().min(1).max(32).openapi({
+  description:
+    "The code the user typed. Spaces, dashes and non-ASCII digits (fullwidth, Arabic-Indic…) are normalized before it is compared.",
+  example: "123456",
+});
 
 const bound = {
   amount: amount.optional().openapi({ description: "For a transaction-bound verification: the same amount as at the start." }),
@@ -201,8 +205,13 @@ export const CheckResult = z
         "already_approved",
         "canceled",
         "transaction_mismatch",
+        "malformed_code",
       ])
-      .nullable(),
+      .nullable()
+      .openapi({
+        description:
+          "`malformed_code`: not the code's length or alphabet once spaces and dashes are removed; it spends no attempt.",
+      }),
     attempts_remaining: z.number().int(),
     verification_id: z.string().nullable(),
     test: z.literal(true).optional().openapi({ description: "Present when the verification is a service test number's." }),
@@ -289,7 +298,9 @@ export const CreatedFactorView = FactorView.extend({
 
 export const FactorList = z.object({ data: z.array(FactorView) }).openapi("FactorList");
 
-const challengeReason = z.enum(["wrong_code", "replayed", "locked", "not_found", "not_verified"]);
+const challengeReason = z.enum(["wrong_code", "replayed", "locked", "not_found", "not_verified", "malformed_code"]).openapi({
+  description: "`malformed_code`: not the factor's number of digits once spaces and dashes are removed; it counts no attempt.",
+});
 
 export const FactorVerifyResult = z
   .object({ valid: z.boolean(), status: factorStatus.nullable(), reason: challengeReason.nullable() })

@@ -1,3 +1,4 @@
+import { normalizeCandidate } from "../code-input.js";
 import { generateCode } from "../codes.js";
 import { VerifydError } from "../errors.js";
 import { noopEventSink, verificationData } from "../events.js";
@@ -48,6 +49,7 @@ export function createStartFlow(
     input: StartInput,
     phone: PhoneNumber,
     route: RouteStep[],
+    code: string,
     test: boolean,
     now: number,
   ): Verification {
@@ -73,6 +75,7 @@ export function createStartFlow(
       locale: localeFor(service, input.locale, phone.country),
       transaction: input.transaction ?? null,
       test,
+      codeLength: Buffer.byteLength(code, "utf8"),
     };
   }
 
@@ -89,8 +92,12 @@ export function createStartFlow(
     now: number,
   ): Promise<Verification | null> {
     const id = ids.verification();
-    const code = testCode ?? generateCode(service.policy.codeLength, ALPHABETS[service.settings.alphabet]);
-    const v = newVerification(id, service, input, phone, route, testCode !== null, now);
+    // A fixed test code is kept in the form typed codes are compared in, so it matches however it is typed.
+    const code =
+      testCode === null
+        ? generateCode(service.policy.codeLength, ALPHABETS[service.settings.alphabet])
+        : normalizeCandidate(testCode, service.settings.alphabet);
+    const v = newVerification(id, service, input, phone, route, code, testCode !== null, now);
     // A test number gets no delivery row at all, so no provider can ever be called for it.
     // The first delivery is written already claimed for the inline send below.
     const first = v.test ? null : { ...newDelivery(ids, v, 0, now), leaseUntil: now + dispatcher.leaseMs };

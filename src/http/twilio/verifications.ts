@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { normalizeCandidate } from "../../core/code-input.js";
 import type { Channel, Service, Verification } from "../../core/model.js";
 import { normalizePhone } from "../../core/phone.js";
 import type { Clock } from "../../core/ports.js";
@@ -115,8 +116,11 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
   app.post("/Services/:serviceSid/VerificationCheck", async (c) => {
     const service = await deps.resolve(c, c.req.param("serviceSid"));
     const form = await readForm(c);
-    const code = form.required("Code").trim();
+    const code = form.required("Code");
     if (code.length > 32) throw invalidParameter("Code is too long");
+    // Twilio takes codes of 4 to 10 characters, counted here as they are compared (without spaces or dashes).
+    const length = [...normalizeCandidate(code, service.settings.alphabet)].length;
+    if (length < 4 || length > 10) throw invalidParameter("Code must be 4 to 10 characters");
     const transaction = transactionFrom(form);
     const sid = form.optional("VerificationSid");
     const to = form.optional("To");
@@ -132,7 +136,9 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
     const outcome = await verifications.check(service, target, code, ip, transaction);
     if (outcome.reason === "max_attempts_reached") throw maxCheckAttempts();
     // A wrong code is data (200, pending or, on the last allowed guess, max_attempts_reached); the rest is gone.
-    const refusedCode = outcome.reason === "wrong_code" || outcome.reason === "transaction_mismatch";
+    // A code that cannot be this verification's is answered as a wrong one, though it spent no attempt.
+    const refusedCode =
+      outcome.reason === "wrong_code" || outcome.reason === "transaction_mismatch" || outcome.reason === "malformed_code";
     if (!outcome.verification || (!outcome.valid && !refusedCode)) throw notFound(relative(c));
     return c.json(checkView(outcome.verification, outcome.valid, deps.viewContext(c)), 200);
   });
