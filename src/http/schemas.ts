@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { canonicalLocale } from "../core/messages/locale.js";
+import { isKnownCountry } from "../core/phone.js";
 import { AMOUNT_PATTERN, MAX_PAYEE_LENGTH } from "../core/transaction.js";
 
 /** Request and response shapes; the OpenAPI document is generated from these. */
@@ -24,6 +25,16 @@ const payee = z
   .max(MAX_PAYEE_LENGTH)
   .regex(/^[^\p{Cc}{}]+$/u, "must not hold control characters or braces")
   .openapi({ description: "PSD2 transaction binding: who is paid, shown in the message. Needs `amount`.", example: "ACME" });
+const phoneCountry = z
+  .string()
+  .regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code, e.g. GB")
+  .refine(isKnownCountry, "is not a country phone numbers can be read in")
+  .optional()
+  .openapi({
+    description:
+      "ISO 3166-1 alpha-2 country a `to` without a country calling code is read in (`020 7946 0958` with `GB`). Defaults to the service's `default_country`.",
+    example: "GB",
+  });
 const bothOrNeither = (b: { amount?: string; payee?: string }) => (b.amount === undefined) === (b.payee === undefined);
 const bothOrNeitherMessage = { message: "give amount and payee together", path: ["amount"] };
 
@@ -31,9 +42,10 @@ export const StartBody = z
   .object({
     to: z.string().min(1).max(64).optional().openapi({
       description:
-        "Phone number in E.164 form. Required, except with `channel: inbound`, where it names the only number allowed to send the code.",
+        "Phone number in E.164 form (spaces, dashes and brackets allowed; `00` may stand for `+`), or a national number with `country`. Required, except with `channel: inbound`, where it names the only number allowed to send the code.",
       example: "+14155550100",
     }),
+    country: phoneCountry,
     channel: z.enum(["inbound"]).optional().openapi({
       description:
         "`inbound`: nothing is sent; the user sends the returned text to a business number (person-to-application verification).",
@@ -99,7 +111,13 @@ export const CheckBody = z
   .openapi("CheckVerification");
 
 export const CheckByToBody = z
-  .object({ to: z.string().min(1).max(64).openapi({ example: "+14155550100" }), code, client_ip: clientIp, ...bound })
+  .object({
+    to: z.string().min(1).max(64).openapi({ example: "+14155550100" }),
+    country: phoneCountry,
+    code,
+    client_ip: clientIp,
+    ...bound,
+  })
   .strict()
   .refine(bothOrNeither, bothOrNeitherMessage)
   .openapi("CheckByDestination");

@@ -34,7 +34,8 @@ export interface CheckOutcome {
   verification: Verification | null;
 }
 
-export type CheckTarget = { id: string } | { to: string };
+/** A verification by id, or the live one of a number (`country` reads a national number, as at the start). */
+export type CheckTarget = { id: string } | { to: string; country?: string | null };
 
 export function createCheckFlow(deps: VerificationDeps) {
   const { store, clock, codes, limiter } = deps;
@@ -47,8 +48,8 @@ export function createCheckFlow(deps: VerificationDeps) {
   };
 
   /** The live verification for a number, else its latest one (to explain why a check fails). */
-  async function findByDestination(service: Service, to: string): Promise<Verification | null> {
-    const e164 = normalizePhone(to).e164;
+  async function findByDestination(service: Service, to: string, country?: string | null): Promise<Verification | null> {
+    const e164 = normalizePhone(to, { country, defaultCountry: service.settings.defaultCountry }).e164;
     return (
       (await store.findPendingByDestination(service.id, e164, clock.now())) ??
       (await store.findLatestByDestination(service.id, e164))
@@ -101,7 +102,10 @@ export function createCheckFlow(deps: VerificationDeps) {
       transaction?: Transaction | null,
     ): Promise<CheckOutcome> {
       const code = normalizeCandidate(typed, service.settings.alphabet);
-      const v = "id" in target ? await store.getVerification(service.id, target.id) : await findByDestination(service, target.to);
+      const v =
+        "id" in target
+          ? await store.getVerification(service.id, target.id)
+          : await findByDestination(service, target.to, target.country);
       if (!v) {
         codes.hash("ver_unknown", code); // same work as a real comparison: unknown ids do not answer faster
         return tallied({ valid: false, status: null, reason: "not_found", attemptsRemaining: 0, verification: null });

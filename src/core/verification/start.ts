@@ -17,6 +17,8 @@ import type { StatusFlow } from "./status.js";
 
 export interface StartInput {
   to: string;
+  /** ISO 3166-1 alpha-2: the country a national `to` (no `+`, no `00`) is read in; else the service's default country. */
+  country?: string | null;
   /** Channels the user prefers, in order; narrows the service's route. */
   channels?: readonly Channel[];
   /** The end user's IP, passed by the integrator (the TCP peer of a sidecar is the login service). */
@@ -121,7 +123,7 @@ export function createStartFlow(
      * for the same payment, else canceled) → admission of the send → write → inline send.
      */
     async start(service: Service, input: StartInput): Promise<Verification> {
-      const phone = normalizePhone(input.to);
+      const phone = normalizePhone(input.to, { country: input.country, defaultCountry: service.settings.defaultCountry });
       const transaction = input.transaction ?? null;
       const testCode = testCodeFor(service, phone.e164);
       const test = testCode !== null;

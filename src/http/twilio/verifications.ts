@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { normalizeCandidate } from "../../core/code-input.js";
+import { VerifydError } from "../../core/errors.js";
 import type { Channel, Service, Verification } from "../../core/model.js";
 import { normalizePhone } from "../../core/phone.js";
 import type { Clock } from "../../core/ports.js";
@@ -43,6 +44,12 @@ function transactionFrom(form: Form): Transaction | null {
   return { amount, payee };
 }
 
+/** Twilio takes `To` in E.164 form only: no `00` for `+`, no national numbers (the core accepts both elsewhere). */
+function e164To(to: string): string {
+  if (!to.trim().startsWith("+")) throw new VerifydError("invalid_phone_number", '"to" must be in E.164 form, e.g. +14155550100');
+  return to;
+}
+
 function deviceIp(form: Form): string | undefined {
   const ip = form.optional("DeviceIp")?.trim();
   if (ip !== undefined && isIP(ip) === 0) throw invalidParameter("DeviceIp must be an IPv4 or IPv6 address");
@@ -62,7 +69,7 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
     let v: Verification | null = null;
     const id = verificationIdOf(sidOrTo);
     if (id) v = await store.getVerification(service.id, id);
-    else if (!isSid("VE", sidOrTo)) {
+    else if (!isSid("VE", sidOrTo) && sidOrTo.trim().startsWith("+")) {
       let e164: string | null = null;
       try {
         e164 = normalizePhone(sidOrTo).e164;
@@ -81,7 +88,7 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
   app.post("/Services/:serviceSid/Verifications", async (c) => {
     const service = await deps.resolve(c, c.req.param("serviceSid"));
     const form = await readForm(c);
-    const to = form.required("To");
+    const to = e164To(form.required("To"));
     const channel = form.oneOf("Channel", CHANNELS);
     if (form.optional("CustomCode") !== undefined)
       throw invalidParameter("CustomCode is not supported: verifyd draws every code");
@@ -129,7 +136,7 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
       const id = verificationIdOf(sid.trim());
       if (!id) throw invalidParameter("VerificationSid must be a VE sid");
       target = { id };
-    } else if (to !== undefined && to.trim() !== "") target = { to };
+    } else if (to !== undefined && to.trim() !== "") target = { to: e164To(to) };
     else throw invalidParameter("Missing required parameter To or VerificationSid in the post body");
 
     const ip = clientIpOf(c, undefined, deps.trustProxyHops);
