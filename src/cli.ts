@@ -82,8 +82,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    // A secret that does not open the stored numbers is a configuration error, not a crash.
-    if (err instanceof VaultKeyMismatchError) {
+    // A configuration problem found after loading (a provider's settings, a secret that does not open
+    // the stored numbers) is a configuration error too, not a crash: its message, no stack, exit 78.
+    if (err instanceof ConfigError || err instanceof VaultKeyMismatchError) {
       process.stderr.write(`verifyd: ${err.message}\n`);
       process.exit(78);
     }

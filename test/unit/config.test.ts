@@ -123,7 +123,12 @@ describe("the config file", () => {
     };
     bad({ providers: { t: { type: "twilio", authToken: "env:NOPE" } } }, "NOPE");
     bad({ route: [{ channel: "sms", providers: ["ghost"] }] }, 'provider "ghost" is not configured');
-    bad({ route: [{ channel: "fax", providers: ["console"] }] }, "config.route.0.channel");
+    bad({ route: [{ channel: "fax", providers: ["console"] }] }, "config.route[0].channel");
+    bad({ rout: [{ channel: "sms", providers: ["console"] }] }, 'config.rout: unknown setting (did you mean "route"?)');
+    bad(
+      { route: [{ channel: "sms", providers: ["console"], fallbackafter: "30s" }] },
+      'config.route[0].fallbackafter: unknown setting (did you mean "fallbackAfter"?) (known: channel, providers, fallbackAfter)',
+    );
     bad({ route: [{ channel: "sms", providers: ["console"], fallbackAfter: "soon" }] }, "fallbackAfter");
     bad({ route: [{ channel: "sms", providers: ["console"] }] }, "console", {
       VERIFYD_ENV: "production",
