@@ -4,7 +4,7 @@ import { runMigrate } from "./commands/migrate.js";
 import { runPurge } from "./commands/purge.js";
 import { runRotateKey } from "./commands/rotate-key.js";
 import { runServe } from "./commands/serve.js";
-import { type Config, loadConfig } from "./config/env.js";
+import { type Config, loadConfig, unknownVariableWarnings } from "./config/env.js";
 import { ConfigError } from "./config/errors.js";
 import { VaultKeyMismatchError } from "./store/vault-key.js";
 import { VERSION } from "./version.js";
@@ -53,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
+  // A misspelled variable would otherwise be ignored without a word.
+  for (const warning of unknownVariableWarnings(process.env)) process.stderr.write(`verifyd: warning: ${warning}\n`);
   if (isAdminCommand(command)) {
     return adminCommand(() => loadConfig(process.env), argv, {
       write: (text) => process.stdout.write(text),

@@ -71,4 +71,24 @@ describe("configuration mistakes at start", () => {
     expect(key.output()).toContain('config.providers.sms.acountSid: unknown setting (did you mean "accountSid"?)');
     expect(key.output()).not.toMatch(STACK_LINE);
   });
+
+  it("lists every missing production setting in one exit 78, and warns about a misspelled variable", async () => {
+    const vars = env({ VERIFYD_ENV: "production", VERIFYD_ADMIN_KEYY: "k".repeat(32) });
+    delete vars.VERIFYD_SECRET;
+    const child = start(vars);
+    expect((await within(child.exited, EXIT_WITHIN_MS, "the server to exit")).code).toBe(78);
+    const output = child.output();
+    expect(output).toContain(
+      "verifyd: warning: VERIFYD_ADMIN_KEYY is not a verifyd setting and is ignored; did you mean VERIFYD_ADMIN_KEY?",
+    );
+    expect(output).toContain("invalid configuration (3 problems)");
+    for (const line of [
+      "route: the console channel prints codes and is refused in production",
+      "VERIFYD_SECRET: required in production",
+      "VERIFYD_ADMIN_KEY: required in production",
+    ]) {
+      expect(output).toContain(line);
+    }
+    expect(output).not.toMatch(STACK_LINE);
+  });
 });
