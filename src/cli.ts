@@ -5,7 +5,7 @@ import { runPurge } from "./commands/purge.js";
 import { runRotateKey } from "./commands/rotate-key.js";
 import { runServe } from "./commands/serve.js";
 import { type Config, loadConfig, unknownVariableWarnings } from "./config/env.js";
-import { ConfigError } from "./config/errors.js";
+import { ConfigError, StartupError } from "./config/errors.js";
 import { VaultKeyMismatchError } from "./store/vault-key.js";
 import { VERSION } from "./version.js";
 
@@ -89,6 +89,11 @@ main(process.argv.slice(2)).then(
     if (err instanceof ConfigError || err instanceof VaultKeyMismatchError) {
       process.stderr.write(`verifyd: ${err.message}\n`);
       process.exit(78);
+    }
+    // The machine refused the start (a taken port, a database served by another process): the reason, no stack.
+    if (err instanceof StartupError) {
+      process.stderr.write(`verifyd: ${err.message}\n`);
+      process.exit(1);
     }
     process.stderr.write(`verifyd: ${(err as Error).stack ?? err}\n`);
     process.exit(1);

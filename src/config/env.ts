@@ -1,7 +1,7 @@
 import { DEFAULT_REFUSED_TYPES, type ScreeningRules } from "../core/abuse.js";
 import { ConfigError, type ReadFile, readTextFile } from "./errors.js";
-import { closestName, describeIssues, didYouMean } from "./issues.js";
 import { type FileConfig, loadConfigFile, type RouteStepConfig } from "./file.js";
+import { closestName, describeIssues, didYouMean } from "./issues.js";
 import { envSchema, INPUTS, KNOWN_VARIABLES, SECRET_VARIABLES, SETTINGS } from "./settings.js";
 import { type Values, valuesOf } from "./table.js";
 
@@ -54,7 +54,8 @@ function checkRoutes(steps: RouteStepConfig[], known: Set<string>, production: b
  * The dryrun channel delivers no code to anyone, and its capture file holds codes in clear. Production takes either only with an explicit opt-in.
  */
 function checkDryrun(inputs: Inputs, sender: Config["sender"], production: boolean): string[] {
-  if (inputs.dryrunCaptureFile && sender !== "dryrun") return ["VERIFYD_DRYRUN_CAPTURE_FILE: only used with VERIFYD_SENDER=dryrun"];
+  if (inputs.dryrunCaptureFile && sender !== "dryrun")
+    return ["VERIFYD_DRYRUN_CAPTURE_FILE: only used with VERIFYD_SENDER=dryrun"];
   if (production && inputs.allowDryrun !== "true" && sender === "dryrun") {
     return [
       "VERIFYD_SENDER: the dryrun channel sends nothing and is refused in production unless VERIFYD_ALLOW_DRYRUN=true (load tests only)",
@@ -110,7 +111,9 @@ export function unknownVariableWarnings(env: Record<string, string | undefined>)
     .sort()
     .map((name) => {
       const best = closestName(name, KNOWN_VARIABLES);
-      return best ? `${name} is not a verifyd setting and is ignored; did you mean ${best}?` : `${name} is not a verifyd setting and is ignored`;
+      return best
+        ? `${name} is not a verifyd setting and is ignored; did you mean ${best}?`
+        : `${name} is not a verifyd setting and is ignored`;
     });
 }
 
@@ -153,7 +156,8 @@ export function loadConfig(rawEnv: Record<string, string | undefined>, readFile:
   ]);
   if (sender === "dryrun") known.add("dryrun");
   // Routes are checked against the file's providers: without a readable file there is nothing to check them by.
-  if (fileRead) problems.push(...new Set([route, ...Object.values(countryRoutes)].flatMap((steps) => checkRoutes(steps, known, production))));
+  if (fileRead)
+    problems.push(...new Set([route, ...Object.values(countryRoutes)].flatMap((steps) => checkRoutes(steps, known, production))));
   problems.push(...checkDryrun(inputs, sender, production));
   if (production) problems.push(...checkProduction(settings));
   if (problems.length > 0) throw configError(problems);

@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type ServerProcess, spawnServer } from "../helpers/server-process.js";
-import { within } from "../helpers/waiting.js";
+import { type ServerProcess, spawnServer, waitReady } from "../helpers/server-process.js";
+import { until, within } from "../helpers/waiting.js";
+import { freePort } from "../helpers/webhook-sink.js";
 
 /**
  * A newcomer's first starts of the built server (`node dist/cli.js serve`) as a process: every
@@ -90,5 +92,71 @@ describe("configuration mistakes at start", () => {
       expect(output).toContain(line);
     }
     expect(output).not.toMatch(STACK_LINE);
+  });
+
+  /** The one-time development admin key, once the process printed it. */
+  const printedKey = (child: ServerProcess) =>
+    until(
+      "the development admin key",
+      () => /Development admin API key[^\n]*\n\n\s+(vfd_[A-Za-z0-9_-]+)/.exec(child.output())?.[1],
+      300,
+    );
+
+  it("prints the development admin key only once the server listens, so a failed start does not use it up", async () => {
+    const port = await freePort();
+    const file = join(dir, "config.json");
+    writeFileSync(
+      file,
+      JSON.stringify({ providers: { sms: { type: "twillio" } }, route: [{ channel: "sms", providers: ["sms"] }] }),
+    );
+    const failed = start(env({ PORT: String(port), VERIFYD_CONFIG_FILE: file }));
+    expect((await within(failed.exited, EXIT_WITHIN_MS, "the server to exit")).code).toBe(78);
+    expect(failed.output()).not.toContain("admin API key");
+
+    writeFileSync(file, JSON.stringify({}));
+    const fixed = start(env({ PORT: String(port), VERIFYD_CONFIG_FILE: file }));
+    const key = await printedKey(fixed);
+    const output = fixed.output();
+    expect(output.indexOf('"msg":"verifyd listening"')).toBeGreaterThanOrEqual(0);
+    expect(output.indexOf('"msg":"verifyd listening"')).toBeLessThan(output.indexOf(key));
+    const res = await fetch(`http://127.0.0.1:${port}/v1/services`, { headers: { authorization: `Bearer ${key}` } });
+    expect(res.status).toBe(200);
+  });
+
+  it("says which port is taken and how to choose another, without a stack, and keeps the key for the next start", async () => {
+    const blocker = createTcpServer();
+    const port = await new Promise<number>((resolve) =>
+      blocker.listen(0, "127.0.0.1", () => resolve((blocker.address() as { port: number }).port)),
+    );
+    try {
+      const taken = start(env({ PORT: String(port) }));
+      expect((await within(taken.exited, EXIT_WITHIN_MS, "the server to exit")).code).toBe(1);
+      expect(taken.output()).toContain(`verifyd: port ${port} on 127.0.0.1 is already in use`);
+      expect(taken.output()).toContain(`PORT=${port + 1}`);
+      expect(taken.output()).not.toMatch(STACK_LINE);
+      expect(taken.output()).not.toContain("admin API key");
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+    const next = start(env({ PORT: String(port) }));
+    expect(await printedKey(next)).toMatch(/^vfd_/);
+  });
+
+  it("refuses a second server on the same SQLite file, and a crashed server's lock is not left behind", async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const vars = env({ VERIFYD_ADMIN_KEY: "k".repeat(32) });
+    const first = start({ ...vars, PORT: String(portA) });
+    await waitReady(first, `http://127.0.0.1:${portA}`);
+    const second = start({ ...vars, PORT: String(portB) });
+    expect((await within(second.exited, EXIT_WITHIN_MS, "the second server to exit")).code).toBe(1);
+    expect(second.output()).toContain(`verifyd: ${vars.VERIFYD_DB} is already served by another verifyd process`);
+    expect(second.output()).not.toMatch(STACK_LINE);
+    // The first one still serves.
+    expect((await fetch(`http://127.0.0.1:${portA}/readyz`)).status).toBe(200);
+
+    first.proc.kill("SIGKILL");
+    await within(first.exited, EXIT_WITHIN_MS, "the first server to die");
+    const third = start({ ...vars, PORT: String(portB) });
+    await waitReady(third, `http://127.0.0.1:${portB}`);
   });
 });
