@@ -15,6 +15,15 @@ export interface RunningServer {
   shutdown(reason: string): Promise<boolean>;
 }
 
+/** The routes sends take, as `channel: provider, fallback`: what the start-up line tells the operator. */
+function effectiveRoutes(config: Pick<Config, "route" | "countryRoutes">) {
+  const steps = (route: Config["route"]) => route.map((s) => `${s.channel}: ${s.providers.join(", ")}`);
+  return {
+    route: steps(config.route),
+    country_routes: Object.fromEntries(Object.entries(config.countryRoutes).map(([country, r]) => [country, steps(r)])),
+  };
+}
+
 /** A port that cannot be listened on, said with the way out. */
 function listenError(err: NodeJS.ErrnoException, config: Pick<Config, "port" | "host">): Error {
   const where = `port ${config.port} on ${config.host}`;
@@ -83,7 +92,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   runtime.outbox.start(config.outboxPollMs);
   const port = (server.address() as AddressInfo).port;
   logger.info(
-    { port, host: config.host, tls: Boolean(tls), env: config.env, sender: config.sender, db: describeDatabase(config) },
+    {
+      port,
+      host: config.host,
+      tls: Boolean(tls),
+      env: config.env,
+      db: describeDatabase(config),
+      ...effectiveRoutes(config),
+    },
     "verifyd listening",
   );
   // Only now: a start that failed earlier (configuration, a taken port) leaves the key to the next one.
