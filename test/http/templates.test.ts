@@ -201,3 +201,17 @@ describe("service settings, templates and locales, WebOTP, PSD2, test numbers", 
     expect(ok.body).toMatchObject({ valid: true });
   });
 });
+
+describe("the time left in a message", () => {
+  it("says seconds for a TTL under a minute, in the user's language", async () => {
+    const h = await createHarness({ VERIFYD_CODE_TTL: "3s" });
+    try {
+      await h.startVerification("+14155550100");
+      expect(h.sender.messages.at(-1)?.body).toContain("It expires in 3 seconds.");
+      await h.startVerification("+33612345678"); // France: the French text
+      expect(h.sender.messages.at(-1)?.body).toContain("Il expire dans 3 secondes.");
+    } finally {
+      await h.close();
+    }
+  });
+});
