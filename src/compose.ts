@@ -40,14 +40,17 @@ export interface RuntimeOptions {
   senders?: Sender[];
   /** More adapter types for the config file's providers (tests register fakes here). */
   adapterTypes?: Record<string, LazyAdapterType>;
-  /** Called once with a freshly created development admin key. */
-  onAdminKeyCreated?: (key: string) => void;
 }
 
 export interface Runtime {
   app: ReturnType<typeof createApp>;
   outbox: Outbox;
   logger: Logger;
+  /**
+   * In development without `VERIFYD_ADMIN_KEY`, creates the one-time admin key (null when one exists).
+   * Called once the server listens: a start that fails before that must not use up the key unseen.
+   */
+  createDevAdminKey(): Promise<string | null>;
   /** Stops the worker (sends under way get `graceMs`), closes adapters and the store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -69,8 +72,6 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   });
 
   await ensureDefaultService(store, config, clock);
-  const devKey = await ensureDevAdminKey(store, config, clock, ids);
-  if (devKey) options.onAdminKeyCreated?.(devKey);
 
   // Event webhooks to the integrator (each service's own receiver, else the global one): queued with
   // the outcome, sent by the outbox's worker pass.
@@ -210,6 +211,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     app,
     outbox,
     logger,
+    createDevAdminKey: () => ensureDevAdminKey(store, config, clock, ids),
     async close(graceMs?: number) {
       await outbox.stop(graceMs);
       for (const sender of built) await sender.close?.();

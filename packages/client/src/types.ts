@@ -8,8 +8,10 @@ export type VerificationStatus = "pending" | "approved" | "canceled" | "expired"
 
 /** The body of a start (`POST /v1/verifications`). */
 export interface StartInput {
-  /** Phone number in E.164 form. Required, except with `channel: "inbound"`. */
+  /** Phone number in E.164 form (or `00…`, or national with `country`). Required, except with `channel: "inbound"`. */
   to?: string | undefined;
+  /** ISO 3166-1 alpha-2 country in which a national `to` is read (else the service's default country). */
+  country?: string | undefined;
   /** `inbound`: nothing is sent; the user sends the returned text to a business number. */
   channel?: "inbound" | undefined;
   /** For `channel: "inbound"`: the channels the user may answer on. */
@@ -43,6 +45,8 @@ export interface CheckBody {
 /** The body of a check by number (`POST /v1/verification-checks`). */
 export interface CheckByToBody extends CheckBody {
   to: string;
+  /** ISO 3166-1 alpha-2 country in which a national `to` is read. */
+  country?: string | undefined;
 }
 
 /** A check by verification id, or by phone number (`to`). */
@@ -110,7 +114,9 @@ export type CheckReason =
   | "not_found"
   | "already_approved"
   | "canceled"
-  | "transaction_mismatch";
+  | "transaction_mismatch"
+  /** Cannot be a code of this verification (length or alphabet): no attempt was spent. */
+  | "malformed_code";
 
 /** A check's outcome: a wrong code is an answer, not an error. */
 export interface CheckOutcome {

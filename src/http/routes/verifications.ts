@@ -171,7 +171,12 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
     if (input.channel === "inbound") {
       // Nothing is sent, so a retried start costs nothing; and the answer holds the code, which is never stored.
       if (!deps.inbound) throw new VerifydError("channel_unavailable", "inbound verification is not configured");
-      const started = await deps.inbound.start(service, { to: input.to, channels: input.inbound_channels, clientIp });
+      const started = await deps.inbound.start(service, {
+        to: input.to,
+        country: input.country,
+        channels: input.inbound_channels,
+        clientIp,
+      });
       const v = started.verification;
       const inbound = await inboundInstructions(
         `${INBOUND_KEYWORD} ${started.code}`,
@@ -187,6 +192,7 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
     const run = async () => {
       const v = await verifications.start(service, {
         to,
+        country: input.country,
         channels: input.channels,
         clientIp,
         locale: input.locale,
@@ -268,7 +274,9 @@ export function verificationCheckRoutes(deps: VerificationRoutesDeps) {
     const ip = clientIpOf(c, input.client_ip, deps.trustProxyHops);
     noteDestination(c, input.to);
     const { body, headers } = await idempotent(c, { ...deps, service }, { op: "check", ...input }, 200, async () =>
-      checkView(await deps.verifications.check(service, { to: input.to }, input.code, ip, transactionOf(input))),
+      checkView(
+        await deps.verifications.check(service, { to: input.to, country: input.country }, input.code, ip, transactionOf(input)),
+      ),
     );
     return c.json(body, 200, headers);
   });
