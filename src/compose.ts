@@ -42,8 +42,6 @@ export interface RuntimeOptions {
   senders?: Sender[];
   /** More adapter types for the config file's providers (tests register fakes here). */
   adapterTypes?: Record<string, LazyAdapterType>;
-  /** Called once with a freshly created development admin key. */
-  onAdminKeyCreated?: (key: string) => void;
 }
 
 export interface Runtime {
@@ -52,6 +50,11 @@ export interface Runtime {
   admit(listener: RequestListener): RequestListener;
   outbox: Outbox;
   logger: Logger;
+  /**
+   * In development without `VERIFYD_ADMIN_KEY`, creates the one-time admin key (null when one exists).
+   * Called once the server listens: a start that fails before that must not use up the key unseen.
+   */
+  createDevAdminKey(): Promise<string | null>;
   /** Stops the worker (sends under way get `graceMs`), closes adapters and the store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -75,8 +78,6 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   });
 
   await ensureDefaultService(store, config, clock);
-  const devKey = await ensureDevAdminKey(store, config, clock, ids);
-  if (devKey) options.onAdminKeyCreated?.(devKey);
 
   // Event webhooks to the integrator (each service's own receiver, else the global one): queued with
   // the outcome, sent by the outbox's worker pass.
@@ -217,8 +218,9 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     outbox,
     logger,
     admit: admission
-      ? admissionGate(admission, { onShed: shedRecorder(metrics, logger, clock), maxBodyBytes: config.maxBodyBytes })
+      ? admissionGate(admission, { onShed: shedRecorder(metrics, logger, clock), logger, maxBodyBytes: config.maxBodyBytes })
       : (listener) => listener,
+    createDevAdminKey: () => ensureDevAdminKey(store, config, clock, ids),
     async close(graceMs?: number) {
       await outbox.stop(graceMs);
       for (const sender of built) await sender.close?.();

@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import { buildRuntime, type Runtime, type RuntimeOptions } from "./compose.js";
 import type { Config } from "./config/env.js";
-import { describeDatabase } from "./store/backends.js";
+import { StartupError } from "./config/errors.js";
+import { describeDatabase, lockDatabaseForServing } from "./store/backends.js";
 import { readTlsFiles, reloadTls } from "./tls.js";
 
 export interface RunningServer {
@@ -13,6 +14,36 @@ export interface RunningServer {
   reloadTls(): void;
   /** Resolves true when everything finished within the shutdown timeout, false when it gave up. */
   shutdown(reason: string): Promise<boolean>;
+}
+
+/** The routes sends take, as `channel: provider, fallback`: what the start-up line tells the operator. */
+function effectiveRoutes(config: Pick<Config, "route" | "countryRoutes">) {
+  const steps = (route: Config["route"]) => route.map((s) => `${s.channel}: ${s.providers.join(", ")}`);
+  return {
+    route: steps(config.route),
+    country_routes: Object.fromEntries(Object.entries(config.countryRoutes).map(([country, r]) => [country, steps(r)])),
+  };
+}
+
+/** A port that cannot be listened on, said with the way out. */
+function listenError(err: NodeJS.ErrnoException, config: Pick<Config, "port" | "host">): Error {
+  const where = `port ${config.port} on ${config.host}`;
+  if (err.code === "EADDRINUSE") {
+    return new StartupError(
+      `${where} is already in use (another verifyd, or another program); stop it, or start on another port, e.g. PORT=${config.port === 65535 ? 8081 : config.port + 1}`,
+    );
+  }
+  if (err.code === "EACCES") {
+    return new StartupError(
+      `${where} needs privileges this process has not (ports below 1024); start on another, e.g. PORT=8080`,
+    );
+  }
+  if (err.code === "EADDRNOTAVAIL") {
+    return new StartupError(
+      `${config.host} is not an address of this machine; set VERIFYD_HOST (0.0.0.0 listens on all of them)`,
+    );
+  }
+  return err;
 }
 
 /**
@@ -35,22 +66,39 @@ export function createServerFor(
  * Starts the HTTP(S) server and the outbox worker. Shutdown stops accepting, lets in-flight
  * requests finish, stops the worker (waiting for sends under way) and closes the database.
  */
-export async function startServer(config: Config, options: RuntimeOptions = {}): Promise<RunningServer> {
-  const runtime = await buildRuntime(config, {
-    onAdminKeyCreated: (key) =>
-      process.stdout.write(
-        `\n  Development admin API key (shown once; keep it):\n\n    ${key}\n\n  Use it as: Authorization: Bearer <key>\n\n`,
-      ),
-    ...options,
-  });
+export interface ServerOptions extends RuntimeOptions {
+  /** Shows a freshly created development admin key. @default printed to stdout */
+  onAdminKeyCreated?: (key: string) => void;
+}
+
+const printAdminKey = (key: string) =>
+  process.stdout.write(
+    `\n  Development admin API key (shown once; keep it):\n\n    ${key}\n\n  Use it as: Authorization: Bearer <key>\n\n`,
+  );
+
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const lock = lockDatabaseForServing(config);
+  let runtime: Awaited<ReturnType<typeof buildRuntime>>;
+  try {
+    runtime = await buildRuntime(config, options);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const { logger } = runtime;
   const { tls } = config;
   const server = createServerFor(runtime, config);
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG });
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", resolve);
+      server.once("error", reject);
+      server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG });
+    });
+  } catch (err) {
+    await runtime.close();
+    lock?.release();
+    throw listenError(err as NodeJS.ErrnoException, config);
+  }
   // Clients (the login service's connection pool) reuse idle keep-alive connections. Node's 5 s
   // default closes them from under the client, and a request racing that close fails with
   // ECONNRESET; outlive common client idle timeouts instead, as load balancers do.
@@ -61,9 +109,19 @@ export async function startServer(config: Config, options: RuntimeOptions = {}):
   runtime.outbox.start(config.outboxPollMs);
   const port = (server.address() as AddressInfo).port;
   logger.info(
-    { port, host: config.host, tls: Boolean(tls), env: config.env, sender: config.sender, db: describeDatabase(config) },
+    {
+      port,
+      host: config.host,
+      tls: Boolean(tls),
+      env: config.env,
+      db: describeDatabase(config),
+      ...effectiveRoutes(config),
+    },
     "verifyd listening",
   );
+  // Only now: a start that failed earlier (configuration, a taken port) leaves the key to the next one.
+  const devKey = await runtime.createDevAdminKey();
+  if (devKey) (options.onAdminKeyCreated ?? printAdminKey)(devKey);
 
   let closing: Promise<boolean> | undefined;
   const shutdown = (reason: string) => {
@@ -85,6 +143,7 @@ export async function startServer(config: Config, options: RuntimeOptions = {}):
         // The worker finishes its current pass; sends still under way when the time is nearly up
         // are aborted and stay queued for the next start.
         await runtime.close(Math.max(0, config.shutdownTimeoutMs - 1000));
+        lock?.release();
         return true as const;
       })();
       const finished = await Promise.race([drained, expired]);

@@ -115,3 +115,13 @@ export const envSchema = environmentSchema(SETTINGS, INPUTS);
 export const SECRET_VARIABLES: readonly string[] = [...settingsOf(SETTINGS), ...settingsOf(INPUTS)]
   .filter((s) => s.secret)
   .map((s) => s.variable);
+
+/**
+ * Every `VERIFYD_*` variable verifyd reads: the tables' variables, their `_FILE` forms, and the
+ * single executable's cache folder (read before any configuration). Any other is a typo, warned about.
+ */
+export const KNOWN_VARIABLES: readonly string[] = [
+  ...[...settingsOf(SETTINGS), ...settingsOf(INPUTS)].map((s) => s.variable),
+  ...SECRET_VARIABLES.map((name) => `${name}_FILE`),
+  "VERIFYD_CACHE_DIR",
+].filter((name) => name.startsWith("VERIFYD_"));

@@ -62,6 +62,8 @@ export interface Caller {
 /** Asks the providers of a verification's delegated steps whether a code is theirs. */
 export interface DelegatedCodes {
   matches(verificationId: string, code: string): Promise<boolean>;
+  /** Whether a configured provider generates its own codes (whose length and alphabet are its own). */
+  delegates(provider: string): boolean;
 }
 
 /**

@@ -49,19 +49,16 @@ export function overloadedDetail(reason: Refusal, queueTimeoutMs: number): strin
     : "too many requests are in progress; retry later";
 }
 
-/**
- * Writes a problem document and ends the response; `overloaded` under `/twilio/v2` is Twilio's
- * error JSON instead (a body too large is a problem document everywhere, as the app answers it).
- */
+/** Writes a problem document, or Twilio's error JSON under `/twilio/v2`, as the app would, and ends the response. */
 function answer(res: ServerResponse, path: string, input: ProblemInput): void {
-  const twilio = input.code === "overloaded" && path.startsWith(`${TWILIO_BASE_PATH}/`);
-  const body = JSON.stringify(twilio ? twilioErrorJson(twilioErrorFor(input.code, input.detail)) : problemBody(input, path));
+  const twilio = path.startsWith(`${TWILIO_BASE_PATH}/`) ? twilioErrorFor(input.code, input.detail) : undefined;
+  const body = JSON.stringify(twilio ? twilioErrorJson(twilio) : problemBody(input, path));
   const headers: Record<string, string | number> = {
     "content-type": twilio ? "application/json" : "application/problem+json",
     "content-length": Buffer.byteLength(body),
   };
   if (input.retryAfterMs !== undefined) headers["retry-after"] = Math.ceil(input.retryAfterMs / 1000);
-  res.writeHead(ERROR_TABLE[input.code].status, headers);
+  res.writeHead(twilio?.status ?? ERROR_TABLE[input.code].status, headers);
   res.end(body);
 }
 
@@ -136,6 +133,8 @@ export function shedRecorder(metrics: Metrics, logger: Logger, clock: Clock) {
 
 export interface AdmissionGateOptions {
   onShed: (reason: Refusal, control: AdmissionControl) => void;
+  /** Told (at info level) of a caller that hung up before its body arrived, as the app tells of one. */
+  logger: Logger;
   /** The body limit (`VERIFYD_MAX_BODY_BYTES`): a larger body is refused here, 413, as the app would. */
   maxBodyBytes: number;
 }
@@ -147,7 +146,7 @@ export interface AdmissionGateOptions {
  */
 export function admissionGate(
   control: AdmissionControl,
-  { onShed, maxBodyBytes }: AdmissionGateOptions,
+  { onShed, logger, maxBodyBytes }: AdmissionGateOptions,
 ): (listener: RequestListener) => RequestListener {
   const refuse = (res: ServerResponse, path: string, reason: Refusal) => {
     onShed(reason, control);
@@ -167,7 +166,10 @@ export function admissionGate(
       if (!isGoverned(path)) return listener(req, res);
       if (control.full) return refuse(res, path, "queue_full");
       readBody(req, maxBodyBytes, (body) => {
-        if (body === "gone") return;
+        if (body === "gone") {
+          logger.info({ method: req.method, path }, "client closed the connection before its request was read");
+          return;
+        }
         if (body === "too_large") {
           const detail = `bodies are limited to ${maxBodyBytes} bytes`;
           return answer(res, path, { code: "payload_too_large", detail });

@@ -29,6 +29,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: ContentfulStatusCode; titl
   payload_too_large: { status: 413, title: "The body is too large" },
   unsupported_media_type: { status: 415, title: "The body must be application/json" },
   idempotency_key_mismatch: { status: 422, title: "This Idempotency-Key was used with another body" },
+  channel_not_in_route: { status: 422, title: "The route has no step on the requested channels" },
   resend_cooldown: { status: 429, title: "Wait before sending another code" },
   max_sends_reached: { status: 429, title: "No more codes may be sent for this verification" },
   rate_limited: { status: 429, title: "Rate limit reached" },
@@ -76,12 +77,6 @@ export function problem(c: Context, input: ProblemInput): Response {
   if (input.retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(input.retryAfterMs / 1000)));
   return c.body(JSON.stringify(body), status, headers);
 }
-
-/**
- * The answer to a request whose caller left before its work was done: nobody reads it, and the
- * access log and metrics show it as 499 (as proxies log a client that closed its request).
- */
-export const callerGoneResponse = (): Response => new Response(null, { status: 499 });
 
 export function problemFromError(c: Context, err: VerifydError): Response {
   return problem(c, { code: err.code, detail: err.detail, ...err.details });

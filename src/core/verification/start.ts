@@ -1,3 +1,4 @@
+import { normalizeCandidate } from "../code-input.js";
 import { generateCode } from "../codes.js";
 import { stopIfCallerGone, VerifydError } from "../errors.js";
 import { noopEventSink, verificationData } from "../events.js";
@@ -17,6 +18,8 @@ import type { StatusFlow } from "./status.js";
 
 export interface StartInput {
   to: string;
+  /** ISO 3166-1 alpha-2: the country a national `to` (no `+`, no `00`) is read in; else the service's default country. */
+  country?: string | null;
   /** Channels the user prefers, in order; narrows the service's route. */
   channels?: readonly Channel[];
   /** The end user's IP, passed by the integrator (the TCP peer of a sidecar is the login service). */
@@ -54,6 +57,7 @@ export function createStartFlow(
     input: StartInput,
     phone: PhoneNumber,
     route: RouteStep[],
+    code: string,
     test: boolean,
     now: number,
   ): Verification {
@@ -79,6 +83,7 @@ export function createStartFlow(
       locale: localeFor(service, input.locale, phone.country),
       transaction: input.transaction ?? null,
       test,
+      codeLength: Buffer.byteLength(code, "utf8"),
     };
   }
 
@@ -95,8 +100,12 @@ export function createStartFlow(
     now: number,
   ): Promise<Verification | null> {
     const id = ids.verification();
-    const code = testCode ?? generateCode(service.policy.codeLength, ALPHABETS[service.settings.alphabet]);
-    const v = newVerification(id, service, input, phone, route, testCode !== null, now);
+    // A fixed test code is kept in the form typed codes are compared in, so it matches however it is typed.
+    const code =
+      testCode === null
+        ? generateCode(service.policy.codeLength, ALPHABETS[service.settings.alphabet])
+        : normalizeCandidate(testCode, service.settings.alphabet);
+    const v = newVerification(id, service, input, phone, route, code, testCode !== null, now);
     // A test number gets no delivery row at all, so no provider can ever be called for it.
     // The first delivery is written already claimed for the inline send below.
     const first = v.test ? null : { ...newDelivery(ids, v, 0, now), leaseUntil: now + dispatcher.leaseMs };
@@ -130,7 +139,7 @@ export function createStartFlow(
      */
     async start(service: Service, input: StartInput): Promise<Verification> {
       stopIfCallerGone(input.caller?.abort);
-      const phone = normalizePhone(input.to);
+      const phone = normalizePhone(input.to, { country: input.country, defaultCountry: service.settings.defaultCountry });
       const transaction = input.transaction ?? null;
       const testCode = testCodeFor(service, phone.e164);
       const test = testCode !== null;
