@@ -39,6 +39,15 @@ export class SealedElsewhereError extends Error {
   }
 }
 
+/**
+ * Blind indexes recently computed, so the lookups, counters and writes of one request, which each
+ * index the same number (a start: opt-outs, the live verification, the send limit, the row, the
+ * outbox's opt-out check), pay the HMAC once. Two generations of at most `INDEX_MEMO` entries each:
+ * bounded, and what is in use stays. It lives in process memory only, beside the numbers the
+ * requests in flight carry anyway; nothing of it is written anywhere.
+ */
+const INDEX_MEMO = 1024;
+
 export function createNumberVault(secret: string): NumberVault {
   const indexKeyBytes = deriveKey(secret, "verifyd/number-index/v1");
   const sealKeyBytes = deriveKey(secret, "verifyd/number-seal/v1");
@@ -48,7 +57,19 @@ export function createNumberVault(secret: string): NumberVault {
   const sealKey = createSecretKey(sealKeyBytes);
   const aad = (context: string) => Buffer.from(`verifyd/at-rest/${context}`, "utf8");
 
-  const index = (value: string): string => createHmac("sha256", indexKey).update(value, "utf8").digest("base64url");
+  let recent = new Map<string, string>();
+  let older = new Map<string, string>();
+  const index = (value: string): string => {
+    let digest = recent.get(value);
+    if (digest !== undefined) return digest;
+    digest = older.get(value) ?? createHmac("sha256", indexKey).update(value, "utf8").digest("base64url");
+    if (recent.size >= INDEX_MEMO) {
+      older = recent;
+      recent = new Map();
+    }
+    recent.set(value, digest);
+    return digest;
+  };
 
   const seal = (plaintext: string, context: string): Buffer => {
     const box = sealInto(sealKey, HEADER, aad(context), Buffer.from(plaintext, "utf8"));
