@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { CodeKit } from "../core/codes.js";
 import type { EventSink } from "../core/events.js";
-import { minutesLeft, renderMessage } from "../core/messages/render.js";
+import { renderMessage, secondsLeft } from "../core/messages/render.js";
 import { type Metrics, noopMetrics } from "../core/metrics.js";
 import type { StatusUpdate } from "../core/model.js";
 import type { Clock, Dispatcher, DispatchOutcome, Ids } from "../core/ports.js";
@@ -149,7 +149,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
         locale: job.locale ?? "en",
         serviceName: job.serviceName,
         code,
-        minutesLeft: minutesLeft(job.expiresAt, now),
+        secondsLeft: secondsLeft(job.expiresAt, now),
         transaction: job.transaction,
         overrides: job.settings.templates,
         webOtpOrigin: job.settings.webOtpOrigin,

@@ -29,6 +29,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: ContentfulStatusCode; titl
   payload_too_large: { status: 413, title: "The body is too large" },
   unsupported_media_type: { status: 415, title: "The body must be application/json" },
   idempotency_key_mismatch: { status: 422, title: "This Idempotency-Key was used with another body" },
+  channel_not_in_route: { status: 422, title: "The route has no step on the requested channels" },
   resend_cooldown: { status: 429, title: "Wait before sending another code" },
   max_sends_reached: { status: 429, title: "No more codes may be sent for this verification" },
   rate_limited: { status: 429, title: "Rate limit reached" },
@@ -36,6 +37,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: ContentfulStatusCode; titl
   channel_unavailable: { status: 503, title: "No delivery channel is available" },
   service_unavailable: { status: 503, title: "Temporarily unavailable" },
   limiter_unavailable: { status: 503, title: "Rate limits cannot be checked right now" },
+  overloaded: { status: 503, title: "Too many requests are in progress; retry later" },
 };
 
 const TYPE_BASE = "https://verifyd.dev/problems/";
@@ -48,20 +50,26 @@ export interface ProblemInput {
   extensions?: Record<string, unknown>;
 }
 
-/** An RFC 9457 problem document with verifyd's stable `code`. */
-export function problem(c: Context, input: ProblemInput): Response {
+/** The body of an RFC 9457 problem document with verifyd's stable `code`, about the path `instance`. */
+export function problemBody(input: ProblemInput, instance: string, requestId?: string) {
   const { status, title } = ERROR_TABLE[input.code];
-  const body = {
+  return {
     type: `${TYPE_BASE}${input.code.replaceAll("_", "-")}`,
     title,
     status,
     code: input.code,
     detail: input.detail,
-    instance: c.req.path,
-    request_id: c.get("requestId") as string | undefined,
+    instance,
+    request_id: requestId,
     ...(input.limit ? { limit: limitInfo(input.limit) } : {}),
     ...input.extensions,
   };
+}
+
+/** An RFC 9457 problem document with verifyd's stable `code`. */
+export function problem(c: Context, input: ProblemInput): Response {
+  const { status } = ERROR_TABLE[input.code];
+  const body = problemBody(input, c.req.path, c.get("requestId") as string | undefined);
   const headers: Record<string, string> = {
     "content-type": "application/problem+json",
     ...(input.limit ? rateLimitHeaders(input.limit) : {}),

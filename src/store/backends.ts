@@ -9,18 +9,27 @@ import { createSqliteConversionStore } from "./sqlite/conversion.js";
 import { groupCommitFor, withGroupCommit } from "./sqlite/group-commit.js";
 import { createSqliteLimiter } from "./sqlite/limiter.js";
 import { migrateSqlite, type OpenedSqlite, openSqlite } from "./sqlite/open.js";
+import { lockForServing, type ServeLock } from "./sqlite/serve-lock.js";
 import { createSqliteStore } from "./sqlite/store.js";
 import { ensureSealed } from "./sqlite/vault-state.js";
 
 /**
  * Which database and which rate-limit counters the configuration selects: PostgreSQL when
  * `DATABASE_URL` is set (else the SQLite file), Redis counters when `REDIS_URL` is set (else the
- * database's own `rate_limits` table). Either database keeps numbers sealed (README: Data at rest).
+ * database's own `rate_limits` table). Either database keeps numbers sealed (docs/security.md, Data at rest).
  * The PostgreSQL and Redis modules (drivers, store, counters) are imported only when selected: loading
  * them costs start-up time and memory on every SQLite deployment.
  */
 
 export type StoreConfig = Pick<Config, "dbPath" | "secret"> & Partial<Pick<Config, "databaseUrl" | "dbPoolSize">>;
+
+/**
+ * Claims the SQLite file for this server (see serve-lock.ts); throws `StartupError` when another
+ * process serves it. PostgreSQL is meant to be shared by many instances: nothing to claim.
+ */
+export function lockDatabaseForServing(config: Pick<StoreConfig, "dbPath" | "databaseUrl">): ServeLock | null {
+  return config.databaseUrl ? null : lockForServing(config.dbPath);
+}
 
 /** A password-free name of the selected database, for logs and CLI output. */
 export function describeDatabase(config: Pick<StoreConfig, "dbPath" | "databaseUrl">): string {

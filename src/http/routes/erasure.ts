@@ -37,6 +37,7 @@ const ErasureView = z
 
 const eraseRouteDef = createRoute({
   method: "post",
+  operationId: "eraseDestination",
   path: "/",
   summary: "Erase every row about a phone number (admin keys only)",
   description:

@@ -11,8 +11,8 @@ import { abuseBlocks, conversionCounts, conversionHistory } from "./schema.js";
  * The conversion guard's counters, history and blocks on PostgreSQL, shared by every instance.
  * Counters are incremented in SQL (an upsert), never read and written back; opening a block takes a
  * transaction lock on its scope and key, so two instances tripping together open one block.
- * Prefixes and ranges are keyed by blind index (README: Data at rest); a block keeps its prefix or
- * range sealed for the admin listing.
+ * Prefixes, ranges and numbers are keyed by blind index (docs/security.md, Data at rest); a block
+ * keeps its prefix or range sealed for the admin listing.
  */
 export function createPgConversionStore({ db }: OpenedPg, vault: NumberVault): ConversionStore {
   const stored = (k: ConversionKey) => ({ scope: k.scope, key: storedConversionKey(vault, k.scope, k.key) });

@@ -11,8 +11,8 @@ import { abuseBlocks, conversionCounts, conversionHistory } from "./schema.js";
 /**
  * The conversion guard's counters, history and blocks on SQLite; each operation is one synchronous
  * transaction. store/backends.ts (`sqliteStores`) joins it to the connection's group commit, beside
- * the Store. Prefixes and ranges are keyed by blind index (README: Data at rest); a block keeps its
- * prefix or range sealed for the admin listing.
+ * the Store. Prefixes, ranges and numbers are keyed by blind index (docs/security.md, Data at rest);
+ * a block keeps its prefix or range sealed for the admin listing.
  */
 export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: NumberVault): ConversionStore {
   const stored = (k: ConversionKey) => ({ scope: k.scope, key: storedConversionKey(vault, k.scope, k.key) });
