@@ -42,7 +42,8 @@ export async function rotateKeyCommand(
     write(
       `re-keyed ${config.dbPath}: ${counts.verifications} verifications (${counts.expired} pending inbound expired), ` +
         `${counts.optOuts} opt-outs, ${counts.events} events, ${counts.idempotencyKeys} idempotency keys, ` +
-        `${counts.factors} factors, ${counts.rateLimits} rate-limit counters (${counts.droppedRateLimits} dropped)\n`,
+        `${counts.factors} factors, ${counts.rateLimits} rate-limit counters (${counts.droppedRateLimits} dropped), ` +
+        `${counts.conversionHistory} conversion history rows (${counts.droppedConversionHistory} dropped)\n`,
     );
     return counts;
   } finally {

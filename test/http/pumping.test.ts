@@ -137,6 +137,18 @@ describe("pumping defences", () => {
     expect(metrics).toContain('verifyd_conversion_guard_total{action="refused",reason="low_conversion_prefix"} 2');
   });
 
+  it("forgets that a number approved a code when the number is erased", async () => {
+    h = await createHarness();
+    await trustedRange(h);
+    await approved(h, pumped(0));
+    for (let i = 1; i <= 10; i++) await sent(h, pumped(i));
+    h.clock.advance(SETTLED);
+    await refused(h, pumped(11), ["low_conversion_prefix"]);
+    const erased = await h.json<{ deleted: { rate_limits: number } }>("POST", "/v1/erasure", { to: pumped(0) });
+    expect(erased.body.deleted.rate_limits).toBeGreaterThanOrEqual(1); // its approval record, with its counters
+    await refused(h, pumped(0), ["low_conversion_prefix"]);
+  });
+
   it("does not count sends it refused, nor sends another rule refused", async () => {
     h = await createHarness({ VERIFYD_LIMIT_STARTS_PER_IP: "2/1h", VERIFYD_LIMIT_SENDS_PER_PREFIX: "1000/1h" });
     await trustedRange(h, 3);

@@ -10,6 +10,7 @@ import { ConfigError } from "../../src/config/errors.js";
 import { createCodeKit } from "../../src/core/codes.js";
 import { createNumberVault } from "../../src/core/number-vault.js";
 import { createLogger } from "../../src/observability/logger.js";
+import { storedApprovedNumber, storedConversionKey } from "../../src/store/at-rest.js";
 import { migrateSqlite, openSqlite, sqliteMigrationsFolder } from "../../src/store/sqlite/open.js";
 import { ensureSealed } from "../../src/store/sqlite/vault-state.js";
 import { VaultKeyMismatchError } from "../../src/store/vault-key.js";
@@ -142,6 +143,47 @@ describe("verifyd rotate-key", () => {
       code: await codeAt({ secret: totp.secret }, clock.now()),
     });
     expect(verified.body).toMatchObject({ valid: true });
+  });
+
+  it("carries the conversion guard's history and blocks to the new key", async () => {
+    dir = mkdtempSync(join(tmpdir(), "verifyd-rotate-"));
+    const dbPath = join(dir, "verifyd.db");
+    const clock = new FakeClock();
+    let api = await boot(dbPath, OLD_SECRET, clock);
+    const started = await api.json<{ id: string }>("POST", "/v1/verifications", { to: USER });
+    const approved = await api.json("POST", `/v1/verifications/${started.body.id}/check`, { code: api.sender.lastCode(USER) });
+    expect(approved.body).toMatchObject({ valid: true });
+    // Five unanswered sends to a range with no approval, settled: the prefix and the range are blocked.
+    const pumped = (i: number) => `+1212555010${i}`;
+    for (let i = 0; i < 5; i++) expect((await api.json("POST", "/v1/verifications", { to: pumped(i) })).status).toBe(201);
+    clock.advance(11 * 60_000);
+    expect((await api.json("POST", "/v1/verifications", { to: pumped(5) })).status).toBe(403);
+    await runtime?.close();
+    runtime = undefined;
+
+    const config = { dbPath, secret: NEW_SECRET, previousSecret: OLD_SECRET, screening: { prefixDigits: 4 } };
+    const counts = await rotateKeyCommand(config as Parameters<typeof rotateKeyCommand>[0], { clock, write: () => {} });
+    expect(counts).toMatchObject({ conversionHistory: 5, droppedConversionHistory: 0 });
+    const newVault = createNumberVault(NEW_SECRET);
+    const history = rows<{ scope: string; key: string }>(
+      dbPath,
+      "select scope, key from conversion_history where scope <> 'country'",
+    );
+    expect(history.map((r) => `${r.scope} ${r.key}`).sort()).toEqual(
+      [
+        `number ${storedApprovedNumber(newVault, USER).key}`,
+        `prefix ${storedConversionKey(newVault, "prefix", "+1415555")}`,
+        `range ${storedConversionKey(newVault, "range", "+14155")}`,
+        `prefix ${storedConversionKey(newVault, "prefix", "+1212555")}`,
+        `range ${storedConversionKey(newVault, "range", "+12125")}`,
+      ].sort(),
+    );
+
+    api = await boot(dbPath, NEW_SECRET, clock);
+    const blocks = await api.json<{ data: { scope: string; key: string }[] }>("GET", "/v1/abuse/blocks");
+    expect(blocks.body.data.map((b) => `${b.scope} ${b.key}`).sort()).toEqual(["prefix +1212555", "range +12125"]);
+    const refused = await api.json<{ code: string; reasons: string[] }>("POST", "/v1/verifications", { to: pumped(6) });
+    expect([refused.body.code, ...refused.body.reasons.sort()]).toEqual(["blocked", "unproven_prefix", "unproven_range"]);
   });
 
   it("refuses a previous secret that does not open the database (exit 1 from the CLI)", async () => {

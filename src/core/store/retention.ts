@@ -24,8 +24,9 @@ export interface RetentionStore {
   /**
    * Deletes every row about the E.164 number `phone`: its verifications (as destination or as the
    * verified sender of an inbound one) and their deliveries, the idempotency keys whose stored
-   * response names one of those verifications, the rate-limit counters keyed by the number and,
-   * with `includeOptOuts`, its opt-outs.
+   * response names one of those verifications, the rate-limit counters keyed by the number and the
+   * conversion guard's record of its approvals (both counted as `rateLimits`) and, with
+   * `includeOptOuts`, its opt-outs.
    */
   eraseNumber(phone: string, options: { includeOptOuts: boolean }): Promise<ErasureCounts>;
 }

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { NumberVault } from "../../core/number-vault.js";
 import { IDEMPOTENCY_KEY_TTL_MS } from "../../core/retention.js";
 import type { RetentionStore } from "../../core/store/retention.js";
-import { perNumberLimitKeys } from "../at-rest.js";
+import { perNumberLimitKeys, storedApprovedNumber } from "../at-rest.js";
 import type { OpenedPg } from "./open.js";
 
 /** Retention and erasure on PostgreSQL: each operation is one transaction. */
@@ -41,7 +41,11 @@ export function createPgRetentionStore({ db }: OpenedPg, vault: NumberVault): Re
         );
         const verifications = count(await tx.execute(sql`delete from verifications where ${about}`));
         const keys = perNumberLimitKeys(vault, number);
-        const rateLimits = count(await tx.execute(sql`delete from rate_limits where key in ${keys}`));
+        const record = storedApprovedNumber(vault, number);
+        // The conversion guard's record that the number approved a code counts among its counters.
+        const rateLimits =
+          count(await tx.execute(sql`delete from rate_limits where key in ${keys}`)) +
+          count(await tx.execute(sql`delete from conversion_history where scope = ${record.scope} and key = ${record.key}`));
         const optOuts = includeOptOuts ? count(await tx.execute(sql`delete from opt_outs where phone = ${phone}`)) : 0;
         return { verifications, deliveries, idempotencyKeys, rateLimits, optOuts };
       });

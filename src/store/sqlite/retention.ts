@@ -1,6 +1,6 @@
 import { IDEMPOTENCY_KEY_TTL_MS } from "../../core/retention.js";
 import type { RetentionStore } from "../../core/store/retention.js";
-import { perNumberLimitKeys } from "../at-rest.js";
+import { perNumberLimitKeys, storedApprovedNumber } from "../at-rest.js";
 import { atomic } from "./atomic.js";
 import type { SqliteStoreContext } from "./context.js";
 
@@ -26,6 +26,7 @@ export function createSqliteRetentionStore({ raw, vault }: SqliteStoreContext): 
   const eraseVerifications = raw.prepare(`delete from verifications where ${aboutNumber}`);
   const eraseRateLimits = raw.prepare("delete from rate_limits where key in (select value from json_each(@keys))");
   const eraseOptOuts = raw.prepare("delete from opt_outs where phone = @phone");
+  const eraseApprovalRecord = raw.prepare("delete from conversion_history where scope = @scope and key = @key");
 
   return {
     purgeBefore: atomic(raw, (cutoff: number, now: number) => ({
@@ -41,7 +42,8 @@ export function createSqliteRetentionStore({ raw, vault }: SqliteStoreContext): 
       const deliveries = eraseDeliveries.run({ phone }).changes;
       const verifications = eraseVerifications.run({ phone }).changes;
       const keys = JSON.stringify(perNumberLimitKeys(vault, number));
-      const rateLimits = eraseRateLimits.run({ keys }).changes;
+      // The conversion guard's record that the number approved a code counts among its counters.
+      const rateLimits = eraseRateLimits.run({ keys }).changes + eraseApprovalRecord.run(storedApprovedNumber(vault, number)).changes;
       const optOuts = includeOptOuts ? eraseOptOuts.run({ phone }).changes : 0;
       return { verifications, deliveries, idempotencyKeys, rateLimits, optOuts };
     }),

@@ -3,7 +3,8 @@ import { numberPrefix } from "../../core/abuse.js";
 import { createCodeKit } from "../../core/codes.js";
 import { createNumberVault } from "../../core/number-vault.js";
 import { createTotpSealer } from "../../core/totp.js";
-import { NUMBER_KEYED_RULES, sealedContext, storedConversionKey } from "../at-rest.js";
+import { conversionKeys } from "../../core/conversion-rules.js";
+import { NUMBER_KEYED_RULES, sealedContext, storedApprovedNumber, storedConversionKey } from "../at-rest.js";
 import { VaultKeyMismatchError } from "../vault-key.js";
 import { ensureSealed, keyState, scrubbing, writeKeyCheck } from "./vault-state.js";
 
@@ -18,6 +19,9 @@ export interface RotationCounts {
   /** Rate-limit counters carried to the new index; counters of numbers no row names any more are dropped. */
   rateLimits: number;
   droppedRateLimits: number;
+  /** The conversion guard's history of prefixes, ranges and numbers, carried or dropped alike. */
+  conversionHistory: number;
+  droppedConversionHistory: number;
 }
 
 /**
@@ -48,13 +52,21 @@ export function rotateSqliteKey(
     factors: 0,
     rateLimits: 0,
     droppedRateLimits: 0,
+    conversionHistory: 0,
+    droppedConversionHistory: 0,
   };
-  // Old index → new index of every number still named by a row (and of its prefix), for the counters.
+  // Old index → new index of every number still named by a row (and of its prefix), for the counters;
+  // likewise the conversion guard's keys of the number, its prefix and its range, for its history.
   const indexes = new Map<string, string>();
+  const historyKeys = new Map<string, string>();
   const remember = (number: string) => {
     indexes.set(from.index(number), to.index(number));
     const prefix = numberPrefix(number, input.prefixDigits);
     indexes.set(from.index(prefix), to.index(prefix));
+    const id = (scope: string, key: string) => `${scope}\u0000${key}`;
+    historyKeys.set(id("number", storedApprovedNumber(from, number).key), storedApprovedNumber(to, number).key);
+    for (const k of conversionKeys(number, null, input.prefixDigits))
+      historyKeys.set(id(k.scope, storedConversionKey(from, k.scope, k.key)), storedConversionKey(to, k.scope, k.key));
   };
 
   const tx = raw.transaction(() => {
@@ -170,16 +182,34 @@ export function rotateSqliteKey(
         }
       }
     }
-    // Conversion counters of prefixes restart (they span an hour); a prefix block keeps its sealed prefix.
-    raw.prepare("delete from conversion_counts where scope = 'prefix'").run();
-    const blocks = raw.prepare("select id, key_sealed from abuse_blocks where key_sealed is not null").all() as {
+    // Conversion counters of prefixes and ranges restart (they span an hour); a block keeps its sealed key.
+    raw.prepare("delete from conversion_counts where scope <> 'country'").run();
+    const blocks = raw.prepare("select id, scope, key_sealed from abuse_blocks where key_sealed is not null").all() as {
       id: string;
+      scope: string;
       key_sealed: string;
     }[];
     const setBlock = raw.prepare("update abuse_blocks set key = ?, key_sealed = ? where id = ?");
     for (const r of blocks) {
-      const prefix = from.openText(r.key_sealed, sealedContext.abuseBlockKey(r.id));
-      setBlock.run(storedConversionKey(to, "prefix", prefix), to.sealText(prefix, sealedContext.abuseBlockKey(r.id)), r.id);
+      const key = from.openText(r.key_sealed, sealedContext.abuseBlockKey(r.id));
+      setBlock.run(storedConversionKey(to, r.scope, key), to.sealText(key, sealedContext.abuseBlockKey(r.id)), r.id);
+    }
+    // The history of a prefix, range or number follows when a row still names a number of it.
+    const history = raw.prepare("select scope, key from conversion_history where scope <> 'country'").all() as {
+      scope: string;
+      key: string;
+    }[];
+    const renameHistory = raw.prepare("update or replace conversion_history set key = ? where scope = ? and key = ?");
+    const dropHistory = raw.prepare("delete from conversion_history where scope = ? and key = ?");
+    for (const r of history) {
+      const next = historyKeys.get(`${r.scope}\u0000${r.key}`);
+      if (next) {
+        renameHistory.run(next, r.scope, r.key);
+        counts.conversionHistory++;
+      } else {
+        dropHistory.run(r.scope, r.key);
+        counts.droppedConversionHistory++;
+      }
     }
     writeKeyCheck(raw, to, input.now);
   });
