@@ -31,7 +31,13 @@ const BLOCK_CACHE_MS = 5_000;
 const PURGE_EVERY_MS = 600_000;
 /** Ended blocks are kept at least this long for the record. */
 const BLOCK_RECORD_MS = 30 * 86_400_000;
-const NONE: ReadonlySet<string> = new Set();
+
+/** What `refuseBlocked` tells `countSend`: whether to count the send, and the blocks it was let through. */
+export interface Admitted {
+  count: boolean;
+  passed: ReadonlySet<string>;
+}
+const COUNT: Admitted = { count: true, passed: new Set() };
 
 /** A refusal that opens no block: the key is over its budget of unanswered sends until they settle. */
 interface Hold {
@@ -148,16 +154,17 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
   }
 
   /**
-   * What to do with a send that hit a block or a hold: refuse it, unless its number had a code
-   * approved within memory (a known user; pumped numbers never approve) or the mode is monitor.
-   * Logs and counts either way; a refusal is thrown by the caller (`refusal`).
+   * What to do with a send that hit a block or a hold: `refuse` it; `pass` it, its number having had
+   * a code approved within memory (a known user; pumped numbers never approve); or, in monitor mode,
+   * `spare` it: it goes out, but the guard treats it as refused, so what monitor mode reports is what
+   * enforce mode would do. Logs and counts every outcome.
    */
   async function decide(
     to: string,
     country: string | null,
     hits: (AbuseBlock | Hold)[],
     now: number,
-  ): Promise<"refuse" | "pass"> {
+  ): Promise<"refuse" | "pass" | "spare"> {
     const reasons = [...new Set(hits.map((b) => b.reason))];
     const blockIds = hits.flatMap((b) => (b.id === null ? [] : [b.id]));
     const fields = { to: maskNumber(to), country, reasons, block_ids: blockIds, held: blockIds.length < hits.length, mode };
@@ -171,7 +178,7 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
       { ...fields, blocked: true },
       mode === "monitor" ? "conversion guard would refuse (monitor mode)" : "conversion guard refused",
     );
-    return mode === "monitor" ? "pass" : "refuse";
+    return mode === "monitor" ? "spare" : "refuse";
   }
 
   /** 403 `blocked`, naming the reasons, with `Retry-After` until the last hit ends. */
@@ -189,33 +196,36 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
 
     /**
      * Before a send (start or resend) passes any other rule: refuses it with 403 `blocked` while a
-     * key of its destination is blocked, without counting it. Answers the blocks the send was let
-     * through (monitor mode, or a number approved before), for `countSend`.
+     * key of its destination is blocked, without counting it. Answers what `countSend` needs: whether
+     * to count the send, and the blocks it was already let through.
      */
-    async refuseBlocked(subject: ConversionSubject): Promise<ReadonlySet<string>> {
-      if (!watched(subject.to)) return NONE;
+    async refuseBlocked(subject: ConversionSubject): Promise<Admitted> {
+      if (!watched(subject.to)) return COUNT;
       const now = clock.now();
       await purge(now);
       const keys = keysOf(subject.to, subject.country);
       const hits = (await activeBlocks(now)).filter((b) => keys.some((k) => k.scope === b.scope && k.key === b.key));
-      if (hits.length === 0) return NONE;
-      if ((await decide(subject.to, subject.country, hits, now)) === "refuse") throw refusal(hits, now);
-      return new Set(hits.map((b) => b.id));
+      if (hits.length === 0) return COUNT;
+      const decision = await decide(subject.to, subject.country, hits, now);
+      if (decision === "refuse") throw refusal(hits, now);
+      return { count: decision === "pass", passed: new Set(hits.map((b) => b.id)) };
     },
 
     /**
      * Once a send passed every other rule: counts it and judges its keys, refusing it with 403
-     * `blocked` when one trips (a refused send is taken back from the counts: it was never sent).
-     * Blocks `refuseBlocked` already let it through (`passed`) are not decided on again.
+     * `blocked` when one trips (a refused or spared send is taken back from the counts: it was not
+     * sent, or would not have been). Blocks `refuseBlocked` let it through are not decided on again.
      */
-    async countSend(subject: ConversionSubject, passed: ReadonlySet<string> = NONE): Promise<void> {
-      if (!watched(subject.to)) return;
+    async countSend(subject: ConversionSubject, admitted: Admitted = COUNT): Promise<void> {
+      if (!watched(subject.to) || !admitted.count) return;
       const now = clock.now();
       const keys = keysOf(subject.to, subject.country);
-      const hits = (await countAndJudge(subject, keys, now)).filter((h) => h.id === null || !passed.has(h.id));
-      if (hits.length === 0 || (await decide(subject.to, subject.country, hits, now)) === "pass") return;
+      const hits = (await countAndJudge(subject, keys, now)).filter((h) => h.id === null || !admitted.passed.has(h.id));
+      if (hits.length === 0) return;
+      const decision = await decide(subject.to, subject.country, hits, now);
+      if (decision === "pass") return;
       await store.uncountSend(keys, bucketOf(subject.createdAt));
-      throw refusal(hits, now);
+      if (decision === "refuse") throw refusal(hits, now);
     },
 
     /** Counts an approval in the cohort its sends were counted in, and remembers it for each key and the number. */

@@ -166,7 +166,7 @@ describe("pumping defences", () => {
     expect((await blocks(h)).map((b) => [b.scope, b.key])).toEqual([["prefix", "+1415555"]]);
   });
 
-  it("in monitor mode refuses nothing, and logs, counts and records what it would have refused", async () => {
+  it("in monitor mode refuses nothing, and logs, counts and records what enforce mode would have refused", async () => {
     h = await createHarness({ VERIFYD_ABUSE_MODE: "monitor" });
     for (let i = 0; i < 8; i++) await sent(h, pumped(i));
     h.clock.advance(SETTLED);
@@ -180,10 +180,11 @@ describe("pumping defences", () => {
       held: true,
       mode: "monitor",
     });
-    expect((await blocks(h)).map((b) => [b.reason, b.mode]).sort()).toEqual([
-      ["unproven_country", "monitor"],
-      ["unproven_prefix", "monitor"],
-      ["unproven_range", "monitor"],
+    // The same blocks as in enforce mode: the sends it would have refused went out but were not counted.
+    expect((await blocks(h)).map((b) => [b.reason, b.mode, b.sends]).sort()).toEqual([
+      ["unproven_country", "monitor", 5],
+      ["unproven_prefix", "monitor", 5],
+      ["unproven_range", "monitor", 5],
     ]);
     const metrics = await (await h.call("GET", "/metrics")).text();
     expect(metrics).toContain('verifyd_conversion_guard_total{action="opened",reason="unproven_prefix"} 1');

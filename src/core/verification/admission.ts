@@ -51,11 +51,11 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
      */
     async admitSend(to: Destination, clientIp: string | null | undefined, limited: boolean, createdAt: number): Promise<void> {
       const subject = { to: to.e164, country: to.country, createdAt };
-      const passed = await deps.conversion?.refuseBlocked(subject);
+      const admitted = await deps.conversion?.refuseBlocked(subject);
       if (!limited) return;
       await enforceSendVelocity(limiter, to, deps.screening);
       await enforceSendLimits(limiter, to.e164, clientIp);
-      await deps.conversion?.countSend(subject, passed);
+      await deps.conversion?.countSend(subject, admitted);
     },
   };
 }
