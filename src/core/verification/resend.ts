@@ -45,7 +45,7 @@ export function createResendFlow(deps: VerificationDeps, status: StatusFlow, adm
         retryAfterMs: waitMs,
       });
     }
-    // After the cooldown checks, so a refused resend costs nothing. A blocked prefix or country
+    // After the cooldown checks, so a refused resend costs nothing. A blocked prefix, range or country
     // refuses resends too; a test number sends nothing, so it costs nothing to limit.
     await admission.admitSend({ e164: v.to, country: v.country, type: null }, clientIp, !v.test, v.createdAt);
     const rotate = policy.resendPolicy === "new" && !v.test;
