@@ -53,9 +53,12 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
       const subject = { to: to.e164, country: to.country, createdAt };
       const admitted = await deps.conversion?.refuseBlocked(subject);
       if (!limited) return;
-      await enforceSendVelocity(limiter, to, deps.screening);
+      // A send monitor mode spared (enforce mode would have refused it) goes out under the rate
+      // limits, but counts nowhere enforce mode would not have counted it: its reports stay true.
+      const spared = admitted?.count === false;
+      if (!spared) await enforceSendVelocity(limiter, to, deps.screening);
       await enforceSendLimits(limiter, to.e164, clientIp);
-      await deps.conversion?.countSend(subject, admitted);
+      if (!spared) await deps.conversion?.countSend(subject, admitted);
     },
   };
 }
