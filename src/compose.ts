@@ -11,6 +11,7 @@ import { createEventLog } from "./core/event-log.js";
 import { createEventReceivers } from "./core/event-receivers.js";
 import { createEventSink } from "./core/events.js";
 import { createFactorService } from "./core/factors.js";
+import { createSendLimits } from "./core/guards.js";
 import { createInboundService } from "./core/inbound.js";
 import type { InboundMessage } from "./core/model.js";
 import { createChangeNotifier } from "./core/notifier.js";
@@ -137,6 +138,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     retention,
     events,
     eventsWorker,
+    sendLimits: createSendLimits(limiter),
   });
   statusSink.bind(outbox);
   const delegated = createDelegatedCodes(store, senders);

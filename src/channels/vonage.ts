@@ -197,6 +197,8 @@ export function createVonageSender(config: VonageConfig, deps: VonageDeps): Send
     sms: config.smsFrom,
     whatsapp: config.whatsappFrom,
     rcs: config.rcsFrom,
+    voice: undefined,
+    email: undefined,
   };
   const channels = (["sms", "whatsapp", "rcs"] as const).filter((channel) => senders[channel] !== undefined);
   const url = `${config.baseUrl.replace(/\/+$/, "")}/v1/messages`;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { isAllowListed, maskNumber, numberPrefix } from "./abuse.js";
+import { emailDomain, isEmailAddress } from "./email.js";
 import { VerifydError } from "./errors.js";
 import type { AbuseBlock, AbuseMode, ConversionKey, ConversionReason, ConversionScope } from "./model.js";
 import type { Clock } from "./ports.js";
@@ -88,8 +89,12 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
   const bucketOf = (t: number) => Math.floor(t / bucketMs) * bucketMs;
   const id = (k: ConversionKey) => `${k.scope}:${k.key}`;
 
-  /** The keys a number counts against. A prefix that would be the whole number is left out. */
+  /**
+   * The keys a destination counts against: a number's prefix and country (a prefix that would be
+   * the whole number is left out), an email address's domain.
+   */
   const keysOf = (to: string, country: string | null): ConversionKey[] => {
+    if (isEmailAddress(to)) return [{ scope: "domain", key: emailDomain(to) }];
     const keys: ConversionKey[] = [];
     const prefix = numberPrefix(to, deps.prefixDigits);
     if (prefix !== to) keys.push({ scope: "prefix", key: prefix });

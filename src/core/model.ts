@@ -3,7 +3,31 @@ import type { Transaction } from "./transaction.js";
 
 export type VerificationStatus = "pending" | "approved" | "canceled" | "expired" | "max_attempts_reached" | "failed";
 
-export type Channel = "sms" | "whatsapp" | "rcs";
+/** libphonenumber's number types, in snake_case. */
+export const LINE_TYPES = [
+  "premium_rate",
+  "shared_cost",
+  "toll_free",
+  "uan",
+  "pager",
+  "fixed_line",
+  "mobile",
+  "fixed_line_or_mobile",
+  "voip",
+  "personal_number",
+  "voicemail",
+] as const;
+
+export type LineType = (typeof LINE_TYPES)[number];
+
+/** `voice` speaks the code in a phone call; `email` is the only channel whose destination is not a phone number. */
+export type Channel = "sms" | "whatsapp" | "rcs" | "voice" | "email";
+
+/** Every channel, in the order the API lists them. */
+export const CHANNELS: readonly Channel[] = ["sms", "whatsapp", "rcs", "voice", "email"];
+
+/** Channels that carry a code to a phone number (all but email). */
+export const PHONE_CHANNELS: readonly Channel[] = ["sms", "whatsapp", "rcs", "voice"];
 
 export type DeliveryStatus =
   | "queued"
@@ -26,6 +50,12 @@ export interface RouteStep {
   providers: string[];
   /** Fall over to the next step when no `delivered` arrives this long after acceptance. */
   fallbackAfterMs?: number | null;
+  /**
+   * Only for destinations of these line types (libphonenumber's, e.g. `fixed_line`, `mobile`,
+   * `fixed_line_or_mobile`); unset: every type the channel's screening accepts. A number whose type
+   * cannot be told matches no filter.
+   */
+  lineTypes?: readonly LineType[] | null;
 }
 
 /** Per-service verification rules; unset service fields fall back to the configured defaults. */
@@ -205,7 +235,7 @@ export interface EventData {
   service_id: string;
   status: string;
   channel?: Channel | null;
-  /** The destination with its middle digits hidden (`+1415***0100`); never the full number. */
+  /** The destination with its middle hidden (`+1415***0100`, `a***@example.com`); never the full number or address. */
   to_masked: string | null;
   [key: string]: unknown;
 }
@@ -234,13 +264,14 @@ export interface OptOut {
   createdAt: number;
 }
 
-export type ConversionScope = "prefix" | "country";
+/** A number prefix, a country, or the domain of email addresses. */
+export type ConversionScope = "prefix" | "country" | "domain";
 
-export type ConversionReason = "low_conversion_prefix" | "low_conversion_country";
+export type ConversionReason = "low_conversion_prefix" | "low_conversion_country" | "low_conversion_domain";
 
 export interface ConversionKey {
   scope: ConversionScope;
-  /** A number prefix (`+1415555`) or an ISO country code: never a full number. */
+  /** A number prefix (`+1415555`), an ISO country code or an email domain: never a full number or address. */
   key: string;
 }
 

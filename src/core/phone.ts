@@ -1,5 +1,6 @@
 import { ParseError, parsePhoneNumberWithError, validatePhoneNumberLength } from "libphonenumber-js/max";
 import { VerifydError } from "./errors.js";
+import type { LineType } from "./model.js";
 
 export interface PhoneNumber {
   /** E.164, the only form verifyd keys anything on. */
@@ -10,18 +11,7 @@ export interface PhoneNumber {
   type: LineType | null;
 }
 
-export type LineType =
-  | "premium_rate"
-  | "shared_cost"
-  | "toll_free"
-  | "uan"
-  | "pager"
-  | "fixed_line"
-  | "mobile"
-  | "fixed_line_or_mobile"
-  | "voip"
-  | "personal_number"
-  | "voicemail";
+export { LINE_TYPES, type LineType } from "./model.js";
 
 const PARSE_PROBLEMS: Record<string, string> = {
   INVALID_COUNTRY: "has no country calling code; write it in E.164 form, e.g. +14155550100",

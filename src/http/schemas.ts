@@ -29,14 +29,14 @@ const bothOrNeitherMessage = { message: "give amount and payee together", path: 
 
 export const StartBody = z
   .object({
-    to: z.string().min(1).max(64).optional().openapi({
+    to: z.string().min(1).max(254).optional().openapi({
       description:
-        "Phone number in E.164 form. Required, except with `channel: inbound`, where it names the only number allowed to send the code.",
+        "Phone number in E.164 form, or an email address (verified by the route's `email` steps). Required, except with `channel: inbound`, where it names the only number allowed to send the code.",
       example: "+14155550100",
     }),
-    channel: z.enum(["inbound"]).optional().openapi({
+    channel: z.enum(["inbound", "sms", "whatsapp", "rcs", "voice", "email"]).optional().openapi({
       description:
-        "`inbound`: nothing is sent; the user sends the returned text to a business number (person-to-application verification).",
+        "One channel, the same as `channels: [channel]`; `email` for an email address. `inbound`: nothing is sent; the user sends the returned text to a business number (person-to-application verification).",
     }),
     inbound_channels: z
       .array(z.enum(["whatsapp", "sms"]))
@@ -45,13 +45,14 @@ export const StartBody = z
       .optional()
       .openapi({ description: "For `channel: inbound`: the channels the user may answer on.", example: ["whatsapp", "sms"] }),
     channels: z
-      .array(z.enum(["sms", "whatsapp", "rcs"]))
+      .array(z.enum(["sms", "whatsapp", "rcs", "voice", "email"]))
       .min(1)
-      .max(3)
+      .max(5)
       .optional()
       .openapi({
-        description: "Channels to use, in order of preference; narrows the service's route for this verification.",
-        example: ["whatsapp", "sms"],
+        description:
+          "Channels to use, in order of preference; narrows the service's route for this verification. `voice` calls the number and speaks the code.",
+        example: ["whatsapp", "sms", "voice"],
       }),
     client_ip: clientIp,
     device_id: z.string().min(1).max(128).optional().openapi({
@@ -95,7 +96,12 @@ export const CheckBody = z
   .openapi("CheckVerification");
 
 export const CheckByToBody = z
-  .object({ to: z.string().min(1).max(64).openapi({ example: "+14155550100" }), code, client_ip: clientIp, ...bound })
+  .object({
+    to: z.string().min(1).max(254).openapi({ description: "The phone number or email address.", example: "+14155550100" }),
+    code,
+    client_ip: clientIp,
+    ...bound,
+  })
   .strict()
   .refine(bothOrNeither, bothOrNeitherMessage)
   .openapi("CheckByDestination");

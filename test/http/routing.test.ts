@@ -52,7 +52,10 @@ describe("routes from the config file", () => {
     const res = await h.json<{ code: string }>("POST", "/v1/verifications", { to: "+14155550102", channels: ["rcs"] });
     expect(res.status).toBe(503);
     expect(res.body.code).toBe("channel_unavailable");
-    const bad = await h.json<{ code: string }>("POST", "/v1/verifications", { to: "+14155550102", channels: ["voice"] });
+    const voice = await h.json<{ code: string }>("POST", "/v1/verifications", { to: "+14155550102", channels: ["voice"] });
+    expect(voice.status).toBe(503);
+    expect(voice.body.code).toBe("channel_unavailable");
+    const bad = await h.json<{ code: string }>("POST", "/v1/verifications", { to: "+14155550102", channels: ["fax"] });
     expect(bad.status).toBe(400);
   });
 

@@ -1,8 +1,8 @@
+import { parseDestination } from "../destination.js";
 import { noopEventSink, verificationData } from "../events.js";
 import { clearFailedChecks, guardFailedChecks, recordFailedCheck } from "../guards.js";
 import { noopMetrics } from "../metrics.js";
 import type { Service, Verification, VerificationStatus } from "../model.js";
-import { normalizePhone } from "../phone.js";
 import { normalizeCandidate } from "../service-settings.js";
 import { sameTransaction, type Transaction, transactionBinding } from "../transaction.js";
 import type { VerificationDeps } from "./deps.js";
@@ -44,12 +44,11 @@ export function createCheckFlow(deps: VerificationDeps) {
     return outcome;
   };
 
-  /** The live verification for a number, else its latest one (to explain why a check fails). */
-  async function findByDestination(service: Service, to: string): Promise<Verification | null> {
-    const e164 = normalizePhone(to).e164;
+  /** The live verification for a number or address, else its latest one (to explain why a check fails). */
+  async function findByDestination(service: Service, input: string): Promise<Verification | null> {
+    const { to } = parseDestination(input);
     return (
-      (await store.findPendingByDestination(service.id, e164, clock.now())) ??
-      (await store.findLatestByDestination(service.id, e164))
+      (await store.findPendingByDestination(service.id, to, clock.now())) ?? (await store.findLatestByDestination(service.id, to))
     );
   }
 

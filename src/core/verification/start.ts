@@ -1,10 +1,10 @@
 import { generateCode } from "../codes.js";
+import { type Destination, parseDestination } from "../destination.js";
 import { VerifydError } from "../errors.js";
 import { noopEventSink, verificationData } from "../events.js";
 import type { StartSignals } from "../guards.js";
 import { noopMetrics } from "../metrics.js";
 import type { Channel, RouteStep, Service, Verification } from "../model.js";
-import { normalizePhone, type PhoneNumber } from "../phone.js";
 import { ALPHABETS } from "../service-settings.js";
 import { localeFor, testCodeFor } from "../start-options.js";
 import { deliveryJob } from "../store/deliveries.js";
@@ -15,6 +15,7 @@ import { newDelivery, type ResendFlow } from "./resend.js";
 import type { StatusFlow } from "./status.js";
 
 export interface StartInput {
+  /** A phone number (E.164) or an email address. */
   to: string;
   /** Channels the user prefers, in order; narrows the service's route. */
   channels?: readonly Channel[];
@@ -46,7 +47,7 @@ export function createStartFlow(
     id: string,
     service: Service,
     input: StartInput,
-    phone: PhoneNumber,
+    destination: Destination,
     route: RouteStep[],
     test: boolean,
     now: number,
@@ -55,8 +56,8 @@ export function createStartFlow(
     return {
       id,
       serviceId: service.id,
-      to: phone.e164,
-      country: phone.country,
+      to: destination.to,
+      country: destination.country,
       status: "pending",
       route,
       currentStep: 0,
@@ -70,7 +71,7 @@ export function createStartFlow(
       expiresAt: now + policy.ttlMs,
       lastSentAt: now,
       approvedAt: null,
-      locale: localeFor(service, input.locale, phone.country),
+      locale: localeFor(service, input.locale, destination.country),
       transaction: input.transaction ?? null,
       test,
     };
@@ -83,21 +84,21 @@ export function createStartFlow(
   async function writeAndSend(
     service: Service,
     input: StartInput,
-    phone: PhoneNumber,
+    destination: Destination,
     route: RouteStep[],
     testCode: string | null,
     now: number,
   ): Promise<Verification | null> {
     const id = ids.verification();
     const code = testCode ?? generateCode(service.policy.codeLength, ALPHABETS[service.settings.alphabet]);
-    const v = newVerification(id, service, input, phone, route, testCode !== null, now);
+    const v = newVerification(id, service, input, destination, route, testCode !== null, now);
     // A test number gets no delivery row at all, so no provider can ever be called for it.
     // The first delivery is written already claimed for the inline send below.
     const first = v.test ? null : { ...newDelivery(ids, v, 0, now), leaseUntil: now + dispatcher.leaseMs };
     const secrets = { codeHash: codes.hash(id, code, transactionBinding(v.transaction)), sealedCode: codes.seal(id, code) };
     if (!(await store.createVerification(v, secrets, first))) return null;
     if (first) {
-      metrics.verificationStarted(service.id, first.channel, phone.country);
+      metrics.verificationStarted(service.id, first.channel, destination.country);
       await deps.conversion?.countSend(v);
     }
     await events.emit("verification.started", verificationData(v));
@@ -114,19 +115,19 @@ export function createStartFlow(
      * for the same payment, else canceled) → admission of the send → write → inline send.
      */
     async start(service: Service, input: StartInput): Promise<Verification> {
-      const phone = normalizePhone(input.to);
+      const destination = parseDestination(input.to);
       const transaction = input.transaction ?? null;
-      const testCode = testCodeFor(service, phone.e164);
+      const testCode = testCodeFor(service, destination.to);
       const test = testCode !== null;
-      const route = await admission.screenStart(service, phone, test, input);
+      const route = await admission.screenStart(service, destination, test, input);
       for (let round = 0; round < START_ROUNDS; round++) {
         const now = clock.now();
-        const live = await store.findPendingByDestination(service.id, phone.e164, now);
+        const live = await store.findPendingByDestination(service.id, destination.to, now);
         if (live && sameTransaction(live.transaction, transaction)) return resend.resendLive(service, live, input.clientIp);
         // Another payment needs another code: the live one is canceled rather than resent with the wrong amount.
         if (live) await status.closeCanceled(live, now);
-        if (!test) await admission.admitSend(phone, input.clientIp, true);
-        const started = await writeAndSend(service, input, phone, route, testCode, now);
+        if (!test) await admission.admitSend({ ...destination, channel: route[0]?.channel }, input.clientIp, true);
+        const started = await writeAndSend(service, input, destination, route, testCode, now);
         if (started) return started;
         // A concurrent start for the same destination won; go round and treat this one as its resend.
       }

@@ -13,12 +13,13 @@ export interface AbuseRoutesDeps {
 const AbuseBlockView = z
   .object({
     id: z.string().openapi({ example: "abk_5d1c0a4e9b7f4c2aa1e3f6b8d0c2e4f6" }),
-    scope: z.enum(["prefix", "country"]),
+    scope: z.enum(["prefix", "country", "domain"]),
     key: z.string().openapi({
-      description: "The number prefix (the number without its last `VERIFYD_PREFIX_DIGITS` digits) or the ISO country code.",
+      description:
+        "The number prefix (the number without its last `VERIFYD_PREFIX_DIGITS` digits), the ISO country code, or the domain of email addresses.",
       example: "+4479112",
     }),
-    reason: z.enum(["low_conversion_prefix", "low_conversion_country"]),
+    reason: z.enum(["low_conversion_prefix", "low_conversion_country", "low_conversion_domain"]),
     sends: z.number().int().openapi({ description: "Sends in the judged window when the block opened.", example: 42 }),
     approvals: z.number().int().openapi({ description: "Approvals among them.", example: 1 }),
     mode: z.enum(["enforce", "monitor"]).openapi({ description: "`monitor`: the block is recorded but refuses nothing." }),

@@ -1,8 +1,8 @@
 import { isIP } from "node:net";
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { parseDestination } from "../../core/destination.js";
 import type { Channel, Service, Verification } from "../../core/model.js";
-import { normalizePhone } from "../../core/phone.js";
 import type { Clock } from "../../core/ports.js";
 import type { Store } from "../../core/store/index.js";
 import { AMOUNT_PATTERN, MAX_PAYEE_LENGTH, type Transaction } from "../../core/transaction.js";
@@ -24,8 +24,13 @@ export interface TwilioVerificationDeps {
   viewContext: (c: Context<TwilioEnv>) => ViewContext;
 }
 
-/** Twilio's `Channel`: one channel narrows the service's route to it; `auto` keeps the whole route, fallbacks included. */
-const CHANNELS = ["sms", "whatsapp", "rcs", "auto"] as const;
+/**
+ * Twilio's `Channel`: one channel narrows the service's route to it (`call` is verifyd's `voice`;
+ * `email` takes an address in `To`); `auto` keeps the whole route, fallbacks included.
+ */
+const CHANNELS = ["sms", "whatsapp", "rcs", "call", "email", "auto"] as const;
+
+const toChannel = (channel: Exclude<(typeof CHANNELS)[number], "auto">): Channel => (channel === "call" ? "voice" : channel);
 
 /**
  * PSD2 `Amount` and `Payee`, bound to the code by the core: both or neither, the amount as
@@ -62,13 +67,13 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
     const id = verificationIdOf(sidOrTo);
     if (id) v = await store.getVerification(service.id, id);
     else if (!isSid("VE", sidOrTo)) {
-      let e164: string | null = null;
+      let to: string | null = null;
       try {
-        e164 = normalizePhone(sidOrTo).e164;
+        to = parseDestination(sidOrTo).to;
       } catch {
-        // Neither a sid nor a number: nothing to find.
+        // Neither a sid, a number nor an address: nothing to find.
       }
-      if (e164) v = await store.findPendingByDestination(service.id, e164, clock.now());
+      if (to) v = await store.findPendingByDestination(service.id, to, clock.now());
     }
     if (!v || effectiveStatus(v, clock.now()) !== "pending") throw notFound(path);
     return v;
@@ -91,7 +96,7 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
     for (const name of ["CustomFriendlyName", "AppHash", "RateLimits", "ChannelConfiguration"]) form.optional(name);
     const transaction = transactionFrom(form);
     const clientIp = clientIpOf(c, deviceIp(form), deps.trustProxyHops);
-    const channels: Channel[] | undefined = channel === "auto" ? undefined : [channel];
+    const channels: Channel[] | undefined = channel === "auto" ? undefined : [toChannel(channel)];
     const v = await verifications.start(service, { to, channels, clientIp, transaction, locale: locale ?? null });
     return c.json(await view(c, v), 201);
   });

@@ -11,7 +11,7 @@ import { abuseBlocks, conversionCounts } from "./schema.js";
 /**
  * The conversion guard's counters and blocks on SQLite; each operation is one synchronous transaction.
  * store/backends.ts (`sqliteStores`) joins it to the connection's group commit, beside the Store.
- * Prefixes are keyed by blind index (README: Data at rest); a block keeps its prefix sealed for the admin listing.
+ * Prefixes and email domains are keyed by blind index (README: Data at rest); a block keeps its key sealed for the admin listing.
  */
 export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: NumberVault): ConversionStore {
   const stored = (k: { scope: string; key: string }) => ({ scope: k.scope, key: storedConversionKey(vault, k.scope, k.key) });
@@ -58,7 +58,7 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
         .where(and(eq(b.scope, block.scope), eq(b.key, stored(block).key), active(now)))
         .get();
       if (existing) return { block: toBlock(vault, existing), created: false };
-      const keySealed = block.scope === "prefix" ? vault.sealText(block.key, sealedContext.abuseBlockKey(block.id)) : null;
+      const keySealed = block.scope !== "country" ? vault.sealText(block.key, sealedContext.abuseBlockKey(block.id)) : null;
       db.insert(b)
         .values({ ...block, key: stored(block).key, keySealed })
         .run();
