@@ -113,6 +113,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
         await statusSink.get().applyStatus(provider, update); // before the outbox runs, the adapter has the receipt sent again
       },
       onInbound,
+      onWarning: (provider, message) => logger.warn({ provider }, message),
     },
   );
   const senders = new Map<string, Sender>();
