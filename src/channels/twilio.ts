@@ -181,7 +181,13 @@ export function createTwilioSender(config: TwilioConfig, deps: TwilioDeps): Send
         authToken: config.authToken,
         minAnsweredSeconds: voice.minAnsweredSeconds,
         hangUp: async (callSid) => {
-          const done = await hangUpCall(callsUrl, callSid, authorization, config.timeoutMs, AbortSignal.timeout(config.timeoutMs));
+          const done = await hangUpCall(
+            callsUrl,
+            callSid,
+            authorization,
+            config.timeoutMs,
+            AbortSignal.timeout(config.timeoutMs),
+          );
           // Not hung up: the call goes on to the end, still counted as undelivered.
           if (!done) deps.onWarning?.(`could not hang up call ${callSid} answered by a machine`);
         },

@@ -91,7 +91,12 @@ export function callEventStatus(event: Json, minAnsweredSeconds: number): Status
   if (status === "completed") {
     const seconds = Number(event.duration ?? "0");
     if (seconds < minAnsweredSeconds) {
-      return { providerMessageId: id, status: "undelivered", errorCode: "hung_up_early", errorMessage: `the call lasted ${seconds} s` };
+      return {
+        providerMessageId: id,
+        status: "undelivered",
+        errorCode: "hung_up_early",
+        errorMessage: `the call lasted ${seconds} s`,
+      };
     }
     return { providerMessageId: id, status: "delivered" };
   }

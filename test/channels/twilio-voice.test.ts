@@ -149,7 +149,12 @@ describe("twilio voice", () => {
 
   it("a voice message to a configuration without voice is misconfigured and calls nothing", async () => {
     const smsOnly = createTwilioSender(
-      twilioConfigSchema.parse({ accountSid: fake.accountSid, authToken: fake.authToken, from: "+1500555006", baseUrl: fake.baseUrl }),
+      twilioConfigSchema.parse({
+        accountSid: fake.accountSid,
+        authToken: fake.authToken,
+        from: "+1500555006",
+        baseUrl: fake.baseUrl,
+      }),
       { clock },
     );
     expect(await smsOnly.send(call, never)).toMatchObject({ kind: "misconfigured", error: { code: "voice_not_configured" } });
@@ -167,7 +172,12 @@ describe("twilio voice", () => {
 
   it("a wrong Auth Token is misconfigured; a 503 is retried", async () => {
     const wrong = createTwilioSender(
-      twilioConfigSchema.parse({ accountSid: fake.accountSid, authToken: "nope", baseUrl: fake.baseUrl, voice: { from: "+15017122661" } }),
+      twilioConfigSchema.parse({
+        accountSid: fake.accountSid,
+        authToken: "nope",
+        baseUrl: fake.baseUrl,
+        voice: { from: "+15017122661" },
+      }),
       { clock },
     );
     expect(await wrong.send(call, never)).toMatchObject({ kind: "misconfigured", error: { code: "20003" } });
@@ -213,7 +223,9 @@ describe("twilio voice", () => {
       sender = make({ machineDetection: true });
       const sid = await placed();
       const [initiated, ringing, answered, amd, completed] = fake.callProgress(sid, "machine");
-      expect(await statuses([initiated, ringing, answered] as WebhookRequest[])).toEqual([{ providerMessageId: sid, status: "sent" }]);
+      expect(await statuses([initiated, ringing, answered] as WebhookRequest[])).toEqual([
+        { providerMessageId: sid, status: "sent" },
+      ]);
       expect(onlyCall().endedBy).toBeNull();
       expect(await statuses([amd as WebhookRequest])).toEqual([
         expect.objectContaining({ status: "undelivered", errorCode: "answered_by_machine" }),

@@ -19,7 +19,8 @@ describe("vonage voice", () => {
   let fake: FakeVonage;
   let sender: Sender;
 
-  const spoken = (locale: string) => renderMessage({ channel: "voice", locale, serviceName: "Acme", code: "482913", minutesLeft: 10 });
+  const spoken = (locale: string) =>
+    renderMessage({ channel: "voice", locale, serviceName: "Acme", code: "482913", minutesLeft: 10 });
   const call = (overrides: Partial<OutboundMessage> = {}): OutboundMessage => ({
     deliveryId: "dlv_0192aaaabbbbccccddddeeeeffff0001",
     verificationId: "ver_0192aaaabbbbccccddddeeeeffff0002",
@@ -154,7 +155,9 @@ describe("vonage voice", () => {
   it("refuses a call event signed with another secret or whose body was changed", async () => {
     await sender.send(call(), never);
     const [, , answered] = fake.callEvents(fake.calls[0]?.uuid as string, "completed");
-    expect(await sender.handleWebhook?.(fake.webhook(answered, { secret: "not-the-secret" }))).toMatchObject({ kind: "rejected" });
+    expect(await sender.handleWebhook?.(fake.webhook(answered, { secret: "not-the-secret" }))).toMatchObject({
+      kind: "rejected",
+    });
     const tampered = fake.webhook(answered, { secret: SIGNATURE_SECRET, rawBody: JSON.stringify({ ...answered, status: "x" }) });
     expect(await sender.handleWebhook?.(tampered)).toMatchObject({ kind: "rejected", reason: "payload hash mismatch" });
   });

@@ -12,7 +12,15 @@ export interface VonageCall {
   body: Record<string, unknown>;
 }
 
-export type VonageCallOutcome = "completed" | "busy" | "timeout" | "unanswered" | "rejected" | "failed" | "machine" | "hung-up-early";
+export type VonageCallOutcome =
+  | "completed"
+  | "busy"
+  | "timeout"
+  | "unanswered"
+  | "rejected"
+  | "failed"
+  | "machine"
+  | "hung-up-early";
 
 /** Why `/v1/calls` refuses a body with 400 (undefined: valid). */
 export function callInvalidity(body: Record<string, unknown>): string | undefined {
@@ -60,9 +68,13 @@ export function createVonageCalls() {
       });
       const out: Record<string, unknown>[] = [at("started"), at("ringing")];
       if (["busy", "timeout", "unanswered", "rejected", "failed"].includes(outcome)) {
-        const detail = { busy: "busy", timeout: undefined, unanswered: "unavailable", rejected: "restricted", failed: "cannot_route" }[
-          outcome as "busy"
-        ];
+        const detail = {
+          busy: "busy",
+          timeout: undefined,
+          unanswered: "unavailable",
+          rejected: "restricted",
+          failed: "cannot_route",
+        }[outcome as "busy"];
         out.push(at(outcome, detail ? { detail, sip_code: 480 } : {}));
         return out;
       }

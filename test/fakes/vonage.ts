@@ -191,7 +191,8 @@ export async function startFakeVonage(options: FakeVonageOptions): Promise<FakeV
       if (req.url === "/v1/calls") {
         // The Voice API takes application JWTs only.
         if (auth.kind !== "jwt") return problem(res, 401, problems.unauthorized);
-        const why = json !== null && typeof json === "object" ? callInvalidity(json as Record<string, unknown>) : "Not an object.";
+        const why =
+          json !== null && typeof json === "object" ? callInvalidity(json as Record<string, unknown>) : "Not an object.";
         if (why) return problem(res, 400, { type: `${PROBLEM_BASE}#validation`, title: "Bad Request", detail: why });
         res.writeHead(201, { "content-type": "application/json" });
         return res.end(JSON.stringify(voice.place(json as Record<string, unknown>)));
