@@ -25,11 +25,11 @@ export type VonageCallOutcome =
 /** Why `/v1/calls` refuses a body with 400 (undefined: valid). */
 export function callInvalidity(body: Record<string, unknown>): string | undefined {
   const to = Array.isArray(body.to) ? (body.to[0] as Record<string, unknown> | undefined) : undefined;
-  if (!to || to.type !== "phone" || typeof to.number !== "string" || !/^[1-9]\d{6,14}$/.test(to.number)) {
+  if (to?.type !== "phone" || typeof to.number !== "string" || !/^[1-9]\d{6,14}$/.test(to.number)) {
     return "Invalid 'to': an array of phone endpoints with digits only";
   }
   const from = body.from as Record<string, unknown> | undefined;
-  if (!from || from.type !== "phone" || typeof from.number !== "string") return "Invalid 'from'";
+  if (from?.type !== "phone" || typeof from.number !== "string") return "Invalid 'from'";
   const ncco = body.ncco;
   if (!Array.isArray(ncco) || ncco.length === 0) return "Missing 'ncco' or 'answer_url'";
   for (const action of ncco as Record<string, unknown>[]) {
