@@ -25,18 +25,33 @@ const HELP = `Usage: npm run bench -- [options]
   --scenarios <list>    any of start,check,flow,mixed (default all four)
   --rows <n>            also run every scenario on databases seeded with n verifications
                         (npm run bench:seed) and print seeded / empty ratios (default 0: empty only)
-  --targets <list>      servers to measure, in order: baseline,verifyd (default both, then the ratios)
+  --targets <list>      servers to measure, in order, any of baseline,equivalent,verifyd (default all
+                        three, then side-by-side tables with the ratios); baseline is the minimal OTP,
+                        equivalent does the work a production verification must do (bench/baseline/)
   --check-pool <n>      pending verifications for check-only, each checked once (default: 5 × start rate × (warm-up + duration))
   --max-requests <n>    cap on operations per scenario, warm-up included (default 2000000)
-  --cpu-prof            profile the server (node --cpu-prof) and print its top functions by self time
+  --cpu-prof            profile each server (node --cpu-prof) and print its top functions by self time
   --server-env <K=V>    extra environment for verifyd, repeatable (e.g. VERIFYD_EVENTS_URL= to measure
-                        without event webhooks); the defaults are the production-like settings below`;
+                        without event webhooks); the defaults are the production-like settings below.
+                        VERIFYD_LOG_LEVEL and VERIFYD_LIMIT_* given here apply to the equivalent too`;
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** One secret for the whole run: a seeded database's rows were written under it. */
 const SECRET = randomBytes(48).toString("base64");
 /** Check-only runs about 4× faster than start-only; the automatic pool allows 5×. */
 const CHECKS_PER_START = 5;
+const TARGETS = ["baseline", "equivalent", "verifyd"];
+/**
+ * The limits both verifyd and the equivalent baseline count (as VERIFYD_LIMIT_<rule> and LIMIT_<rule>).
+ * The load sends from one API key to one number range: the rules stay on (and counted) but must not bite.
+ */
+const LIMITS = {
+  REQUESTS_PER_KEY: "100000000/1m",
+  SENDS_PER_DESTINATION: "1000/10m",
+  SENDS_PER_PREFIX: "100000000/1h",
+  SENDS_PER_COUNTRY: "100000000/1h",
+  FAILED_CHECKS_PER_DESTINATION: "10/1h",
+};
 
 function options() {
   const { values } = parseArgs({
@@ -46,7 +61,7 @@ function options() {
       connections: { type: "string", default: "32" },
       scenarios: { type: "string", default: "start,check,flow,mixed" },
       rows: { type: "string", default: "0" },
-      targets: { type: "string", default: "baseline,verifyd" },
+      targets: { type: "string", default: TARGETS.join(",") },
       "check-pool": { type: "string" },
       "max-requests": { type: "string", default: "2000000" },
       "cpu-prof": { type: "boolean", default: false },
@@ -66,7 +81,7 @@ function options() {
   const scenarios = values.scenarios.split(",").map((s) => s.trim());
   for (const s of scenarios) if (!["start", "check", "flow", "mixed"].includes(s)) throw new Error(`unknown scenario "${s}"`);
   const targetList = values.targets.split(",").map((s) => s.trim());
-  for (const t of targetList) if (!["baseline", "verifyd"].includes(t)) throw new Error(`unknown target "${t}"`);
+  for (const t of targetList) if (!TARGETS.includes(t)) throw new Error(`unknown target "${t}"`);
   return {
     targets: targetList,
     durationMs: number("duration", 0.1) * 1000,
@@ -99,35 +114,43 @@ process.on("exit", () => {
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.once(signal, () => process.exit(130));
 
 /**
- * How to start each server under test on the database files in `dir`; both hand codes over the same
- * way (a line on a capture FIFO) and get the same numbers and load.
+ * How to start each server under test on the database files in `dir`; all hand codes over the same
+ * way (a line on a capture FIFO) and get the same numbers and load. The equivalent baseline takes
+ * verifyd's log level and limits, `--server-env` included, so the two log and count alike.
  */
 function targets(dir, eventSink, apiKey, serverEnv = {}) {
+  const verifydEnv = {
+    VERIFYD_ENV: "development",
+    VERIFYD_HOST: "127.0.0.1",
+    VERIFYD_DB: join(dir, "verifyd.db"),
+    VERIFYD_SECRET: SECRET,
+    VERIFYD_ADMIN_KEY: apiKey,
+    VERIFYD_SENDER: "dryrun",
+    VERIFYD_EVENTS_URL: eventSink.url,
+    VERIFYD_LOG_LEVEL: "warn",
+    VERIFYD_LIMIT_STARTS_PER_IP: "100000000/1h",
+    ...Object.fromEntries(Object.entries(LIMITS).map(([rule, value]) => [`VERIFYD_LIMIT_${rule}`, value])),
+    ...serverEnv,
+  };
   return {
     verifyd: {
       script: ["dist/cli.js", "serve"],
-      env: (captureFile) => ({
-        VERIFYD_ENV: "development",
-        VERIFYD_HOST: "127.0.0.1",
-        VERIFYD_DB: join(dir, "verifyd.db"),
-        VERIFYD_SECRET: SECRET,
-        VERIFYD_ADMIN_KEY: apiKey,
-        VERIFYD_SENDER: "dryrun",
-        VERIFYD_DRYRUN_CAPTURE_FILE: captureFile,
-        VERIFYD_EVENTS_URL: eventSink.url,
-        VERIFYD_LOG_LEVEL: "warn",
-        VERIFYD_LIMIT_REQUESTS_PER_KEY: "100000000/1m",
-        VERIFYD_LIMIT_SENDS_PER_DESTINATION: "1000/10m",
-        VERIFYD_LIMIT_STARTS_PER_IP: "100000000/1h",
-        // The load sends to one number range: velocity rules stay on (and counted) but must not bite.
-        VERIFYD_LIMIT_SENDS_PER_PREFIX: "100000000/1h",
-        VERIFYD_LIMIT_SENDS_PER_COUNTRY: "100000000/1h",
-        ...serverEnv,
-      }),
+      env: (captureFile) => ({ ...verifydEnv, VERIFYD_DRYRUN_CAPTURE_FILE: captureFile }),
     },
     baseline: {
       script: ["bench/baseline/server.mjs"],
       env: (captureFile) => ({ BASELINE_DB: join(dir, "baseline.db"), CAPTURE_FILE: captureFile }),
+    },
+    equivalent: {
+      script: ["bench/baseline/equivalent.mjs"],
+      env: (captureFile) => ({
+        EQUIVALENT_DB: join(dir, "equivalent.db"),
+        EQUIVALENT_SECRET: SECRET,
+        EQUIVALENT_API_KEY: apiKey,
+        CAPTURE_FILE: captureFile,
+        LOG_LEVEL: verifydEnv.VERIFYD_LOG_LEVEL,
+        ...Object.fromEntries(Object.keys(LIMITS).map((rule) => [`LIMIT_${rule}`, verifydEnv[`VERIFYD_LIMIT_${rule}`]])),
+      }),
     },
   };
 }
@@ -169,7 +192,8 @@ async function main() {
     const all = targets(dir, eventSink, apiKey, opts.serverEnv);
     for (const name of opts.targets) {
       console.log(`— ${name} (${dataset.label}) —`);
-      const profiled = name === "verifyd" && dataset === datasets.at(-1) ? profDir : "";
+      const profiled = profDir && dataset === datasets.at(-1) ? join(profDir, name) : "";
+      if (profiled) mkdirSync(profiled);
       const run = await runTarget(name, all[name], { opts, dir, apiKey, pinning, profDir: profiled });
       runs.push({ ...run, dataset: dataset.label });
     }
@@ -179,13 +203,13 @@ async function main() {
   for (const run of runs) report(run);
   startupTable(runs);
   for (const dataset of datasets) {
-    const pair = runs.filter((r) => r.dataset === dataset.label);
-    if (pair.length === 2) compare(pair, dataset.label);
+    const same = runs.filter((r) => r.dataset === dataset.label);
+    if (same.length >= 2) compare(same, dataset.label);
   }
   if (datasets.length === 2) scaling(runs, datasets);
   console.log(`event sink: ${events} event webhooks received from verifyd`);
   console.log(`load average after the run: ${fixed(loadavg()[0], 2)} (the bench itself adds about 2)`);
-  if (opts.cpuProf) printProfile(profDir);
+  if (opts.cpuProf) for (const name of opts.targets) printProfile(name, join(profDir, name));
 }
 
 async function runTarget(name, target, { opts, dir, apiKey, pinning, profDir }) {
@@ -336,18 +360,39 @@ function report({ name, dataset, results, captured }) {
   }
 }
 
-/** verifyd against the baseline, scenario by scenario (same run, same machine state). */
-function compare([a, b], dataset) {
-  const [verifyd, baseline] = a.name === "verifyd" ? [a, b] : [b, a];
-  console.log(`verifyd / baseline (${dataset} database):`);
-  for (const r of verifyd.results) {
-    const base = baseline.results.find((x) => x.name === r.name);
-    if (!base) continue;
-    console.log(
-      `  ${r.name.padEnd(11)} throughput ${fixed(r.opsPerSec / base.opsPerSec, 2)}×   p99 ${fixed(r.p99 / base.p99, 2)}×   peak RSS ${fixed(r.peak / base.peak, 2)}×`,
-    );
+/** The ratios printed beside the targets, when both sides were measured: the comparison that matters first. */
+const RATIOS = [
+  ["verifyd", "equivalent"],
+  ["verifyd", "baseline"],
+  ["equivalent", "baseline"],
+];
+
+/**
+ * The targets side by side, scenario by scenario (same run, same machine state): server CPU per op,
+ * p99, throughput and peak RSS, each with the ratios between targets.
+ */
+function compare(runs, dataset) {
+  const names = TARGETS.filter((t) => runs.some((r) => r.name === t));
+  const byName = Object.fromEntries(runs.map((r) => [r.name, r]));
+  const ratios = RATIOS.filter(([a, b]) => byName[a] && byName[b]);
+  const scenarios = runs[0].results.map((r) => r.name);
+  const metrics = [
+    ["server CPU ms per op", (r) => r.cpuPerOp, (n) => fixed(n, 3)],
+    ["p99 latency, ms", (r) => r.p99, (n) => fixed(n, 1)],
+    ["throughput, ops/s", (r) => r.opsPerSec, (n) => fixed(n, 0)],
+    ["peak RSS", (r) => r.peak, mb],
+  ];
+  for (const [title, value, format] of metrics) {
+    console.log(`${title} (${dataset} database):\n`);
+    const rows = [["scenario", ...names, ...ratios.map(([a, b]) => `${a} / ${b}`)]];
+    for (const scenario of scenarios) {
+      const of = (name) => byName[name].results.find((r) => r.name === scenario);
+      const v = (name) => (of(name) ? value(of(name)) : Number.NaN);
+      rows.push([scenario, ...names.map((n) => format(v(n))), ...ratios.map(([a, b]) => `${fixed(v(a) / v(b), 2)}×`)]);
+    }
+    printTable(rows);
+    console.log("");
   }
-  console.log("");
 }
 
 /** Start-up (spawn to the first /readyz 200) and the idle footprint, per target and database. */
@@ -382,10 +427,10 @@ function printTable(rows) {
     console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("   "));
 }
 
-function printProfile(dir) {
+function printProfile(name, dir) {
   const file = newestProfile(dir);
-  if (!file) return console.log("\nno CPU profile was written (the server did not exit cleanly)");
-  console.log(`\nserver CPU profile ${file}\ntop self time (whole run, start-up included):`);
+  if (!file) return console.log(`\nno CPU profile was written for ${name} (the server did not exit cleanly)`);
+  console.log(`\n${name} CPU profile ${file}\ntop self time (whole run, start-up included):`);
   for (const f of topSelfTime(file, { root: ROOT }))
     console.log(`${(f.share * 100).toFixed(1).padStart(5)}%  ${fixed(f.ms, 0).padStart(7)} ms  ${f.name}`);
   console.log(

@@ -61,7 +61,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
 
   const secret = resolveSecret(config);
   const codes = createCodeKit(secret);
-  // Phone numbers are stored as blind indexes beside sealed copies (README: Data at rest).
+  // Phone numbers are stored as blind indexes beside sealed copies (docs/security.md, Data at rest).
   const backends = await openBackends(config, config.limits, clock.now());
   const { store, limiter } = backends;
   const metrics = createPromMetrics({

@@ -77,6 +77,8 @@ function componentOf({ url, functionName }) {
   const path = url.replace(/^file:\/\//, "");
   const pkg = path.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//);
   if (pkg) return `package ${pkg[1]}`;
+  const bench = path.match(/\/bench\/(.+)$/);
+  if (bench) return `bench/${bench[1]}`;
   const own = path.match(/\/(?:dist|src)\/(.*)\/[^/]+$/);
   if (own) return `verifyd ${own[1]}`;
   if (/\/(dist|src)\/[^/]+$/.test(path)) return "verifyd (top level)";

@@ -8,6 +8,7 @@ import { createNumberVault } from "../../dist/core/number-vault.js";
 import { sealedContext } from "../../dist/store/at-rest.js";
 import { migrateSqlite, openSqlite } from "../../dist/store/sqlite/open.js";
 import { writeKeyCheck } from "../../dist/store/sqlite/vault-state.js";
+import { createVault, openDatabase as openEquivalent } from "../baseline/equivalent-store.mjs";
 
 const DAY = 86_400_000;
 const TTL = 600_000;
@@ -53,8 +54,8 @@ const id = (prefix, ms, i) => `${prefix}_${ms.toString(16).padStart(12, "0")}${i
  * THE place to adapt when the schema changes: one past verification (column name → value) and its
  * delivery. Row `i` of `rows`, created at `createdAt`; `ctx` has `now`, `route` (JSON) and, for
  * verifyd's database, the number `vault`: the number is stored as verifyd stores it (blind index and
- * sealed copy), so verifyd starts on the seeded file as on its own. Without a vault (the baseline),
- * the number stays in clear.
+ * sealed copy), so verifyd starts on the seeded file as on its own. Without a vault (the baselines),
+ * the number stays in clear here.
  */
 export function buildVerification(i, createdAt, ctx) {
   const rnd = ctx.random;
@@ -116,6 +117,24 @@ const baselineRow = ({ verification: v }) => ({
   status: v.status,
   checks: v.checks,
   expires_at: v.expires_at,
+});
+
+/** The equivalent baseline's row (bench/baseline/equivalent-store.mjs): the number blind-indexed and sealed. */
+const equivalentRow = ({ verification: v }, vault) => ({
+  id: v.id,
+  to_index: vault.index(v.to_number),
+  to_sealed: vault.seal(v.to_number, v.id),
+  country: v.country,
+  status: v.status,
+  code_hash: v.code_hash,
+  code_sealed: v.sealed_code,
+  checks: v.checks,
+  sends: v.sends,
+  created_at: v.created_at,
+  updated_at: v.updated_at,
+  expires_at: v.expires_at,
+  last_sent_at: v.last_sent_at,
+  approved_at: v.approved_at,
 });
 
 /** A seeded random source, so two databases seeded with the same rows hold the same data. */
@@ -206,10 +225,30 @@ export function seedBaseline(file, { rows, now = Date.now() }) {
   }
 }
 
+/** Seeds the equivalent baseline's database file (its schema, numbers sealed under `secret`). */
+export function seedEquivalent(file, { rows, secret, now = Date.now() }) {
+  const raw = openEquivalent(file);
+  try {
+    tuneForBulkLoad(raw);
+    const vault = createVault(secret);
+    const sample = equivalentRow(buildVerification(0, now, { now, random: mulberry32(1) }), vault);
+    const insert = insertFor(raw, "verifications", sample);
+    fill(raw, rows, now, undefined, "[]", (row) => insert.run(equivalentRow(row, vault)));
+    raw.pragma("wal_checkpoint(TRUNCATE)");
+    raw.exec("analyze");
+  } finally {
+    raw.close();
+  }
+}
+
 /** Seeds the database file of each named target in `dir`; returns the seconds each took. */
 export function seedDatabases({ dir, rows, targets, secret }) {
   const seconds = {};
-  const seeders = { verifyd: [seedVerifyd, "verifyd.db"], baseline: [seedBaseline, "baseline.db"] };
+  const seeders = {
+    verifyd: [seedVerifyd, "verifyd.db"],
+    baseline: [seedBaseline, "baseline.db"],
+    equivalent: [seedEquivalent, "equivalent.db"],
+  };
   for (const name of targets) {
     const [seed, file] = seeders[name];
     const t0 = performance.now();

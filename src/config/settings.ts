@@ -5,8 +5,8 @@ import { LIMIT_SETTINGS } from "./limits.js";
 import { environmentSchema, secret, setting, settingsOf } from "./table.js";
 
 /**
- * Every environment variable verifyd reads, each named once. A setting is added here (and in the
- * README's table); `Config` and the environment schema follow from these tables.
+ * Every environment variable verifyd reads, each named once. A setting is added here; `Config`, the
+ * environment schema and the table in docs/configuration.md (`npm run docs:tables`) follow from these tables.
  */
 
 /** Settings that become `Config` fields as they are, at the same path. */

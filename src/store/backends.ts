@@ -15,7 +15,7 @@ import { ensureSealed } from "./sqlite/vault-state.js";
 /**
  * Which database and which rate-limit counters the configuration selects: PostgreSQL when
  * `DATABASE_URL` is set (else the SQLite file), Redis counters when `REDIS_URL` is set (else the
- * database's own `rate_limits` table). Either database keeps numbers sealed (README: Data at rest).
+ * database's own `rate_limits` table). Either database keeps numbers sealed (docs/security.md, Data at rest).
  * The PostgreSQL and Redis modules (drivers, store, counters) are imported only when selected: loading
  * them costs start-up time and memory on every SQLite deployment.
  */

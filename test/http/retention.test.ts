@@ -32,7 +32,7 @@ function query<T = Record<string, unknown>>(h: Harness, sql: string, ...params: 
     db.close();
   }
 }
-/** Numbers are stored by their blind index (README: Data at rest). */
+/** Numbers are stored by their blind index (docs/security.md, Data at rest). */
 const vault = createNumberVault(TEST_SECRET);
 const idsTo = (h: Harness, to: string) =>
   query<{ id: string }>(h, "select id from verifications where to_number = ? order by created_at", vault.index(to)).map(

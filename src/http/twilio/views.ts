@@ -29,7 +29,7 @@ export function serviceView(service: Service & { createdAt: number }, ctx: ViewC
     code_length: service.policy.codeLength,
     lookup_enabled: false,
     psd2_enabled: false,
-    // verifyd's number screening refuses SMS to fixed lines (see the README's Number screening).
+    // verifyd's number screening refuses SMS to fixed lines (see docs/security.md, Number screening).
     skip_sms_to_landlines: true,
     dtmf_input_required: false,
     tts_name: null,

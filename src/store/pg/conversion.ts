@@ -10,7 +10,7 @@ import { abuseBlocks, conversionCounts } from "./schema.js";
  * The conversion guard's counters and blocks on PostgreSQL, shared by every instance. Counters are
  * incremented in SQL (an upsert), never read and written back; opening a block takes a transaction
  * lock on its scope and key, so two instances tripping together open one block.
- * Prefixes and email domains are keyed by blind index (README: Data at rest); a block keeps its key sealed for the admin listing.
+ * Prefixes and email domains are keyed by blind index (docs/security.md, Data at rest); a block keeps its key sealed for the admin listing.
  */
 export function createPgConversionStore({ db }: OpenedPg, vault: NumberVault): ConversionStore {
   const stored = (k: { scope: string; key: string }) => ({ scope: k.scope, key: storedConversionKey(vault, k.scope, k.key) });

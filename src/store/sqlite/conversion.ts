@@ -11,7 +11,7 @@ import { abuseBlocks, conversionCounts } from "./schema.js";
 /**
  * The conversion guard's counters and blocks on SQLite; each operation is one synchronous transaction.
  * store/backends.ts (`sqliteStores`) joins it to the connection's group commit, beside the Store.
- * Prefixes and email domains are keyed by blind index (README: Data at rest); a block keeps its key sealed for the admin listing.
+ * Prefixes and email domains are keyed by blind index (docs/security.md, Data at rest); a block keeps its key sealed for the admin listing.
  */
 export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: NumberVault): ConversionStore {
   const stored = (k: { scope: string; key: string }) => ({ scope: k.scope, key: storedConversionKey(vault, k.scope, k.key) });
