@@ -96,3 +96,18 @@ export function maskEmail(address: string): string {
   const at = address.lastIndexOf("@");
   return `${address.slice(0, Math.min(1, at))}***${address.slice(at)}`;
 }
+
+const MAILBOX_ADDRESS = /^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/i;
+
+/**
+ * A `From` value as a name and an address: `no-reply@auth.acme.com` or `Acme <no-reply@auth.acme.com>`;
+ * null when it is neither (a line break or a quote in the name, two addresses…).
+ */
+export function parseMailbox(value: string): { name: string | null; address: string } | null {
+  const named = /^([^<>"\p{Cc}]{1,100}?)\s*<([^<>\s]+)>$/u.exec(value.trim());
+  if (named) {
+    const address = named[2] as string;
+    return MAILBOX_ADDRESS.test(address) ? { name: (named[1] as string).trim(), address } : null;
+  }
+  return MAILBOX_ADDRESS.test(value.trim()) ? { name: null, address: value.trim() } : null;
+}

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { parseMailbox } from "../core/email.js";
 import { canonicalLocale } from "../core/messages/locale.js";
 import type { RouteStep, Service } from "../core/model.js";
 import { LINE_TYPES, normalizePhone } from "../core/phone.js";
@@ -57,14 +58,7 @@ const e164Key = z.string().refine((key) => {
 const emailFrom = z
   .string()
   .max(200)
-  .regex(
-    /^([^<>\p{Cc}"]{1,100} <)?[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}>?$/iu,
-    "must be an address, or a name and an address: Acme <no-reply@auth.acme.com>",
-  )
-  .refine(
-    (v) => v.includes("<") === v.endsWith(">"),
-    "must be an address, or a name and an address: Acme <no-reply@auth.acme.com>",
-  );
+  .refine((v) => parseMailbox(v) !== null, "must be an address, or a name and an address: Acme <no-reply@auth.acme.com>");
 
 export const SettingsFields = {
   alphabet: z.enum(["digits", "alphanumeric"]).openapi({
