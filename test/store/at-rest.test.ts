@@ -144,6 +144,32 @@ describe("verifyd rotate-key", () => {
     expect(verified.body).toMatchObject({ valid: true });
   });
 
+  it("re-keys an email destination like a number: it reads back, and checks by address find it", async () => {
+    dir = mkdtempSync(join(tmpdir(), "verifyd-rotate-"));
+    const dbPath = join(dir, "verifyd.db");
+    const clock = new FakeClock();
+    let api = await boot(dbPath, OLD_SECRET, clock);
+    const route = [{ channel: "email", providers: ["console"] }];
+    expect((await api.json("PATCH", "/v1/services/svc_default", { route })).status).toBe(200);
+    clock.advance(5_000); // keys and their services are cached this long
+    const pending = await api.json<{ id: string; to: string }>("POST", "/v1/verifications", { to: "Ada@Example.com" });
+    expect(pending.body.to).toBe("ada@example.com");
+    const code = api.sender.lastCode("ada@example.com");
+    await runtime?.close();
+    runtime = undefined;
+
+    const config = { dbPath, secret: NEW_SECRET, previousSecret: OLD_SECRET, screening: { prefixDigits: 4 } };
+    const counts = await rotateKeyCommand(config as Parameters<typeof rotateKeyCommand>[0], { clock, write: () => {} });
+    expect(counts).toMatchObject({ verifications: 1 });
+    expect(rows(dbPath, "select to_number from verifications where id = ?", pending.body.id)).toEqual([
+      { to_number: createNumberVault(NEW_SECRET).index("ada@example.com") },
+    ]);
+    api = await boot(dbPath, NEW_SECRET, clock);
+    expect((await api.json("GET", `/v1/verifications/${pending.body.id}`)).body).toMatchObject({ to: "ada@example.com" });
+    const checked = await api.json("POST", "/v1/verification-checks", { to: "ADA@example.com", code });
+    expect(checked.body).toMatchObject({ valid: true, verification_id: pending.body.id });
+  });
+
   it("refuses a previous secret that does not open the database (exit 1 from the CLI)", async () => {
     dir = mkdtempSync(join(tmpdir(), "verifyd-rotate-"));
     const dbPath = join(dir, "verifyd.db");
