@@ -60,8 +60,12 @@ export const SETTINGS = {
     disposableEmail: setting("VERIFYD_DISPOSABLE_EMAIL", z.enum(["refuse", "allow"]).default("refuse")),
     allowEmailDomains: setting(
       "VERIFYD_ALLOW_EMAIL_DOMAINS",
-      list(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/, "example.com or mail.example.org", (item) =>
-        domainToASCII(item).toLowerCase(),
+      list(
+        /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/,
+        "example.com or mail.example.org",
+        (item) =>
+          // An item that is no domain at all converts to "": keep it as written, so the pattern names it.
+          domainToASCII(item).toLowerCase() || item,
       ),
     ),
   },

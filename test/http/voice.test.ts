@@ -231,6 +231,38 @@ describe("voice verification", () => {
     expect((await h.json("POST", `/v1/verifications/${started.body.id}/check`, { code })).body).toMatchObject({ valid: true });
   });
 
+  it("calls and emails flow through analytics and metrics by channel", async () => {
+    const { h, fake } = await setUp([
+      { channel: "voice", providers: ["twilio"] },
+      { channel: "email", providers: ["console"] },
+    ]);
+    const call = await h.json<View>("POST", "/v1/verifications", { to: LANDLINE, locale: "en" });
+    const spoken = spokenCode(fake.calls[0]?.twiml ?? "");
+    expect((await h.json("POST", `/v1/verifications/${call.body.id}/check`, { code: spoken })).body).toMatchObject({
+      valid: true,
+    });
+    const mail = await h.json<View>("POST", "/v1/verifications", { to: "ada@example.com" });
+    expect(mail.body.channel).toBe("email");
+    const emailed = h.sender.lastCode("ada@example.com");
+    expect((await h.json("POST", `/v1/verifications/${mail.body.id}/check`, { code: emailed })).body).toMatchObject({
+      valid: true,
+    });
+
+    h.clock.advance(1_000); // the window ends, exclusive, at now
+    const analytics = await h.json<{ groups: { key: { channel: string }; approved: number; sent: number }[] }>(
+      "GET",
+      "/v1/analytics?group_by=channel",
+    );
+    expect(analytics.status).toBe(200);
+    const byChannel = Object.fromEntries(analytics.body.groups.map((g) => [g.key.channel, [g.sent, g.approved]]));
+    expect(byChannel).toMatchObject({ voice: [1, 1], email: [1, 1] });
+
+    const metrics = await (await h.runtime.app.request("/metrics")).text();
+    expect(metrics).toContain('verifyd_deliveries_total{provider="twilio",channel="voice",outcome="accepted"} 1');
+    expect(metrics).toContain('verifyd_deliveries_total{provider="console",channel="email",outcome="accepted"} 1');
+    expect(metrics).toMatch(/verifyd_verifications_approved_total\{service="svc_default",channel="email",country="unknown"\} 1/);
+  });
+
   it("the official twilio SDK starts a verification with Channel=call and checks the spoken code", async () => {
     const { h, fake } = await setUp(smsThenVoice);
     const server = await listen(h);
