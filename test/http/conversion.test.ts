@@ -59,6 +59,25 @@ describe("conversion guard", () => {
     harness.clock.advance(SETTLED);
   }
 
+  it("blocks an email domain whose codes are never entered with 403 low_conversion_domain; other domains pass", async () => {
+    h = await createHarness({}, { route: [{ channel: "email", providers: ["console"] }] });
+    await traffic(h, (i) => `member${i}@good.example`, 20);
+    await traffic(h, (i) => `bot${i}@farm.example`, 0);
+    h.clock.advance(SETTLED);
+    const refused = await start(h, "bot99@farm.example");
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ code: "blocked", reasons: ["low_conversion_domain"] });
+    expect((await start(h, "member99@good.example")).status).toBe(201);
+    expect(await blocks(h)).toEqual([
+      expect.objectContaining({ scope: "domain", key: "farm.example", reason: "low_conversion_domain", sends: 20, approvals: 0 }),
+    ]);
+    // Stored by blind index, the domain is not in the database in clear; the block keeps it sealed.
+    if (!sqliteFileOnly) {
+      expect(JSON.stringify(rows(h, "select * from conversion_counts"))).not.toContain("farm.example");
+      expect(JSON.stringify(rows(h, "select scope, key from abuse_blocks"))).not.toContain("farm.example");
+    }
+  });
+
   it("blocks a prefix pumped without approvals with 403 low_conversion_prefix, and lifts it after the cool-down", async () => {
     h = await createHarness();
     await pump(h);
