@@ -30,6 +30,7 @@ export type ErrorCode =
   | "idempotency_key_invalid"
   | "idempotency_key_mismatch"
   | "idempotency_key_in_flight"
+  | "channel_not_in_route"
   | "channel_unavailable"
   | "service_unavailable"
   | "limiter_unavailable"

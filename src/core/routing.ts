@@ -13,7 +13,8 @@ export function stepReaches(step: RouteStep, destination: Pick<Destination, "typ
  * The route of a new verification: the destination country's route if the service has one,
  * else the service's default; only the steps that reach the destination (an address gets the email
  * steps, a number the others, each filtered by its `lineTypes`); narrowed and ordered by the
- * channels the request prefers.
+ * channels the request prefers. Channels the route has no step for are refused
+ * (`channel_not_in_route`); a route without any provider is `channel_unavailable`.
  * @example chooseRoute(service, parseDestination("+4930123456"), ["voice"])
  */
 export function chooseRoute(
@@ -27,10 +28,18 @@ export function chooseRoute(
   );
   const route = preferred?.length ? preferred.flatMap((channel) => base.filter((step) => step.channel === channel)) : base;
   const usable = route.filter((step) => step.providers.length > 0);
+  const to = destination.email ? " to email addresses" : country ? ` to ${country}` : "";
+  // Channels the route has no step for: the caller's choice, which no retry changes.
+  const carried = [...new Set(base.filter((step) => step.providers.length > 0).map((step) => step.channel))];
+  if (preferred?.length && route.length === 0 && carried.length > 0) {
+    throw new VerifydError(
+      "channel_not_in_route",
+      `the route${to} has no ${preferred.join(" or ")} step; it carries ${carried.join(", ")}`,
+    );
+  }
   if (usable.length === 0) {
     const wanted = preferred?.length ? ` for ${preferred.join(", ")}` : "";
-    const what = destination.email ? " to email addresses" : country ? ` to ${country}` : "";
-    throw new VerifydError("channel_unavailable", `no delivery route is configured${wanted}${what}`);
+    throw new VerifydError("channel_unavailable", `no delivery route is configured${wanted}${to}`);
   }
   return usable;
 }

@@ -39,6 +39,8 @@ export function createTotpSealer(secret: string): TotpSealer {
   };
 }
 
+const encodeText = (text: string) => encodeURIComponent(text.replace(/\p{Cs}/gu, "\ufffd"));
+
 export interface OtpauthInput {
   issuer: string;
   account: string;
@@ -50,11 +52,12 @@ export interface OtpauthInput {
 /**
  * `otpauth://totp/Issuer:account?secret=…&issuer=…&algorithm=SHA1&digits=…&period=…` (Google's
  * Key-Uri-Format). Every parameter is written out, defaults included: some apps misread a missing
- * one. Issuer and account are percent-encoded, so a colon inside either cannot split the label.
+ * one. Issuer and account are percent-encoded, so a colon inside either cannot split the label; a
+ * lone surrogate (which `encodeURIComponent` throws on) becomes U+FFFD.
  */
 export function otpauthUri(input: OtpauthInput): string {
-  const issuer = encodeURIComponent(input.issuer);
-  const label = `${issuer}:${encodeURIComponent(input.account)}`;
+  const issuer = encodeText(input.issuer);
+  const label = `${issuer}:${encodeText(input.account)}`;
   const query = `secret=${toBase32(input.secret)}&issuer=${issuer}&algorithm=SHA1&digits=${input.digits}&period=${input.period}`;
   return `otpauth://totp/${label}?${query}`;
 }

@@ -18,6 +18,7 @@ import type { Clock, Limiter } from "../core/ports.js";
 import type { RetentionService } from "../core/retention.js";
 import type { Store } from "../core/store/index.js";
 import type { VerificationService } from "../core/verification/index.js";
+import { clientAbortResponse } from "./client-abort.js";
 import type { AppEnv } from "./context.js";
 import { accessLog } from "./middleware/access-log.js";
 import { type Authenticator, requireApiKey } from "./middleware/auth.js";
@@ -37,7 +38,7 @@ import { type MetricsRouteDeps, metricsRoutes } from "./routes/metrics.js";
 import { optOutRoutes } from "./routes/opt-outs.js";
 import { verificationCheckRoutes, verificationRoutes } from "./routes/verifications.js";
 import { type WebhookRoutesDeps, webhookRoutes } from "./routes/webhooks.js";
-import { TWILIO_BASE_PATH, twilioCompatRoutes } from "./twilio/app.js";
+import { onTwilioSurface, TWILIO_BASE_PATH, twilioCompatRoutes, twilioErrorHandler } from "./twilio/app.js";
 import { validationHook } from "./validation.js";
 
 export interface AppDeps {
@@ -102,10 +103,13 @@ export function createApp(deps: AppDeps) {
   app.use(accessLog(deps.logger));
   app.use(requestMetrics(metrics));
   const maxBodyBytes = deps.maxBodyBytes ?? 16_384;
+  // Requests to the Twilio surface get Twilio's error JSON, also from the middleware here.
+  const twilioErrors = deps.admin ? twilioErrorHandler(deps) : undefined;
   app.use(
-    limitBody(maxBodyBytes, (c) =>
-      problem(c, { code: "payload_too_large", detail: `bodies are limited to ${maxBodyBytes} bytes` }),
-    ),
+    limitBody(maxBodyBytes, (c) => {
+      const err = new VerifydError("payload_too_large", `bodies are limited to ${maxBodyBytes} bytes`);
+      return twilioErrors && onTwilioSurface(c) ? twilioErrors(err, c) : problemFromError(c, err);
+    }),
   );
 
   app.route("/", healthRoutes({ store: deps.store, version: deps.version ?? "dev", probes: deps.readinessProbes }));
@@ -152,6 +156,9 @@ export function createApp(deps: AppDeps) {
 
   app.notFound((c) => problem(c, { code: "route_not_found", detail: `${c.req.method} ${c.req.path} is not an endpoint` }));
   app.onError((err, c) => {
+    if (twilioErrors && onTwilioSurface(c)) return twilioErrors(err, c);
+    const aborted = clientAbortResponse(c, err, deps.logger);
+    if (aborted) return aborted;
     if (err instanceof VerifydError) {
       if (err.details.limit) metrics.rateLimited(err.details.limit.rule);
       if (err.code === "blocked") for (const reason of blockReasons(err)) metrics.abuseBlocked(reason);

@@ -30,6 +30,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: ContentfulStatusCode; titl
   payload_too_large: { status: 413, title: "The body is too large" },
   unsupported_media_type: { status: 415, title: "The body must be application/json" },
   idempotency_key_mismatch: { status: 422, title: "This Idempotency-Key was used with another body" },
+  channel_not_in_route: { status: 422, title: "The route has no step on the requested channels" },
   resend_cooldown: { status: 429, title: "Wait before sending another code" },
   max_sends_reached: { status: 429, title: "No more codes may be sent for this verification" },
   rate_limited: { status: 429, title: "Rate limit reached" },

@@ -17,12 +17,19 @@ const amount = z
     description: "PSD2 transaction binding: the amount shown in the message, as `<ISO 4217 currency> <decimal>`. Needs `payee`.",
     example: "EUR 12.50",
   });
+/**
+ * No control character (\p{Cc}: U+0000–U+001F, U+007F–U+009F) and no brace (templates' placeholders).
+ * Written without `\p{…}` and without flags: the OpenAPI document publishes the source as its
+ * `pattern`, and a flag would leak into it (`…$/u`), breaking every generated client.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+const PAYEE_PATTERN = /^[^\u0000-\u001F\u007F-\u009F{}]+$/;
 const payee = z
   .string()
   .trim()
   .min(1)
   .max(MAX_PAYEE_LENGTH)
-  .regex(/^[^\p{Cc}{}]+$/u, "must not hold control characters or braces")
+  .regex(PAYEE_PATTERN, "must not hold control characters or braces")
   .openapi({ description: "PSD2 transaction binding: who is paid, shown in the message. Needs `amount`.", example: "ACME" });
 const bothOrNeither = (b: { amount?: string; payee?: string }) => (b.amount === undefined) === (b.payee === undefined);
 const bothOrNeitherMessage = { message: "give amount and payee together", path: ["amount"] };

@@ -103,6 +103,20 @@ describe("the typed client against a running server", () => {
     }
   });
 
+  it("does not retry a channel the route does not carry: one request, channel_not_in_route", async () => {
+    let requests = 0;
+    const counting: typeof fetch = (input, init) => {
+      requests++;
+      return fetch(input, init);
+    };
+    const client = new VerifydClient({ baseUrl: base, apiKey: ADMIN_KEY, retries: 2, fetch: counting });
+    const refused = await client.start({ to: TO, channels: ["whatsapp"] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(VerifydError);
+    expect(refused).toMatchObject({ code: "channel_not_in_route", status: 422 });
+    expect(requests).toBe(1);
+    expect(h.sender.messages).toHaveLength(0);
+  });
+
   it("gives up with a network error when nothing answers", async () => {
     const proxy = await droppingProxy(port);
     proxy.close();

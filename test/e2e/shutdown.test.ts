@@ -118,3 +118,68 @@ describe("graceful shutdown under load", () => {
     }
   });
 });
+
+/**
+ * SIGTERM ends the process within VERIFYD_SHUTDOWN_TIMEOUT whatever stdout does: its reader has gone
+ * (`verifyd serve | head -2`, writes fail with EPIPE) or never reads (the pipe is full).
+ */
+describe("shutdown whatever stdout does", () => {
+  const SHUTDOWN_TIMEOUT_MS = 2000;
+  let dir: string;
+  let child: ServerProcess | undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "verifyd-stdout-"));
+  });
+  afterEach(async () => {
+    if (child && child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill("SIGKILL");
+    if (child) await within(child.exited, 5000, "killing a leftover child");
+    child = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function serve() {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    child = spawnServer({
+      PATH: process.env.PATH ?? "",
+      PORT: String(port),
+      VERIFYD_HOST: "127.0.0.1",
+      VERIFYD_DB: join(dir, "verifyd.db"),
+      VERIFYD_SECRET: randomBytes(36).toString("base64"),
+      VERIFYD_ADMIN_KEY: ADMIN_KEY,
+      VERIFYD_ENV: "production",
+      VERIFYD_SENDER: "dryrun",
+      VERIFYD_ALLOW_DRYRUN: "true",
+      VERIFYD_LOG_LEVEL: "info",
+      VERIFYD_SHUTDOWN_TIMEOUT: `${SHUTDOWN_TIMEOUT_MS}ms`,
+    });
+    await waitReady(child, base);
+    await until("the first log lines", () =>
+      (child as ServerProcess).output().includes("verifyd listening") ? true : undefined,
+    );
+    return { child, base };
+  }
+
+  /** Generous: the shutdown timeout plus 20 s for a busy machine; a hang lasts forever. */
+  const BOUND_MS = SHUTDOWN_TIMEOUT_MS + 20_000;
+
+  it("exits 0 on SIGTERM after the reader of stdout has gone", async () => {
+    const { child } = await serve();
+    child.proc.stdout?.destroy();
+    child.proc.kill("SIGTERM");
+    expect(await within(child.exited, BOUND_MS, "the exit after SIGTERM")).toEqual({ code: 0, signal: null });
+  }, 60_000);
+
+  it("exits 0 on SIGTERM while nobody reads stdout and the pipe is full", async () => {
+    const { child, base } = await serve();
+    child.proc.stdout?.pause();
+    // Each request writes an access-log line: ~2000 of them fill the pipe and the reader's buffer many times over.
+    for (let batch = 0; batch < 40; batch++) {
+      const answers = await Promise.all(Array.from({ length: 50 }, () => fetch(`${base}/healthz`).then((r) => r.status)));
+      expect(answers.every((s) => s === 200)).toBe(true); // a full stdout does not stop the server
+    }
+    child.proc.kill("SIGTERM");
+    expect(await within(child.exited, BOUND_MS, "the exit after SIGTERM")).toEqual({ code: 0, signal: null });
+  }, 120_000);
+});

@@ -99,8 +99,8 @@ describe("email verification", () => {
     expect(phone.body.channel).toBe("sms");
     expect(smtp.received).toHaveLength(0);
     const refused = await h.json<Problem>("POST", "/v1/verifications", { to: "ada@example.com", channels: ["sms"] });
-    expect(refused.status).toBe(503);
-    expect(refused.body.code).toBe("channel_unavailable");
+    expect(refused.status).toBe(422);
+    expect(refused.body.code).toBe("channel_not_in_route");
     const viaChannel = await h.json<View>("POST", "/v1/verifications", { to: "ada@example.com", channel: "email" });
     expect(viaChannel.body.channel).toBe("email");
   });

@@ -47,16 +47,39 @@ describe("routes from the config file", () => {
     expect(h.provider("wa").messages).toHaveLength(0);
   });
 
-  it("refuses channels the route cannot carry", async () => {
+  it("refuses channels the route cannot carry with 422 channel_not_in_route: the caller's choice, not an outage", async () => {
     h = await createHarness({}, routes);
-    const res = await h.json<{ code: string }>("POST", "/v1/verifications", { to: "+14155550102", channels: ["rcs"] });
-    expect(res.status).toBe(503);
-    expect(res.body.code).toBe("channel_unavailable");
+    const res = await h.json<{ code: string; detail: string }>("POST", "/v1/verifications", {
+      to: "+14155550102",
+      channels: ["rcs"],
+    });
+    expect(res.status).toBe(422);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(res.headers.get("retry-after")).toBeNull();
+    expect(res.body.code).toBe("channel_not_in_route");
+    expect(res.body.detail).toContain("rcs");
+    // The country's route has no WhatsApp step, though the default route has one.
+    const de = await h.json<{ code: string }>("POST", "/v1/verifications", { to: "+4915112345678", channels: ["whatsapp"] });
+    expect(de).toMatchObject({ status: 422, body: { code: "channel_not_in_route" } });
     const voice = await h.json<{ code: string }>("POST", "/v1/verifications", { to: "+14155550102", channels: ["voice"] });
-    expect(voice.status).toBe(503);
-    expect(voice.body.code).toBe("channel_unavailable");
+    expect(voice).toMatchObject({ status: 422, body: { code: "channel_not_in_route" } });
     const bad = await h.json<{ code: string }>("POST", "/v1/verifications", { to: "+14155550102", channels: ["fax"] });
     expect(bad.status).toBe(400);
+    expect([...h.provider("wa").messages, ...h.provider("sms1").messages, ...h.provider("sms2").messages]).toEqual([]);
+  });
+
+  it("keeps 503 channel_unavailable for a service with no usable route at all", async () => {
+    h = await createHarness({}, routes);
+    const other = await h.otherServiceKey(); // svc_other has an empty route
+    for (const body of [{ to: "+14155550104" }, { to: "+14155550104", channels: ["sms"] }]) {
+      const res = await h.runtime.app.request("/v1/verifications", {
+        method: "POST",
+        headers: { ...other, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { code: string }).code).toBe("channel_unavailable");
+    }
   });
 
   it("shows why a step was left in the verification's deliveries", async () => {

@@ -225,6 +225,68 @@ describe("Twilio Verify v2 compatibility over plain HTTP", () => {
     expect(h.sender.messages).toHaveLength(0);
   });
 
+  it("answers a channel the service's route does not carry as 60223 (400), not as an outage", async () => {
+    h = await createHarness(); // the default route: one SMS step
+    const created = await post("/Services", "FriendlyName=Acme");
+    const res = await post(`/Services/${created.body.sid}/Verifications`, `To=${encodeURIComponent(TO)}&Channel=whatsapp`);
+    expect(res.status).toBe(400);
+    expect(res.type).toMatch(/^application\/json/);
+    expect(res.body).toEqual({
+      code: 60223,
+      message: expect.stringContaining("Delivery channel disabled"),
+      more_info: "https://www.twilio.com/docs/errors/60223",
+      status: 400,
+    });
+    expect(h.sender.messages).toHaveLength(0);
+  });
+
+  it("answers a body over VERIFYD_MAX_BODY_BYTES as 20413 in Twilio's error JSON, declared or chunked", async () => {
+    h = await createHarness({ VERIFYD_MAX_BODY_BYTES: "1024" });
+    const path = `/twilio/v2/Services/${serviceSid("svc_default")}/Verifications`;
+    const body = `To=${encodeURIComponent(TO)}&Channel=sms&Payee=${"x".repeat(2048)}`;
+    const declared = await h.runtime.app.request(path, {
+      method: "POST",
+      headers: { authorization: basic, "content-type": "application/x-www-form-urlencoded" },
+      body,
+    });
+    const bytes = new TextEncoder().encode(body);
+    const chunked = await h.runtime.app.request(path, {
+      method: "POST",
+      headers: { authorization: basic, "content-type": "application/x-www-form-urlencoded" },
+      body: new ReadableStream({
+        start(controller) {
+          for (let at = 0; at < bytes.length; at += 512) controller.enqueue(bytes.subarray(at, at + 512));
+          controller.close();
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+    for (const res of [declared, chunked]) {
+      expect(res.status).toBe(413);
+      expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+      expect(await res.json()).toEqual({
+        code: 20413,
+        message: expect.stringContaining("1024 bytes"),
+        more_info: "https://www.twilio.com/docs/errors/20413",
+        status: 413,
+      });
+    }
+    expect(h.sender.messages).toHaveLength(0);
+  });
+
+  it("answers other refusals of a request to the surface in Twilio's shape: a JSON body, the bare base path", async () => {
+    h = await createHarness();
+    const json = await post(`/Services/${serviceSid("svc_default")}/Verifications`, `{"To":"${TO}"}`, "application/json");
+    expect(json).toMatchObject({ status: 400, body: { code: 60200, status: 400 } });
+    expect(json.type).toMatch(/^application\/json/);
+    for (const path of ["/twilio/v2", "/twilio/v2/"]) {
+      const res = await h.runtime.app.request(path, { headers: { authorization: basic } });
+      expect(res.status).toBe(404);
+      expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+      expect(await res.json()).toMatchObject({ code: 20404, status: 404 });
+    }
+  });
+
   it("answers unknown resources and missing credentials in Twilio's shapes", async () => {
     h = await createHarness();
     const unknown = await post(`/Services/VA${"0".repeat(32)}/Verifications`, `To=${encodeURIComponent(TO)}&Channel=sms`);

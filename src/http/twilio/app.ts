@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Logger } from "pino";
 import type { AdminService } from "../../core/admin.js";
@@ -7,6 +7,7 @@ import { type Metrics, noopMetrics } from "../../core/metrics.js";
 import type { Clock, Limiter } from "../../core/ports.js";
 import type { Store } from "../../core/store/index.js";
 import type { VerificationService } from "../../core/verification/index.js";
+import { clientAbortResponse } from "../client-abort.js";
 import type { Authenticator } from "../middleware/auth.js";
 import { limitPerKey } from "../middleware/limits.js";
 import { requireBasicAuth, type TwilioEnv } from "./auth.js";
@@ -36,7 +37,6 @@ export interface TwilioCompatDeps {
  */
 export function twilioCompatRoutes(deps: TwilioCompatDeps) {
   const app = new Hono<TwilioEnv>();
-  const metrics = deps.metrics ?? noopMetrics;
   const resolve = createServiceResolver(deps.admin);
   const viewContext = (c: { get(key: "accountSid"): string; req: { url: string } }) => ({
     accountSid: c.get("accountSid"),
@@ -52,7 +52,22 @@ export function twilioCompatRoutes(deps: TwilioCompatDeps) {
     throw notFound(relative(c));
   });
 
-  app.onError((err, c) => {
+  app.onError(twilioErrorHandler(deps));
+  return app;
+}
+
+/** Whether a request is for the Twilio surface, every error of which is Twilio's error JSON. */
+export const onTwilioSurface = (c: Context) => c.req.path === TWILIO_BASE_PATH || c.req.path.startsWith(`${TWILIO_BASE_PATH}/`);
+
+/**
+ * Any error of a request to the surface as Twilio's error JSON: those of its routes, and those of
+ * the main app's middleware that runs first (the body limit), so no problem document leaks out.
+ */
+export function twilioErrorHandler(deps: { logger: Logger; metrics?: Metrics }) {
+  const metrics = deps.metrics ?? noopMetrics;
+  return (err: Error, c: Context): Response => {
+    const aborted = clientAbortResponse(c, err, deps.logger);
+    if (aborted) return aborted;
     if (err instanceof TwilioError) return twilioErrorResponse(c, err);
     if (err instanceof VerifydError) {
       if (err.details.limit) metrics.rateLimited(err.details.limit.rule);
@@ -61,6 +76,5 @@ export function twilioCompatRoutes(deps: TwilioCompatDeps) {
     if (err instanceof HTTPException && err.status < 500) return twilioErrorResponse(c, invalidParameter(err.message));
     deps.logger.error({ err, request_id: c.get("requestId") }, "unhandled error");
     return twilioErrorResponse(c, new TwilioError(20500, 500, "Internal server error"));
-  });
-  return app;
+  };
 }
