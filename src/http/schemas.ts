@@ -126,11 +126,12 @@ const status = z.enum(["pending", "approved", "canceled", "expired", "max_attemp
 const Delivery = z.object({
   id: z.string(),
   step: z.number().int(),
-  channel: z.string(),
+  channel: z.string().openapi({ description: "`sms`, `whatsapp`, `rcs`, `voice` (a call speaking the code) or `email`." }),
   provider: z.string(),
   status: z.string(),
   error_code: z.string().nullable().openapi({
-    description: "Why the attempt failed or the route moved on (provider code, not_capable, circuit_open, no_delivery_receipt…).",
+    description:
+      "Why the attempt failed or the route moved on (provider code, not_capable, circuit_open, no_delivery_receipt; calls: busy, no_answer, answered_by_machine, hung_up_early…; email: bounce, dropped, smtp_550…).",
   }),
   error_message: z.string().nullable(),
   tries: z.number().int(),
@@ -171,10 +172,15 @@ export const WaitQuery = z.object({
 export const VerificationView = z
   .object({
     id: z.string(),
-    to: z.string().nullable().openapi({ description: "Null for an inbound verification open to any sender." }),
+    to: z.string().nullable().openapi({
+      description: "The number (E.164) or normalised email address; null for an inbound verification open to any sender.",
+    }),
     country: z.string().nullable(),
     status,
-    channel: z.string().nullable(),
+    channel: z
+      .string()
+      .nullable()
+      .openapi({ description: "The current step's channel: `sms`, `whatsapp`, `rcs`, `voice`, `email`, or `inbound`." }),
     send_attempts: z.number().int(),
     max_sends: z.number().int(),
     check_attempts: z.number().int(),
