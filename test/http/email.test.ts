@@ -201,7 +201,8 @@ describe("email verification", () => {
     });
     expect(erased.status).toBe(200);
     expect(erased.body).toMatchObject({ to: "ada@example.com", deleted: { verifications: 1, deliveries: 1 } });
-    expect(erased.body.deleted.rate_limits).toBeGreaterThanOrEqual(1);
+    // On SQLite the counters are in the database, and go too (the address's send counter, at least).
+    if (!h.onPostgres) expect(erased.body.deleted.rate_limits).toBeGreaterThanOrEqual(1);
     expect((await h.json("GET", `/v1/verifications/${started.body.id}`)).status).toBe(404);
   });
 
