@@ -1,5 +1,5 @@
 // Smoke test of the single executable: builds it, copies it alone into an empty folder, and runs a
-// verification end to end (dev mode, console channel) — cold start, then a warm restart that reuses
+// verification end to end (dev mode, console channel) and loads the API docs page — cold start, then a warm restart that reuses
 // the extracted addon and the database. Prints the binary size and the start-up times.
 import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { checkDocsPage } from "./docs-page-check.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TIMEOUT_MS = 20_000;
@@ -104,6 +105,11 @@ try {
   const code = await until("the code on the console channel", () => line.exec(first.output())?.[1]);
   const check = await api("POST", `/v1/verifications/${started.body.id}/check`, { code });
   if (check.body.status !== "approved") fail(`check answered ${check.status}: ${JSON.stringify(check.body)}`);
+  // The API docs page's files travel inside the binary.
+  const docsFiles = await checkDocsPage(base).catch((err) => {
+    first.proc.kill("SIGKILL");
+    throw err;
+  });
   await stop(first);
 
   // Warm start: the addon is reused from the cache, the database is already migrated.
@@ -117,7 +123,7 @@ try {
   if (leftovers.length > 0) fail(`unexpected files beside the binary: ${leftovers.join(", ")}`);
   const mib = (statSync(binary).size / 1024 / 1024).toFixed(1);
   process.stdout.write(
-    `binary smoke test passed: verifyd ${version}, ${mib} MiB, ready in ${coldMs.toFixed(0)} ms cold / ${warmMs.toFixed(0)} ms warm\n`,
+    `binary smoke test passed: verifyd ${version}, ${mib} MiB, /docs and its ${docsFiles} files served, ready in ${coldMs.toFixed(0)} ms cold / ${warmMs.toFixed(0)} ms warm\n`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
-// Builds dist/bin/verifyd: one executable holding Node, the bundled program, the SQL migrations and
-// the better-sqlite3 addon (Node single executable application: bundle → SEA blob → postject).
+// Builds dist/bin/verifyd: one executable holding Node, the bundled program, the SQL migrations,
+// the better-sqlite3 addon and the API docs page's Swagger UI files (Node single executable application: bundle → SEA blob → postject).
 import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -13,6 +13,9 @@ const BINARY = join(OUT, process.platform === "win32" ? "verifyd.exe" : "verifyd
 const ADDON = join(ROOT, "node_modules/better-sqlite3/build/Release/better_sqlite3.node");
 // Both stores' migrations, keyed `sqlite/…` and `pg/…`.
 const MIGRATIONS = join(ROOT, "drizzle");
+// The API docs page's Swagger UI files (src/http/docs-assets.ts DOCS_ASSETS), embedded as `swagger-ui/<file>`.
+const SWAGGER_UI = join(ROOT, "node_modules/swagger-ui-dist");
+const DOCS_FILES = ["swagger-ui-bundle.js", "swagger-ui.css"];
 const FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 
 const started = performance.now();
@@ -69,13 +72,17 @@ const migrations = Object.fromEntries(
 );
 writeFileSync(join(WORK, "migrations.json"), JSON.stringify(migrations));
 
-// 3. The SEA blob (asset names match src/sea.ts SEA_ASSETS).
+// 3. The SEA blob (asset names match src/sea.ts SEA_ASSETS and seaDocsAssetName).
 const seaConfig = {
   main: join(WORK, "verifyd.cjs"),
   output: join(WORK, "sea-prep.blob"),
   disableExperimentalSEAWarning: true,
   useCodeCache: false, // a code cache ties the blob to this exact V8 build and flags; keep it portable
-  assets: { "better_sqlite3.node": ADDON, "migrations.json": join(WORK, "migrations.json") },
+  assets: {
+    "better_sqlite3.node": ADDON,
+    "migrations.json": join(WORK, "migrations.json"),
+    ...Object.fromEntries(DOCS_FILES.map((file) => [`swagger-ui/${file}`, join(SWAGGER_UI, file)])),
+  },
 };
 writeFileSync(join(WORK, "sea-config.json"), JSON.stringify(seaConfig, null, 2));
 execFileSync(process.execPath, ["--experimental-sea-config", join(WORK, "sea-config.json")], {

@@ -1,7 +1,7 @@
 // Rehearses the Dockerfile's runtime stage without a Docker engine: the production dependencies
 // (npm prune --omit=dev, as the build stage does), dist/ and the migrations in a fresh folder; then
 // the image's ENV (with /data mapped to a temp folder), secrets as *_FILE, its CMD, its HEALTHCHECK
-// command and SIGTERM. Fails if anything is written outside the data folder (read-only root).
+// command, the API docs page and SIGTERM. Fails if anything is written outside the data folder (read-only root).
 import { execFileSync, spawn } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { envOf, finalStage, parseDockerfile } from "./check-dockerfile.mjs";
+import { checkDocsPage } from "./docs-page-check.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const stage = finalStage(parseDockerfile(readFileSync(join(ROOT, "Dockerfile"), "utf8")));
@@ -58,9 +59,11 @@ try {
   cpSync(join(ROOT, "dist"), join(app, "dist"), { recursive: true, filter: (src) => !/dist[\\/](bin|sea)$/.test(src) });
   // Only the packages the lockfile marks as production ones (a real copy, never hard links: the
   // files may be shared with other checkouts); npm prune --omit=dev then has to agree with it.
+  // Workspace links (the client package) are left out: the image copies no packages/ folder, so
+  // npm ci there installs none.
   const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8"));
   const production = Object.entries(lock.packages)
-    .filter(([path, meta]) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(path) && !meta.dev)
+    .filter(([path, meta]) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(path) && !meta.dev && !meta.link)
     .map(([path]) => path);
   for (const path of production) cpSync(join(ROOT, path), join(app, path), { recursive: true });
   cpSync(join(ROOT, "node_modules/.package-lock.json"), join(app, "node_modules/.package-lock.json"));
@@ -108,6 +111,11 @@ try {
     server.kill("SIGKILL");
     fail(`the HEALTHCHECK command never passed:\n${output}`);
   }
+  // The API docs page loads its files from the image's node_modules, not a CDN.
+  const docsFiles = await checkDocsPage(`http://127.0.0.1:${port}`).catch((err) => {
+    server.kill("SIGKILL");
+    throw err;
+  });
   server.kill("SIGTERM");
   const code = await exited;
   if (code !== 0) fail(`expected exit 0 after SIGTERM, got ${code}:\n${output}`);
@@ -118,7 +126,7 @@ try {
   if (!readdirSync(data).includes("verifyd.db")) fail("no database in the data folder");
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   process.stdout.write(
-    `image rehearsal passed: verifyd ${version}, healthy, clean SIGTERM, writes only to /data (${seconds}s)\n`,
+    `image rehearsal passed: verifyd ${version}, healthy, /docs and its ${docsFiles} files served, clean SIGTERM, writes only to /data (${seconds}s)\n`,
   );
 } finally {
   rmSync(root, { recursive: true, force: true });

@@ -4,8 +4,8 @@ import { runMigrate } from "./commands/migrate.js";
 import { runPurge } from "./commands/purge.js";
 import { runRotateKey } from "./commands/rotate-key.js";
 import { runServe } from "./commands/serve.js";
-import { type Config, loadConfig } from "./config/env.js";
-import { ConfigError } from "./config/errors.js";
+import { type Config, loadConfig, unknownVariableWarnings } from "./config/env.js";
+import { ConfigError, StartupError } from "./config/errors.js";
 import { VaultKeyMismatchError } from "./store/vault-key.js";
 import { VERSION } from "./version.js";
 
@@ -53,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
+  // A misspelled variable would otherwise be ignored without a word.
+  for (const warning of unknownVariableWarnings(process.env)) process.stderr.write(`verifyd: warning: ${warning}\n`);
   if (isAdminCommand(command)) {
     return adminCommand(() => loadConfig(process.env), argv, {
       write: (text) => process.stdout.write(text),
@@ -82,10 +84,16 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    // A secret that does not open the stored numbers is a configuration error, not a crash.
-    if (err instanceof VaultKeyMismatchError) {
+    // A configuration problem found after loading (a provider's settings, a secret that does not open
+    // the stored numbers) is a configuration error too, not a crash: its message, no stack, exit 78.
+    if (err instanceof ConfigError || err instanceof VaultKeyMismatchError) {
       process.stderr.write(`verifyd: ${err.message}\n`);
       process.exit(78);
+    }
+    // The machine refused the start (a taken port, a database served by another process): the reason, no stack.
+    if (err instanceof StartupError) {
+      process.stderr.write(`verifyd: ${err.message}\n`);
+      process.exit(1);
     }
     process.stderr.write(`verifyd: ${(err as Error).stack ?? err}\n`);
     process.exit(1);

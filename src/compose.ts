@@ -25,7 +25,9 @@ import { createVerificationService } from "./core/verification/index.js";
 import { createDelegatedCodes } from "./delivery/delegated.js";
 import { createEventsWorker } from "./delivery/events-worker.js";
 import { createOutbox, type Outbox } from "./delivery/outbox.js";
+import { createAdmissionControl } from "./http/admission.js";
 import { createApp } from "./http/app.js";
+import { admissionGate, type RequestListener, shedRecorder } from "./http/front-door.js";
 import { createAuthenticator } from "./http/middleware/auth.js";
 import { createLogger } from "./observability/logger.js";
 import { createPromMetrics } from "./observability/metrics.js";
@@ -41,14 +43,19 @@ export interface RuntimeOptions {
   senders?: Sender[];
   /** More adapter types for the config file's providers (tests register fakes here). */
   adapterTypes?: Record<string, LazyAdapterType>;
-  /** Called once with a freshly created development admin key. */
-  onAdminKeyCreated?: (key: string) => void;
 }
 
 export interface Runtime {
   app: ReturnType<typeof createApp>;
+  /** Wraps the server's request listener in admission control (returns it as it is when that is off). */
+  admit(listener: RequestListener): RequestListener;
   outbox: Outbox;
   logger: Logger;
+  /**
+   * In development without `VERIFYD_ADMIN_KEY`, creates the one-time admin key (null when one exists).
+   * Called once the server listens: a start that fails before that must not use up the key unseen.
+   */
+  createDevAdminKey(): Promise<string | null>;
   /** Stops the worker (sends under way get `graceMs`), closes adapters and the store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -64,14 +71,14 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   // Phone numbers are stored as blind indexes beside sealed copies (docs/security.md, Data at rest).
   const backends = await openBackends(config, config.limits, clock.now());
   const { store, limiter } = backends;
+  const admission = config.admission.maxInFlight > 0 ? createAdmissionControl({ ...config.admission, clock }) : undefined;
   const metrics = createPromMetrics({
     queuedDeliveries: () => store.countQueuedDeliveries(),
     pendingEvents: () => store.countPendingEvents(),
+    admission: admission && (() => admission),
   });
 
   await ensureDefaultService(store, config, clock);
-  const devKey = await ensureDevAdminKey(store, config, clock, ids);
-  if (devKey) options.onAdminKeyCreated?.(devKey);
 
   // Event webhooks to the integrator (each service's own receiver, else the global one): queued with
   // the outcome, sent by the outbox's worker pass.
@@ -213,6 +220,10 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     app,
     outbox,
     logger,
+    admit: admission
+      ? admissionGate(admission, { onShed: shedRecorder(metrics, logger, clock), logger, maxBodyBytes: config.maxBodyBytes })
+      : (listener) => listener,
+    createDevAdminKey: () => ensureDevAdminKey(store, config, clock, ids),
     async close(graceMs?: number) {
       await outbox.stop(graceMs);
       for (const sender of built) await sender.close?.();

@@ -13,6 +13,9 @@ import * as sea from "node:sea";
 /** Asset names shared with scripts/build-binary.mjs. */
 export const SEA_ASSETS = { addon: "better_sqlite3.node", migrations: "migrations.json" } as const;
 
+/** The API docs page's Swagger UI files travel as assets named `swagger-ui/<file>`. */
+export const seaDocsAssetName = (file: string) => `swagger-ui/${file}`;
+
 export function isSingleExecutable(): boolean {
   return typeof sea.isSea === "function" && sea.isSea();
 }
@@ -71,4 +74,9 @@ export function embeddedMigrationsFolder(store: "sqlite" | "pg", root: string = 
   const folder = join(root, `migrations-${sha256(json).slice(0, 16)}`);
   for (const [name, content] of Object.entries(files)) materialize(join(folder, name), content);
   return join(folder, store);
+}
+
+/** One of the API docs page's files, from the binary (see `seaDocsAssetName`). */
+export function embeddedDocsAsset(file: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(sea.getAsset(seaDocsAssetName(file)));
 }

@@ -23,11 +23,11 @@ function isPrivateKeyPem(pem: string): boolean {
   }
 }
 
-export const googleRbmConfigSchema = z.object({
+export const googleRbmConfigSchema = z.strictObject({
   /** The RBM agent id (the `agentId` query parameter of every call). */
   agentId: z.string().min(1),
   /** Fields of the service account's JSON key file. */
-  serviceAccount: z.object({
+  serviceAccount: z.strictObject({
     clientEmail: z.string().min(1),
     /** PEM; a literal `\n` (as when pasted into one line) is read as a line break. */
     privateKey: z

@@ -13,7 +13,7 @@ import { type ApiResult, createMessageCentralClient, type Envelope } from "./mes
  * Message Central documents no status webhook, so neither has `handleWebhook`.
  */
 
-export const messageCentralConfigSchema = z.object({
+export const messageCentralConfigSchema = z.strictObject({
   /** "C-…" from the Message Central console. */
   customerId: z.string().min(1),
   /** The account password (base64-encoded by the adapter for the token request). */

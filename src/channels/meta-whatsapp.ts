@@ -10,7 +10,7 @@ import { handleMetaWebhook } from "./meta-whatsapp-webhook.js";
  * parameter and the button parameter. Delivery statuses and user messages arrive on one webhook.
  */
 
-export const metaWhatsappConfigSchema = z.object({
+export const metaWhatsappConfigSchema = z.strictObject({
   /** System-user (or business) access token. */
   accessToken: z.string().min(1),
   phoneNumberId: z.string().regex(/^\d+$/, "the numeric phone number id from WhatsApp Manager"),

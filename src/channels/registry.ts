@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { Config } from "../config/env.js";
 import { ConfigError } from "../config/errors.js";
+import { describeIssues, didYouMean } from "../config/issues.js";
 import type { InboundMessage, StatusUpdate } from "../core/model.js";
 import type { Clock } from "../core/ports.js";
 import type { Sender } from "../core/sender.js";
@@ -56,27 +57,35 @@ export async function buildSenders(
   }
   for (const [name, settings] of Object.entries(config.providers)) {
     const known = types[settings.type];
-    if (!known)
+    if (!known) {
+      const names = Object.keys(types);
       throw new ConfigError(
-        `config.providers.${name}.type: unknown provider type "${settings.type}" (known: ${Object.keys(types).join(", ")})`,
+        `config.providers.${name}.type: unknown provider type "${settings.type}"${didYouMean(settings.type, names)} (known: ${names.join(", ")})`,
       );
+    }
     const type = typeof known === "function" ? await known() : known;
     const { type: _type, ...rest } = settings;
     const parsed = type.schema.safeParse(rest);
     if (!parsed.success) {
-      const lines = parsed.error.issues.map((i) => `config.providers.${name}.${i.path.join(".")}: ${i.message}`);
+      const lines = describeIssues(parsed.error.issues, type.schema, `config.providers.${name}`);
       throw new ConfigError(`invalid provider settings\n  ${lines.join("\n  ")}`);
     }
-    senders.push(
-      type.create(parsed.data as never, {
-        clock: deps.clock,
-        name,
-        publicUrl: deps.publicUrl,
-        onStatus: (update) => deps.onStatus(name, update),
-        onInbound: (message) => deps.onInbound(name, message),
-        onWarning: (message) => deps.onWarning?.(name, message),
-      }),
-    );
+    try {
+      senders.push(
+        type.create(parsed.data as never, {
+          clock: deps.clock,
+          name,
+          publicUrl: deps.publicUrl,
+          onStatus: (update) => deps.onStatus(name, update),
+          onInbound: (message) => deps.onInbound(name, message),
+          onWarning: (message) => deps.onWarning?.(name, message),
+        }),
+      );
+    } catch (err) {
+      // What an adapter refuses while it is built is a problem of its settings: reported as one (exit 78).
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(`config.providers.${name}: ${(err as Error).message}`);
+    }
   }
   return senders;
 }

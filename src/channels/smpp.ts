@@ -20,7 +20,7 @@ import { type DeliverSm, SmppSession, statusError, statusKind } from "./smpp-ses
 const ALPHANUMERIC_SENDER_MAX = 11;
 
 export const smppConfigSchema = z
-  .object({
+  .strictObject({
     host: z.string().min(1),
     port: z.number().int().min(1).max(65_535).default(2775),
     /** TLS to the SMSC (often port 3550), verified against the system CAs. */

@@ -17,7 +17,7 @@ const sid = (prefix: string) =>
   z.string().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`), { message: `must be a ${prefix}… SID (34 characters)` });
 
 export const twilioConfigSchema = z
-  .object({
+  .strictObject({
     /** `AC…`: in the API path even when authenticating with an API key. */
     accountSid: sid("AC"),
     /** Authenticates API calls (unless an API key is set) and is the only key that verifies webhooks. */

@@ -17,7 +17,7 @@ import { handleVonageWebhook, vonageErrorCode } from "./vonage-webhook.js";
 const sender = z.string().min(1).optional();
 
 export const vonageConfigSchema = z
-  .object({
+  .strictObject({
     /** Application auth (recommended): requests carry an RS256 JWT signed with the application's key. */
     applicationId: z.string().min(1).optional(),
     /** PEM private key of the application (literal `\n` sequences are accepted for one-line values). */
@@ -34,7 +34,7 @@ export const vonageConfigSchema = z
      * window a user message opens, so codes go out as this template unless it is left unset (sandbox).
      */
     whatsappTemplate: z
-      .object({
+      .strictObject({
         name: z.string().min(1),
         language: z.string().min(1).default("en"),
         /** Authentication templates have a copy-code / one-tap button that takes the code again. */

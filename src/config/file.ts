@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Channel } from "../core/model.js";
 import { LINE_TYPES, type LineType } from "../core/phone.js";
 import { ConfigError, type ReadFile, readTextFile } from "./errors.js";
+import { describeIssues } from "./issues.js";
 import { parseDuration } from "./units.js";
 
 /**
@@ -120,7 +121,7 @@ export function loadConfigFile(
   }
   const parsed = fileSchema.safeParse(resolveReferences(raw, env, readFile, "config"));
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `config.${i.path.join(".")}: ${i.message}`);
+    const lines = describeIssues(parsed.error.issues, fileSchema, "config");
     throw new ConfigError(`invalid configuration file ${path}\n  ${lines.join("\n  ")}`);
   }
   const f = parsed.data;

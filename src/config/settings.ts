@@ -87,6 +87,15 @@ export const SETTINGS = {
     cooldownMs: setting("VERIFYD_BREAKER_COOLDOWN", duration("30s", { min: "1s" })),
   },
   outboxPollMs: setting("VERIFYD_OUTBOX_POLL", duration("1s", { min: "10ms" })),
+  /**
+   * Admission control of the API (`/v1`, `/twilio/v2`): requests worked on at once (0: no limit),
+   * requests that may wait for a slot, and how long one waits before it is refused (503 overloaded).
+   */
+  admission: {
+    maxInFlight: setting("VERIFYD_MAX_IN_FLIGHT", integer(32, 0, 100_000)),
+    maxQueued: setting("VERIFYD_MAX_QUEUED", integer(256, 0, 100_000)),
+    queueTimeoutMs: setting("VERIFYD_QUEUE_TIMEOUT", duration("250ms", { min: "1ms", max: "60s" })),
+  },
   /** How long closed verifications and their deliveries are kept before the purge deletes them. */
   retentionMs: setting("VERIFYD_RETENTION", duration("30d", { min: "1h" })),
   maxBodyBytes: setting("VERIFYD_MAX_BODY_BYTES", integer(16_384, 1024, 1_048_576)),
@@ -119,3 +128,13 @@ export const envSchema = environmentSchema(SETTINGS, INPUTS);
 export const SECRET_VARIABLES: readonly string[] = [...settingsOf(SETTINGS), ...settingsOf(INPUTS)]
   .filter((s) => s.secret)
   .map((s) => s.variable);
+
+/**
+ * Every `VERIFYD_*` variable verifyd reads: the tables' variables, their `_FILE` forms, and the
+ * single executable's cache folder (read before any configuration). Any other is a typo, warned about.
+ */
+export const KNOWN_VARIABLES: readonly string[] = [
+  ...[...settingsOf(SETTINGS), ...settingsOf(INPUTS)].map((s) => s.variable),
+  ...SECRET_VARIABLES.map((name) => `${name}_FILE`),
+  "VERIFYD_CACHE_DIR",
+].filter((name) => name.startsWith("VERIFYD_"));

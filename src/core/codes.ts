@@ -59,6 +59,11 @@ export function openBytes(key: Buffer, aad: string, sealed: Buffer): Buffer {
   return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
 }
 
+/** The length in bytes of the code inside a `seal`ed box: GCM adds its IV and tag, and hides nothing else. */
+export function sealedCodeLength(sealed: Buffer): number {
+  return sealed.length - IV_BYTES - TAG_BYTES;
+}
+
 export function createCodeKit(secret: string): CodeKit {
   const hashKey = deriveKey(secret, "verifyd/code-hash/v1");
   const sealKey = deriveKey(secret, "verifyd/code-seal/v1");

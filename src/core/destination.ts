@@ -1,5 +1,5 @@
 import { isEmailAddress, normalizeEmail } from "./email.js";
-import { type LineType, normalizePhone } from "./phone.js";
+import { type LineType, normalizePhone, type PhoneHints } from "./phone.js";
 
 /**
  * Where a verification's code goes: a phone number (every channel but email) or an email address
@@ -16,9 +16,9 @@ export interface Destination {
   email: boolean;
 }
 
-/** Reads a start's `to`: an address when it holds an `@`, else a phone number. */
-export function parseDestination(input: string): Destination {
+/** Reads a start's `to`: an address when it holds an `@`, else a phone number (national ones read by `hints`). */
+export function parseDestination(input: string, hints: PhoneHints = {}): Destination {
   if (isEmailAddress(input)) return { to: normalizeEmail(input).address, country: null, type: null, email: true };
-  const phone = normalizePhone(input);
+  const phone = normalizePhone(input, hints);
   return { to: phone.e164, country: phone.country, type: phone.type, email: false };
 }

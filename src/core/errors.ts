@@ -34,6 +34,7 @@ export type ErrorCode =
   | "channel_unavailable"
   | "service_unavailable"
   | "limiter_unavailable"
+  | "overloaded"
   | "internal_error";
 
 import type { LimitState } from "./ports.js";
@@ -45,6 +46,19 @@ export interface ErrorDetails {
   limit?: LimitState;
   /** Extra, documented members copied into the problem document. */
   extensions?: Record<string, unknown>;
+}
+
+/**
+ * The caller closed its connection before the work it asked for was committed, so none was done
+ * (nothing written, nothing sent). Not an error code: nobody is left to read the answer.
+ */
+export class CallerGone extends Error {
+  override name = "CallerGone";
+}
+
+/** Throws `CallerGone` once `abort` (the caller's connection) has aborted. */
+export function stopIfCallerGone(abort: AbortSignal | undefined): void {
+  if (abort?.aborted) throw new CallerGone("the caller closed its connection; nothing was written or sent");
 }
 
 export class VerifydError extends Error {

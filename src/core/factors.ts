@@ -1,10 +1,12 @@
+import { fitsShape, normalizeCandidate } from "./code-input.js";
 import { VerifydError } from "./errors.js";
 import type { Factor, Service, StoredFactor } from "./model.js";
 import type { Clock, Ids } from "./ports.js";
 import type { Store } from "./store/index.js";
 import { checkTotp, newTotpSecret, otpauthUri, type TotpCheck, type TotpSealer } from "./totp.js";
 
-export type ChallengeReason = "wrong_code" | "replayed" | "locked" | "not_found" | "not_verified";
+/** `malformed_code`: not the factor's number of digits once spaces and dashes are removed; counted nowhere. */
+export type ChallengeReason = "wrong_code" | "replayed" | "locked" | "not_found" | "not_verified" | "malformed_code";
 
 /** Every well-formed challenge ends in one of these: data, not an error. */
 export interface ChallengeOutcome {
@@ -84,7 +86,12 @@ export function createFactorService(deps: FactorDeps) {
    * lockout, and a locked factor answers `locked` whatever the code. A success clears the count
    * of every factor the challenge tried: a user with two apps is not charged for the other one.
    */
-  async function attempt(candidates: StoredFactor[], code: string, activate: boolean): Promise<ChallengeOutcome> {
+  async function attempt(all: StoredFactor[], typed: string, activate: boolean): Promise<ChallengeOutcome> {
+    // A code as pasted (`123 456`, fullwidth digits) is the code; one of the wrong length cannot be
+    // any factor's, and is refused before anything is counted.
+    const code = normalizeCandidate(typed, "digits");
+    const candidates = all.filter((f) => fitsShape(code, { length: f.digits, alphabet: "digits" }));
+    if (candidates.length === 0) return refused("malformed_code", all.length === 1 ? publicFactor(all[0] as StoredFactor) : null);
     const now = clock.now();
     const counted: StoredFactor[] = [];
     let locked: Factor | null = null;
@@ -93,7 +100,7 @@ export function createFactorService(deps: FactorDeps) {
       if (begun.kind === "counted") counted.push(begun.factor);
       if (begun.kind === "locked") locked ??= begun.factor;
     }
-    const single = candidates.length === 1;
+    const single = all.length === 1;
     if (counted.length === 0) return locked ? refused("locked", single ? locked : null) : refused("not_found", null);
 
     let replayed: StoredFactor | null = null;

@@ -46,6 +46,8 @@ export type InboundOutcome = "approved" | InboundRefusal | "no_code" | "rate_lim
 export interface InboundStartInput {
   /** The number expected to send the code; any sender may answer without it. */
   to?: string;
+  /** The country a national `to` is read in; else the service's default country. */
+  country?: string | null;
   channels?: readonly InboundChannel[];
   clientIp?: string | null;
 }
@@ -99,7 +101,9 @@ export function createInboundService(deps: InboundDeps) {
       if (channels.length === 0) {
         throw new VerifydError("channel_unavailable", "no business number is configured for inbound verification");
       }
-      const phone = input.to ? normalizePhone(input.to) : null;
+      const phone = input.to
+        ? normalizePhone(input.to, { country: input.country, defaultCountry: service.settings.defaultCountry })
+        : null;
       if (input.clientIp) {
         const state = await limiter.consume("starts_per_ip", input.clientIp);
         if (!state.allowed) {

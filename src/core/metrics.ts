@@ -24,6 +24,8 @@ export interface Metrics extends ConversionMetrics {
   abuseBlocked(reason: string): void;
   /** `route` is the matched route pattern, e.g. `/v1/verifications/:id/check`. */
   httpRequest(route: string, method: string, status: number, seconds: number): void;
+  /** A request refused by admission control before any work: `queue_full`, `queue_timeout` or `client_closed`. */
+  requestShed(reason: string): void;
 }
 
 /** Records nothing: the default wherever no metrics are wired. */
@@ -40,4 +42,5 @@ export const noopMetrics: Metrics = {
   abuseBlocked() {},
   conversionGuard() {},
   httpRequest() {},
+  requestShed() {},
 };

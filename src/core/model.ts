@@ -134,6 +134,11 @@ export interface Verification {
   transaction?: Transaction | null;
   /** A service test number: nothing is sent, and analytics leave it out. */
   test?: boolean;
+  /**
+   * The length of its live code in UTF-8 bytes (characters, for every generated code), read from the
+   * sealed copy; null once the code is wiped. A check tells a candidate that cannot be it by this.
+   */
+  codeLength?: number | null;
 }
 
 export type FactorStatus = "unverified" | "verified";

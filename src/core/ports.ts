@@ -52,9 +52,22 @@ export interface Limiter {
   reset(rule: LimitRule, key: string): Promise<void>;
 }
 
+/** What the caller's connection tells a start or a resend while it runs. */
+export interface Caller {
+  /** Aborted once the caller has gone (its connection closed): from then on nothing is written. */
+  abort?: AbortSignal;
+  /**
+   * Called when the request has written its delivery and only waits for the provider's answer:
+   * whoever rations work between requests (admission control) can give its share to another.
+   */
+  waiting?(): void;
+}
+
 /** Asks the providers of a verification's delegated steps whether a code is theirs. */
 export interface DelegatedCodes {
   matches(verificationId: string, code: string): Promise<boolean>;
+  /** Whether a configured provider generates its own codes (whose length and alphabet are its own). */
+  delegates(provider: string): boolean;
 }
 
 /**

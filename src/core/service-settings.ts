@@ -41,6 +41,8 @@ export interface ServiceSettings {
   alphabet: CodeAlphabet;
   /** ISO 3166-1 alpha-2 codes this service may send to; null allows every country the configuration allows. */
   allowedCountries: string[] | null;
+  /** ISO 3166-1 alpha-2 country a number without a country calling code is read in, when the request names none. @default null */
+  defaultCountry: string | null;
   /** Locale used when neither the request nor the destination's country picks one. @default null (then `en`) */
   defaultLocale: string | null;
   templates: TemplateOverrides;
@@ -57,6 +59,7 @@ export interface ServiceSettings {
 export const DEFAULT_SETTINGS: ServiceSettings = {
   alphabet: "digits",
   allowedCountries: null,
+  defaultCountry: null,
   defaultLocale: null,
   templates: {},
   webOtpOrigin: null,
@@ -71,9 +74,4 @@ export function resolveSettings(stored: Partial<ServiceSettings> | undefined): S
     if (value !== undefined) settings[field] = value;
   }
   return settings;
-}
-
-/** What the user typed, in the form its code was generated in (alphanumeric codes are case-insensitive). */
-export function normalizeCandidate(candidate: string, alphabet: CodeAlphabet): string {
-  return alphabet === "alphanumeric" ? candidate.trim().toUpperCase() : candidate;
 }

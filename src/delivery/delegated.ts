@@ -10,6 +10,7 @@ const REACHED = new Set(["accepted", "sent", "delivered", "read"]);
  */
 export function createDelegatedCodes(store: Store, senders: ReadonlyMap<string, Sender>, timeoutMs = 5_000): DelegatedCodes {
   return {
+    delegates: (provider) => senders.get(provider)?.checkCode !== undefined,
     async matches(verificationId, code) {
       // Without a delegating provider there is nothing to ask (and no query to make).
       if (![...senders.values()].some((s) => s.checkCode)) return false;

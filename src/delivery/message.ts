@@ -1,5 +1,5 @@
 import { renderEmail } from "../core/messages/email.js";
-import { minutesLeft, renderMessage } from "../core/messages/render.js";
+import { renderMessage, secondsLeft } from "../core/messages/render.js";
 import type { OutboundMessage } from "../core/sender.js";
 import type { DeliveryJob } from "../core/store/deliveries.js";
 
@@ -10,7 +10,7 @@ export function render(job: DeliveryJob, code: string, now: number): OutboundMes
     locale,
     serviceName: job.serviceName,
     code,
-    minutesLeft: minutesLeft(job.expiresAt, now),
+    secondsLeft: secondsLeft(job.expiresAt, now),
     transaction: job.transaction,
     overrides: job.settings.templates,
     webOtpOrigin: job.settings.webOtpOrigin,

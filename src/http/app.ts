@@ -20,11 +20,13 @@ import type { Store } from "../core/store/index.js";
 import type { VerificationService } from "../core/verification/index.js";
 import { clientAbortResponse } from "./client-abort.js";
 import type { AppEnv } from "./context.js";
+import { DOCS_ASSETS, DOCS_ASSETS_PATH, docsAsset, isDocsAsset } from "./docs-assets.js";
 import { accessLog } from "./middleware/access-log.js";
 import { type Authenticator, requireApiKey } from "./middleware/auth.js";
 import { limitBody } from "./middleware/body-limit.js";
 import { limitPerKey } from "./middleware/limits.js";
 import { requestMetrics } from "./middleware/metrics.js";
+import { type MiddlewareStatus, withMiddlewareStatuses } from "./openapi.js";
 import { problem, problemFromError } from "./problem.js";
 import { abuseRoutes } from "./routes/abuse.js";
 import { adminRoutes } from "./routes/admin.js";
@@ -91,6 +93,24 @@ const blockReasons = (err: VerifydError): string[] => {
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 
 /**
+ * What the middleware in front of every `/v1` operation (createApp, below) may answer, whatever the
+ * operation; the OpenAPI document lists these on each operation.
+ */
+export const V1_MIDDLEWARE_STATUSES: readonly MiddlewareStatus[] = [
+  // limitBody: any method that may carry a body.
+  { status: 413, description: "Problem: `payload_too_large`", methods: ["post", "put", "patch", "delete"] },
+  // The JSON-only check: a POST that declares another media type.
+  { status: 415, description: "Problem: `unsupported_media_type`", methods: ["post"] },
+  // A body that is not JSON.
+  { status: 400, description: "Problem: `invalid_json`, `invalid_request`", withBody: true },
+  // requireApiKey.
+  { status: 401, description: "Problem: `unauthorized`" },
+  // limitPerKey: the key's request budget, and the limiter's store not answering.
+  { status: 429, description: "Problem: `rate_limited`" },
+  { status: 503, description: "Problem: `limiter_unavailable`" },
+];
+
+/**
  * Builds the HTTP API over services the composition root (compose.ts) built; it builds none itself.
  * Pure: no I/O happens until a request arrives.
  */
@@ -143,16 +163,38 @@ export function createApp(deps: AppDeps) {
     app.route(TWILIO_BASE_PATH, twilioCompatRoutes({ ...routeDeps, admin: deps.admin, basePath: TWILIO_BASE_PATH }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "verifyd",
-      version: deps.version ?? "dev",
-      description:
-        "Self-hosted verification: send a one-time code by phone and check it, or check authenticator-app (TOTP) codes. Errors are RFC 9457 problem documents.",
-    },
+  // Built on first request (the routes are all registered by then) and kept.
+  let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  app.get("/openapi.json", (c) => {
+    document ??= withMiddlewareStatuses(
+      app.getOpenAPI31Document({
+        openapi: "3.1.0",
+        info: {
+          title: "verifyd",
+          version: deps.version ?? "dev",
+          description:
+            "Self-hosted verification: send a one-time code by phone and check it, or check authenticator-app (TOTP) codes. Errors are RFC 9457 problem documents.",
+          license: { name: "Apache-2.0", url: "https://www.apache.org/licenses/LICENSE-2.0" },
+        },
+        // The verifyd that serves this document (it is reached at whatever address the caller used).
+        servers: [{ url: "/", description: "This verifyd" }],
+      }),
+      "/v1/",
+      V1_MIDDLEWARE_STATUSES,
+    );
+    return c.json(document);
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+  // Swagger UI's files come from verifyd itself, never a CDN: the page works with no internet access.
+  app.get("/docs", swaggerUI({ url: "/openapi.json", baseUrl: DOCS_ASSETS_PATH, validatorUrl: "none", title: "verifyd API" }));
+  app.get(`${DOCS_ASSETS_PATH}/swagger-ui-dist/:file`, (c) => {
+    const file = c.req.param("file");
+    if (!isDocsAsset(file)) return problem(c, { code: "route_not_found", detail: `GET ${c.req.path} is not an endpoint` });
+    return c.body(docsAsset(file), 200, {
+      "content-type": DOCS_ASSETS[file],
+      "cache-control": "public, max-age=3600",
+      "x-content-type-options": "nosniff",
+    });
+  });
 
   app.notFound((c) => problem(c, { code: "route_not_found", detail: `${c.req.method} ${c.req.path} is not an endpoint` }));
   app.onError((err, c) => {

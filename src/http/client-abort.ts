@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import type { Logger } from "pino";
+import { CallerGone } from "../core/errors.js";
 
 /**
  * The status a request gets in the access log and the request metric when its client hung up
@@ -21,10 +22,18 @@ function clientClosed(c: Context, err: unknown): boolean {
 
 /**
  * A client abort is not a server fault: logged at info level and answered (to no one) with 499,
+ * whether its body never arrived or it left before its start was written (`CallerGone`),
  * instead of an error-level "unhandled error" and a 500 that would page an operator. Undefined when
  * `err` is something else.
  */
 export function clientAbortResponse(c: Context, err: unknown, logger: Logger): Response | undefined {
+  if (err instanceof CallerGone) {
+    logger.info(
+      { request_id: c.get("requestId") },
+      "client closed the connection before its start was written; nothing was sent",
+    );
+    return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+  }
   if (!clientClosed(c, err)) return undefined;
   logger.info(
     { request_id: c.get("requestId"), reason: err instanceof Error ? err.message : String(err) },

@@ -38,6 +38,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: ContentfulStatusCode; titl
   channel_unavailable: { status: 503, title: "No delivery channel is available" },
   service_unavailable: { status: 503, title: "Temporarily unavailable" },
   limiter_unavailable: { status: 503, title: "Rate limits cannot be checked right now" },
+  overloaded: { status: 503, title: "Too many requests are in progress; retry later" },
 };
 
 const TYPE_BASE = "https://verifyd.dev/problems/";
@@ -50,20 +51,26 @@ export interface ProblemInput {
   extensions?: Record<string, unknown>;
 }
 
-/** An RFC 9457 problem document with verifyd's stable `code`. */
-export function problem(c: Context, input: ProblemInput): Response {
+/** The body of an RFC 9457 problem document with verifyd's stable `code`, about the path `instance`. */
+export function problemBody(input: ProblemInput, instance: string, requestId?: string) {
   const { status, title } = ERROR_TABLE[input.code];
-  const body = {
+  return {
     type: `${TYPE_BASE}${input.code.replaceAll("_", "-")}`,
     title,
     status,
     code: input.code,
     detail: input.detail,
-    instance: c.req.path,
-    request_id: c.get("requestId") as string | undefined,
+    instance,
+    request_id: requestId,
     ...(input.limit ? { limit: limitInfo(input.limit) } : {}),
     ...input.extensions,
   };
+}
+
+/** An RFC 9457 problem document with verifyd's stable `code`. */
+export function problem(c: Context, input: ProblemInput): Response {
+  const { status } = ERROR_TABLE[input.code];
+  const body = problemBody(input, c.req.path, c.get("requestId") as string | undefined);
   const headers: Record<string, string> = {
     "content-type": "application/problem+json",
     ...(input.limit ? rateLimitHeaders(input.limit) : {}),

@@ -1,14 +1,19 @@
 import { z } from "@hono/zod-openapi";
 import { canonicalLocale } from "../core/messages/locale.js";
+import { isKnownCountry } from "../core/phone.js";
 import { AMOUNT_PATTERN, MAX_PAYEE_LENGTH } from "../core/transaction.js";
 
 /** Request and response shapes; the OpenAPI document is generated from these. */
 
-const clientIp = z.union([z.ipv4(), z.ipv6()]).optional().openapi({
-  description:
-    "The end user's IP address, as seen by your login service. Per-IP limits apply only when it is given (or read from a trusted proxy header).",
-  example: "203.0.113.7",
-});
+// Each member names its JSON Schema format (the generator would call both the non-standard "ip").
+const clientIp = z
+  .union([z.ipv4().openapi({ format: "ipv4" }), z.ipv6().openapi({ format: "ipv6" })])
+  .optional()
+  .openapi({
+    description:
+      "The end user's IP address, as seen by your login service. Per-IP limits apply only when it is given (or read from a trusted proxy header).",
+    example: "203.0.113.7",
+  });
 
 const amount = z
   .string()
@@ -31,6 +36,16 @@ const payee = z
   .max(MAX_PAYEE_LENGTH)
   .regex(PAYEE_PATTERN, "must not hold control characters or braces")
   .openapi({ description: "PSD2 transaction binding: who is paid, shown in the message. Needs `amount`.", example: "ACME" });
+const phoneCountry = z
+  .string()
+  .regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code, e.g. GB")
+  .refine(isKnownCountry, "is not a country phone numbers can be read in")
+  .optional()
+  .openapi({
+    description:
+      "ISO 3166-1 alpha-2 country a `to` without a country calling code is read in (`020 7946 0958` with `GB`). Defaults to the service's `default_country`.",
+    example: "GB",
+  });
 const bothOrNeither = (b: { amount?: string; payee?: string }) => (b.amount === undefined) === (b.payee === undefined);
 const bothOrNeitherMessage = { message: "give amount and payee together", path: ["amount"] };
 
@@ -38,9 +53,10 @@ export const StartBody = z
   .object({
     to: z.string().min(1).max(254).optional().openapi({
       description:
-        "Phone number in E.164 form, or an email address (verified by the route's `email` steps). Required, except with `channel: inbound`, where it names the only number allowed to send the code.",
+        "Phone number in E.164 form (spaces, dashes and brackets allowed; `00` may stand for `+`), a national number with `country`, or an email address (verified by the route's `email` steps). Required, except with `channel: inbound`, where it names the only number allowed to send the code.",
       example: "+14155550100",
     }),
+    country: phoneCountry,
     channel: z.enum(["inbound", "sms", "whatsapp", "rcs", "voice", "email"]).optional().openapi({
       description:
         "One channel, the same as `channels: [channel]`; `email` for an email address. `inbound`: nothing is sent; the user sends the returned text to a business number (person-to-application verification).",
@@ -89,7 +105,11 @@ export const StartBody = z
 
 export const ClientIpBody = z.object({ client_ip: clientIp }).strict().openapi("ResendVerification");
 
-const code = z.string().min(1).max(32).openapi({ description: "The code the user typed.", example: "123456" });
+const code = z.string().min(1).max(32).openapi({
+  description:
+    "The code the user typed. Spaces, dashes and non-ASCII digits (fullwidth, Arabic-Indic…) are normalized before it is compared.",
+  example: "123456",
+});
 
 const bound = {
   amount: amount.optional().openapi({ description: "For a transaction-bound verification: the same amount as at the start." }),
@@ -105,6 +125,7 @@ export const CheckBody = z
 export const CheckByToBody = z
   .object({
     to: z.string().min(1).max(254).openapi({ description: "The phone number or email address.", example: "+14155550100" }),
+    country: phoneCountry,
     code,
     client_ip: clientIp,
     ...bound,
@@ -220,8 +241,13 @@ export const CheckResult = z
         "already_approved",
         "canceled",
         "transaction_mismatch",
+        "malformed_code",
       ])
-      .nullable(),
+      .nullable()
+      .openapi({
+        description:
+          "`malformed_code`: not the code's length or alphabet once spaces and dashes are removed; it spends no attempt.",
+      }),
     attempts_remaining: z.number().int(),
     verification_id: z.string().nullable(),
     test: z.literal(true).optional().openapi({ description: "Present when the verification is a service test number's." }),
@@ -308,7 +334,9 @@ export const CreatedFactorView = FactorView.extend({
 
 export const FactorList = z.object({ data: z.array(FactorView) }).openapi("FactorList");
 
-const challengeReason = z.enum(["wrong_code", "replayed", "locked", "not_found", "not_verified"]);
+const challengeReason = z.enum(["wrong_code", "replayed", "locked", "not_found", "not_verified", "malformed_code"]).openapi({
+  description: "`malformed_code`: not the factor's number of digits once spaces and dashes are removed; it counts no attempt.",
+});
 
 export const FactorVerifyResult = z
   .object({ valid: z.boolean(), status: factorStatus.nullable(), reason: challengeReason.nullable() })

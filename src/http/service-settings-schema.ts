@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { parseMailbox } from "../core/email.js";
 import { canonicalLocale } from "../core/messages/locale.js";
 import type { RouteStep, Service } from "../core/model.js";
-import { LINE_TYPES, normalizePhone } from "../core/phone.js";
+import { isKnownCountry, LINE_TYPES, normalizePhone } from "../core/phone.js";
 import { type ServiceSettings, TEMPLATE_SLOTS, type TemplateOverrides } from "../core/service-settings.js";
 
 /** The message, routing and test settings of `/v1/services` bodies, and their view. */
@@ -69,6 +69,11 @@ export const SettingsFields = {
   allowed_countries: z.array(country).min(1).max(250).nullable().openapi({
     description: "Only these destination countries are sent to (403 `blocked`, `country_not_allowed`); null allows all.",
   }),
+  default_country: country.refine(isKnownCountry, "is not a country phone numbers can be read in").nullable().openapi({
+    description:
+      "A number given without a country calling code (no `+`, no `00`) is read as a national number of this country, unless the request names one in `country`.",
+    example: "GB",
+  }),
   default_locale: locale.nullable().openapi({ description: "Locale when the request names none and the country maps to none." }),
   templates: Templates,
   webotp_origin: z
@@ -116,6 +121,7 @@ export function toSettingsPatch(input: SettingsInput) {
   const settings: Partial<ServiceSettings> = {};
   if (input.alphabet !== undefined) settings.alphabet = input.alphabet;
   if (input.allowed_countries !== undefined) settings.allowedCountries = input.allowed_countries;
+  if (input.default_country !== undefined) settings.defaultCountry = input.default_country;
   if (input.default_locale !== undefined) settings.defaultLocale = input.default_locale;
   if (input.templates !== undefined) settings.templates = input.templates as TemplateOverrides;
   if (input.webotp_origin !== undefined) settings.webOtpOrigin = input.webotp_origin;
@@ -146,6 +152,7 @@ export const SettingsView = z
     route: RouteView,
     country_routes: z.record(z.string(), RouteView),
     allowed_countries: z.array(z.string()).nullable(),
+    default_country: z.string().nullable(),
     default_locale: z.string().nullable(),
     templates: z.record(z.string(), z.record(z.string(), z.string())),
     webotp_origin: z.string().nullable(),
@@ -169,6 +176,7 @@ export function settingsView(s: Service): z.infer<typeof SettingsView> {
     route: routeView(s.route),
     country_routes: Object.fromEntries(Object.entries(s.countryRoutes).map(([c, r]) => [c, routeView(r)])),
     allowed_countries: s.settings.allowedCountries,
+    default_country: s.settings.defaultCountry,
     default_locale: s.settings.defaultLocale,
     templates: s.settings.templates as Record<string, Record<string, string>>,
     webotp_origin: s.settings.webOtpOrigin,

@@ -26,7 +26,8 @@ export function createLogger(level: string, destination: DestinationStream = std
   return pino(
     {
       level,
-      base: { service: "verifyd" },
+      // `name` says whose line it is; `service` is kept for the service id a request acts for.
+      base: { name: "verifyd" },
       redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
       timestamp: pino.stdTimeFunctions.isoTime,
     },

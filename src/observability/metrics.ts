@@ -14,6 +14,8 @@ export interface PromMetricsOptions {
   queuedDeliveries?: () => Promise<number>;
   /** Event webhooks waiting to be sent, read on each scrape. */
   pendingEvents?: () => Promise<number>;
+  /** Requests being worked on and waiting for a slot (admission control), read on each scrape. */
+  admission?: () => { inFlight: number; queued: number };
   /** Node.js process metrics (CPU, memory, event loop, GC). @default true */
   processMetrics?: boolean;
 }
@@ -99,7 +101,29 @@ export function createPromMetrics(options: PromMetricsOptions = {}): PromMetrics
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers,
   });
-  const { queuedDeliveries, pendingEvents } = options;
+  const shed = new Counter({
+    name: "verifyd_requests_shed_total",
+    help: "Requests refused by admission control before any work (503 overloaded), by reason: queue_full, queue_timeout, client_closed.",
+    labelNames: ["reason"] as const,
+    registers,
+  });
+  const { queuedDeliveries, pendingEvents, admission } = options;
+  new Gauge({
+    name: "verifyd_requests_in_flight",
+    help: "API requests being worked on (admission control's slots in use).",
+    registers,
+    collect() {
+      if (admission) this.set(admission().inFlight);
+    },
+  });
+  new Gauge({
+    name: "verifyd_requests_queued",
+    help: "API requests waiting for an admission control slot.",
+    registers,
+    collect() {
+      if (admission) this.set(admission().queued);
+    },
+  });
   new Gauge({
     name: "verifyd_events_pending",
     help: "Event webhooks waiting in the outbox to be sent (first tries and retries).",
@@ -134,5 +158,6 @@ export function createPromMetrics(options: PromMetricsOptions = {}): PromMetrics
     abuseBlocked: (rule) => abuseBlocked.inc({ rule }),
     conversionGuard: (action, reason) => conversionGuard.inc({ action, reason }),
     httpRequest: (route, method, status, seconds) => httpDuration.observe({ route, method, status: String(status) }, seconds),
+    requestShed: (reason) => shed.inc({ reason }),
   };
 }

@@ -9,6 +9,7 @@ import { createSqliteConversionStore } from "./sqlite/conversion.js";
 import { groupCommitFor, withGroupCommit } from "./sqlite/group-commit.js";
 import { createSqliteLimiter } from "./sqlite/limiter.js";
 import { migrateSqlite, type OpenedSqlite, openSqlite } from "./sqlite/open.js";
+import { lockForServing, type ServeLock } from "./sqlite/serve-lock.js";
 import { createSqliteStore } from "./sqlite/store.js";
 import { ensureSealed } from "./sqlite/vault-state.js";
 
@@ -21,6 +22,14 @@ import { ensureSealed } from "./sqlite/vault-state.js";
  */
 
 export type StoreConfig = Pick<Config, "dbPath" | "secret"> & Partial<Pick<Config, "databaseUrl" | "dbPoolSize">>;
+
+/**
+ * Claims the SQLite file for this server (see serve-lock.ts); throws `StartupError` when another
+ * process serves it. PostgreSQL is meant to be shared by many instances: nothing to claim.
+ */
+export function lockDatabaseForServing(config: Pick<StoreConfig, "dbPath" | "databaseUrl">): ServeLock | null {
+  return config.databaseUrl ? null : lockForServing(config.dbPath);
+}
 
 /** A password-free name of the selected database, for logs and CLI output. */
 export function describeDatabase(config: Pick<StoreConfig, "dbPath" | "databaseUrl">): string {

@@ -1,3 +1,4 @@
+import { sealedCodeLength } from "../core/codes.js";
 import type {
   AbuseBlock,
   AbuseMode,
@@ -55,6 +56,7 @@ export interface VerificationRow {
   amount: string | null;
   payee: string | null;
   test: boolean;
+  sealedCode: Buffer | null;
 }
 
 /** Routes written before steps had several providers stored `provider`; read them as one-provider steps. */
@@ -94,6 +96,7 @@ export function toVerification(r: VerificationRow, vault: NumberVault): Verifica
     locale: r.locale,
     transaction: readTransaction(r),
     test: r.test,
+    codeLength: r.sealedCode ? sealedCodeLength(r.sealedCode) : null,
   };
 }
 

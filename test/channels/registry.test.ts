@@ -57,3 +57,60 @@ describe("provider adapter registry", () => {
     }
   });
 });
+
+describe("provider settings that teach", () => {
+  const build = (providers: Record<string, { type: string } & Record<string, unknown>>) =>
+    buildSenders({ ...baseConfig, providers }, ADAPTER_TYPES, deps);
+  const problem = async (providers: Record<string, { type: string } & Record<string, unknown>>) => {
+    const err = await build(providers).then(
+      () => expect.unreachable(),
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  };
+  const TWILIO = { type: "twilio", accountSid: `AC${"a".repeat(32)}`, authToken: "token", from: "+15017122661" };
+
+  it("suggests the closest known type for a misspelled one", async () => {
+    expect(await problem({ sms: { ...TWILIO, type: "twillio" } })).toBe(
+      `config.providers.sms.type: unknown provider type "twillio" (did you mean "twilio"?) (known: ${Object.keys(ADAPTER_TYPES).join(", ")})`,
+    );
+  });
+
+  it("refuses an unknown key, naming it and the closest known one", async () => {
+    const { accountSid, ...rest } = TWILIO;
+    const message = await problem({ sms: { ...rest, acountSid: accountSid } });
+    expect(message).toContain("config.providers.sms.accountSid: required");
+    expect(message).toMatch(
+      /config\.providers\.sms\.acountSid: unknown setting \(did you mean "accountSid"\?\) \(known: accountSid, /,
+    );
+  });
+
+  it("refuses unknown keys inside nested settings too", async () => {
+    const message = await problem({
+      wa: { type: "vonage", apiKey: "k", apiSecret: "s", whatsappFrom: "14157386102", whatsappTemplate: { nmae: "otp" } },
+    });
+    expect(message).toContain('config.providers.wa.whatsappTemplate.nmae: unknown setting (did you mean "name"?)');
+  });
+
+  it("reports a missing field by name", async () => {
+    const { from: _from, ...rest } = TWILIO;
+    expect(await problem({ sms: rest })).toBe(
+      "invalid provider settings\n  config.providers.sms.from: set from or messagingServiceSid (SMS), and/or whatsappFrom (WhatsApp)",
+    );
+    const { customerId: _id, ...mc } = { type: "messagecentral", customerId: "C-1", password: "p" };
+    expect(await problem({ mc })).toBe("invalid provider settings\n  config.providers.mc.customerId: required");
+  });
+
+  it("reports what an adapter refuses while it is built as a ConfigError naming the provider", async () => {
+    const failing: AdapterType = {
+      schema: z.object({}),
+      create: () => {
+        throw new Error("set applicationId + privateKey or apiKey + apiSecret");
+      },
+    };
+    const err = await buildSenders({ ...baseConfig, providers: { v: { type: "failing" } } }, { failing }, deps).catch((e) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toBe("config.providers.v: set applicationId + privateKey or apiKey + apiSecret");
+  });
+});

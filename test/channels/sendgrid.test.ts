@@ -14,7 +14,7 @@ describe("sendgrid sender", () => {
   let sender: Sender;
 
   const email = (to = "ada@example.com"): OutboundMessage => {
-    const content = renderEmail({ locale: "en", serviceName: "Acme", code: "482913", minutesLeft: 10 });
+    const content = renderEmail({ locale: "en", serviceName: "Acme", code: "482913", secondsLeft: 600 });
     return {
       deliveryId: "dlv_0192aaaabbbbccccddddeeeeffff0001",
       verificationId: "ver_0192aaaabbbbccccddddeeeeffff0002",
@@ -52,7 +52,7 @@ describe("sendgrid sender", () => {
     expect(result).toEqual({ kind: "accepted", providerMessageId: fake.sent[0]?.messageId });
     const req = fake.requests[0];
     expect(req?.headers.authorization).toBe(`Bearer ${fake.apiKey}`);
-    const content = renderEmail({ locale: "en", serviceName: "Acme", code: "482913", minutesLeft: 10 });
+    const content = renderEmail({ locale: "en", serviceName: "Acme", code: "482913", secondsLeft: 600 });
     expect(fake.sent[0]?.body).toEqual({
       personalizations: [
         { to: [{ email: "ada@example.com" }], custom_args: { verifyd_delivery: "dlv_0192aaaabbbbccccddddeeeeffff0001" } },

@@ -9,7 +9,7 @@ const never = new AbortController().signal;
 const USER = { user: "relay-user", pass: "relay-pass-0123" };
 
 const email = (to = "ada@example.com", locale = "en"): OutboundMessage => {
-  const content = renderEmail({ locale, serviceName: "Acme", code: "482913", minutesLeft: 10 });
+  const content = renderEmail({ locale, serviceName: "Acme", code: "482913", secondsLeft: 600 });
   return {
     deliveryId: "dlv_0192aaaabbbbccccddddeeeeffff0001",
     verificationId: "ver_0192aaaabbbbccccddddeeeeffff0002",

@@ -11,7 +11,7 @@ const never = new AbortController().signal;
 const clock = new FakeClock();
 
 const spoken = (locale: string, serviceName = "Acme") =>
-  renderMessage({ channel: "voice", locale, serviceName, code: "482913", minutesLeft: 10 });
+  renderMessage({ channel: "voice", locale, serviceName, code: "482913", secondsLeft: 600 });
 
 const call: OutboundMessage = {
   deliveryId: "dlv_0192aaaabbbbccccddddeeeeffff0001",

@@ -20,7 +20,7 @@ describe("vonage voice", () => {
   let sender: Sender;
 
   const spoken = (locale: string) =>
-    renderMessage({ channel: "voice", locale, serviceName: "Acme", code: "482913", minutesLeft: 10 });
+    renderMessage({ channel: "voice", locale, serviceName: "Acme", code: "482913", secondsLeft: 600 });
   const call = (overrides: Partial<OutboundMessage> = {}): OutboundMessage => ({
     deliveryId: "dlv_0192aaaabbbbccccddddeeeeffff0001",
     verificationId: "ver_0192aaaabbbbccccddddeeeeffff0002",

@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import twilio from "twilio";
 import type RequestClient from "twilio/lib/base/RequestClient.js";
+import { createServerFor } from "../../src/main.js";
 import type { Harness } from "./harness.js";
 
 /** The Account SID the SDK insists on (it only checks the `AC` prefix); verifyd echoes it back. */
@@ -20,12 +20,13 @@ export class LocalVerifyClient extends twilio.RequestClient {
   }
 }
 
-/** Listens on 127.0.0.1 with the harness's app; returns the base URL and a closer. */
+/** Listens on 127.0.0.1 with the harness's runtime, as `verifyd serve` does; returns the base URL and a closer. */
 export async function listen(h: Harness): Promise<{ base: string; close: () => Promise<void> }> {
-  const server = serve({ fetch: h.runtime.app.fetch, port: 0, hostname: "127.0.0.1" });
+  const server = createServerFor(h.runtime, { host: "127.0.0.1", tls: undefined });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", () => resolve());
     server.once("error", reject);
+    server.listen(0, "127.0.0.1");
   });
   const { port } = server.address() as AddressInfo;
   return {

@@ -37,6 +37,11 @@ describe("access log", () => {
       expect(line.request_id).toMatch(/\S/);
       expect(line.duration_ms).toBeGreaterThanOrEqual(0);
     }
+    // One key per meaning: `service` is the service id, `name` says the line is verifyd's.
+    for (const raw of h.logs.filter((l) => l.includes('"msg":"request"'))) {
+      expect(raw.match(/"service":/g)).toHaveLength(1);
+      expect(raw).toContain('"name":"verifyd"');
+    }
     for (const raw of h.logs) {
       expect(raw).not.toContain("14155550188");
       expect(raw).not.toContain(code);

@@ -31,6 +31,7 @@ describe("service settings, templates and locales, WebOTP, PSD2, test numbers", 
       ],
       country_routes: { FR: [{ channel: "sms", providers: ["console"], fallback_after_seconds: null, line_types: null }] },
       allowed_countries: ["FR", "US"],
+      default_country: "FR",
       default_locale: "de",
       templates: { fr: { sms: "{code} est votre code {service}." }, "pt-BR": { rcs: "Seu codigo {service}: {code}" } },
       webotp_origin: "example.com",
@@ -206,5 +207,19 @@ describe("service settings, templates and locales, WebOTP, PSD2, test numbers", 
     expect(code).toMatch(/^[2-9A-HJKMNP-Z]{6}$/);
     const ok = await h.json("POST", `/v1/verifications/${id}/check`, { code: code.toLowerCase() });
     expect(ok.body).toMatchObject({ valid: true });
+  });
+});
+
+describe("the time left in a message", () => {
+  it("says seconds for a TTL under a minute, in the user's language", async () => {
+    const h = await createHarness({ VERIFYD_CODE_TTL: "3s" });
+    try {
+      await h.startVerification("+14155550100");
+      expect(h.sender.messages.at(-1)?.body).toContain("It expires in 3 seconds.");
+      await h.startVerification("+33612345678"); // France: the French text
+      expect(h.sender.messages.at(-1)?.body).toContain("Il expire dans 3 secondes.");
+    } finally {
+      await h.close();
+    }
   });
 });

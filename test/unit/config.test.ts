@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config/env.js";
+import { loadConfig, unknownVariableWarnings } from "../../src/config/env.js";
 import { ConfigError } from "../../src/config/errors.js";
 
 const SECRET = "s".repeat(40);
@@ -145,7 +145,12 @@ describe("the config file", () => {
     };
     bad({ providers: { t: { type: "twilio", authToken: "env:NOPE" } } }, "NOPE");
     bad({ route: [{ channel: "sms", providers: ["ghost"] }] }, 'provider "ghost" is not configured');
-    bad({ route: [{ channel: "fax", providers: ["console"] }] }, "config.route.0.channel");
+    bad({ route: [{ channel: "fax", providers: ["console"] }] }, "config.route[0].channel");
+    bad({ rout: [{ channel: "sms", providers: ["console"] }] }, 'config.rout: unknown setting (did you mean "route"?)');
+    bad(
+      { route: [{ channel: "sms", providers: ["console"], fallbackafter: "30s" }] },
+      'config.route[0].fallbackafter: unknown setting (did you mean "fallbackAfter"?) (known: channel, providers, fallbackAfter)',
+    );
     bad({ route: [{ channel: "sms", providers: ["console"], fallbackAfter: "soon" }] }, "fallbackAfter");
     bad({ route: [{ channel: "voice", providers: ["console"], lineTypes: ["landline"] }] }, "config.route.0.lineTypes.0");
     expectConfigError({ VERIFYD_ALLOW_EMAIL_DOMAINS: "not a domain" }, "VERIFYD_ALLOW_EMAIL_DOMAINS");
@@ -154,5 +159,65 @@ describe("the config file", () => {
       VERIFYD_SECRET: SECRET,
       VERIFYD_ADMIN_KEY: ADMIN,
     });
+  });
+});
+
+describe("a newcomer's configuration", () => {
+  it("reports every production problem at once", () => {
+    try {
+      loadConfig({ VERIFYD_ENV: "production", VERIFYD_EVENTS_URL: "https://hooks.example/verifyd" });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toBe(
+        [
+          "invalid configuration (4 problems)",
+          "route: the console channel prints codes and is refused in production (set VERIFYD_SENDER=http or configure a route)",
+          "VERIFYD_SECRET: required in production (or VERIFYD_SECRET_FILE)",
+          "VERIFYD_ADMIN_KEY: required in production (or VERIFYD_ADMIN_KEY_FILE)",
+          "VERIFYD_EVENTS_SECRET: required in production so the receiver can verify events",
+        ].join("\n  "),
+      );
+    }
+  });
+
+  it("reports a bad config file together with the environment's problems", () => {
+    try {
+      loadConfig(
+        { VERIFYD_CONFIG_FILE: "/etc/verifyd.json", VERIFYD_TLS_CERT_FILE: "/tls/cert.pem", VERIFYD_SECRET_FILE: "/nope" },
+        (path) => {
+          if (path === "/etc/verifyd.json") return JSON.stringify({ rout: [] });
+          throw new Error("ENOENT");
+        },
+      );
+      expect.unreachable();
+    } catch (err) {
+      const message = (err as Error).message;
+      expect(message).toMatch(/^invalid configuration \(3 problems\)/);
+      expect(message).toContain("VERIFYD_SECRET_FILE: cannot read /nope (ENOENT)");
+      expect(message).toContain("VERIFYD_TLS_CERT_FILE and VERIFYD_TLS_KEY_FILE: set both (HTTPS) or neither (HTTP)");
+      expect(message).toContain('config.rout: unknown setting (did you mean "route"?)');
+    }
+  });
+
+  it("names the closest known variable for a misspelled VERIFYD_* one", () => {
+    expect(
+      unknownVariableWarnings({
+        VERIFYD_SECRT: "x",
+        VERIFYD_CODE_LENGHT: "8",
+        VERIFYD_ADMIN_KEY_FIEL: "/run/secrets/admin",
+        VERIFYD_SECRET: "x",
+        VERIFYD_SECRET_FILE: "/x",
+        VERIFYD_LIMIT_SENDS_PER_DESTINATION: "5/10m",
+        VERIFYD_CACHE_DIR: "/var/cache/verifyd",
+        VERIFYD_SOMETHING_ELSE_ENTIRELY: "1",
+        PATH: "/usr/bin",
+      }),
+    ).toEqual([
+      "VERIFYD_ADMIN_KEY_FIEL is not a verifyd setting and is ignored; did you mean VERIFYD_ADMIN_KEY_FILE?",
+      "VERIFYD_CODE_LENGHT is not a verifyd setting and is ignored; did you mean VERIFYD_CODE_LENGTH?",
+      "VERIFYD_SECRT is not a verifyd setting and is ignored; did you mean VERIFYD_SECRET?",
+      "VERIFYD_SOMETHING_ELSE_ENTIRELY is not a verifyd setting and is ignored",
+    ]);
   });
 });

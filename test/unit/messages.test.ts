@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BUILTIN_LANGUAGES, isBuiltinLanguage } from "../../src/core/messages/builtin-templates.js";
 import { chooseLocale } from "../../src/core/messages/locale.js";
-import { renderMessage } from "../../src/core/messages/render.js";
+import { renderMessage, secondsLeft, timeLeftText } from "../../src/core/messages/render.js";
 import { countSegments } from "../../src/core/messages/segments.js";
 import { templateProblems } from "../../src/core/messages/validate.js";
 import { DEFAULT_SETTINGS, type ServiceSettings } from "../../src/core/service-settings.js";
@@ -39,7 +39,7 @@ describe("built-in templates", () => {
           locale,
           serviceName: LONG_NAME,
           code: CODE,
-          minutesLeft: 10,
+          secondsLeft: 600,
           transaction,
         });
         expect(countSegments(text).segments, text).toBe(1);
@@ -53,17 +53,17 @@ describe("built-in templates", () => {
   }
 
   it("keeps the English text and spells minutes in each language's plural forms", () => {
-    const en = (minutesLeft: number) =>
-      renderMessage({ channel: "sms", locale: "en", serviceName: "Acme", code: "123456", minutesLeft });
+    const en = (minutes: number) =>
+      renderMessage({ channel: "sms", locale: "en", serviceName: "Acme", code: "123456", secondsLeft: minutes * 60 });
     expect(en(10)).toBe("Your Acme code is 123456. It expires in 10 minutes. Do not share it.");
     expect(en(1)).toBe("Your Acme code is 123456. It expires in 1 minute. Do not share it.");
-    const ru = renderMessage({ channel: "sms", locale: "ru", serviceName: "Acme", code: "123456", minutesLeft: 5 });
+    const ru = renderMessage({ channel: "sms", locale: "ru", serviceName: "Acme", code: "123456", secondsLeft: 300 });
     expect(ru).toBe("Код Acme: 123456. Срок действия: 5 минут. Никому не сообщайте.");
   });
 
   it("keeps Latin-script languages in GSM-7 (no accidental UCS-2)", () => {
     for (const locale of ["en", "es", "pt", "fr", "de", "it", "id"]) {
-      const text = renderMessage({ channel: "sms", locale, serviceName: "Acme", code: "123456", minutesLeft: 10 });
+      const text = renderMessage({ channel: "sms", locale, serviceName: "Acme", code: "123456", secondsLeft: 600 });
       expect(countSegments(text).encoding, `${locale}: ${text}`).toBe("gsm7");
     }
   });
@@ -74,15 +74,84 @@ describe("built-in templates", () => {
       locale: "en",
       serviceName: "Bank",
       code: "123456",
-      minutesLeft: 5,
+      secondsLeft: 300,
       transaction: { amount: "EUR 12.50", payee: "ACME" },
     });
     expect(text).toBe("Bank: code 123456 to pay EUR 12.50 to ACME. It expires in 5 minutes. Do not share it.");
   });
 });
 
+describe("the time left, said honestly", () => {
+  /** Each built-in language's words for 3 seconds and for 90 seconds: never a minute for either. */
+  const SECONDS: Record<string, [string, string]> = {
+    en: ["3 seconds", "90 seconds"],
+    es: ["3 segundos", "90 segundos"],
+    pt: ["3 segundos", "90 segundos"],
+    fr: ["3 secondes", "90 secondes"],
+    de: ["3 Sekunden", "90 Sekunden"],
+    it: ["3 secondi", "90 secondi"],
+    id: ["3 detik", "90 detik"],
+    hi: ["3 सेकंड", "90 सेकंड"],
+    ar: ["3 ثوان", "90 ثانية"],
+    ru: ["3 секунды", "90 секунд"],
+    ja: ["3 秒", "90 秒"],
+    zh: ["3秒钟", "90秒钟"],
+  };
+
+  it("covers every built-in language", () => {
+    expect(Object.keys(SECONDS).sort()).toEqual([...BUILTIN_LANGUAGES].sort());
+  });
+
+  for (const locale of BUILTIN_LANGUAGES) {
+    it(`${locale}: says seconds for a TTL under a minute and for 90 s, and never rounds up`, () => {
+      const [three, ninety] = SECONDS[locale] as [string, string];
+      for (const transaction of [null, { amount: "EUR 12.50", payee: "ACME" }]) {
+        const text = (secondsLeft: number) =>
+          renderMessage({ channel: "sms", locale, serviceName: "Acme", code: "123456", secondsLeft, transaction });
+        // Not every payment text states the time left; those that do say it in seconds.
+        if (text(600).includes(timeLeftText(locale, 600))) {
+          expect(text(3)).toContain(three);
+          expect(text(90)).toContain(ninety);
+        }
+      }
+      expect(timeLeftText(locale, 3)).toBe(three);
+      expect(timeLeftText(locale, 90)).toBe(ninety);
+      // Past two minutes, whole minutes rounded down: 150 s is 2 minutes, not 3.
+      expect(timeLeftText(locale, 150)).toBe(timeLeftText(locale, 120));
+    });
+  }
+
+  it("words English exactly", () => {
+    const en = (seconds: number) => timeLeftText("en", seconds);
+    expect([en(1), en(3), en(59), en(60), en(90), en(119), en(120), en(179), en(600)]).toEqual([
+      "1 second",
+      "3 seconds",
+      "59 seconds",
+      "1 minute",
+      "90 seconds",
+      "119 seconds",
+      "2 minutes",
+      "2 minutes",
+      "10 minutes",
+    ]);
+  });
+
+  it("counts the time left to the nearest second, at least one", () => {
+    expect(secondsLeft(600_000, 3)).toBe(600); // a send a few milliseconds after the start says the whole TTL
+    expect(secondsLeft(3_000, 0)).toBe(3);
+    expect(secondsLeft(1_000, 1_000)).toBe(1);
+  });
+
+  it("keeps Latin-script languages in GSM-7 when the time is in seconds", () => {
+    for (const locale of ["en", "es", "pt", "fr", "de", "it", "id"]) {
+      const text = renderMessage({ channel: "sms", locale, serviceName: "Acme", code: "123456", secondsLeft: 45 });
+      expect(countSegments(text).encoding, `${locale}: ${text}`).toBe("gsm7");
+    }
+  });
+});
+
 describe("autofill lines", () => {
-  const base = { channel: "sms" as const, locale: "en", serviceName: "Example", code: "123456", minutesLeft: 10 };
+  const base = { channel: "sms" as const, locale: "en", serviceName: "Example", code: "123456", secondsLeft: 600 };
 
   it("ends the SMS with the WebOTP line `@host #code`", () => {
     const text = renderMessage({ ...base, webOtpOrigin: "example.com" });

@@ -34,3 +34,39 @@ describe("normalizePhone", () => {
     }
   });
 });
+
+describe("normalizePhone with numbers as people write them", () => {
+  const problem = (input: string, hints?: Parameters<typeof normalizePhone>[1]) => {
+    try {
+      normalizePhone(input, hints);
+    } catch (err) {
+      return (err as VerifydError).detail;
+    }
+    return expect.unreachable();
+  };
+
+  it("reads 00 as +, the international prefix of most of the world", () => {
+    expect(normalizePhone("0044 20 7946 0958")).toMatchObject({ e164: "+442079460958", country: "GB" });
+    expect(normalizePhone(" 0049 151 12345678", { country: "US" }).e164).toBe("+4915112345678");
+  });
+
+  it("reads a national number in the request's country, else the service's default country", () => {
+    expect(normalizePhone("020 7946 0958", { country: "GB" })).toMatchObject({ e164: "+442079460958", country: "GB" });
+    expect(normalizePhone("020 7946 0958", { defaultCountry: "GB" }).e164).toBe("+442079460958");
+    expect(normalizePhone("(415) 555-0100", { country: "US", defaultCountry: "GB" }).e164).toBe("+14155550100");
+    // A number with its country calling code keeps it, whatever the hints say.
+    expect(normalizePhone("+49 151 12345678", { country: "GB" }).e164).toBe("+4915112345678");
+  });
+
+  it("says what is missing or wrong, exactly", () => {
+    expect(problem("020 7946 0958")).toBe(
+      '"to" has no country calling code; write it in E.164 form (+14155550100), begin it with 00, or give "country" for a national number',
+    );
+    expect(problem("123 456 7890", { country: "US" })).toBe('"to" is not a valid number of US');
+    expect(problem("020 7946 0958", { country: "US" })).toBe('"to" is too long');
+    expect(problem("020 7946 0958", { defaultCountry: "ZZ" })).toBe(
+      '"to" cannot be read as a national number of ZZ, which is not a known country',
+    );
+    expect(problem("0044 20")).toBe('"to" is too short');
+  });
+});

@@ -6,7 +6,7 @@ import { renderMessage } from "../../src/core/messages/render.js";
 import { templateProblems } from "../../src/core/messages/validate.js";
 import { DEFAULT_SETTINGS } from "../../src/core/service-settings.js";
 
-const input = { serviceName: "Acme", code: "482913", minutesLeft: 10 };
+const input = { serviceName: "Acme", code: "482913", secondsLeft: 600 };
 const payment = { ...input, transaction: { amount: "EUR 12.50", payee: "ACME" } };
 
 describe("spoken and email texts", () => {

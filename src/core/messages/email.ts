@@ -1,5 +1,5 @@
 import type { MessageInput } from "./render.js";
-import { fill, minutesText, renderMessage, templateFor } from "./render.js";
+import { fill, renderMessage, templateFor, timeLeftText } from "./render.js";
 
 /** A verification email: its subject and the same text as plain text and as HTML. */
 export interface EmailContent {
@@ -39,7 +39,7 @@ export function renderEmail(input: Omit<MessageInput, "channel">): EmailContent 
   const subject = fill(templateFor(input.locale, "email_subject", input.overrides), {
     service: input.serviceName,
     code: input.code,
-    minutes: minutesText(input.locale, input.minutesLeft),
+    minutes: timeLeftText(input.locale, input.secondsLeft),
     amount: input.transaction?.amount ?? "",
     payee: input.transaction?.payee ?? "",
   })

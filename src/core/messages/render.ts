@@ -20,8 +20,8 @@ export interface MessageInput {
   locale: string;
   serviceName: string;
   code: string;
-  /** Whole minutes left before the code expires, at least 1. */
-  minutesLeft: number;
+  /** Whole seconds left before the code expires, at least 1 (see `secondsLeft`). */
+  secondsLeft: number;
   transaction?: Transaction | null;
   overrides?: TemplateOverrides;
   webOtpOrigin?: string | null;
@@ -53,29 +53,38 @@ export function templateFor(locale: string, slot: TemplateSlot, overrides: Templ
   return builtinText(isBuiltinLanguage(language) ? language : "en", slot);
 }
 
-/** "10 minutes", "10 Minuten", "10分钟": the language's own plural forms, ASCII digits and plain spaces. */
-/** One formatter per locale: building an Intl.NumberFormat costs far more than formatting with it. */
-const minuteFormats = new Map<string, Intl.NumberFormat>();
+/** One formatter per locale and unit: building an Intl.NumberFormat costs far more than formatting with it. */
+const unitFormats = new Map<string, Intl.NumberFormat>();
 
-function minuteFormat(locale: string): Intl.NumberFormat {
-  let format = minuteFormats.get(locale);
+function unitFormat(locale: string, unit: "minute" | "second"): Intl.NumberFormat {
+  const key = `${unit}:${locale}`;
+  let format = unitFormats.get(key);
   if (!format) {
     try {
-      format = new Intl.NumberFormat(locale, { style: "unit", unit: "minute", unitDisplay: "long", numberingSystem: "latn" });
+      format = new Intl.NumberFormat(locale, { style: "unit", unit, unitDisplay: "long", numberingSystem: "latn" });
     } catch {
-      format = new Intl.NumberFormat("en", { style: "unit", unit: "minute", unitDisplay: "long" });
+      format = new Intl.NumberFormat("en", { style: "unit", unit, unitDisplay: "long" });
     }
     // Locales come from a closed list plus service overrides: the map stays small, but bound it anyway.
-    if (minuteFormats.size < 256) minuteFormats.set(locale, format);
+    if (unitFormats.size < 512) unitFormats.set(key, format);
   }
   return format;
 }
 
-export function minutesText(locale: string, minutes: number): string {
+/**
+ * The time left as the user reads it, in the language's own plural forms, ASCII digits and plain
+ * spaces ("10 minutes", "10 Minuten", "10分钟", "30 secondes"). Never longer than the time really
+ * left: under a minute, or between one and two, it is said in seconds ("90 seconds", not "2
+ * minutes" nor "1 minute"); beyond, in whole minutes rounded down.
+ */
+export function timeLeftText(locale: string, seconds: number): string {
+  const whole = Math.max(1, Math.floor(seconds));
+  const inSeconds = whole < 120 && whole % 60 !== 0;
+  const text = inSeconds
+    ? unitFormat(locale, "second").format(whole)
+    : unitFormat(locale, "minute").format(Math.floor(whole / 60));
   // No-break spaces would push a GSM-7 text into UCS-2.
-  return minuteFormat(locale)
-    .format(minutes)
-    .replace(/[\u00a0\u202f]/g, " ");
+  return text.replace(/[\u00a0\u202f]/g, " ");
 }
 
 export function fill(template: string, values: Record<(typeof PLACEHOLDERS)[number], string>): string {
@@ -95,7 +104,7 @@ export function renderMessage(input: MessageInput): string {
   const values = {
     service: input.serviceName,
     code: input.channel === "voice" ? spokenCode(input.code, languageOf(input.locale)) : input.code,
-    minutes: minutesText(input.locale, input.minutesLeft),
+    minutes: timeLeftText(input.locale, input.secondsLeft),
     amount: input.transaction?.amount ?? "",
     payee: input.transaction?.payee ?? "",
   };
@@ -113,7 +122,10 @@ export function renderMessage(input: MessageInput): string {
   return full;
 }
 
-/** Whole minutes before `expiresAt`, at least 1. */
-export function minutesLeft(expiresAt: number, now: number): number {
-  return Math.max(1, Math.ceil((expiresAt - now) / 60_000));
+/**
+ * Seconds before `expiresAt`, to the nearest second (a send a few milliseconds after the start still
+ * says the whole TTL), at least 1.
+ */
+export function secondsLeft(expiresAt: number, now: number): number {
+  return Math.max(1, Math.round((expiresAt - now) / 1000));
 }

@@ -1,6 +1,6 @@
 import { ALPHABETS, type ServiceSettings, TEMPLATE_SLOTS } from "../service-settings.js";
 import { LONGEST_AMOUNT, MAX_PAYEE_LENGTH } from "../transaction.js";
-import { autofillLines, fill, minutesText, PLACEHOLDERS } from "./render.js";
+import { autofillLines, fill, PLACEHOLDERS, timeLeftText } from "./render.js";
 import { countSegments } from "./segments.js";
 
 /** One problem of a service's settings, as a JSON Pointer into the request and a sentence. */
@@ -10,8 +10,8 @@ export interface SettingsProblem {
 }
 
 const LONGEST_CODE = "0".repeat(10);
-/** The longest TTL is 10 minutes, so `{minutes}` takes one of 1…10. */
-const MINUTE_VALUES = Array.from({ length: 10 }, (_, i) => i + 1);
+/** `{minutes}` says 1…119 seconds, or 2…10 minutes (the longest TTL), as `timeLeftText` words them. */
+const SECONDS_LEFT = [...Array.from({ length: 119 }, (_, i) => i + 1), ...Array.from({ length: 9 }, (_, i) => (i + 2) * 60)];
 
 /**
  * Checks template overrides against the rest of the settings and the service name. Each override
@@ -62,7 +62,7 @@ export function templateProblems(settings: ServiceSettings, serviceName: string)
 
 /** The SMS with the longest values, the one whose segments are counted. */
 function longestSms(template: string, locale: string, serviceName: string, settings: ServiceSettings): string {
-  const minutes = MINUTE_VALUES.map((m) => minutesText(locale, m)).reduce((a, b) =>
+  const minutes = SECONDS_LEFT.map((s) => timeLeftText(locale, s)).reduce((a, b) =>
     countSegments(b).units > countSegments(a).units ? b : a,
   );
   const body = fill(template, {

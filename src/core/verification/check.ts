@@ -1,9 +1,9 @@
+import { type CodeShape, fitsShape, normalizeCandidate } from "../code-input.js";
 import { parseDestination } from "../destination.js";
 import { noopEventSink, verificationData } from "../events.js";
 import { clearFailedChecks, guardFailedChecks, recordFailedCheck } from "../guards.js";
 import { noopMetrics } from "../metrics.js";
 import type { Service, Verification, VerificationStatus } from "../model.js";
-import { normalizeCandidate } from "../service-settings.js";
 import { sameTransaction, type Transaction, transactionBinding } from "../transaction.js";
 import type { VerificationDeps } from "./deps.js";
 import { effectiveStatus } from "./status.js";
@@ -21,7 +21,9 @@ export type CheckReason =
   | "already_approved"
   | "canceled"
   /** The right or wrong code, but not the amount and payee it was issued for: counted as a failed attempt. */
-  | "transaction_mismatch";
+  | "transaction_mismatch"
+  /** Not the length or alphabet of the code, once spaces and dashes are removed: it cannot be right, so nothing is counted. */
+  | "malformed_code";
 
 /** Every well-formed check ends in one of these: data, not an error. */
 export interface CheckOutcome {
@@ -32,7 +34,8 @@ export interface CheckOutcome {
   verification: Verification | null;
 }
 
-export type CheckTarget = { id: string } | { to: string };
+/** A verification by id, or the live one of a number (`country` reads a national number, as at the start). */
+export type CheckTarget = { id: string } | { to: string; country?: string | null };
 
 export function createCheckFlow(deps: VerificationDeps) {
   const { store, clock, codes, limiter } = deps;
@@ -45,11 +48,21 @@ export function createCheckFlow(deps: VerificationDeps) {
   };
 
   /** The live verification for a number or address, else its latest one (to explain why a check fails). */
-  async function findByDestination(service: Service, input: string): Promise<Verification | null> {
-    const { to } = parseDestination(input);
+  async function findByDestination(service: Service, input: string, country?: string | null): Promise<Verification | null> {
+    const { to } = parseDestination(input, { country, defaultCountry: service.settings.defaultCountry });
     return (
       (await store.findPendingByDestination(service.id, to, clock.now())) ?? (await store.findLatestByDestination(service.id, to))
     );
+  }
+
+  /**
+   * The shape the live code of a pending verification has; null when there is none to tell by: the
+   * code is wiped, or a provider of its route sends codes of its own (of a length verifyd does not set).
+   */
+  function liveCodeShape(service: Service, v: Verification): CodeShape | null {
+    if (v.codeLength == null || effectiveStatus(v, clock.now()) !== "pending") return null;
+    if (v.route.some((step) => step.providers.some((p) => deps.delegated?.delegates(p)))) return null;
+    return { length: v.codeLength, alphabet: v.test ? null : service.settings.alphabet };
   }
 
   async function refusedOutcome(v: Verification): Promise<CheckOutcome> {
@@ -76,7 +89,8 @@ export function createCheckFlow(deps: VerificationDeps) {
 
   return {
     /**
-     * Checks a code. Order: find → failed-check limits → atomic attempt count → constant-time
+     * Checks a code. Order: find → failed-check limits → the code's shape (a candidate that cannot
+     * be the code is answered `malformed_code` and counts nowhere) → atomic attempt count → constant-time
      * compare → conditional approval (so concurrent correct checks approve exactly once).
      */
     async check(
@@ -87,7 +101,10 @@ export function createCheckFlow(deps: VerificationDeps) {
       transaction?: Transaction | null,
     ): Promise<CheckOutcome> {
       const code = normalizeCandidate(typed, service.settings.alphabet);
-      const v = "id" in target ? await store.getVerification(service.id, target.id) : await findByDestination(service, target.to);
+      const v =
+        "id" in target
+          ? await store.getVerification(service.id, target.id)
+          : await findByDestination(service, target.to, target.country);
       if (!v) {
         codes.hash("ver_unknown", code); // same work as a real comparison: unknown ids do not answer faster
         return tallied({ valid: false, status: null, reason: "not_found", attemptsRemaining: 0, verification: null });
@@ -104,6 +121,16 @@ export function createCheckFlow(deps: VerificationDeps) {
         });
       }
       await guardFailedChecks(limiter, v.to, clientIp);
+      const shape = liveCodeShape(service, v);
+      if (shape && !fitsShape(code, shape)) {
+        return tallied({
+          valid: false,
+          status: "pending",
+          reason: "malformed_code",
+          attemptsRemaining: Math.max(0, v.maxChecks - v.checks),
+          verification: v,
+        });
+      }
       const attempt = await store.recordCheck(service.id, v.id, clock.now());
       if (attempt.kind === "refused") return tallied(await refusedOutcome(attempt.verification ?? v));
 

@@ -1,7 +1,7 @@
 import { generateCode } from "../codes.js";
-import { VerifydError } from "../errors.js";
+import { stopIfCallerGone, VerifydError } from "../errors.js";
 import type { Service, Verification } from "../model.js";
-import type { Ids } from "../ports.js";
+import type { Caller, Ids } from "../ports.js";
 import { ALPHABETS } from "../service-settings.js";
 import type { NewDelivery } from "../store/deliveries.js";
 import { transactionBinding } from "../transaction.js";
@@ -27,8 +27,11 @@ export function newDelivery(ids: Ids, v: Verification, step: number, now: number
 export function createResendFlow(deps: VerificationDeps, status: StatusFlow, admission: Admission) {
   const { store, clock, ids, codes, dispatcher } = deps;
 
-  /** Resends a verification known to be pending; the store has the last word on races. */
-  async function resendLive(service: Service, v: Verification, clientIp: string | null | undefined) {
+  /**
+   * Resends a verification known to be pending; the store has the last word on races. Nothing is
+   * written once the caller has gone; once written, the resend is sent.
+   */
+  async function resendLive(service: Service, v: Verification, clientIp: string | null | undefined, caller?: Caller) {
     const now = clock.now();
     const { policy } = service;
     if (v.sends >= v.maxSends) {
@@ -53,6 +56,7 @@ export function createResendFlow(deps: VerificationDeps, status: StatusFlow, adm
       secrets = { codeHash: codes.hash(v.id, code, transactionBinding(v.transaction)), sealedCode: codes.seal(v.id, code) };
     }
     const delivery = v.test ? undefined : newDelivery(ids, v, v.currentStep, now);
+    stopIfCallerGone(caller?.abort);
     const outcome = await store.recordResend({
       id: v.id,
       now,
@@ -69,18 +73,19 @@ export function createResendFlow(deps: VerificationDeps, status: StatusFlow, adm
     }
     if (!delivery) return outcome.verification; // a test number: nothing is sent
     await deps.conversion?.countSend(v);
+    caller?.waiting?.();
     return status.afterDispatch(service, outcome.verification, await dispatcher.dispatch(delivery.id));
   }
 
   return {
     resendLive,
 
-    async resend(service: Service, id: string, clientIp?: string | null): Promise<Verification> {
+    async resend(service: Service, id: string, clientIp?: string | null, caller?: Caller): Promise<Verification> {
       const v = await status.mustFind(service, id);
       if (v.inboundChannels)
         throw new VerifydError("invalid_request", "an inbound verification is approved by the user's message");
       status.mustBePending(v, clock.now());
-      return resendLive(service, v, clientIp);
+      return resendLive(service, v, clientIp, caller);
     },
   };
 }

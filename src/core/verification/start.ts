@@ -1,10 +1,12 @@
+import { normalizeCandidate } from "../code-input.js";
 import { generateCode } from "../codes.js";
 import { type Destination, parseDestination } from "../destination.js";
-import { VerifydError } from "../errors.js";
+import { stopIfCallerGone, VerifydError } from "../errors.js";
 import { noopEventSink, verificationData } from "../events.js";
 import type { StartSignals } from "../guards.js";
 import { noopMetrics } from "../metrics.js";
 import type { Channel, RouteStep, Service, Verification } from "../model.js";
+import type { Caller } from "../ports.js";
 import { ALPHABETS } from "../service-settings.js";
 import { localeFor, testCodeFor } from "../start-options.js";
 import { deliveryJob } from "../store/deliveries.js";
@@ -17,6 +19,8 @@ import type { StatusFlow } from "./status.js";
 export interface StartInput {
   /** A phone number (E.164) or an email address. */
   to: string;
+  /** ISO 3166-1 alpha-2: the country a national `to` (no `+`, no `00`) is read in; else the service's default country. */
+  country?: string | null;
   /** Channels the user prefers, in order; narrows the service's route. */
   channels?: readonly Channel[];
   /** The end user's IP, passed by the integrator (the TCP peer of a sidecar is the login service). */
@@ -27,6 +31,11 @@ export interface StartInput {
   transaction?: Transaction | null;
   /** The integrator's device and user ids, counted by the per-device and per-user start limits. */
   signals?: StartSignals;
+  /**
+   * The caller's connection. A start whose caller left before its write committed writes and sends
+   * nothing (it throws `CallerGone`); `waiting` is called before the inline send.
+   */
+  caller?: Caller;
 }
 
 /** A rival start can win the destination's one live verification this many times before a start gives up. */
@@ -49,6 +58,7 @@ export function createStartFlow(
     input: StartInput,
     destination: Destination,
     route: RouteStep[],
+    code: string,
     test: boolean,
     now: number,
   ): Verification {
@@ -74,6 +84,7 @@ export function createStartFlow(
       locale: localeFor(service, input.locale, destination.country),
       transaction: input.transaction ?? null,
       test,
+      codeLength: Buffer.byteLength(code, "utf8"),
     };
   }
 
@@ -90,13 +101,25 @@ export function createStartFlow(
     now: number,
   ): Promise<Verification | null> {
     const id = ids.verification();
-    const code = testCode ?? generateCode(service.policy.codeLength, ALPHABETS[service.settings.alphabet]);
-    const v = newVerification(id, service, input, destination, route, testCode !== null, now);
+    // A fixed test code is kept in the form typed codes are compared in, so it matches however it is typed.
+    const code =
+      testCode === null
+        ? generateCode(service.policy.codeLength, ALPHABETS[service.settings.alphabet])
+        : normalizeCandidate(testCode, service.settings.alphabet);
+    const v = newVerification(id, service, input, destination, route, code, testCode !== null, now);
     // A test number gets no delivery row at all, so no provider can ever be called for it.
     // The first delivery is written already claimed for the inline send below.
     const first = v.test ? null : { ...newDelivery(ids, v, 0, now), leaseUntil: now + dispatcher.leaseMs };
     const secrets = { codeHash: codes.hash(id, code, transactionBinding(v.transaction)), sealedCode: codes.seal(id, code) };
+    const abort = input.caller?.abort;
+    stopIfCallerGone(abort);
     if (!(await store.createVerification(v, secrets, first))) return null;
+    // Settled right after its commit: an abort seen now came before the commit. Nobody was told of
+    // this verification, so it is closed unsent (its claimed delivery is never sent) and unannounced.
+    if (abort?.aborted) {
+      await store.closeVerification(v.id, "canceled", clock.now());
+      stopIfCallerGone(abort);
+    }
     if (first) {
       metrics.verificationStarted(service.id, first.channel, destination.country);
       await deps.conversion?.countSend(v);
@@ -106,6 +129,7 @@ export function createStartFlow(
     if (!first) return v;
     // Written claimed, the first delivery is on its first try: the job is described here, not read back.
     const job = deliveryJob({ delivery: { ...first, tries: 1 }, verification: v, service, sealedCode: secrets.sealedCode });
+    input.caller?.waiting?.();
     return status.afterDispatch(service, v, await dispatcher.dispatchClaimed(job));
   }
 
@@ -115,7 +139,11 @@ export function createStartFlow(
      * for the same payment, else canceled) → admission of the send → write → inline send.
      */
     async start(service: Service, input: StartInput): Promise<Verification> {
-      const destination = parseDestination(input.to);
+      stopIfCallerGone(input.caller?.abort);
+      const destination = parseDestination(input.to, {
+        country: input.country,
+        defaultCountry: service.settings.defaultCountry,
+      });
       const transaction = input.transaction ?? null;
       const testCode = testCodeFor(service, destination.to);
       const test = testCode !== null;
@@ -123,7 +151,8 @@ export function createStartFlow(
       for (let round = 0; round < START_ROUNDS; round++) {
         const now = clock.now();
         const live = await store.findPendingByDestination(service.id, destination.to, now);
-        if (live && sameTransaction(live.transaction, transaction)) return resend.resendLive(service, live, input.clientIp);
+        if (live && sameTransaction(live.transaction, transaction))
+          return resend.resendLive(service, live, input.clientIp, input.caller);
         // Another payment needs another code: the live one is canceled rather than resent with the wrong amount.
         if (live) await status.closeCanceled(live, now);
         if (!test) await admission.admitSend({ ...destination, channel: route[0]?.channel }, input.clientIp, true);

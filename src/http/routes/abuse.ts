@@ -50,6 +50,7 @@ export const toAbuseBlockView = (b: AbuseBlock) => ({
 
 const listDef = createRoute({
   method: "get",
+  operationId: "listAbuseBlocks",
   path: "/blocks",
   summary: "List active automatic blocks (admin keys only)",
   description: "Blocks opened by the conversion guard that are neither lifted nor expired, newest first.",
@@ -58,6 +59,7 @@ const listDef = createRoute({
 });
 const liftDef = createRoute({
   method: "delete",
+  operationId: "liftAbuseBlock",
   path: "/blocks/{id}",
   summary: "Lift an automatic block (admin keys only)",
   description: "Sends to its prefix or country are accepted again at once, and its counters restart from zero.",

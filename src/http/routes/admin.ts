@@ -174,6 +174,7 @@ export const toKeyView = (k: ApiKeyEntry) => ({
 
 const createServiceDef = createRoute({
   method: "post",
+  operationId: "createService",
   path: "/services",
   summary: "Create a service (admin keys only)",
   description: "Unset policy fields take the configured defaults; the route is the default service's.",
@@ -183,6 +184,7 @@ const createServiceDef = createRoute({
 });
 const listServicesDef = createRoute({
   method: "get",
+  operationId: "listServices",
   path: "/services",
   summary: "List services (admin keys only)",
   security,
@@ -190,6 +192,7 @@ const listServicesDef = createRoute({
 });
 const getServiceDef = createRoute({
   method: "get",
+  operationId: "getService",
   path: "/services/{id}",
   summary: "Read a service (admin keys only)",
   security,
@@ -198,6 +201,7 @@ const getServiceDef = createRoute({
 });
 const updateServiceDef = createRoute({
   method: "patch",
+  operationId: "updateService",
   path: "/services/{id}",
   summary: "Change a service's name or policy (admin keys only)",
   description: "Fields left out are unchanged. Keys already in use see the change within 5 seconds.",
@@ -207,6 +211,7 @@ const updateServiceDef = createRoute({
 });
 const createKeyDef = createRoute({
   method: "post",
+  operationId: "createApiKey",
   path: "/keys",
   summary: "Create an API key for a service (admin keys only)",
   description: "The answer holds the key itself, once; it cannot be read again.",
@@ -216,6 +221,7 @@ const createKeyDef = createRoute({
 });
 const listKeysDef = createRoute({
   method: "get",
+  operationId: "listApiKeys",
   path: "/keys",
   summary: "List API keys (admin keys only)",
   description: "Never their secrets. Narrow to one service with `service_id`.",
@@ -225,6 +231,7 @@ const listKeysDef = createRoute({
 });
 const revokeKeyDef = createRoute({
   method: "delete",
+  operationId: "revokeApiKey",
   path: "/keys/{id}",
   summary: "Revoke an API key (admin keys only)",
   description: "Takes effect within 5 seconds. Revoking a revoked key keeps its first revocation time.",

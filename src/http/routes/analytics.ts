@@ -95,6 +95,7 @@ const RecentView = z
 
 const funnelDef = createRoute({
   method: "get",
+  operationId: "getAnalytics",
   path: "/",
   summary: "Conversion funnel per group",
   description:
@@ -105,6 +106,7 @@ const funnelDef = createRoute({
 });
 const recentDef = createRoute({
   method: "get",
+  operationId: "listRecentVerifications",
   path: "/recent",
   summary: "The newest verifications with their delivery attempts (numbers masked)",
   security,

@@ -41,6 +41,7 @@ const ErasureView = z
 
 const eraseRouteDef = createRoute({
   method: "post",
+  operationId: "eraseDestination",
   path: "/",
   summary: "Erase every row about a phone number or email address (admin keys only)",
   description:

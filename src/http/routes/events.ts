@@ -67,6 +67,7 @@ const toEventView = (e: EventEntry) => ({
 
 const listDef = createRoute({
   method: "get",
+  operationId: "listEvents",
   path: "/events",
   summary: "List event webhooks, newest first (e.g. `?status=dead`)",
   description: "An admin key sees every service's events; a service key its own service's.",
@@ -76,6 +77,7 @@ const listDef = createRoute({
 });
 const redeliverDef = createRoute({
   method: "post",
+  operationId: "redeliverEvent",
   path: "/events/{id}/redeliver",
   summary: "Send an event again now (a dead one above all)",
   description:

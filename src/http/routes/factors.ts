@@ -41,6 +41,7 @@ export function toFactorView(f: Factor) {
 
 const createRouteDef = createRoute({
   method: "post",
+  operationId: "createFactor",
   path: "/",
   summary: "Create an authenticator-app (TOTP) factor",
   description:
@@ -51,6 +52,7 @@ const createRouteDef = createRoute({
 });
 const listRouteDef = createRoute({
   method: "get",
+  operationId: "listFactors",
   path: "/",
   summary: "List an entity's factors",
   security,
@@ -59,6 +61,7 @@ const listRouteDef = createRoute({
 });
 const getRouteDef = createRoute({
   method: "get",
+  operationId: "getFactor",
   path: "/{id}",
   summary: "Read a factor",
   security,
@@ -67,6 +70,7 @@ const getRouteDef = createRoute({
 });
 const deleteRouteDef = createRoute({
   method: "delete",
+  operationId: "deleteFactor",
   path: "/{id}",
   summary: "Delete a factor",
   security,
@@ -75,6 +79,7 @@ const deleteRouteDef = createRoute({
 });
 const verifyRouteDef = createRoute({
   method: "post",
+  operationId: "verifyFactor",
   path: "/{id}/verify",
   summary: "Activate a factor with a first code from the app",
   description: "Every well-formed request answers 200: `valid` says whether the code was accepted, `reason` why not.",
@@ -84,6 +89,7 @@ const verifyRouteDef = createRoute({
 });
 const challengeRouteDef = createRoute({
   method: "post",
+  operationId: "createChallenge",
   path: "/",
   summary: "Check an authenticator-app code",
   description:

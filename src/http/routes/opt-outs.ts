@@ -49,6 +49,7 @@ export const toOptOutView = (o: OptOut) => ({
 
 const listRouteDef = createRoute({
   method: "get",
+  operationId: "listOptOuts",
   path: "/",
   summary: "List opt-outs (admin keys only)",
   description: "Newest first, at most 100; narrow with `phone` and `channel`.",
@@ -58,6 +59,7 @@ const listRouteDef = createRoute({
 });
 const addRouteDef = createRoute({
   method: "post",
+  operationId: "createOptOut",
   path: "/",
   summary: "Opt a number out of a channel (admin keys only)",
   description: "Nothing more is sent to the number on that channel. An existing opt-out is kept as it was.",
@@ -67,6 +69,7 @@ const addRouteDef = createRoute({
 });
 const removeRouteDef = createRoute({
   method: "delete",
+  operationId: "deleteOptOut",
   path: "/{phone}/{channel}",
   summary: "Lift an opt-out (admin keys only)",
   description: "Answers 204 whether or not the number had opted out.",

@@ -7,6 +7,7 @@ import type { ChangeNotifier } from "../../core/notifier.js";
 import type { Clock } from "../../core/ports.js";
 import type { Store } from "../../core/store/index.js";
 import { type CheckOutcome, effectiveStatus, nextResendAt, type VerificationService } from "../../core/verification/index.js";
+import { callerOf, releaseAdmissionSlot } from "../admission.js";
 import type { AppEnv } from "../context.js";
 import { idempotent } from "../idempotency.js";
 import { inboundInstructions } from "../inbound-links.js";
@@ -98,57 +99,66 @@ const transactionOf = (b: { amount?: string; payee?: string }) =>
 
 const startRoute = createRoute({
   method: "post",
+  operationId: "startVerification",
   path: "/",
   summary: "Start a verification (or resend the live one for the same number)",
   description: "Send an `Idempotency-Key` header to make retries safe: the same key and body replay the first answer.",
   security,
   request: { body: { content: { "application/json": { schema: StartBody } }, required: true } },
-  responses: { 201: json(VerificationView, "Started; the code is on its way"), ...problems(400, 401, 409, 422, 429, 503) },
+  responses: {
+    201: json(VerificationView, "Started; the code is on its way"),
+    ...problems(400, 401, 403, 409, 422, 429, 503),
+  },
 });
 const getRoute = createRoute({
   method: "get",
+  operationId: "getVerification",
   path: "/{id}",
   summary: "Read a verification and its deliveries",
   description:
     "With `?wait=N` (at most 30 s), a pending verification's answer is held until its status changes or N seconds pass.",
   security,
   request: { params: IdParam, query: WaitQuery },
-  responses: { 200: json(VerificationView, "The verification"), ...problems(401, 404) },
+  responses: { 200: json(VerificationView, "The verification"), ...problems(400, 401, 404) },
 });
 const checkRoute = createRoute({
   method: "post",
+  operationId: "checkVerification",
   path: "/{id}/check",
   summary: "Check a code",
   description:
     "Every well-formed check answers 200: `valid` says whether it approved, `reason` why not. With an `Idempotency-Key`, a retried check replays the first answer and spends no attempt.",
   security,
   request: { params: IdParam, body: { content: { "application/json": { schema: CheckBody } }, required: true } },
-  responses: { 200: json(CheckResult, "The outcome"), ...problems(400, 401, 429) },
+  responses: { 200: json(CheckResult, "The outcome"), ...problems(400, 401, 409, 422, 429) },
 });
 const resendRoute = createRoute({
   method: "post",
+  operationId: "resendVerification",
   path: "/{id}/resend",
   summary: "Send the code again (same code, or a new one under the `new` resend policy)",
   security,
   request: { params: IdParam, body: { content: { "application/json": { schema: ClientIpBody } }, required: false } },
-  responses: { 200: json(VerificationView, "Resent"), ...problems(401, 404, 409, 429) },
+  responses: { 200: json(VerificationView, "Resent"), ...problems(400, 401, 403, 404, 409, 422, 429, 503) },
 });
 const cancelRoute = createRoute({
   method: "post",
+  operationId: "cancelVerification",
   path: "/{id}/cancel",
   summary: "Cancel a pending verification",
   security,
   request: { params: IdParam },
-  responses: { 200: json(VerificationView, "Canceled"), ...problems(401, 404, 409) },
+  responses: { 200: json(VerificationView, "Canceled"), ...problems(400, 401, 404, 409, 422) },
 });
 export const checkByToRoute = createRoute({
   method: "post",
+  operationId: "checkVerificationByDestination",
   path: "/",
   summary: "Check a code by phone number (the live verification of that number)",
   description: "Takes an `Idempotency-Key` as the other checks do.",
   security,
   request: { body: { content: { "application/json": { schema: CheckByToBody } }, required: true } },
-  responses: { 200: json(CheckResult, "The outcome"), ...problems(400, 401, 429) },
+  responses: { 200: json(CheckResult, "The outcome"), ...problems(400, 401, 409, 422, 429) },
 });
 
 export function verificationRoutes(deps: VerificationRoutesDeps) {
@@ -162,7 +172,12 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
     if (input.channel === "inbound") {
       // Nothing is sent, so a retried start costs nothing; and the answer holds the code, which is never stored.
       if (!deps.inbound) throw new VerifydError("channel_unavailable", "inbound verification is not configured");
-      const started = await deps.inbound.start(service, { to: input.to, channels: input.inbound_channels, clientIp });
+      const started = await deps.inbound.start(service, {
+        to: input.to,
+        country: input.country,
+        channels: input.inbound_channels,
+        clientIp,
+      });
       const v = started.verification;
       const inbound = await inboundInstructions(
         `${INBOUND_KEYWORD} ${started.code}`,
@@ -180,11 +195,13 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
     const run = async () => {
       const v = await verifications.start(service, {
         to,
+        country: input.country,
         channels,
         clientIp,
         locale: input.locale,
         transaction: transactionOf(input),
         signals: { deviceId: input.device_id, userId: input.user_id },
+        caller: callerOf(c),
       });
       return toView(v, service, clock.now());
     };
@@ -202,6 +219,8 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
     try {
       let v = await verifications.get(service, id);
       if (subscription && effectiveStatus(v, clock.now()) === "pending") {
+        // Waiting costs nothing: the admission slot goes to a request with work to do.
+        releaseAdmissionSlot(c.env);
         await subscription.wait(waitMs);
         v = await verifications.get(service, id);
       }
@@ -236,7 +255,7 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
       { store, clock, service },
       { op: "resend", id, ...parsed.data },
       200,
-      async () => toView(await verifications.resend(service, id, ip), service, clock.now()),
+      async () => toView(await verifications.resend(service, id, ip, callerOf(c)), service, clock.now()),
     );
     return c.json(body, 200, headers);
   });
@@ -261,7 +280,9 @@ export function verificationCheckRoutes(deps: VerificationRoutesDeps) {
     const ip = clientIpOf(c, input.client_ip, deps.trustProxyHops);
     noteDestination(c, input.to);
     const { body, headers } = await idempotent(c, { ...deps, service }, { op: "check", ...input }, 200, async () =>
-      checkView(await deps.verifications.check(service, { to: input.to }, input.code, ip, transactionOf(input))),
+      checkView(
+        await deps.verifications.check(service, { to: input.to, country: input.country }, input.code, ip, transactionOf(input)),
+      ),
     );
     return c.json(body, 200, headers);
   });

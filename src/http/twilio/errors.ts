@@ -69,6 +69,7 @@ const BY_CODE: Record<ErrorCode, Mapped> = {
   channel_not_in_route: { code: 60223, status: 400, message: "Delivery channel disabled" },
   channel_unavailable: { code: 20503, status: 503, message: "Service unavailable" },
   limiter_unavailable: { code: 20503, status: 503, message: "Service unavailable" },
+  overloaded: { code: 20503, status: 503, message: "Service unavailable" },
   internal_error: { code: 20500, status: 500, message: "Internal server error" },
 };
 
@@ -111,13 +112,26 @@ export function fromVerifydError(err: VerifydError, path: string): TwilioError {
   return new TwilioError(mapped.code, mapped.status, message, err.details.retryAfterMs);
 }
 
-export function twilioErrorResponse(c: Context, err: TwilioError): Response {
+/** What an error answer on this surface holds: a `TwilioError`, or the same as plain data. */
+export type TwilioErrorBody = Pick<TwilioError, "code" | "status" | "message" | "retryAfterMs">;
+
+/** The answer for one of verifyd's codes as plain data: no Error (whose stack is costly) per refused request. */
+export function twilioErrorFor(code: ErrorCode, detail: string, retryAfterMs?: number): TwilioErrorBody {
+  const mapped = BY_CODE[code];
+  return { code: mapped.code, status: mapped.status, message: `${mapped.message}: ${detail}`, retryAfterMs };
+}
+
+/** Twilio's error JSON: `{code, message, more_info, status}`. */
+export const twilioErrorJson = (err: TwilioErrorBody) => ({
+  code: err.code,
+  message: err.message,
+  more_info: `https://www.twilio.com/docs/errors/${err.code}`,
+  status: err.status,
+});
+
+export function twilioErrorResponse(c: Context, err: TwilioErrorBody): Response {
   const headers: Record<string, string> = {};
   if (err.retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
   if (err.status === 401) headers["www-authenticate"] = 'Basic realm="verifyd"';
-  return c.json(
-    { code: err.code, message: err.message, more_info: `https://www.twilio.com/docs/errors/${err.code}`, status: err.status },
-    err.status,
-    headers,
-  );
+  return c.json(twilioErrorJson(err), err.status, headers);
 }

@@ -1,12 +1,15 @@
 import { isIP } from "node:net";
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { normalizeCandidate } from "../../core/code-input.js";
 import { parseDestination } from "../../core/destination.js";
+import { VerifydError } from "../../core/errors.js";
 import type { Channel, Service, Verification } from "../../core/model.js";
 import type { Clock } from "../../core/ports.js";
 import type { Store } from "../../core/store/index.js";
 import { AMOUNT_PATTERN, MAX_PAYEE_LENGTH, type Transaction } from "../../core/transaction.js";
 import { type CheckTarget, effectiveStatus, type VerificationService } from "../../core/verification/index.js";
+import { callerOf } from "../admission.js";
 import { clientIpOf } from "../middleware/limits.js";
 import type { TwilioEnv } from "./auth.js";
 import { invalidParameter, maxCheckAttempts, notFound, relative } from "./errors.js";
@@ -47,6 +50,12 @@ function transactionFrom(form: Form): Transaction | null {
   return { amount, payee };
 }
 
+/** Twilio takes `To` in E.164 form only: no `00` for `+`, no national numbers (the core accepts both elsewhere). */
+function e164To(to: string): string {
+  if (!to.trim().startsWith("+")) throw new VerifydError("invalid_phone_number", '"to" must be in E.164 form, e.g. +14155550100');
+  return to;
+}
+
 function deviceIp(form: Form): string | undefined {
   const ip = form.optional("DeviceIp")?.trim();
   if (ip !== undefined && isIP(ip) === 0) throw invalidParameter("DeviceIp must be an IPv4 or IPv6 address");
@@ -66,7 +75,7 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
     let v: Verification | null = null;
     const id = verificationIdOf(sidOrTo);
     if (id) v = await store.getVerification(service.id, id);
-    else if (!isSid("VE", sidOrTo)) {
+    else if (!isSid("VE", sidOrTo) && (sidOrTo.trim().startsWith("+") || sidOrTo.includes("@"))) {
       let to: string | null = null;
       try {
         to = parseDestination(sidOrTo).to;
@@ -85,7 +94,7 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
   app.post("/Services/:serviceSid/Verifications", async (c) => {
     const service = await deps.resolve(c, c.req.param("serviceSid"));
     const form = await readForm(c);
-    const to = form.required("To");
+    const to = e164To(form.required("To"));
     const channel = form.oneOf("Channel", CHANNELS);
     if (form.optional("CustomCode") !== undefined)
       throw invalidParameter("CustomCode is not supported: verifyd draws every code");
@@ -97,7 +106,14 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
     const transaction = transactionFrom(form);
     const clientIp = clientIpOf(c, deviceIp(form), deps.trustProxyHops);
     const channels: Channel[] | undefined = channel === "auto" ? undefined : [toChannel(channel)];
-    const v = await verifications.start(service, { to, channels, clientIp, transaction, locale: locale ?? null });
+    const v = await verifications.start(service, {
+      to,
+      channels,
+      clientIp,
+      transaction,
+      locale: locale ?? null,
+      caller: callerOf(c),
+    });
     return c.json(await view(c, v), 201);
   });
 
@@ -120,8 +136,11 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
   app.post("/Services/:serviceSid/VerificationCheck", async (c) => {
     const service = await deps.resolve(c, c.req.param("serviceSid"));
     const form = await readForm(c);
-    const code = form.required("Code").trim();
+    const code = form.required("Code");
     if (code.length > 32) throw invalidParameter("Code is too long");
+    // Twilio takes codes of 4 to 10 characters, counted here as they are compared (without spaces or dashes).
+    const length = [...normalizeCandidate(code, service.settings.alphabet)].length;
+    if (length < 4 || length > 10) throw invalidParameter("Code must be 4 to 10 characters");
     const transaction = transactionFrom(form);
     const sid = form.optional("VerificationSid");
     const to = form.optional("To");
@@ -130,14 +149,16 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
       const id = verificationIdOf(sid.trim());
       if (!id) throw invalidParameter("VerificationSid must be a VE sid");
       target = { id };
-    } else if (to !== undefined && to.trim() !== "") target = { to };
+    } else if (to !== undefined && to.trim() !== "") target = { to: e164To(to) };
     else throw invalidParameter("Missing required parameter To or VerificationSid in the post body");
 
     const ip = clientIpOf(c, undefined, deps.trustProxyHops);
     const outcome = await verifications.check(service, target, code, ip, transaction);
     if (outcome.reason === "max_attempts_reached") throw maxCheckAttempts();
     // A wrong code is data (200, pending or, on the last allowed guess, max_attempts_reached); the rest is gone.
-    const refusedCode = outcome.reason === "wrong_code" || outcome.reason === "transaction_mismatch";
+    // A code that cannot be this verification's is answered as a wrong one, though it spent no attempt.
+    const refusedCode =
+      outcome.reason === "wrong_code" || outcome.reason === "transaction_mismatch" || outcome.reason === "malformed_code";
     if (!outcome.verification || (!outcome.valid && !refusedCode)) throw notFound(relative(c));
     return c.json(checkView(outcome.verification, outcome.valid, deps.viewContext(c)), 200);
   });

@@ -1,17 +1,11 @@
 /**
- * A typed client for verifyd's verification API. Its types are inferred from the server's own zod
- * schemas (type-only imports: nothing of the server is loaded at runtime), and it uses only `fetch`,
- * `AbortController`, `setTimeout` and `crypto.randomUUID`, so it runs in Node, Deno, Bun, workers and browsers.
+ * A typed client for verifyd's verification API. It has no dependencies and uses only `fetch`,
+ * `AbortController`, `setTimeout` and `crypto.randomUUID`, so it runs in Node, Deno, Bun, workers
+ * and browsers.
  */
-import type { z } from "@hono/zod-openapi";
-import type { ErrorCode } from "../core/errors.js";
-import type { CheckBody, CheckByToBody, CheckResult, StartBody, VerificationView } from "../http/schemas.js";
+import type { CheckInput, CheckOutcome, ErrorCode, StartInput, Verification } from "./types.js";
 
-export type Verification = z.infer<typeof VerificationView>;
-export type CheckOutcome = z.infer<typeof CheckResult>;
-export type StartInput = z.infer<typeof StartBody>;
-export type CheckInput = ({ id: string } & z.infer<typeof CheckBody>) | z.infer<typeof CheckByToBody>;
-export type { ErrorCode };
+export type * from "./types.js";
 
 export interface VerifydClientOptions {
   /** e.g. `https://verifyd.internal:8080` */

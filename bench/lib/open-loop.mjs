@@ -1,0 +1,171 @@
+// An open-loop load generator: requests leave on a fixed schedule whatever the server answers, as
+// from a fleet of login services, and each caller gives up (closes its connection) after a timeout.
+import http from "node:http";
+import { percentile } from "./load.mjs";
+
+/**
+ * A JSON POST client over a keep-alive pool of up to `sockets` connections. `post` resolves to
+ * `{ status, headers, json }`, or to `{ status: 0, why }` when the caller gave up at `deadline`
+ * (performance.now() time) or the connection failed. Giving up destroys the request: its
+ * connection closes, as a caller's would, and the server sees the request aborted.
+ */
+export function createOpenClient({ port, sockets, apiKey }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
+  const authorization = `Bearer ${apiKey}`;
+
+  const post = (path, payload, deadline) =>
+    new Promise((resolve) => {
+      const body = JSON.stringify(payload);
+      let settled = false;
+      const settle = (result) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(result);
+      };
+      const req = http.request(
+        {
+          agent,
+          host: "127.0.0.1",
+          port,
+          method: "POST",
+          path,
+          headers: { authorization, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk) => {
+            text += chunk;
+          });
+          res.on("end", () => {
+            let json = null;
+            try {
+              json = JSON.parse(text);
+            } catch {}
+            settle({ status: res.statusCode, headers: res.headers, json });
+          });
+          res.on("error", (err) => settle({ status: 0, why: err.message }));
+        },
+      );
+      const timer = setTimeout(
+        () => {
+          settle({ status: 0, why: "timeout" });
+          req.destroy();
+        },
+        Math.max(0, deadline - performance.now()),
+      );
+      req.on("error", (err) => settle({ status: 0, why: err.code ?? err.message }));
+      req.end(body);
+    });
+
+  /**
+   * Opens every connection of the pool (a burst of GET /healthz, which admission control lets
+   * through), as a fleet of clients with warm pools has them: a server under load accepts one new
+   * connection per turn of its event loop, so a pool that grows during the load measures that instead.
+   */
+  const warm = () =>
+    Promise.all(
+      Array.from(
+        { length: sockets },
+        () =>
+          new Promise((resolve) => {
+            const req = http.get({ agent, host: "127.0.0.1", port, path: "/healthz" }, (res) => {
+              res.resume();
+              res.on("end", resolve);
+            });
+            req.on("error", resolve);
+          }),
+      ),
+    );
+
+  return { post, warm, close: () => agent.destroy() };
+}
+
+/**
+ * Calls `send(scheduledAt)` `rate` times a second for `durationMs`, on schedule: a request late
+ * because the generator fell behind leaves at once and its latency still counts from its
+ * scheduled time. Resolves when every request has settled, with one record per request:
+ * `{ at, ms, result }` (`ms` from the scheduled time to the answer).
+ */
+export async function openLoop({ rate, durationMs, send }) {
+  const begin = performance.now();
+  const total = Math.floor((rate * durationMs) / 1000);
+  const records = new Array(total);
+  const pending = [];
+  let next = 0;
+  let worstLag = 0;
+  await new Promise((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      while (next < total) {
+        const at = begin + (next * 1000) / rate;
+        if (at > now) break;
+        worstLag = Math.max(worstLag, now - at);
+        const i = next++;
+        pending.push(
+          send(at).then((result) => {
+            records[i] = { at, ms: performance.now() - at, result };
+          }),
+        );
+      }
+      if (next >= total) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await Promise.all(pending);
+  return { records, worstLagMs: worstLag };
+}
+
+/**
+ * GETs `path` every `everyMs` until `stop()`, over one kept-alive connection (`fresh: false`: a
+ * tick is skipped while the previous probe is still out, so probes never queue behind one another
+ * in the client) or a new connection each time, as an orchestrator's probe does (`fresh: true`);
+ * `stop()` resolves to the latencies' p50, p99 and max and the non-200 count.
+ */
+export function probe({ port, path, everyMs, fresh }) {
+  const agent = fresh ? false : new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const latencies = [];
+  let failures = 0;
+  let stopped = false;
+  const inFlight = new Set();
+  const once = () =>
+    new Promise((resolve) => {
+      const t0 = performance.now();
+      const req = http.get({ host: "127.0.0.1", port, path, agent, timeout: 10_000 }, (res) => {
+        res.resume();
+        res.on("end", () => {
+          latencies.push(performance.now() - t0);
+          if (res.statusCode !== 200) failures++;
+          resolve();
+        });
+      });
+      req.on("timeout", () => req.destroy(new Error("timeout")));
+      req.on("error", () => {
+        latencies.push(performance.now() - t0);
+        failures++;
+        resolve();
+      });
+    });
+  const timer = setInterval(() => {
+    if (stopped || (!fresh && inFlight.size > 0)) return;
+    const p = once();
+    inFlight.add(p);
+    p.then(() => inFlight.delete(p));
+  }, everyMs);
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await Promise.all(inFlight);
+    if (agent) agent.destroy();
+    latencies.sort((a, b) => a - b);
+    return {
+      count: latencies.length,
+      failures,
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      max: latencies.at(-1) ?? Number.NaN,
+    };
+  };
+}

@@ -1,0 +1,361 @@
+// Overload benchmark of the built server: `npm run bench:overload -- [--multiples 1,4,10] …` (see --help).
+// Measures the sustainable start rate (closed loop), then offers starts open loop at multiples of it,
+// each caller giving up after a timeout, and prints how verifyd answered: how many within 1 s, the
+// status mix, goodput, whether anything was written or sent for callers that had gone, the health
+// probes' latency and the peak RSS. Same server set-up as `npm run bench` (bench/lib/verifyd-env.mjs).
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import Database from "better-sqlite3";
+import { captureCodes } from "./lib/capture.mjs";
+import { closedLoop, createClient } from "./lib/load.mjs";
+import { createOpenClient, openLoop, probe } from "./lib/open-loop.mjs";
+import { phoneNumbers, workloads } from "./lib/scenarios.mjs";
+import { freePort, memoryOf, pinningSupport, pinProcess, resetPeak, startServer, stopServer } from "./lib/server.mjs";
+import { startEventSink } from "./lib/sink.mjs";
+import { parseServerEnv, verifydEnv } from "./lib/verifyd-env.mjs";
+
+const HELP = `Usage: npm run bench:overload -- [options]
+
+  --multiples <list>    offered load as multiples of the sustainable start rate (default 1,4,10)
+  --duration <s>        open-loop time per multiple (default 20)
+  --timeout <s>         how long a caller waits for an answer before closing its connection (default 10)
+  --rate <n>            the sustainable start rate, instead of measuring it
+  --measure <s>         closed-loop time that measures the sustainable rate, after a 2 s warm-up (default 5)
+  --connections <n>     closed-loop clients for that measurement (default 32)
+  --sockets <n>         the open-loop callers' keep-alive connections, opened before the load (default 512)
+  --server-env <K=V>    extra environment for verifyd, repeatable (e.g. VERIFYD_MAX_IN_FLIGHT=0 to
+                        measure without admission control)`;
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** What a request must get within 1 s: a start, or a refusal the caller can act on. */
+const ANSWER_WITHIN_MS = 1000;
+const GOALS = { answeredWithin1s: 0.99, goodput: 0.9, probeP99Ms: 50 };
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      multiples: { type: "string", default: "1,4,10" },
+      duration: { type: "string", default: "20" },
+      timeout: { type: "string", default: "10" },
+      rate: { type: "string" },
+      measure: { type: "string", default: "5" },
+      connections: { type: "string", default: "32" },
+      sockets: { type: "string", default: "512" },
+      "server-env": { type: "string", multiple: true, default: [] },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    process.exit(0);
+  }
+  const number = (name, min, value = values[name]) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}`);
+    return n;
+  };
+  return {
+    multiples: values.multiples.split(",").map((m) => number("multiples", 0.01, m.trim())),
+    durationMs: number("duration", 1) * 1000,
+    timeoutMs: number("timeout", 0.1) * 1000,
+    rate: values.rate === undefined ? undefined : number("rate", 1),
+    measureMs: number("measure", 1) * 1000,
+    connections: Math.round(number("connections", 1)),
+    sockets: Math.round(number("sockets", 1)),
+    serverEnv: parseServerEnv(values["server-env"]),
+  };
+}
+
+const fixed = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+const pct = (part, whole) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : "n/a");
+const mb = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(0)} MB` : "n/a");
+
+let server;
+let workDir;
+process.on("exit", () => {
+  if (server?.isRunning()) server.child.kill("SIGKILL");
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.once(signal, () => process.exit(130));
+
+/** The sum of a counter's series in the server's /metrics (0 when absent). */
+function counterTotal(port, name) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/metrics", agent: false, timeout: 5000 }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => {
+        text += chunk;
+      });
+      res.on("end", () => {
+        let sum = 0;
+        for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "gm"))) sum += Number(m[1]);
+        resolve(sum);
+      });
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(Number.NaN));
+  });
+}
+
+/** A refusal a caller can act on: 503 `overloaded` as problem+json with Retry-After. */
+const isProperRefusal = (r) =>
+  r.status === 503 &&
+  /^application\/problem\+json/.test(r.headers["content-type"] ?? "") &&
+  r.headers["retry-after"] !== undefined &&
+  typeof r.json?.code === "string";
+
+/** Sorts each request's outcome into the status mix and collects the ids of the starts answered 201. */
+function classify(records) {
+  const mix = { ok: 0, r429: 0, r503: 0, bad503: 0, other: 0, none: 0 };
+  const answeredIds = new Set();
+  const whyNone = new Map();
+  let within = 0;
+  let okWithin = 0;
+  for (const { ms, result } of records) {
+    const r = result;
+    if (r.status === 201 && typeof r.json?.id === "string") {
+      mix.ok++;
+      answeredIds.add(r.json.id);
+      if (ms <= ANSWER_WITHIN_MS) {
+        within++;
+        okWithin++;
+      }
+    } else if (r.status === 503) {
+      if (isProperRefusal(r)) {
+        mix.r503++;
+        if (ms <= ANSWER_WITHIN_MS) within++;
+      } else mix.bad503++;
+    } else if (r.status === 429) mix.r429++;
+    else if (r.status === 0) {
+      mix.none++;
+      whyNone.set(r.why, (whyNone.get(r.why) ?? 0) + 1);
+    } else mix.other++;
+  }
+  return { mix, answeredIds, within, okWithin, whyNone };
+}
+
+/** Verifications written since `sinceMs` whose start was not answered 201, by status. */
+function writtenForDeparted(dbPath, sinceMs, answeredIds) {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    const byStatus = new Map();
+    for (const row of db.prepare("select id, status from verifications where created_at >= ?").iterate(sinceMs)) {
+      if (answeredIds.has(row.id)) continue;
+      byStatus.set(row.status, (byStatus.get(row.status) ?? 0) + 1);
+    }
+    return byStatus;
+  } finally {
+    db.close();
+  }
+}
+
+async function main() {
+  const opts = options();
+  const loadBefore = loadavg()[0];
+  const pinning = pinningSupport();
+  workDir = mkdtempSync(join(tmpdir(), "verifyd-overload-"));
+  const eventSink = await startEventSink();
+  const apiKey = `bench-admin-${randomBytes(16).toString("hex")}`;
+  const clientPinned = pinning.ok && pinProcess(1);
+  const codes = captureCodes(join(workDir, "verifyd.codes"));
+  server = await startServer({
+    cwd: ROOT,
+    port: await freePort(),
+    pin: pinning.ok,
+    env: verifydEnv({
+      dir: workDir,
+      secret: randomBytes(48).toString("base64"),
+      apiKey,
+      captureFile: codes.path,
+      eventsUrl: eventSink.url,
+      extra: opts.serverEnv,
+    }),
+  });
+  console.log(
+    `verifyd overload bench: node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? "?"}\n` +
+      `pinning: ${pinning.ok ? `server on CPU 0, load generator ${clientPinned ? "on CPU 1" : "NOT pinned"}` : `none (${pinning.why})`}\n` +
+      `load average before the run: ${fixed(loadBefore, 2)}${loadBefore > 0.5 ? " (other work is running: expect noisy numbers)" : ""}\n` +
+      `server environment overrides: ${Object.keys(opts.serverEnv).length ? JSON.stringify(opts.serverEnv) : "none"}\n`,
+  );
+  const nextPhone = phoneNumbers();
+
+  let sustainable = opts.rate;
+  if (sustainable === undefined) {
+    process.stdout.write(`measuring the sustainable start rate (closed loop, ${opts.connections} clients) …\n`);
+    const client = createClient({ port: server.port, connections: opts.connections, apiKey });
+    const work = workloads({ client, codes, nextPhone });
+    const r = await closedLoop({
+      connections: opts.connections,
+      warmupMs: 2000,
+      durationMs: opts.measureMs,
+      maxOps: Number.MAX_SAFE_INTEGER,
+      op: work.start,
+    });
+    client.close();
+    if (r.errors) throw new Error(`${r.errors} starts failed in the closed loop: ${JSON.stringify(r.reasons)}`);
+    sustainable = r.opsPerSec;
+    console.log(`sustainable: ${fixed(sustainable, 0)} starts/s (p50 ${fixed(r.p50)} ms, p99 ${fixed(r.p99)} ms)\n`);
+    codes.drain();
+    await sleep(2000);
+  }
+
+  const phases = [];
+  const client = createOpenClient({ port: server.port, sockets: opts.sockets, apiKey });
+  for (const multiple of opts.multiples) {
+    const rate = multiple * sustainable;
+    process.stdout.write(`offering ${multiple}× = ${fixed(rate, 0)} starts/s for ${opts.durationMs / 1000} s …\n`);
+    await client.warm();
+    const sinceMs = Date.now();
+    const shedBefore = await counterTotal(server.port, "verifyd_requests_shed_total");
+    const peakReset = resetPeak(server.pid);
+    // Every 20 ms on a kept-alive connection; every 500 ms on a new one, as an orchestrator probes.
+    const probes = ["/healthz", "/readyz"].flatMap((path) => [
+      probe({ port: server.port, path, everyMs: 20, fresh: false }),
+      probe({ port: server.port, path, everyMs: 500, fresh: true }),
+    ]);
+    const run = await openLoop({
+      rate,
+      durationMs: opts.durationMs,
+      send: (at) => client.post("/v1/verifications", { to: nextPhone() }, at + opts.timeoutMs),
+    });
+    const [healthz, healthzFresh, readyz, readyzFresh] = await Promise.all(probes.map((stop) => stop()));
+    const peak = memoryOf(server.pid)?.peak;
+    await sleep(1000); // sends made for callers that left reach the capture too
+    const outcome = classify(run.records);
+    const sent = codes.drain();
+    const sentForDeparted = sent.filter(({ id }) => !outcome.answeredIds.has(id)).length;
+    const written = writtenForDeparted(join(workDir, "verifyd.db"), sinceMs, outcome.answeredIds);
+    const shed = (await counterTotal(server.port, "verifyd_requests_shed_total")) - shedBefore;
+    phases.push({
+      multiple,
+      rate,
+      run,
+      outcome,
+      sentForDeparted,
+      written,
+      healthz,
+      readyz,
+      healthzFresh,
+      readyzFresh,
+      peak,
+      peakReset,
+      shed,
+    });
+    if (!server.isRunning()) throw new Error(`verifyd died\n${server.output().stderr}`);
+    await sleep(2000); // let the outbox and event backlog drain before the next phase
+  }
+
+  client.close();
+  await stopServer(server);
+  codes.close();
+  await eventSink.close();
+  report(phases, sustainable, opts);
+  console.log(`load average after the run: ${fixed(loadavg()[0], 2)} (the bench itself adds about 2)`);
+}
+
+function report(phases, sustainable, opts) {
+  const seconds = opts.durationMs / 1000;
+  console.log(
+    `\nsustainable start rate: ${fixed(sustainable, 0)}/s; open loop ${seconds} s per multiple; callers give up after ${opts.timeoutMs / 1000} s\n`,
+  );
+  const rows = [
+    ["load", "offered/s", "requests", "≤ 1 s", "201", "429", "503", "bad 503", "other", "no answer", "goodput", "× sust."],
+  ];
+  for (const p of phases) {
+    const n = p.run.records.length;
+    const { mix } = p.outcome;
+    const goodput = mix.ok / seconds;
+    rows.push([
+      `${p.multiple}×`,
+      fixed(p.rate, 0),
+      String(n),
+      pct(p.outcome.within, n),
+      pct(mix.ok, n),
+      pct(mix.r429, n),
+      pct(mix.r503, n),
+      String(mix.bad503),
+      String(mix.other),
+      pct(mix.none, n),
+      `${fixed(goodput, 0)}/s`,
+      fixed(goodput / sustainable, 2),
+    ]);
+  }
+  printTable(rows);
+  console.log("");
+  const more = [
+    [
+      "load",
+      "written for departed",
+      "sent for departed",
+      "shed (metric)",
+      "/healthz p99",
+      "/readyz p99",
+      "new conn. max",
+      "peak RSS",
+      "gen. lag",
+    ],
+  ];
+  for (const p of phases) {
+    const written = [...p.written].map(([status, count]) => `${count} ${status}`).join(", ") || "0";
+    more.push([
+      `${p.multiple}×`,
+      written,
+      String(p.sentForDeparted),
+      String(p.shed),
+      `${fixed(p.healthz.p99)} ms`,
+      `${fixed(p.readyz.p99)} ms`,
+      `${fixed(p.healthzFresh.max, 0)} / ${fixed(p.readyzFresh.max, 0)} ms`,
+      `${mb(p.peak)}${p.peakReset ? "" : " *"}`,
+      `${fixed(p.run.worstLagMs, 0)} ms`,
+    ]);
+  }
+  printTable(more);
+  console.log("");
+  console.log("≤ 1 s: requests answered within 1 s of their scheduled time with 201, or 503 problem+json with Retry-After.");
+  console.log("bad 503: a 503 without problem+json or Retry-After. no answer: the caller gave up (or the connection failed).");
+  console.log("goodput: starts answered 201 per second of offered load (× sust.: over the sustainable rate).");
+  console.log("written / sent for departed: verifications in the database, and codes the dryrun channel sent, for");
+  console.log("  starts not answered 201 (each start is to a new number, so a 201 is the only way to one).");
+  console.log("/healthz, /readyz p99: probed every 20 ms on a kept-alive connection during the load. new conn. max: the");
+  console.log("  slowest of the probes sent every 500 ms on a new connection each, as an orchestrator's (/healthz / /readyz).");
+  console.log("gen. lag: how late the load generator sent its most delayed request (a busy client inflates latencies).");
+  for (const p of phases) {
+    for (const [why, count] of [...p.outcome.whyNone].sort((a, b) => b[1] - a[1]).slice(0, 3))
+      console.log(`${p.multiple}×: ${count} × no answer (${why})`);
+    const failed = [p.healthz, p.healthzFresh, p.readyz, p.readyzFresh].reduce((n, r) => n + r.failures, 0);
+    if (failed) console.log(`${p.multiple}×: ${failed} probes failed or timed out`);
+  }
+  console.log("\ngoals (at every multiple ≥ 4):");
+  for (const p of phases.filter((x) => x.multiple >= 4)) {
+    const n = p.run.records.length;
+    const goodput = p.outcome.mix.ok / seconds / sustainable;
+    const checks = [
+      [`≥ ${GOALS.answeredWithin1s * 100}% answered within 1 s`, p.outcome.within / n >= GOALS.answeredWithin1s],
+      [`goodput ≥ ${GOALS.goodput}× sustainable`, goodput >= GOALS.goodput],
+      ["nothing sent for departed callers", p.sentForDeparted === 0],
+      [`probes p99 < ${GOALS.probeP99Ms} ms`, p.healthz.p99 < GOALS.probeP99Ms && p.readyz.p99 < GOALS.probeP99Ms],
+    ];
+    console.log(`  ${p.multiple}×: ${checks.map(([what, ok]) => `${what}: ${ok ? "yes" : "NO"}`).join("; ")}`);
+  }
+}
+
+function printTable(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  for (const row of rows)
+    console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("   "));
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(`overload bench failed: ${err.stack ?? err}`);
+    process.exit(1);
+  },
+);

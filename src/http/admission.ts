@@ -1,0 +1,202 @@
+import type { Context } from "hono";
+import type { Caller, Clock } from "../core/ports.js";
+
+/**
+ * Admission control: at most `maxInFlight` requests are worked on at once; the next `maxQueued`
+ * wait for a slot in arrival order, each at most `queueTimeoutMs`; the rest are refused at once.
+ * Past capacity, a request is refused before any work is spent on it (its body unread, its key not
+ * looked up), so the requests admitted keep their latency and the refused ones learn it in time to
+ * go elsewhere or retry later, instead of every caller waiting until it gives up.
+ *
+ * Hand-rolled rather than cockatiel's bulkhead, which has no queue deadline, leaves a freed slot
+ * unused when the queued task it picks was cancelled, and lets a new arrival overtake the queue.
+ */
+
+/** Why a request was refused: the queue was full, it waited too long, or its caller left while it waited. */
+export type Refusal = "queue_full" | "queue_timeout" | "client_closed";
+
+/** A slot held by one request; `release` frees it (once; later calls do nothing). */
+export interface Permit {
+  release(): void;
+}
+
+export interface AdmissionOptions {
+  /** Requests worked on at once; 0 turns admission control off (everything is admitted). */
+  maxInFlight: number;
+  /** Requests that may wait for a slot. */
+  maxQueued: number;
+  /** The longest a request waits for a slot before it is refused. */
+  queueTimeoutMs: number;
+  clock: Clock;
+  /** Runs `expire` later; the default is an unref'd `setTimeout`. Tests pass one that never fires. */
+  schedule?: (run: () => void, delayMs: number) => void;
+}
+
+export interface AdmissionControl {
+  /**
+   * A permit at once when a slot is free; a refusal at once when the queue is full; else a place in
+   * the queue, settled when a slot frees (a permit), the wait times out or the caller's signal
+   * aborts (a refusal). `callerSignal` is asked for only when the request is queued.
+   */
+  admit(callerSignal?: () => AbortSignal): Permit | Refusal | Promise<Permit | Refusal>;
+  /** Refuses the waiters whose time is up; a timer calls it, tests call it after moving the clock. */
+  expire(): void;
+  readonly inFlight: number;
+  readonly queued: number;
+  readonly queueTimeoutMs: number;
+  /** Whether `admit` would refuse now (every slot in use and the queue full). */
+  readonly full: boolean;
+}
+
+interface Waiter {
+  deadline: number;
+  settle: (outcome: Permit | Refusal) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+  settled: boolean;
+}
+
+const UNLIMITED: Permit = { release() {} };
+
+const unrefTimeout = (run: () => void, delayMs: number) => {
+  setTimeout(run, delayMs).unref();
+};
+
+export function createAdmissionControl(options: AdmissionOptions): AdmissionControl {
+  const { maxInFlight, maxQueued, queueTimeoutMs, clock } = options;
+  const schedule = options.schedule ?? unrefTimeout;
+  // A FIFO as an array and a head index: shift() would copy the array on every grant.
+  let queue: Waiter[] = [];
+  let head = 0;
+  let waiting = 0; // waiters not yet settled (aborted ones stay in `queue` until they reach its head)
+  let inFlight = 0;
+  let timerArmed = false;
+
+  const permit = (): Permit => {
+    let held = true;
+    return {
+      release() {
+        if (!held) return;
+        held = false;
+        inFlight--;
+        grantNext();
+      },
+    };
+  };
+
+  const settle = (w: Waiter, outcome: Permit | Refusal) => {
+    w.settled = true;
+    waiting--;
+    if (w.onAbort) w.signal?.removeEventListener("abort", w.onAbort);
+    w.settle(outcome);
+  };
+
+  /** The oldest waiter still waiting, dropping the settled ones in front of it. */
+  const peek = (): Waiter | undefined => {
+    while (head < queue.length && queue[head]?.settled) head++;
+    if (head > 1024 && head * 2 > queue.length) {
+      queue = queue.slice(head);
+      head = 0;
+    }
+    return queue[head];
+  };
+
+  /** Gives a freed slot to the oldest waiter in time, refusing the ones whose time ran out. */
+  function grantNext(): void {
+    const now = clock.now();
+    for (let w = peek(); w && inFlight < maxInFlight; w = peek()) {
+      head++;
+      if (now >= w.deadline) settle(w, "queue_timeout");
+      else {
+        inFlight++;
+        settle(w, permit());
+      }
+    }
+  }
+
+  function expire(): void {
+    const now = clock.now();
+    for (let w = peek(); w && now >= w.deadline; w = peek()) {
+      head++;
+      settle(w, "queue_timeout");
+    }
+    armTimer();
+  }
+
+  /** One timer at a time, for the oldest waiter's deadline. */
+  function armTimer(): void {
+    const first = peek();
+    if (timerArmed || !first) return;
+    timerArmed = true;
+    schedule(
+      () => {
+        timerArmed = false;
+        expire();
+      },
+      Math.max(1, first.deadline - clock.now()),
+    );
+  }
+
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+    get queued() {
+      return waiting;
+    },
+    queueTimeoutMs,
+    get full() {
+      return maxInFlight > 0 && !(inFlight < maxInFlight && waiting === 0) && waiting >= maxQueued;
+    },
+    expire,
+    admit(callerSignal) {
+      if (maxInFlight <= 0) return UNLIMITED;
+      if (inFlight < maxInFlight && waiting === 0) {
+        inFlight++;
+        return permit();
+      }
+      if (waiting >= maxQueued) return "queue_full";
+      const signal = callerSignal?.();
+      if (signal?.aborted) return "client_closed";
+      return new Promise<Permit | Refusal>((resolve) => {
+        const w: Waiter = { deadline: clock.now() + queueTimeoutMs, settle: resolve, settled: false };
+        if (signal) {
+          w.signal = signal;
+          w.onAbort = () => {
+            if (!w.settled) settle(w, "client_closed");
+          };
+          signal.addEventListener("abort", w.onAbort, { once: true });
+        }
+        queue.push(w);
+        waiting++;
+        armTimer();
+      });
+    },
+  };
+}
+
+/** The slot each admitted request holds, by its IncomingMessage (set by the front door). */
+const slots = new WeakMap<object, Permit>();
+
+export function holdSlot(request: object, permit: Permit): void {
+  slots.set(request, permit);
+}
+
+/**
+ * Frees the slot of the request behind a Hono context's `env` (@hono/node-server puts the
+ * IncomingMessage there), for a handler about to wait without working, such as a long poll. Does
+ * nothing for a request that holds none (admission control off, or `app.request` in tests).
+ */
+export function releaseAdmissionSlot(env: unknown): void {
+  const incoming = (env as { incoming?: object } | undefined)?.incoming;
+  if (incoming) slots.get(incoming)?.release();
+}
+
+/**
+ * A request's caller as the core sees it: its connection's abort signal (a start whose caller has
+ * gone writes nothing), and a hook that gives the admission slot back while the request only waits
+ * for its provider, so a slow provider does not hold up other work (checks above all).
+ */
+export function callerOf(c: Context): Caller {
+  return { abort: c.req.raw.signal, waiting: () => releaseAdmissionSlot(c.env) };
+}
