@@ -13,7 +13,7 @@ import { handleSendgridWebhook } from "./sendgrid-webhook.js";
  * `<publicUrl>/webhooks/<name>/status`.
  */
 
-export const sendgridConfigSchema = z.object({
+export const sendgridConfigSchema = z.strictObject({
   /** An API key with the Mail Send permission only. */
   apiKey: z.string().min(1),
   /** The default `From`, on a domain authenticated in SendGrid; a service's `email_from` replaces it. */

@@ -13,7 +13,7 @@ import { emailAddress, redactEmail } from "./email-parts.js";
  */
 
 export const smtpConfigSchema = z
-  .object({
+  .strictObject({
     host: z.string().min(1),
     /** 587 (submission, STARTTLS) by default; 465 with `secure`. */
     port: z.number().int().min(1).max(65535).optional(),

@@ -133,5 +133,6 @@ describe("smtp sender", () => {
     expect(smtpConfigSchema.safeParse({ host: "h", from: "Acme" }).success).toBe(false);
     expect(smtpConfigSchema.safeParse({ host: "h", from: "a@b.example", user: "u" }).success).toBe(false);
     expect(smtpConfigSchema.safeParse({ host: "h", from: "Acme\r\nBcc: x@y.example <a@b.example>" }).success).toBe(false);
+    expect(smtpConfigSchema.safeParse({ host: "h", from: "a@b.example", pasword: "typo" }).success).toBe(false);
   });
 });

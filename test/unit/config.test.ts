@@ -149,10 +149,10 @@ describe("the config file", () => {
     bad({ rout: [{ channel: "sms", providers: ["console"] }] }, 'config.rout: unknown setting (did you mean "route"?)');
     bad(
       { route: [{ channel: "sms", providers: ["console"], fallbackafter: "30s" }] },
-      'config.route[0].fallbackafter: unknown setting (did you mean "fallbackAfter"?) (known: channel, providers, fallbackAfter)',
+      'config.route[0].fallbackafter: unknown setting (did you mean "fallbackAfter"?) (known: channel, providers, fallbackAfter, lineTypes)',
     );
     bad({ route: [{ channel: "sms", providers: ["console"], fallbackAfter: "soon" }] }, "fallbackAfter");
-    bad({ route: [{ channel: "voice", providers: ["console"], lineTypes: ["landline"] }] }, "config.route.0.lineTypes.0");
+    bad({ route: [{ channel: "voice", providers: ["console"], lineTypes: ["landline"] }] }, "config.route[0].lineTypes[0]");
     expectConfigError({ VERIFYD_ALLOW_EMAIL_DOMAINS: "not a domain" }, "VERIFYD_ALLOW_EMAIL_DOMAINS");
     bad({ route: [{ channel: "sms", providers: ["console"] }] }, "console", {
       VERIFYD_ENV: "production",

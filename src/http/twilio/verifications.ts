@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { normalizeCandidate } from "../../core/code-input.js";
 import { parseDestination } from "../../core/destination.js";
+import { isEmailAddress } from "../../core/email.js";
 import { VerifydError } from "../../core/errors.js";
 import type { Channel, Service, Verification } from "../../core/model.js";
 import type { Clock } from "../../core/ports.js";
@@ -50,8 +51,12 @@ function transactionFrom(form: Form): Transaction | null {
   return { amount, payee };
 }
 
-/** Twilio takes `To` in E.164 form only: no `00` for `+`, no national numbers (the core accepts both elsewhere). */
+/**
+ * Twilio takes `To` in E.164 form only: no `00` for `+`, no national numbers (the core accepts both
+ * elsewhere); or, for the email channel, an address.
+ */
 function e164To(to: string): string {
+  if (isEmailAddress(to)) return to;
   if (!to.trim().startsWith("+")) throw new VerifydError("invalid_phone_number", '"to" must be in E.164 form, e.g. +14155550100');
   return to;
 }
