@@ -23,12 +23,6 @@ export type LineType = (typeof LINE_TYPES)[number];
 /** `voice` speaks the code in a phone call; `email` is the only channel whose destination is not a phone number. */
 export type Channel = "sms" | "whatsapp" | "rcs" | "voice" | "email";
 
-/** Every channel, in the order the API lists them. */
-export const CHANNELS: readonly Channel[] = ["sms", "whatsapp", "rcs", "voice", "email"];
-
-/** Channels that carry a code to a phone number (all but email). */
-export const PHONE_CHANNELS: readonly Channel[] = ["sms", "whatsapp", "rcs", "voice"];
-
 export type DeliveryStatus =
   | "queued"
   | "sending"

@@ -257,6 +257,13 @@ describe("voice verification", () => {
     const byChannel = Object.fromEntries(analytics.body.groups.map((g) => [g.key.channel, [g.sent, g.approved]]));
     expect(byChannel).toMatchObject({ voice: [1, 1], email: [1, 1] });
 
+    // The dashboard's recent attempts show both destinations masked.
+    const recent = await h.json<{ data: { channel: string; to_masked: string }[] }>("GET", "/v1/analytics/recent");
+    expect(recent.body.data.map((r) => `${r.channel}:${r.to_masked}`).sort()).toEqual([
+      "email:a***@example.com",
+      "voice:+4930***5678",
+    ]);
+
     const metrics = await (await h.runtime.app.request("/metrics")).text();
     expect(metrics).toContain('verifyd_deliveries_total{provider="twilio",channel="voice",outcome="accepted"} 1');
     expect(metrics).toContain('verifyd_deliveries_total{provider="console",channel="email",outcome="accepted"} 1');
