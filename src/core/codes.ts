@@ -1,4 +1,14 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  type KeyObject,
+  randomFillSync,
+  randomInt,
+  timingSafeEqual,
+} from "node:crypto";
 
 /**
  * Everything that touches a code in clear: generation, keyed hashing, sealing for the outbox.
@@ -42,21 +52,65 @@ export function deriveKey(secret: string, info: string): Buffer {
   return Buffer.from(hkdfSync("sha256", Buffer.from(secret, "utf8"), Buffer.from("verifyd", "utf8"), info, 32));
 }
 
+/** A derived key as a KeyObject: the cipher and HMAC calls on the hot paths then skip importing raw key bytes. */
+export function deriveKeyObject(secret: string, info: string): KeyObject {
+  return createSecretKey(deriveKey(secret, info));
+}
+
+/**
+ * 96-bit GCM nonces from the CSPRNG, drawn `NONCES` at a time: a `randomBytes(12)` call per seal cost
+ * as much as the encryption itself. Every nonce is handed out once and is as random as one drawn
+ * alone; nonces are public (they are stored in front of each box), so holding the next few is harmless.
+ */
+const NONCES = 256;
+const noncePool = Buffer.alloc(IV_BYTES * NONCES);
+let noncesUsed = NONCES;
+
+/** Writes a fresh random nonce into `target` at `offset`. */
+export function writeNonce(target: Buffer, offset: number): void {
+  if (noncesUsed === NONCES) {
+    randomFillSync(noncePool);
+    noncesUsed = 0;
+  }
+  const from = noncesUsed++ * IV_BYTES;
+  noncePool.copy(target, offset, from, from + IV_BYTES);
+}
+
+/**
+ * AES-256-GCM into one buffer: `header` bytes (left for the caller), then a random 96-bit nonce, the
+ * 128-bit tag and the ciphertext. `aad` binds the box to its owner.
+ */
+export function sealInto(key: Buffer | KeyObject, header: number, aad: Buffer, plaintext: Buffer): Buffer {
+  const box = Buffer.allocUnsafe(header + IV_BYTES + TAG_BYTES + plaintext.length);
+  writeNonce(box, header);
+  const cipher = createCipheriv("aes-256-gcm", key, box.subarray(header, header + IV_BYTES));
+  cipher.setAAD(aad);
+  const body = cipher.update(plaintext);
+  const rest = cipher.final(); // GCM is a stream mode: empty
+  body.copy(box, header + IV_BYTES + TAG_BYTES);
+  rest.copy(box, header + IV_BYTES + TAG_BYTES + body.length);
+  cipher.getAuthTag().copy(box, header + IV_BYTES);
+  return box;
+}
+
+/** Opens the box `sealInto` wrote after `header` bytes; throws when the key, the associated data or any byte differs. */
+export function openFrom(key: Buffer | KeyObject, header: number, aad: Buffer, sealed: Buffer): Buffer {
+  const decipher = createDecipheriv("aes-256-gcm", key, sealed.subarray(header, header + IV_BYTES));
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(header + IV_BYTES, header + IV_BYTES + TAG_BYTES));
+  const body = decipher.update(sealed.subarray(header + IV_BYTES + TAG_BYTES));
+  const rest = decipher.final(); // verifies the tag
+  return rest.length === 0 ? body : Buffer.concat([body, rest]);
+}
+
 /** AES-256-GCM: random 96-bit IV ‖ 128-bit tag ‖ ciphertext. `aad` binds the box to its owner (a row id). */
-export function sealBytes(key: Buffer, aad: string, plaintext: Buffer): Buffer {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv("aes-256-gcm", key, iv);
-  cipher.setAAD(Buffer.from(aad, "utf8"));
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([iv, cipher.getAuthTag(), body]);
+export function sealBytes(key: Buffer | KeyObject, aad: string, plaintext: Buffer): Buffer {
+  return sealInto(key, 0, Buffer.from(aad, "utf8"), plaintext);
 }
 
 /** Opens a `sealBytes` box; throws when the key, the associated data or any byte differs. */
-export function openBytes(key: Buffer, aad: string, sealed: Buffer): Buffer {
-  const decipher = createDecipheriv("aes-256-gcm", key, sealed.subarray(0, IV_BYTES));
-  decipher.setAAD(Buffer.from(aad, "utf8"));
-  decipher.setAuthTag(sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-  return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+export function openBytes(key: Buffer | KeyObject, aad: string, sealed: Buffer): Buffer {
+  return openFrom(key, 0, Buffer.from(aad, "utf8"), sealed);
 }
 
 /** The length in bytes of the code inside a `seal`ed box: GCM adds its IV and tag, and hides nothing else. */
@@ -65,9 +119,9 @@ export function sealedCodeLength(sealed: Buffer): number {
 }
 
 export function createCodeKit(secret: string): CodeKit {
-  const hashKey = deriveKey(secret, "verifyd/code-hash/v1");
-  const sealKey = deriveKey(secret, "verifyd/code-seal/v1");
-  const inboundKey = deriveKey(secret, "verifyd/inbound-code-hash/v1");
+  const hashKey = deriveKeyObject(secret, "verifyd/code-hash/v1");
+  const sealKey = deriveKeyObject(secret, "verifyd/code-seal/v1");
+  const inboundKey = deriveKeyObject(secret, "verifyd/inbound-code-hash/v1");
 
   const hash = (verificationId: string, code: string, binding?: string | null): Buffer => {
     const hmac = createHmac("sha256", hashKey).update(verificationId).update("\0").update(code);

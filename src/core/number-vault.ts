@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
-import { deriveKey } from "./codes.js";
+import { createHash, createHmac, createSecretKey } from "node:crypto";
+import { deriveKey, openFrom, sealInto } from "./codes.js";
 
 /**
  * Phone numbers (and documents that contain them) at rest. Two keys are derived from
@@ -39,32 +39,53 @@ export class SealedElsewhereError extends Error {
   }
 }
 
+/**
+ * Blind indexes recently computed, so the lookups, counters and writes of one request, which each
+ * index the same number (a start: opt-outs, the live verification, the send limit, the row, the
+ * outbox's opt-out check), pay the HMAC once. Two generations of at most `INDEX_MEMO` entries each:
+ * bounded, and what is in use stays. It lives in process memory only, beside the numbers the
+ * requests in flight carry anyway; nothing of it is written anywhere.
+ */
+const INDEX_MEMO = 1024;
+
 export function createNumberVault(secret: string): NumberVault {
-  const indexKey = deriveKey(secret, "verifyd/number-index/v1");
-  const sealKey = deriveKey(secret, "verifyd/number-seal/v1");
+  const indexKeyBytes = deriveKey(secret, "verifyd/number-index/v1");
+  const sealKeyBytes = deriveKey(secret, "verifyd/number-seal/v1");
   // Not secret: a fingerprint of the sealing key, 1 in 256 chance of two keys sharing it (GCM still refuses).
-  const keyId = createHash("sha256").update(sealKey).digest()[0] as number;
+  const keyId = createHash("sha256").update(sealKeyBytes).digest()[0] as number;
+  const indexKey = createSecretKey(indexKeyBytes);
+  const sealKey = createSecretKey(sealKeyBytes);
   const aad = (context: string) => Buffer.from(`verifyd/at-rest/${context}`, "utf8");
 
+  let recent = new Map<string, string>();
+  let older = new Map<string, string>();
+  const index = (value: string): string => {
+    let digest = recent.get(value);
+    if (digest !== undefined) return digest;
+    digest = older.get(value) ?? createHmac("sha256", indexKey).update(value, "utf8").digest("base64url");
+    if (recent.size >= INDEX_MEMO) {
+      older = recent;
+      recent = new Map();
+    }
+    recent.set(value, digest);
+    return digest;
+  };
+
   const seal = (plaintext: string, context: string): Buffer => {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv("aes-256-gcm", sealKey, iv);
-    cipher.setAAD(aad(context));
-    const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
-    return Buffer.concat([Buffer.from([VERSION, keyId]), iv, cipher.getAuthTag(), body]);
+    const box = sealInto(sealKey, HEADER, aad(context), Buffer.from(plaintext, "utf8"));
+    box[0] = VERSION;
+    box[1] = keyId;
+    return box;
   };
   const open = (sealed: Buffer, context: string): string => {
     if (sealed.length < HEADER + IV_BYTES + TAG_BYTES || sealed[0] !== VERSION) throw new Error("not a sealed value");
     if (sealed[1] !== keyId) throw new SealedElsewhereError(sealed[1] as number);
-    const decipher = createDecipheriv("aes-256-gcm", sealKey, sealed.subarray(HEADER, HEADER + IV_BYTES));
-    decipher.setAAD(aad(context));
-    decipher.setAuthTag(sealed.subarray(HEADER + IV_BYTES, HEADER + IV_BYTES + TAG_BYTES));
-    return Buffer.concat([decipher.update(sealed.subarray(HEADER + IV_BYTES + TAG_BYTES)), decipher.final()]).toString("utf8");
+    return openFrom(sealKey, HEADER, aad(context), sealed).toString("utf8");
   };
 
   return {
     keyId,
-    index: (value) => createHmac("sha256", indexKey).update(value, "utf8").digest("base64url"),
+    index,
     seal,
     open,
     sealText: (plaintext, context) => SEALED_TEXT_PREFIX + seal(plaintext, context).toString("base64url"),

@@ -82,11 +82,14 @@ export function normalizePhone(input: string, hints: PhoneHints = {}): PhoneNumb
     fail(PARSE_PROBLEMS[reason] ?? "is not a phone number");
   }
   if (!parsed) return fail("is not a phone number");
-  if (!parsed.isValid()) {
+  // With the full metadata, `isValid()` is itself the type lookup (valid = a type matched) wherever the
+  // country has type patterns; the type is asked first and `isValid()` only when none matched (a country
+  // without type patterns falls back to its number pattern there), so a valid number is matched once.
+  const type = parsed.getType();
+  if (type === undefined && !parsed.isValid()) {
     const lengthProblem = validatePhoneNumberLength(text, national);
     const invalid = national ? `is not a valid number of ${national}` : "is not a valid number for its country";
     fail((lengthProblem && PARSE_PROBLEMS[lengthProblem]) || invalid);
   }
-  const type = parsed.getType();
   return { e164: parsed.number, country: parsed.country ?? null, type: type ? (type.toLowerCase() as LineType) : null };
 }
