@@ -11,6 +11,7 @@ import { createEventLog } from "./core/event-log.js";
 import { createEventReceivers } from "./core/event-receivers.js";
 import { createEventSink } from "./core/events.js";
 import { createFactorService } from "./core/factors.js";
+import { createSendLimits } from "./core/guards.js";
 import { createInboundService } from "./core/inbound.js";
 import type { InboundMessage } from "./core/model.js";
 import { createChangeNotifier } from "./core/notifier.js";
@@ -119,6 +120,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
         await statusSink.get().applyStatus(provider, update); // before the outbox runs, the adapter has the receipt sent again
       },
       onInbound,
+      onWarning: (provider, message) => logger.warn({ provider }, message),
     },
   );
   const senders = new Map<string, Sender>();
@@ -144,6 +146,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     retention,
     events,
     eventsWorker,
+    sendLimits: createSendLimits(limiter),
   });
   statusSink.bind(outbox);
   const delegated = createDelegatedCodes(store, senders);

@@ -38,6 +38,15 @@ export const ADAPTER_TYPES: Record<string, LazyAdapterType> = {
     const m = await import("./messagecentral.js");
     return adapter(m.messageCentralConfigSchema, m.createMessageCentralSender);
   },
+  /** Email over any SMTP relay (nodemailer). */
+  smtp: async () => {
+    const m = await import("./smtp.js");
+    return adapter(m.smtpConfigSchema, m.createSmtpSender);
+  },
+  sendgrid: async () => {
+    const m = await import("./sendgrid.js");
+    return adapter(m.sendgridConfigSchema, m.createSendgridSender);
+  },
   /** Delegated: Message Central generates, sends and checks its own code. */
   "messagecentral-verifynow": async () => {
     const [m, { delegatedSender }] = await Promise.all([import("./messagecentral.js"), import("./delegated.js")]);

@@ -18,6 +18,8 @@ export interface AdapterDeps {
   /** A rejected promise asks the adapter to have the receipt sent again (SMPP answers with a temporary error). */
   onStatus: (update: StatusUpdate) => Promise<void>;
   onInbound: (message: InboundMessage) => void;
+  /** Something an operator should see that fails no send (logged as a warning, with the provider's name). */
+  onWarning?: (message: string) => void;
 }
 
 export interface AdapterType {
@@ -35,9 +37,10 @@ export type LazyAdapterType = AdapterType | (() => Promise<AdapterType>);
 export async function buildSenders(
   config: Config,
   types: Record<string, LazyAdapterType>,
-  deps: Omit<AdapterDeps, "name" | "onStatus" | "onInbound"> & {
+  deps: Omit<AdapterDeps, "name" | "onStatus" | "onInbound" | "onWarning"> & {
     onStatus: (provider: string, update: StatusUpdate) => Promise<void>;
     onInbound: (provider: string, message: InboundMessage) => void;
+    onWarning?: (provider: string, message: string) => void;
   },
 ): Promise<(Sender & { close?: () => Promise<void> | void })[]> {
   const senders: (Sender & { close?: () => Promise<void> | void })[] = [];
@@ -75,6 +78,7 @@ export async function buildSenders(
           publicUrl: deps.publicUrl,
           onStatus: (update) => deps.onStatus(name, update),
           onInbound: (message) => deps.onInbound(name, message),
+          onWarning: (message) => deps.onWarning?.(name, message),
         }),
       );
     } catch (err) {

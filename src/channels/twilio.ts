@@ -3,12 +3,14 @@ import type { Channel } from "../core/model.js";
 import type { Clock } from "../core/ports.js";
 import type { OutboundMessage, ProviderError, Sender, SendResult } from "../core/sender.js";
 import { callProvider, type ProviderResponse, parseRetryAfter } from "./http-client.js";
+import { callForm, handleCallCallback, hangUpCall, isCallCallback, twilioVoiceSchema } from "./twilio-voice.js";
 import { handleTwilioWebhook } from "./twilio-webhook.js";
 
 /**
  * Twilio Programmable Messaging: SMS with the rendered text, WhatsApp with an approved
- * authentication template (Content API) whose only variable is the code. Status callbacks and
- * incoming messages arrive on `/webhooks/{name}/…`, signed with the account's Auth Token.
+ * authentication template (Content API) whose only variable is the code; and Programmable Voice
+ * calls that speak the code, when `voice` is set (twilio-voice.ts). Status callbacks and incoming
+ * messages arrive on `/webhooks/{name}/…`, signed with the account's Auth Token.
  */
 
 const sid = (prefix: string) =>
@@ -41,6 +43,8 @@ export const twilioConfigSchema = z
     timeoutMs: z.number().int().positive().default(5000),
     /** Ask for status callbacks at `${publicUrl}/webhooks/{name}/status` (only when the public URL is known). @default true */
     statusCallback: z.boolean().default(true),
+    /** Verification calls (the `voice` channel): the caller id and how calls are made. */
+    voice: twilioVoiceSchema.optional(),
   })
   .refine((c) => c.authToken !== undefined || (c.apiKeySid !== undefined && c.apiKeySecret !== undefined), {
     message: "set authToken, or apiKeySid with apiKeySecret",
@@ -50,10 +54,10 @@ export const twilioConfigSchema = z
     message: "apiKeySid and apiKeySecret go together",
     path: ["apiKeySecret"],
   })
-  .refine((c) => c.from !== undefined || c.messagingServiceSid !== undefined || c.whatsappFrom !== undefined, {
-    message: "set from or messagingServiceSid (SMS), and/or whatsappFrom (WhatsApp)",
-    path: ["from"],
-  });
+  .refine(
+    (c) => c.from !== undefined || c.messagingServiceSid !== undefined || c.whatsappFrom !== undefined || c.voice !== undefined,
+    { message: "set from or messagingServiceSid (SMS), whatsappFrom (WhatsApp) and/or voice (calls)", path: ["from"] },
+  );
 
 export type TwilioConfig = z.infer<typeof twilioConfigSchema>;
 
@@ -63,6 +67,8 @@ export interface TwilioDeps {
   publicUrl?: string;
   /** @default "twilio" */
   name?: string;
+  /** Problems worth an operator's attention that fail nothing (a machine-answered call that could not be hung up). */
+  onWarning?: (message: string) => void;
 }
 
 /** Twilio keeps a message queued at most 10 hours. */
@@ -87,12 +93,22 @@ const API_ERRORS: Record<string, Outcome> = {
   "21655": "misconfigured", // ContentSid invalid or of another account
   "21656": "misconfigured", // ContentVariables do not fit the template
   "63007": "misconfigured", // no WhatsApp sender for this From
+  // Calls.json
+  "21205": "misconfigured", // Url is not a valid URL
+  "21210": "misconfigured", // From is not a verified caller id
+  "21214": "rejected", // To cannot be reached
+  "21215": "misconfigured", // Geo Permissions: calls to this destination not enabled
+  "21216": "rejected", // To is blocked (fraud-risk or regulatory)
+  "21217": "rejected", // To does not appear to be valid
+  "21219": "misconfigured", // trial account, unverified To
 };
 
 export function createTwilioSender(config: TwilioConfig, deps: TwilioDeps): Sender {
   const { clock } = deps;
   const provider = deps.name ?? "twilio";
-  const messagesUrl = `${config.baseUrl.replace(/\/+$/, "")}/2010-04-01/Accounts/${config.accountSid}/Messages.json`;
+  const accountUrl = `${config.baseUrl.replace(/\/+$/, "")}/2010-04-01/Accounts/${config.accountSid}`;
+  const messagesUrl = `${accountUrl}/Messages.json`;
+  const callsUrl = `${accountUrl}/Calls.json`;
   const [user, password] =
     config.apiKeySid && config.apiKeySecret
       ? [config.apiKeySid, config.apiKeySecret]
@@ -105,10 +121,16 @@ export function createTwilioSender(config: TwilioConfig, deps: TwilioDeps): Send
   const channels: Channel[] = [];
   if (config.from || config.messagingServiceSid) channels.push("sms");
   if (config.whatsappFrom) channels.push("whatsapp");
+  if (config.voice) channels.push("voice");
 
   /** The form for one message, or why this configuration cannot send it. */
   const formFor = (message: OutboundMessage): URLSearchParams | SendResult => {
     const form = new URLSearchParams();
+    if (message.channel === "voice") {
+      if (!config.voice) return misconfigured("voice_not_configured", "set voice.from");
+      const call = callForm(message, config.voice, statusCallback);
+      return call instanceof URLSearchParams ? call : misconfigured(call.error, "the voice template is too long to speak");
+    }
     if (message.channel === "sms") {
       if (!channels.includes("sms")) return misconfigured("sms_not_configured", "set from or messagingServiceSid");
       form.set("To", message.to);
@@ -142,7 +164,7 @@ export function createTwilioSender(config: TwilioConfig, deps: TwilioDeps): Send
       if (!(form instanceof URLSearchParams)) return form;
       const response = await callProvider({
         method: "POST",
-        url: messagesUrl,
+        url: message.channel === "voice" ? callsUrl : messagesUrl,
         headers: { authorization, accept: "application/json" },
         body: form,
         timeoutMs: config.timeoutMs,
@@ -153,7 +175,23 @@ export function createTwilioSender(config: TwilioConfig, deps: TwilioDeps): Send
     },
 
     async handleWebhook(request) {
-      return handleTwilioWebhook(request, config.authToken);
+      const { voice } = config;
+      if (!voice || !isCallCallback(request)) return handleTwilioWebhook(request, config.authToken);
+      return handleCallCallback(request, {
+        authToken: config.authToken,
+        minAnsweredSeconds: voice.minAnsweredSeconds,
+        hangUp: async (callSid) => {
+          const done = await hangUpCall(
+            callsUrl,
+            callSid,
+            authorization,
+            config.timeoutMs,
+            AbortSignal.timeout(config.timeoutMs),
+          );
+          // Not hung up: the call goes on to the end, still counted as undelivered.
+          if (!done) deps.onWarning?.(`could not hang up call ${callSid} answered by a machine`);
+        },
+      });
     },
   };
 }

@@ -1,9 +1,11 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { Channel, InboundMessage, StatusUpdate } from "../core/model.js";
 import type { WebhookRequest, WebhookResult } from "../core/sender.js";
+import { callEventStatus, isCallEvent } from "./vonage-voice.js";
 
 /**
- * Vonage Messages API webhooks (status callbacks and inbound messages, same format and signature).
+ * Vonage webhooks: Messages API status callbacks and inbound messages, and Voice API call events
+ * (vonage-voice.ts), all signed the same way.
  * Each request carries `Authorization: Bearer <JWT>` signed HS256 with the account's signature secret;
  * its `payload_hash` claim is the SHA-256 (hex) of the body, and `iat` bounds replays.
  */
@@ -23,6 +25,8 @@ export interface VonageWebhookOptions {
   signatureSecret: string | undefined;
   /** Oldest `iat` accepted, in seconds. */
   maxAgeSeconds: number;
+  /** Voice calls: a completed call shorter than this counts as undelivered. */
+  minAnsweredSeconds?: number;
   now: () => number;
 }
 
@@ -145,6 +149,10 @@ export function handleVonageWebhook(request: WebhookRequest, options: VonageWebh
   }
   if (event === null || typeof event !== "object" || Array.isArray(event)) return { kind: "accepted", statuses: [], inbound: [] };
   const body = event as Json;
+  if (isCallEvent(body)) {
+    const update = callEventStatus(body, options.minAnsweredSeconds ?? 0);
+    return { kind: "accepted", statuses: update ? [update] : [], inbound: [] };
+  }
   if (body.status !== undefined) {
     const update = toStatusUpdate(body);
     return { kind: "accepted", statuses: update ? [update] : [], inbound: [] };

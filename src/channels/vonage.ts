@@ -4,12 +4,14 @@ import type { Channel } from "../core/model.js";
 import type { Clock } from "../core/ports.js";
 import type { OutboundMessage, Sender, SendResult } from "../core/sender.js";
 import { callProvider, type ProviderResponse, parseRetryAfter } from "./http-client.js";
+import { callBody, vonageVoiceSchema } from "./vonage-voice.js";
 import { handleVonageWebhook, vonageErrorCode } from "./vonage-webhook.js";
 
 /**
  * Vonage Messages API: SMS, WhatsApp and RCS through one endpoint (`POST /v1/messages`, JSON).
  * Answers are 202 `{"message_uuid": …}` or RFC 7807 problems; delivery statuses and inbound messages
- * arrive as signed webhooks (see vonage-webhook.ts).
+ * arrive as signed webhooks (see vonage-webhook.ts). With `voice` set, the Voice API's calls speak
+ * the code (`POST /v1/calls`, vonage-voice.ts); their events arrive on the same webhook.
  */
 
 const sender = z.string().min(1).optional();
@@ -43,6 +45,8 @@ export const vonageConfigSchema = z
     signatureSecret: z.string().min(1).optional(),
     /** Webhooks whose token was issued longer ago than this are refused as replays. */
     webhookMaxAgeSeconds: z.number().int().positive().default(600),
+    /** Verification calls (the `voice` channel, Voice API): needs application auth. */
+    voice: vonageVoiceSchema.optional(),
     baseUrl: z.url({ protocol: /^https?$/ }).default("https://api.nexmo.com"),
     timeoutMs: z.number().int().positive().default(5000),
   })
@@ -58,8 +62,11 @@ export const vonageConfigSchema = z
     if (!app && !account) {
       ctx.addIssue({ code: "custom", message: "set applicationId + privateKey (or apiKey + apiSecret)" });
     }
-    if (!config.smsFrom && !config.whatsappFrom && !config.rcsFrom) {
-      ctx.addIssue({ code: "custom", message: "set at least one of smsFrom, whatsappFrom, rcsFrom" });
+    if (!config.smsFrom && !config.whatsappFrom && !config.rcsFrom && !config.voice) {
+      ctx.addIssue({ code: "custom", message: "set at least one of smsFrom, whatsappFrom, rcsFrom, voice" });
+    }
+    if (config.voice && !(config.applicationId && config.privateKey)) {
+      ctx.addIssue({ code: "custom", message: "voice needs application auth: applicationId + privateKey", path: ["voice"] });
     }
   });
 
@@ -164,11 +171,12 @@ function redact(text: string, code: string): string {
   return code ? text.replaceAll(code, "*".repeat(code.length)) : text;
 }
 
-function classify(response: ProviderResponse, code: string, now: number): SendResult {
+/** Maps an answer of the Messages or Voice API; `idField` names the id it answers with (`message_uuid`, a call's `uuid`). */
+function classify(response: ProviderResponse, code: string, now: number, idField = "message_uuid"): SendResult {
   if (response.kind === "unreachable") return { kind: "retry", error: response.error };
   const { status, json } = response;
   if (response.ok) {
-    const uuid = field(json, "message_uuid");
+    const uuid = field(json, idField);
     return { kind: "accepted", providerMessageId: typeof uuid === "string" && uuid ? uuid : null };
   }
   const title = field(json, "title");
@@ -197,9 +205,12 @@ export function createVonageSender(config: VonageConfig, deps: VonageDeps): Send
     sms: config.smsFrom,
     whatsapp: config.whatsappFrom,
     rcs: config.rcsFrom,
+    voice: config.voice?.from,
+    email: undefined,
   };
-  const channels = (["sms", "whatsapp", "rcs"] as const).filter((channel) => senders[channel] !== undefined);
+  const channels = (["sms", "whatsapp", "rcs", "voice"] as const).filter((channel) => senders[channel] !== undefined);
   const url = `${config.baseUrl.replace(/\/+$/, "")}/v1/messages`;
+  const callsUrl = `${config.baseUrl.replace(/\/+$/, "")}/v1/calls`;
   const statusUrl = deps.publicUrl ? `${deps.publicUrl.replace(/\/+$/, "")}/webhooks/${provider}/status` : undefined;
 
   return {
@@ -214,6 +225,16 @@ export function createVonageSender(config: VonageConfig, deps: VonageDeps): Send
         };
       }
       const now = deps.clock.now();
+      if (message.channel === "voice" && config.voice) {
+        const call = await callProvider({
+          url: callsUrl,
+          headers: { authorization: authorize(), accept: "application/json" },
+          body: callBody(message, config.voice, statusUrl),
+          timeoutMs: config.timeoutMs,
+          signal,
+        });
+        return classify(call, message.code, now, "uuid");
+      }
       const response = await callProvider({
         url,
         headers: { authorization: authorize(), accept: "application/json" },
@@ -227,6 +248,7 @@ export function createVonageSender(config: VonageConfig, deps: VonageDeps): Send
       return handleVonageWebhook(request, {
         signatureSecret: config.signatureSecret,
         maxAgeSeconds: config.webhookMaxAgeSeconds,
+        minAnsweredSeconds: config.voice?.minAnsweredSeconds ?? 0,
         now: () => deps.clock.now(),
       });
     },

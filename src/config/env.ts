@@ -35,6 +35,12 @@ export type Config = Values<typeof SETTINGS> & {
 /** A business number end users write to, for person-to-application verification. */
 export type InboundNumber = Config["inboundNumbers"][number];
 
+/** The screening settings as the domain takes them; the line types each channel refuses are fixed. */
+function screeningRules(s: Values<typeof SETTINGS>["screening"]) {
+  const email = { refuseDisposable: s.disposableEmail === "refuse", allowDomains: s.allowEmailDomains };
+  return { refusedTypes: DEFAULT_REFUSED_TYPES, ...s, email } satisfies ScreeningRules;
+}
+
 /** Every provider a route names must exist; the console channel never serves production. */
 function checkRoutes(steps: RouteStepConfig[], known: Set<string>, production: boolean): string[] {
   const problems: string[] = [];
@@ -169,7 +175,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>, readFile:
     providers: file?.providers ?? {},
     route,
     countryRoutes,
-    screening: { refusedTypes: DEFAULT_REFUSED_TYPES, ...settings.screening },
+    screening: screeningRules(settings.screening),
     tls: inputs.tlsCertFile && inputs.tlsKeyFile ? { certFile: inputs.tlsCertFile, keyFile: inputs.tlsKeyFile } : undefined,
   };
 }

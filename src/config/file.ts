@@ -1,4 +1,6 @@
 import { z } from "zod";
+import type { Channel } from "../core/model.js";
+import { LINE_TYPES, type LineType } from "../core/phone.js";
 import { ConfigError, type ReadFile, readTextFile } from "./errors.js";
 import { describeIssues } from "./issues.js";
 import { parseDuration } from "./units.js";
@@ -16,14 +18,16 @@ import { parseDuration } from "./units.js";
  * }
  */
 
-const channel = z.enum(["sms", "whatsapp", "rcs"]);
+const channel = z.enum(["sms", "whatsapp", "rcs", "voice", "email"]);
 
 const stepSchema = z
   .object({
     channel,
     providers: z.array(z.string().min(1)).min(1),
-    /** Defaults to 30 s on WhatsApp and RCS (receipts are reliable there), none on SMS. */
+    /** Defaults to 30 s on WhatsApp and RCS (receipts are reliable there), 2 min on voice, none on SMS and email. */
     fallbackAfter: z.string().optional(),
+    /** Only numbers of these line types take this step (e.g. `["fixed_line"]` for a call to landlines only). */
+    lineTypes: z.array(z.enum(LINE_TYPES)).min(1).optional(),
   })
   .strict();
 
@@ -37,10 +41,25 @@ const fileSchema = z
   .strict();
 
 export interface RouteStepConfig {
-  channel: "sms" | "whatsapp" | "rcs";
+  channel: Channel;
   providers: string[];
   fallbackAfterMs: number | null;
+  lineTypes?: LineType[];
 }
+
+/**
+ * How long a step waits for its `delivered` receipt before the next step, unless it says:
+ * WhatsApp and RCS receipts come within seconds; a call's outcome is known once it rang out or
+ * ended (a ring of up to a minute, the code spoken a few times); SMS receipts are missing in many
+ * countries and SMTP has none, so those wait for a failure report only.
+ */
+const DEFAULT_FALLBACK_MS: Record<Channel, number | null> = {
+  sms: null,
+  whatsapp: 30_000,
+  rcs: 30_000,
+  voice: 120_000,
+  email: null,
+};
 
 export interface FileConfig {
   publicUrl?: string;
@@ -75,13 +94,18 @@ function resolveReferences(value: unknown, env: Record<string, string | undefine
 }
 
 function toStep(step: z.output<typeof stepSchema>, where: string): RouteStepConfig {
-  let fallbackAfterMs: number | null = step.channel === "sms" ? null : 30_000;
+  let fallbackAfterMs = DEFAULT_FALLBACK_MS[step.channel];
   if (step.fallbackAfter !== undefined) {
     const ms = parseDuration(step.fallbackAfter);
     if (ms === undefined) throw new ConfigError(`${where}.fallbackAfter: "${step.fallbackAfter}" is not a duration like 30s`);
     fallbackAfterMs = ms || null;
   }
-  return { channel: step.channel, providers: step.providers, fallbackAfterMs };
+  return {
+    channel: step.channel,
+    providers: step.providers,
+    fallbackAfterMs,
+    ...(step.lineTypes ? { lineTypes: step.lineTypes } : {}),
+  };
 }
 
 export function loadConfigFile(

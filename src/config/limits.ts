@@ -13,6 +13,8 @@ export type LimitSettings = Record<LimitRule, RateSetting>;
  */
 const LIMITS: { [R in LimitRule]: { variable: `VERIFYD_LIMIT_${Uppercase<R>}`; default: string } } = {
   sends_per_destination: { variable: "VERIFYD_LIMIT_SENDS_PER_DESTINATION", default: "5/10m" },
+  calls_per_destination: { variable: "VERIFYD_LIMIT_CALLS_PER_DESTINATION", default: "3/1h" },
+  emails_per_domain: { variable: "VERIFYD_LIMIT_EMAILS_PER_DOMAIN", default: "1000/1h" },
   sends_per_prefix: { variable: "VERIFYD_LIMIT_SENDS_PER_PREFIX", default: "30/1h" },
   sends_per_country: { variable: "VERIFYD_LIMIT_SENDS_PER_COUNTRY", default: "500/1h" },
   starts_per_ip: { variable: "VERIFYD_LIMIT_STARTS_PER_IP", default: "20/1h" },

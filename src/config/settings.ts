@@ -1,3 +1,4 @@
+import { domainToASCII } from "node:url";
 import { z } from "zod";
 import {
   countries,
@@ -66,6 +67,18 @@ export const SETTINGS = {
     blockedCountries: setting("VERIFYD_BLOCKED_COUNTRIES", countries),
     allowedCountries: setting("VERIFYD_ALLOWED_COUNTRIES", countries),
     allowNumbers: setting("VERIFYD_ALLOW_NUMBERS", list(/^\+[1-9]\d{0,14}$/, "+14155550100 or a prefix like +4477009")),
+    /** Email destinations: disposable-mailbox domains refused (or not), and domains that pass every email screen. */
+    disposableEmail: setting("VERIFYD_DISPOSABLE_EMAIL", z.enum(["refuse", "allow"]).default("refuse")),
+    allowEmailDomains: setting(
+      "VERIFYD_ALLOW_EMAIL_DOMAINS",
+      list(
+        /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/,
+        "example.com or mail.example.org",
+        (item) =>
+          // An item that is no domain at all converts to "": keep it as written, so the pattern names it.
+          domainToASCII(item).toLowerCase() || item,
+      ),
+    ),
   },
   /** The conversion guard; it shares the screening's mode, allow-list and prefix. */
   conversion: {

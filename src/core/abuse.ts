@@ -1,3 +1,4 @@
+import { isEmailAddress, maskEmail } from "./email.js";
 import { VerifydError } from "./errors.js";
 import type { AbuseMode, Channel, RouteStep } from "./model.js";
 import type { LineType, PhoneNumber } from "./phone.js";
@@ -24,7 +25,18 @@ export interface ScreeningRules {
   mode: AbuseMode;
   /** Digits dropped from the end of a number to form its velocity prefix (default 4). */
   prefixDigits?: number;
+  /** The screening of email destinations (`email-screening.ts`); unset: `DEFAULT_EMAIL_SCREENING`. */
+  email?: EmailScreeningRules;
 }
+
+export interface EmailScreeningRules {
+  /** Refuse addresses at disposable-mailbox domains. @default true */
+  refuseDisposable: boolean;
+  /** Domains (and their subdomains) never refused as disposable and not counted by the domain velocity. */
+  allowDomains: readonly string[];
+}
+
+export const DEFAULT_EMAIL_SCREENING: EmailScreeningRules = { refuseDisposable: true, allowDomains: [] };
 
 const SMS_REFUSED: readonly ScreenedType[] = [
   "premium_rate",
@@ -37,10 +49,28 @@ const SMS_REFUSED: readonly ScreenedType[] = [
   "fixed_line",
 ];
 
+/**
+ * A call reaches fixed lines, which is what it is for; it refuses the ranges that pay their owner per
+ * minute or forward anywhere (international revenue share fraud pumps calls to exactly those).
+ */
+const VOICE_REFUSED: readonly ScreenedType[] = [
+  "premium_rate",
+  "shared_cost",
+  "toll_free",
+  "uan",
+  "pager",
+  "voicemail",
+  "personal_number",
+  "unknown",
+];
+
 export const DEFAULT_REFUSED_TYPES: Record<Channel, readonly ScreenedType[]> = {
   sms: SMS_REFUSED,
   rcs: SMS_REFUSED,
   whatsapp: ["premium_rate", "shared_cost", "pager", "voicemail"],
+  voice: VOICE_REFUSED,
+  // An email step never carries a code to a phone number (see routing.ts), so it screens no line type.
+  email: [],
 };
 
 export const DEFAULT_SCREENING_RULES: ScreeningRules = {
@@ -103,8 +133,9 @@ export function screenDestination(phone: Destination, channels: readonly Channel
   return { blocked, reasons: [...reasons] };
 }
 
-/** The number with its middle hidden, for logs: +14155550100 → +1415***0100. */
+/** The number with its middle hidden, for logs: +14155550100 → +1415***0100; an address → a***@example.com. */
 export function maskNumber(e164: string): string {
+  if (isEmailAddress(e164)) return maskEmail(e164);
   if (e164.length <= 9) return `${e164.slice(0, 3)}***`;
   return `${e164.slice(0, 5)}***${e164.slice(-4)}`;
 }

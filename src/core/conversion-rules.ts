@@ -1,4 +1,5 @@
 import { DEFAULT_PREFIX_DIGITS, numberPrefix } from "./abuse.js";
+import { emailDomain, isEmailAddress } from "./email.js";
 import type { ConversionKey, ConversionReason, ConversionScope } from "./model.js";
 import type { ConversionStanding, ConversionTotals } from "./store/conversion.js";
 
@@ -65,10 +66,12 @@ export function settledWindow(now: number, s: Pick<ConversionSettings, "windowMs
 export const RANGE_EXTRA_DIGITS = 2;
 
 /**
- * The keys a number counts against, narrowest first. A prefix or range that would be the whole
- * number (a very short number) is left out.
+ * The keys a destination counts against: a number's prefix, range and country, narrowest first (a
+ * prefix or range that would be the whole number, a very short one, is left out); an email
+ * address's domain.
  */
 export function conversionKeys(to: string, country: string | null, prefixDigits = DEFAULT_PREFIX_DIGITS): ConversionKey[] {
+  if (isEmailAddress(to)) return [{ scope: "domain", key: emailDomain(to) }];
   const keys: ConversionKey[] = [];
   const prefix = numberPrefix(to, prefixDigits);
   if (prefix !== to) keys.push({ scope: "prefix", key: prefix });

@@ -17,12 +17,12 @@ import type { ConversionStore } from "./store/conversion.js";
 export { type ConversionSettings, DEFAULT_CONVERSION_SETTINGS } from "./conversion-rules.js";
 
 /**
- * The conversion guard: refuses sends to number prefixes, ranges and countries whose sends do not
+ * The conversion guard: refuses sends to number prefixes, ranges and countries (email domains) whose sends do not
  * turn into approvals (the rules are in `conversion-rules.ts`). A send to a blocked key is refused
  * before anything is counted; otherwise, once every other rule let it pass, it is counted and its
  * keys judged in one store operation. A key that trips is blocked for a cool-down that grows with
  * each repeat; a key over its budget of unanswered sends refuses the send without a block (a hold).
- * A number that had a code approved before is let through either: pumped numbers never approve.
+ * A destination that had a code approved before is let through either: pumped numbers never approve.
  */
 
 /** Active blocks are re-read this often; a block opened or lifted by this process is seen at once. */
@@ -53,7 +53,7 @@ interface ConversionLogger {
 
 /**
  * What the guard counts: blocks `opened`; sends `refused` by a block or a hold, let through in
- * `monitored` mode, or `passed` because their number had a code approved before.
+ * `monitored` mode, or `passed` because their destination had a code approved before.
  */
 export interface ConversionMetrics {
   conversionGuard(action: "opened" | "refused" | "monitored" | "passed", reason: ConversionReason): void;
@@ -154,8 +154,8 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
   }
 
   /**
-   * What to do with a send that hit a block or a hold: `refuse` it; `pass` it, its number having had
-   * a code approved within memory (a known user; pumped numbers never approve); or, in monitor mode,
+   * What to do with a send that hit a block or a hold: `refuse` it; `pass` it, its destination having
+   * had a code approved within memory (a known user; pumped numbers never approve); or, in monitor mode,
    * `spare` it: it goes out, but the guard treats it as refused, so what monitor mode reports is what
    * enforce mode would do. Logs and counts every outcome.
    */
@@ -168,9 +168,9 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
     const reasons = [...new Set(hits.map((b) => b.reason))];
     const blockIds = hits.flatMap((b) => (b.id === null ? [] : [b.id]));
     const fields = { to: maskNumber(to), country, reasons, block_ids: blockIds, held: blockIds.length < hits.length, mode };
-    if (await store.numberApprovedSince(to, now - settings.memoryMs)) {
+    if (await store.destinationApprovedSince(to, now - settings.memoryMs)) {
       for (const reason of reasons) metrics?.conversionGuard("passed", reason);
-      logger?.info(fields, "conversion guard let a number approved before through");
+      logger?.info(fields, "conversion guard let a destination approved before through");
       return "pass";
     }
     for (const reason of reasons) metrics?.conversionGuard(mode === "monitor" ? "monitored" : "refused", reason);
@@ -228,7 +228,7 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
       if (decision === "refuse") throw refusal(hits, now);
     },
 
-    /** Counts an approval in the cohort its sends were counted in, and remembers it for each key and the number. */
+    /** Counts an approval in the cohort its sends were counted in, and remembers it for each key and the destination. */
     async countApproval(subject: ConversionSubject): Promise<void> {
       if (!watched(subject.to)) return;
       await store.countApproval(keysOf(subject.to, subject.country), bucketOf(subject.createdAt), clock.now(), subject.to);

@@ -7,6 +7,7 @@ export type ErrorCode =
   | "invalid_request"
   | "invalid_json"
   | "invalid_phone_number"
+  | "invalid_email_address"
   | "unsupported_media_type"
   | "payload_too_large"
   | "unauthorized"

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { isEmailAddress, maskEmail } from "./email.js";
 import type { EventData, EventPayload, EventType, Verification } from "./model.js";
 import type { Clock } from "./ports.js";
 import type { EventStore } from "./store/events.js";
@@ -10,9 +11,13 @@ export interface EventSink {
 
 export const noopEventSink: EventSink = { emit: async () => {} };
 
-/** `+14155550100` → `+1415***0100`: the first five and last four characters. */
+/**
+ * A destination as logs, events and the dashboard show it: `+14155550100` → `+1415***0100` (the
+ * first five and last four characters); `ada@example.com` → `a***@example.com`.
+ */
 export function maskPhone(phone: string | null | undefined): string | null {
   if (!phone) return null;
+  if (isEmailAddress(phone)) return maskEmail(phone);
   if (phone.length <= 9) return `${phone.slice(0, 2)}***${phone.slice(-2)}`;
   return `${phone.slice(0, 5)}***${phone.slice(-4)}`;
 }

@@ -3,7 +3,25 @@ import type { Transaction } from "./transaction.js";
 
 export type VerificationStatus = "pending" | "approved" | "canceled" | "expired" | "max_attempts_reached" | "failed";
 
-export type Channel = "sms" | "whatsapp" | "rcs";
+/** libphonenumber's number types, in snake_case. */
+export const LINE_TYPES = [
+  "premium_rate",
+  "shared_cost",
+  "toll_free",
+  "uan",
+  "pager",
+  "fixed_line",
+  "mobile",
+  "fixed_line_or_mobile",
+  "voip",
+  "personal_number",
+  "voicemail",
+] as const;
+
+export type LineType = (typeof LINE_TYPES)[number];
+
+/** `voice` speaks the code in a phone call; `email` is the only channel whose destination is not a phone number. */
+export type Channel = "sms" | "whatsapp" | "rcs" | "voice" | "email";
 
 export type DeliveryStatus =
   | "queued"
@@ -26,6 +44,12 @@ export interface RouteStep {
   providers: string[];
   /** Fall over to the next step when no `delivered` arrives this long after acceptance. */
   fallbackAfterMs?: number | null;
+  /**
+   * Only for destinations of these line types (libphonenumber's, e.g. `fixed_line`, `mobile`,
+   * `fixed_line_or_mobile`); unset: every type the channel's screening accepts. A number whose type
+   * cannot be told matches no filter.
+   */
+  lineTypes?: readonly LineType[] | null;
 }
 
 /** Per-service verification rules; unset service fields fall back to the configured defaults. */
@@ -210,7 +234,7 @@ export interface EventData {
   service_id: string;
   status: string;
   channel?: Channel | null;
-  /** The destination with its middle digits hidden (`+1415***0100`); never the full number. */
+  /** The destination with its middle hidden (`+1415***0100`, `a***@example.com`); never the full number or address. */
   to_masked: string | null;
   [key: string]: unknown;
 }
@@ -240,30 +264,32 @@ export interface OptOut {
 }
 
 /**
- * What the conversion guard judges: a number prefix (the number without its last `VERIFYD_PREFIX_DIGITS`
- * digits, 10 000 numbers by default), the range around it (two digits fewer: a million numbers, about
- * what an operator is allotted), and the country.
+ * What the conversion guard judges: a number's prefix (the number without its last
+ * `VERIFYD_PREFIX_DIGITS` digits, 10 000 numbers by default), the range around it (two digits fewer:
+ * a million numbers, about what an operator is allotted) and its country; an email address's domain.
  */
-export const CONVERSION_SCOPES = ["prefix", "range", "country"] as const;
+export const CONVERSION_SCOPES = ["prefix", "range", "country", "domain"] as const;
 export type ConversionScope = (typeof CONVERSION_SCOPES)[number];
 
 /**
- * Why the guard blocked a destination: `low_conversion_*` when its sends stopped turning into
+ * Why the guard refused a destination: `low_conversion_*` when its sends stopped turning into
  * approvals; `unproven_*` when it never had an approval on record and its first sends found none.
  */
 export const CONVERSION_REASONS = [
   "low_conversion_prefix",
   "low_conversion_range",
   "low_conversion_country",
+  "low_conversion_domain",
   "unproven_prefix",
   "unproven_range",
   "unproven_country",
+  "unproven_domain",
 ] as const satisfies readonly (`low_conversion_${ConversionScope}` | `unproven_${ConversionScope}`)[];
 export type ConversionReason = (typeof CONVERSION_REASONS)[number];
 
 export interface ConversionKey {
   scope: ConversionScope;
-  /** A number prefix (`+1415555`) or an ISO country code: never a full number. */
+  /** A number prefix (`+1415555`), an ISO country code or an email domain: never a full number or address. */
   key: string;
 }
 

@@ -6,6 +6,7 @@ import {
   validatePhoneNumberLength,
 } from "libphonenumber-js/max";
 import { VerifydError } from "./errors.js";
+import type { LineType } from "./model.js";
 
 export interface PhoneNumber {
   /** E.164, the only form verifyd keys anything on. */
@@ -16,18 +17,7 @@ export interface PhoneNumber {
   type: LineType | null;
 }
 
-export type LineType =
-  | "premium_rate"
-  | "shared_cost"
-  | "toll_free"
-  | "uan"
-  | "pager"
-  | "fixed_line"
-  | "mobile"
-  | "fixed_line_or_mobile"
-  | "voip"
-  | "personal_number"
-  | "voicemail";
+export { LINE_TYPES, type LineType } from "./model.js";
 
 const PARSE_PROBLEMS: Record<string, string> = {
   INVALID_COUNTRY:

@@ -20,6 +20,10 @@ export interface Ids {
 
 export type LimitRule =
   | "sends_per_destination"
+  /** Calls cost more than messages and are what revenue-share fraud pumps: counted apart, lower. */
+  | "calls_per_destination"
+  /** Sends to one email domain: the email counterpart of the per-prefix velocity. */
+  | "emails_per_domain"
   | "sends_per_prefix"
   | "sends_per_country"
   | "starts_per_ip"

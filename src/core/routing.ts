@@ -1,18 +1,34 @@
+import type { Destination } from "./destination.js";
 import { VerifydError } from "./errors.js";
 import type { Channel, RouteStep, Service } from "./model.js";
 
+/** Whether a step can carry a code to this destination: email steps to addresses, the rest to numbers of its line types. */
+export function stepReaches(step: RouteStep, destination: Pick<Destination, "type" | "email">): boolean {
+  if ((step.channel === "email") !== destination.email) return false;
+  if (!step.lineTypes?.length) return true;
+  return destination.type !== null && step.lineTypes.includes(destination.type);
+}
+
 /**
  * The route of a new verification: the destination country's route if the service has one,
- * else the service's default; narrowed and ordered by the channels the request prefers. Channels
- * the route has no step for are refused (`channel_not_in_route`); a route without any provider is
- * `channel_unavailable`.
- * @example chooseRoute(service, "IN", ["whatsapp", "sms"])
+ * else the service's default; only the steps that reach the destination (an address gets the email
+ * steps, a number the others, each filtered by its `lineTypes`); narrowed and ordered by the
+ * channels the request prefers. Channels the route has no step for are refused
+ * (`channel_not_in_route`); a route without any provider is `channel_unavailable`.
+ * @example chooseRoute(service, parseDestination("+4930123456"), ["voice"])
  */
-export function chooseRoute(service: Service, country: string | null, preferred?: readonly Channel[]): RouteStep[] {
-  const base = (country ? service.countryRoutes[country] : undefined) ?? service.route;
+export function chooseRoute(
+  service: Service,
+  destination: Pick<Destination, "country" | "type" | "email">,
+  preferred?: readonly Channel[],
+): RouteStep[] {
+  const { country } = destination;
+  const base = ((country ? service.countryRoutes[country] : undefined) ?? service.route).filter((step) =>
+    stepReaches(step, destination),
+  );
   const route = preferred?.length ? preferred.flatMap((channel) => base.filter((step) => step.channel === channel)) : base;
   const usable = route.filter((step) => step.providers.length > 0);
-  const to = country ? ` to ${country}` : "";
+  const to = destination.email ? " to email addresses" : country ? ` to ${country}` : "";
   // Channels the route has no step for: the caller's choice, which no retry changes.
   const carried = [...new Set(base.filter((step) => step.providers.length > 0).map((step) => step.channel))];
   if (preferred?.length && route.length === 0 && carried.length > 0) {

@@ -23,14 +23,18 @@ export type SendResult =
 export interface OutboundMessage {
   deliveryId: string;
   verificationId: string;
+  /** E.164, or for `email` the address. */
   to: string;
   channel: Channel;
   code: string;
+  /** The rendered text: an SMS or chat message, the sentence a call speaks, or an email's plain-text part. */
   body: string;
   locale: string;
   expiresAt: number;
   /** The service's site (`https://` + its WebOTP origin), for channels that can offer an "open" button (RCS). */
   openUrl?: string | null;
+  /** For `email`: the subject and HTML part beside `body` (the plain-text part), and the service's own `From`, if set. */
+  email?: { subject: string; html: string; from: string | null };
 }
 
 /** Whether a destination can receive on a channel (RCS capability, WhatsApp account…). */

@@ -3,8 +3,23 @@
  * service sets; `resolveSettings` fills the rest with these defaults.
  */
 
-/** Template slots a service may override: a channel, and that channel's payment (transaction-bound) form. */
-export const TEMPLATE_SLOTS = ["sms", "rcs", "whatsapp", "sms_payment", "rcs_payment", "whatsapp_payment"] as const;
+/**
+ * Template slots a service may override: a channel, and that channel's payment (transaction-bound)
+ * form; `voice` is the sentence a call speaks, `email` the text of an email and `email_subject` its subject.
+ */
+export const TEMPLATE_SLOTS = [
+  "sms",
+  "rcs",
+  "whatsapp",
+  "voice",
+  "email",
+  "email_subject",
+  "sms_payment",
+  "rcs_payment",
+  "whatsapp_payment",
+  "voice_payment",
+  "email_payment",
+] as const;
 export type TemplateSlot = (typeof TEMPLATE_SLOTS)[number];
 
 /** Override texts by BCP-47 locale (`fr`, `pt-BR`) and slot. */
@@ -37,6 +52,8 @@ export interface ServiceSettings {
   androidAppHash: string | null;
   /** E.164 number → fixed code. These numbers are never sent to; their verifications are marked `test`. */
   testNumbers: Record<string, string>;
+  /** The `From` of this service's emails (`Acme <no-reply@auth.acme.com>`); null: the email provider's own. */
+  emailFrom: string | null;
 }
 
 export const DEFAULT_SETTINGS: ServiceSettings = {
@@ -48,6 +65,7 @@ export const DEFAULT_SETTINGS: ServiceSettings = {
   webOtpOrigin: null,
   androidAppHash: null,
   testNumbers: {},
+  emailFrom: null,
 };
 
 export function resolveSettings(stored: Partial<ServiceSettings> | undefined): ServiceSettings {

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { CodeKit } from "../core/codes.js";
 import type { EventSink } from "../core/events.js";
-import { renderMessage, secondsLeft } from "../core/messages/render.js";
+import type { SendLimits } from "../core/guards.js";
 import { type Metrics, noopMetrics } from "../core/metrics.js";
 import type { StatusUpdate } from "../core/model.js";
 import type { Clock, Dispatcher, DispatchOutcome, Ids } from "../core/ports.js";
@@ -10,6 +10,7 @@ import type { DeliveryJob, DeliveryResult, NewDelivery, SentDelivery } from "../
 import type { Store } from "../core/store/index.js";
 import { createBreakers } from "./breakers.js";
 import { createDeliveryEvents } from "./delivery-events.js";
+import { render } from "./message.js";
 
 export interface OutboxOptions {
   store: Store;
@@ -36,12 +37,17 @@ export interface OutboxOptions {
   /** Event webhooks: the `delivery.*` events and `verification.expired` are emitted here; the worker pass sends due events. */
   events?: EventSink;
   eventsWorker?: { runOnce(): Promise<unknown> };
+  /**
+   * Limits counted per send (calls per number), so a fallback counts like a first send: `check`
+   * may refuse a send as if its provider had rejected it; `sent` counts an accepted one.
+   */
+  sendLimits?: SendLimits;
 }
 
-/** 1 s, 2 s, 4 s … capped at 60 s, with ±20 % jitter so retries of a burst spread out. */
 /** How many batches of due deliveries one worker pass may send back to back. */
 const MAX_BATCHES_PER_PASS = 32;
 
+/** 1 s, 2 s, 4 s … capped at 60 s, with ±20 % jitter so retries of a burst spread out. */
 export function retryDelayMs(tries: number, random: () => number = Math.random): number {
   const base = Math.min(60_000, 1000 * 2 ** Math.max(0, tries - 1));
   return Math.round(base * (0.8 + 0.4 * random()));
@@ -136,29 +142,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
         return { kind: "rejected", error: { code: "not_capable", message: `${job.to} cannot receive ${job.channel}` } };
       }
     }
-    const now = clock.now();
-    const code = codes.open(job.verificationId, job.sealedCode);
-    const message = {
-      deliveryId: job.id,
-      verificationId: job.verificationId,
-      to: job.to,
-      channel: job.channel,
-      code,
-      body: renderMessage({
-        channel: job.channel,
-        locale: job.locale ?? "en",
-        serviceName: job.serviceName,
-        code,
-        secondsLeft: secondsLeft(job.expiresAt, now),
-        transaction: job.transaction,
-        overrides: job.settings.templates,
-        webOtpOrigin: job.settings.webOtpOrigin,
-        androidAppHash: job.settings.androidAppHash,
-      }),
-      locale: job.locale ?? "en",
-      expiresAt: job.expiresAt,
-      openUrl: job.settings.webOtpOrigin ? `https://${job.settings.webOtpOrigin}` : null,
-    };
+    const refused = await options.sendLimits?.check(job);
+    if (refused) return refused;
+    const message = render(job, codes.open(job.verificationId, job.sealedCode), clock.now());
     return breakers.run(job.provider, async () => {
       const started = performance.now();
       try {
@@ -175,7 +161,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
     const now = clock.now();
     const decision = decide(job, result, now);
     await store.recordDeliveryResult(decision, now);
-    if (result.kind === "accepted") await deliveryEvents.sent(job, result.providerMessageId ?? null);
+    if (result.kind === "accepted") {
+      await options.sendLimits?.sent(job);
+      await deliveryEvents.sent(job, result.providerMessageId ?? null);
+    }
     if (decision.fallback) await deliveryEvents.fallbackFromJob(job, decision.fallback, decision.errorCode ?? result.kind);
     if (decision.failVerification) await deliveryEvents.failed(job, decision.errorCode ?? null);
     metrics.delivery(job.provider, job.channel, result.kind);

@@ -4,9 +4,9 @@ import type { Caller, Clock } from "../core/ports.js";
 /**
  * Admission control: at most `maxInFlight` requests are worked on at once; the next `maxQueued`
  * wait for a slot in arrival order, each at most `queueTimeoutMs`; the rest are refused at once.
- * Past capacity, a request is refused before any work is spent on it (its body unread, its key not
- * looked up), so the requests admitted keep their latency and the refused ones learn it in time to
- * go elsewhere or retry later, instead of every caller waiting until it gives up.
+ * Past capacity, a request is refused before any work is spent on it (its body not parsed, its key
+ * not looked up), so the requests admitted keep their latency and the refused ones learn it in time
+ * to go elsewhere or retry later, instead of every caller waiting until it gives up.
  *
  * Hand-rolled rather than cockatiel's bulkhead, which has no queue deadline, leaves a freed slot
  * unused when the queued task it picks was cancelled, and lets a new arrival overtake the queue.

@@ -10,9 +10,10 @@ import { twilioErrorFor, twilioErrorJson } from "./twilio/errors.js";
 /**
  * Admission control at the front door: in the server's request listener, before the request
  * reaches the HTTP app. A refused request costs what Node's HTTP parser and one write cost, no
- * more: no request object for the app, no routing, no body read, no key lookup, no store access,
- * no Error (whose stack trace alone costs more than the rest), no access-log line. That is what
- * lets a server far past its capacity still answer every request quickly.
+ * more: no request object for the app, no routing, no body parsed (none read when the queue is
+ * full), no key lookup, no store access, no Error (whose stack trace alone costs more than the
+ * rest), no access-log line. That is what lets a server far past its capacity still answer every
+ * request quickly.
  *
  * A request takes its slot once its body has arrived (read here, at most the body limit, and handed
  * to the app as `rawBody`, which @hono/node-server reads instead of the stream): a slow upload holds

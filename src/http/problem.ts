@@ -10,6 +10,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: ContentfulStatusCode; titl
   invalid_request: { status: 400, title: "The request is not valid" },
   invalid_json: { status: 400, title: "The body is not valid JSON" },
   invalid_phone_number: { status: 400, title: "The phone number is not valid" },
+  invalid_email_address: { status: 400, title: "The email address is not valid" },
   idempotency_key_invalid: { status: 400, title: "The Idempotency-Key header is not valid" },
   unauthorized: { status: 401, title: "A valid API key is required" },
   webhook_signature_invalid: { status: 401, title: "The webhook signature is missing or wrong" },

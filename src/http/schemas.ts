@@ -51,15 +51,15 @@ const bothOrNeitherMessage = { message: "give amount and payee together", path: 
 
 export const StartBody = z
   .object({
-    to: z.string().min(1).max(64).optional().openapi({
+    to: z.string().min(1).max(254).optional().openapi({
       description:
-        "Phone number in E.164 form (spaces, dashes and brackets allowed; `00` may stand for `+`), or a national number with `country`. Required, except with `channel: inbound`, where it names the only number allowed to send the code.",
+        "Phone number in E.164 form (spaces, dashes and brackets allowed; `00` may stand for `+`), a national number with `country`, or an email address (verified by the route's `email` steps). Required, except with `channel: inbound`, where it names the only number allowed to send the code.",
       example: "+14155550100",
     }),
     country: phoneCountry,
-    channel: z.enum(["inbound"]).optional().openapi({
+    channel: z.enum(["inbound", "sms", "whatsapp", "rcs", "voice", "email"]).optional().openapi({
       description:
-        "`inbound`: nothing is sent; the user sends the returned text to a business number (person-to-application verification).",
+        "One channel, the same as `channels: [channel]`; `email` for an email address. `inbound`: nothing is sent; the user sends the returned text to a business number (person-to-application verification).",
     }),
     inbound_channels: z
       .array(z.enum(["whatsapp", "sms"]))
@@ -68,13 +68,14 @@ export const StartBody = z
       .optional()
       .openapi({ description: "For `channel: inbound`: the channels the user may answer on.", example: ["whatsapp", "sms"] }),
     channels: z
-      .array(z.enum(["sms", "whatsapp", "rcs"]))
+      .array(z.enum(["sms", "whatsapp", "rcs", "voice", "email"]))
       .min(1)
-      .max(3)
+      .max(5)
       .optional()
       .openapi({
-        description: "Channels to use, in order of preference; narrows the service's route for this verification.",
-        example: ["whatsapp", "sms"],
+        description:
+          "Channels to use, in order of preference; narrows the service's route for this verification. `voice` calls the number and speaks the code.",
+        example: ["whatsapp", "sms", "voice"],
       }),
     client_ip: clientIp,
     device_id: z.string().min(1).max(128).optional().openapi({
@@ -123,7 +124,7 @@ export const CheckBody = z
 
 export const CheckByToBody = z
   .object({
-    to: z.string().min(1).max(64).openapi({ example: "+14155550100" }),
+    to: z.string().min(1).max(254).openapi({ description: "The phone number or email address.", example: "+14155550100" }),
     country: phoneCountry,
     code,
     client_ip: clientIp,
@@ -146,11 +147,12 @@ const status = z.enum(["pending", "approved", "canceled", "expired", "max_attemp
 const Delivery = z.object({
   id: z.string(),
   step: z.number().int(),
-  channel: z.string(),
+  channel: z.string().openapi({ description: "`sms`, `whatsapp`, `rcs`, `voice` (a call speaking the code) or `email`." }),
   provider: z.string(),
   status: z.string(),
   error_code: z.string().nullable().openapi({
-    description: "Why the attempt failed or the route moved on (provider code, not_capable, circuit_open, no_delivery_receipt…).",
+    description:
+      "Why the attempt failed or the route moved on (provider code, not_capable, circuit_open, no_delivery_receipt; calls: busy, no_answer, answered_by_machine, hung_up_early…; email: bounce, dropped, smtp_550…).",
   }),
   error_message: z.string().nullable(),
   tries: z.number().int(),
@@ -191,10 +193,15 @@ export const WaitQuery = z.object({
 export const VerificationView = z
   .object({
     id: z.string(),
-    to: z.string().nullable().openapi({ description: "Null for an inbound verification open to any sender." }),
+    to: z.string().nullable().openapi({
+      description: "The number (E.164) or normalised email address; null for an inbound verification open to any sender.",
+    }),
     country: z.string().nullable(),
     status,
-    channel: z.string().nullable(),
+    channel: z
+      .string()
+      .nullable()
+      .openapi({ description: "The current step's channel: `sms`, `whatsapp`, `rcs`, `voice`, `email`, or `inbound`." }),
     send_attempts: z.number().int(),
     max_sends: z.number().int(),
     check_attempts: z.number().int(),

@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
+import { parseMailbox } from "../core/email.js";
 import { canonicalLocale } from "../core/messages/locale.js";
 import type { RouteStep, Service } from "../core/model.js";
-import { isKnownCountry, normalizePhone } from "../core/phone.js";
+import { isKnownCountry, LINE_TYPES, normalizePhone } from "../core/phone.js";
 import { type ServiceSettings, TEMPLATE_SLOTS, type TemplateOverrides } from "../core/service-settings.js";
 
 /** The message, routing and test settings of `/v1/services` bodies, and their view. */
@@ -14,11 +15,23 @@ const locale = z
 
 const RouteStepBody = z
   .object({
-    channel: z.enum(["sms", "whatsapp", "rcs"]),
+    channel: z.enum(["sms", "whatsapp", "rcs", "voice", "email"]).openapi({
+      description: "`voice` speaks the code in a call; `email` steps serve email addresses, the others phone numbers.",
+    }),
     providers: z.array(z.string().min(1).max(64)).min(1).max(5),
     fallback_after_seconds: z.number().int().min(1).max(3600).nullable().optional().openapi({
       description: "Move to the next step when no `delivered` receipt arrives this long after acceptance.",
     }),
+    line_types: z
+      .array(z.enum(LINE_TYPES))
+      .min(1)
+      .nullable()
+      .optional()
+      .openapi({
+        description:
+          'Only numbers of these line types take this step, e.g. `["fixed_line"]` on a voice step; unset: every type the channel accepts.',
+        example: ["fixed_line"],
+      }),
   })
   .strict();
 const Route = z.array(RouteStepBody).min(1).max(5);
@@ -30,7 +43,7 @@ const Templates = z
   )
   .openapi({
     description:
-      "Overrides by locale and slot (`sms`, `rcs`, `whatsapp`, and `…_payment` for transaction-bound codes). Placeholders: `{service}`, `{code}`, `{minutes}`, `{amount}`, `{payee}`.",
+      "Overrides by locale and slot (`sms`, `rcs`, `whatsapp`, `voice` (the sentence a call speaks; `{code}` is read digit by digit), `email` (the plain-text body; the HTML part is made from it), `email_subject`, and `…_payment` for transaction-bound codes). Placeholders: `{service}`, `{code}`, `{minutes}`, `{amount}`, `{payee}`.",
     example: { fr: { sms: "{code} est votre code {service}. Il expire dans {minutes}." } },
   });
 
@@ -41,6 +54,11 @@ const e164Key = z.string().refine((key) => {
     return false;
   }
 }, "must be a valid number in E.164 form, e.g. +15005550006");
+
+const emailFrom = z
+  .string()
+  .max(200)
+  .refine((v) => parseMailbox(v) !== null, "must be an address, or a name and an address: Acme <no-reply@auth.acme.com>");
 
 export const SettingsFields = {
   alphabet: z.enum(["digits", "alphanumeric"]).openapi({
@@ -81,6 +99,11 @@ export const SettingsFields = {
       description: "Numbers with fixed codes that are never sent to; their verifications answer `test: true`.",
       example: { "+15005550006": "123456" },
     }),
+  email_from: emailFrom.nullable().openapi({
+    description:
+      "The `From` of this service's emails; its domain must be one your email provider may send for (SPF, DKIM). Null: the provider's `from`.",
+    example: "Acme <no-reply@auth.acme.com>",
+  }),
 };
 
 export type SettingsInput = Partial<{ [K in keyof typeof SettingsFields]: z.infer<(typeof SettingsFields)[K]> }>;
@@ -90,6 +113,7 @@ const toRoute = (steps: z.infer<typeof Route>): RouteStep[] =>
     channel: s.channel,
     providers: s.providers,
     fallbackAfterMs: s.fallback_after_seconds == null ? null : s.fallback_after_seconds * 1000,
+    ...(s.line_types ? { lineTypes: s.line_types } : {}),
   }));
 
 /** The request's settings as a patch; absent fields stay unset, null clears a nullable one. */
@@ -103,6 +127,7 @@ export function toSettingsPatch(input: SettingsInput) {
   if (input.webotp_origin !== undefined) settings.webOtpOrigin = input.webotp_origin;
   if (input.android_app_hash !== undefined) settings.androidAppHash = input.android_app_hash;
   if (input.test_numbers !== undefined) settings.testNumbers = input.test_numbers;
+  if (input.email_from !== undefined) settings.emailFrom = input.email_from;
   return {
     settings,
     ...(input.route !== undefined ? { route: toRoute(input.route) } : {}),
@@ -113,7 +138,12 @@ export function toSettingsPatch(input: SettingsInput) {
 }
 
 const RouteView = z.array(
-  z.object({ channel: z.string(), providers: z.array(z.string()), fallback_after_seconds: z.number().nullable() }),
+  z.object({
+    channel: z.string(),
+    providers: z.array(z.string()),
+    fallback_after_seconds: z.number().nullable(),
+    line_types: z.array(z.string()).nullable(),
+  }),
 );
 
 export const SettingsView = z
@@ -128,6 +158,7 @@ export const SettingsView = z
     webotp_origin: z.string().nullable(),
     android_app_hash: z.string().nullable(),
     test_numbers: z.record(z.string(), z.string()),
+    email_from: z.string().nullable(),
   })
   .openapi("ServiceSettings");
 
@@ -136,6 +167,7 @@ const routeView = (steps: RouteStep[]) =>
     channel: s.channel,
     providers: s.providers,
     fallback_after_seconds: s.fallbackAfterMs ? Math.round(s.fallbackAfterMs / 1000) : null,
+    line_types: s.lineTypes?.length ? [...s.lineTypes] : null,
   }));
 
 export function settingsView(s: Service): z.infer<typeof SettingsView> {
@@ -150,5 +182,6 @@ export function settingsView(s: Service): z.infer<typeof SettingsView> {
     webotp_origin: s.settings.webOtpOrigin,
     android_app_hash: s.settings.androidAppHash,
     test_numbers: s.settings.testNumbers,
+    email_from: s.settings.emailFrom,
   };
 }

@@ -1,3 +1,4 @@
+import { destinationLimitKey } from "../core/email.js";
 import type { NumberVault } from "../core/number-vault.js";
 import type { LimitRule } from "../core/ports.js";
 
@@ -20,14 +21,17 @@ export const sealedContext = {
   abuseBlockKey: (blockId: string) => `abuse_blocks.key:${blockId}`,
 } as const;
 
-/** How the conversion guard's counters and blocks name a prefix or range (by its blind index) or a country (as is). */
+/** How the conversion guard's counters and blocks name a prefix, range or email domain (by blind index) or a country (as is). */
 export function storedConversionKey(vault: NumberVault, scope: string, key: string): string {
   return scope === "country" ? key : vault.index(`${scope}:${key}`);
 }
 
-/** How the conversion guard's history names a number it remembers as approved: by its blind index, under scope `number`. */
-export function storedApprovedNumber(vault: NumberVault, to: string): { scope: string; key: string } {
-  return { scope: "number", key: vault.index(`number:${to}`) };
+/**
+ * How the conversion guard's history names a destination (a number or an address) it remembers as
+ * approved: by its blind index, under scope `destination`.
+ */
+export function storedApprovedDestination(vault: NumberVault, to: string): { scope: string; key: string } {
+  return { scope: "destination", key: vault.index(`destination:${to}`) };
 }
 
 /** The stored form of a verification's destination: '' (an inbound verification any sender may answer) stays ''. */
@@ -51,11 +55,14 @@ export function openNumber(vault: NumberVault, sealed: Buffer | null, context: s
 }
 
 /**
- * Limiter rules whose key is a phone number or a part of one (a prefix), or the integrator's id of
- * a person (device, user account): their counters are keyed by index.
+ * Limiter rules whose key is a destination (phone number or email address) or a part of one (a
+ * prefix, an email domain), or the integrator's id of a person (device, user account): their
+ * counters are keyed by index.
  */
 export const NUMBER_KEYED_RULES: readonly LimitRule[] = [
   "sends_per_destination",
+  "calls_per_destination",
+  "emails_per_domain",
   "sends_per_prefix",
   "starts_per_device",
   "starts_per_user",
@@ -72,6 +79,7 @@ export function storedLimitKey(vault: NumberVault, rule: LimitRule, key: string)
 /** The rate-limit rules whose counters are keyed by a phone number (rate-limiter-flexible keys are `<rule>:<key>`). */
 const PER_NUMBER_RULES: readonly (LimitRule | `${LimitRule}_strikes`)[] = [
   "sends_per_destination",
+  "calls_per_destination",
   "failed_checks_per_destination",
   "failed_checks_per_destination_strikes", // the lockouts remembered for escalation (limits/limiter.ts)
   "inbound_approvals_per_sender",
@@ -82,7 +90,9 @@ const PER_NUMBER_RULES: readonly (LimitRule | `${LimitRule}_strikes`)[] = [
 export function perNumberLimitKeys(vault: NumberVault, number: string): string[] {
   // A strikes counter is keyed like its rule's counter (limits/limiter.ts).
   const baseRule = (prefix: (typeof PER_NUMBER_RULES)[number]) => prefix.replace(/_strikes$/, "") as LimitRule;
-  return PER_NUMBER_RULES.map((rule) => `${rule}:${storedLimitKey(vault, baseRule(rule), number)}`);
+  // An address's counters are keyed by its limit key (`destinationLimitKey`), as the guards count them.
+  const key = destinationLimitKey(number);
+  return PER_NUMBER_RULES.map((rule) => `${rule}:${storedLimitKey(vault, baseRule(rule), key)}`);
 }
 
 /** The verification a stored idempotent answer is about (its `id`), kept in clear beside the sealed body for erasure. */

@@ -96,7 +96,7 @@ describe("provider settings that teach", () => {
   it("reports a missing field by name", async () => {
     const { from: _from, ...rest } = TWILIO;
     expect(await problem({ sms: rest })).toBe(
-      "invalid provider settings\n  config.providers.sms.from: set from or messagingServiceSid (SMS), and/or whatsappFrom (WhatsApp)",
+      "invalid provider settings\n  config.providers.sms.from: set from or messagingServiceSid (SMS), whatsappFrom (WhatsApp) and/or voice (calls)",
     );
     const { customerId: _id, ...mc } = { type: "messagecentral", customerId: "C-1", password: "p" };
     expect(await problem({ mc })).toBe("invalid provider settings\n  config.providers.mc.customerId: required");

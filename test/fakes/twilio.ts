@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { WebhookRequest } from "../../src/core/sender.js";
+import { type CallOutcome, createCallsApi, type PlacedCall } from "./twilio-calls.js";
 
 /**
  * A local stand-in for Twilio's Messages API (2010-04-01): Basic auth with the account's Auth Token or an
@@ -62,6 +63,10 @@ export interface FakeTwilio {
   apiKeySecret: string;
   requests: TwilioApiRequest[];
   messages: SentMessage[];
+  /** Calls placed through `Calls.json`, with their TwiML. */
+  calls: PlacedCall[];
+  /** The signed callbacks of a call ending as `outcome`, in Twilio's order (see twilio-calls.ts). */
+  callProgress(sid: string, outcome: CallOutcome, options?: { duration?: number }): WebhookRequest[];
   /** The next API call gets this answer instead of being processed. */
   failNext(answer: ForcedAnswer): void;
   /** A signed status callback for a message this fake accepted. */
@@ -95,6 +100,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
   const requests: TwilioApiRequest[] = [];
   const messages: SentMessage[] = [];
   const forced: ForcedAnswer[] = [];
+  const callsApi = createCallsApi(accountSid, (status, code, message) => errorJson(status, code, message));
 
   const errorJson = (status: number, code: number, message: string) =>
     JSON.stringify({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
@@ -119,6 +125,8 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       return { status: 404, body: errorJson(404, 20404, `The requested resource ${req.path} was not found`) };
     }
     if (!credentialsOk(req.headers.authorization)) return { status: 401, body: errorJson(401, 20003, "Authenticate") };
+    const call = callsApi.answer(req.method, req.path, req.body);
+    if (call) return call;
     if (req.path !== path)
       return { status: 404, body: errorJson(404, 20404, `The requested resource ${req.path} was not found`) };
 
@@ -219,6 +227,10 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     apiKeySecret,
     requests,
     messages,
+    calls: callsApi.calls,
+    callProgress(sid, outcome, options = {}) {
+      return callsApi.progress(sid, outcome, options.duration).map(([url, params]) => signedPost(url, params));
+    },
     failNext(next) {
       forced.push(next);
     },

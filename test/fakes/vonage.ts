@@ -2,6 +2,7 @@ import { createHash, createHmac, type KeyObject, randomUUID, verify } from "node
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { WebhookRequest } from "../../src/core/sender.js";
+import { callInvalidity, createVonageCalls, type VonageCall, type VonageCallOutcome } from "./vonage-calls.js";
 
 /**
  * A local stand-in for the Vonage Messages API (`POST /v1/messages`): it authenticates requests the way
@@ -49,6 +50,10 @@ export interface FakeVonage {
   sent: Array<Record<string, unknown>>;
   /** The `message_uuid` answered for each accepted send, in order. */
   answered: string[];
+  /** Calls placed through the Voice API (`/v1/calls`), with their NCCO. */
+  calls: VonageCall[];
+  /** The event bodies of a call ending as `outcome`, in Vonage's order, to sign with `webhook`. */
+  callEvents(uuid: string, outcome: VonageCallOutcome): Record<string, unknown>[];
   /** Answers the next request with this status and problem (after authentication, like Vonage). */
   failNext(status: number, problem: Problem, headers?: Record<string, string>): void;
   /** Builds a webhook request as Vonage would POST it, signed with `secret`. */
@@ -150,6 +155,7 @@ export async function startFakeVonage(options: FakeVonageOptions): Promise<FakeV
   const sent: Array<Record<string, unknown>> = [];
   const answered: string[] = [];
   const queued: Array<{ status: number; problem: Problem; headers: Record<string, string> }> = [];
+  const voice = createVonageCalls();
 
   const problem = (res: ServerResponse, status: number, body: Problem, headers: Record<string, string> = {}) => {
     res.writeHead(status, { "content-type": "application/problem+json", ...headers });
@@ -164,7 +170,7 @@ export async function startFakeVonage(options: FakeVonageOptions): Promise<FakeV
       const body = Buffer.concat(chunks).toString("utf8");
       const auth = authenticate(headers.authorization, options);
       requests.push({ method: req.method ?? "", path: req.url ?? "", headers, body, auth });
-      if (req.url !== "/v1/messages") {
+      if (req.url !== "/v1/messages" && req.url !== "/v1/calls") {
         return problem(res, 404, { type: `${PROBLEM_BASE}#not-found`, title: "Not Found" });
       }
       if (req.method !== "POST") {
@@ -181,6 +187,15 @@ export async function startFakeVonage(options: FakeVonageOptions): Promise<FakeV
         json = JSON.parse(body);
       } catch {
         return problem(res, 400, { type: `${PROBLEM_BASE}#invalid-json`, title: "Invalid JSON" });
+      }
+      if (req.url === "/v1/calls") {
+        // The Voice API takes application JWTs only.
+        if (auth.kind !== "jwt") return problem(res, 401, problems.unauthorized);
+        const why =
+          json !== null && typeof json === "object" ? callInvalidity(json as Record<string, unknown>) : "Not an object.";
+        if (why) return problem(res, 400, { type: `${PROBLEM_BASE}#validation`, title: "Bad Request", detail: why });
+        res.writeHead(201, { "content-type": "application/json" });
+        return res.end(JSON.stringify(voice.place(json as Record<string, unknown>)));
       }
       const reason = json !== null && typeof json === "object" ? invalidity(json as Record<string, unknown>) : "Not an object.";
       if (reason) return problem(res, 422, problems.invalidParams(reason));
@@ -203,6 +218,8 @@ export async function startFakeVonage(options: FakeVonageOptions): Promise<FakeV
     requests,
     sent,
     answered,
+    calls: voice.calls,
+    callEvents: voice.events,
     failNext(status, body, headers = {}) {
       queued.push({ status, problem: body, headers });
     },

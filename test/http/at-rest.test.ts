@@ -4,6 +4,8 @@ import Database from "better-sqlite3";
 import { parsePhoneNumberWithError } from "libphonenumber-js/max";
 import { afterEach, describe, expect, it } from "vitest";
 import { INBOUND_ALPHABET } from "../../src/core/inbound.js";
+import { startFakeSendgrid } from "../fakes/sendgrid.js";
+import { startFakeSmtp } from "../fakes/smtp.js";
 import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio.js";
 import { createHarness, type Harness } from "../helpers/harness.js";
 import { onSharedBackends } from "../helpers/shared-backends.js";
@@ -12,7 +14,8 @@ import { startWebhookSink, type WebhookSink } from "../helpers/webhook-sink.js";
 /**
  * Data at rest: after a realistic flow (starts, an idempotent replay, checks, a resend, a STOP, an API
  * opt-out, a person-to-application verification, event webhooks), the raw bytes of the database file
- * and of its WAL hold neither a phone number in any form a reader could use nor a code.
+ * and of its WAL hold neither a phone number in any form a reader could use nor a code; nor, after
+ * an email flow (a bounce, a fallback, a resend), the address, its local part or its domain.
  */
 
 const PUBLIC_URL = "https://verify.example.com";
@@ -21,6 +24,7 @@ const USER = "+14155550137";
 const P2A_USER = "+14155550138";
 const OPTED_OUT = "+14155550139";
 const EVENTS_SECRET = `whsec_${randomBytes(32).toString("base64")}`;
+const EMAIL = "ada.lovelace+verify@analytical-engine.example";
 
 /** Every spelling of a number worth searching for: E.164 with and without `+`, national, formatted, the prefix. */
 function spellings(e164: string): string[] {
@@ -159,6 +163,85 @@ describe.skipIf(onSharedBackends())("data at rest", () => {
     expect(files["verifyd.db-wal"]?.length ?? 0).toBeGreaterThan(0);
     const needles = [...spellings(USER), ...spellings(P2A_USER), ...spellings(OPTED_OUT), code, inboundCode];
     expect(occurrences(files, needles)).toEqual([]);
+  });
+
+  it("leaves no email address (nor its local part or domain) and no code readable in the database file or its WAL", async () => {
+    const smtp = await startFakeSmtp();
+    const sendgrid = await startFakeSendgrid({ now: () => h.clock.now() });
+    try {
+      sink = await startWebhookSink();
+      h = await createHarness(
+        {
+          VERIFYD_CODE_LENGTH: "10",
+          VERIFYD_EVENTS_URL: sink.url,
+          VERIFYD_EVENTS_SECRET: EVENTS_SECRET,
+          VERIFYD_PUBLIC_URL: PUBLIC_URL,
+          // The conversion guard counts per domain from the first send.
+          VERIFYD_CONVERSION_MIN_SENDS: "1",
+        },
+        {
+          providers: {
+            sendgrid: {
+              type: "sendgrid",
+              apiKey: sendgrid.apiKey,
+              from: "no-reply@auth.acme.example",
+              webhookPublicKey: sendgrid.publicKey,
+              baseUrl: sendgrid.baseUrl,
+            },
+            mail: { type: "smtp", host: smtp.host, port: smtp.port, ca: smtp.ca, from: "no-reply@auth.acme.example" },
+          },
+          route: [
+            { channel: "email", providers: ["sendgrid"] },
+            { channel: "email", providers: ["mail"] },
+          ],
+        },
+      );
+      // Start (idempotently, with a tagged address), replay, guess wrong, bounce to SMTP, resend, check by address.
+      const started = await h.json<{ id: string; to: string }>(
+        "POST",
+        "/v1/verifications",
+        { to: EMAIL },
+        { "idempotency-key": "e1" },
+      );
+      expect(started.status).toBe(201);
+      const id = started.body.id;
+      const code = /^(\d{10}) /.exec(String(sendgrid.sent[0]?.body.subject))?.[1] as string;
+      expect(code).toMatch(/^\d{10}$/);
+      const replay = await h.json("POST", "/v1/verifications", { to: EMAIL }, { "idempotency-key": "e1" });
+      expect(replay.headers.get("idempotent-replayed")).toBe("true");
+      const wrong = `${code.slice(0, 9)}${(Number(code[9]) + 1) % 10}`;
+      expect((await h.json("POST", "/v1/verification-checks", { to: EMAIL, code: wrong })).body).toMatchObject({ valid: false });
+      const bounce = sendgrid.events([
+        {
+          messageId: sendgrid.sent[0]?.messageId as string,
+          event: "bounce",
+          extra: { type: "bounce", reason: `550 ${EMAIL} unknown` },
+        },
+      ]);
+      const res = await h.runtime.app.request("/webhooks/sendgrid/status", {
+        method: "POST",
+        headers: bounce.headers,
+        body: bounce.rawBody,
+      });
+      expect(res.status).toBe(200);
+      expect(smtp.received).toHaveLength(1);
+      h.clock.advance(31_000);
+      expect((await h.call("POST", `/v1/verifications/${id}/resend`)).status).toBe(200);
+      expect(smtp.received).toHaveLength(2);
+      const checked = await h.json("POST", "/v1/verification-checks", { to: EMAIL, code });
+      expect(checked.body).toMatchObject({ valid: true, verification_id: id });
+      expect((await h.json("GET", `/v1/verifications/${id}`)).body).toMatchObject({ to: EMAIL, status: "approved" });
+
+      await h.runtime.outbox.runOnce();
+      const events = sink.requests.map((r) => JSON.parse(r.body) as { type: string; data: { to_masked: string } });
+      expect(events.find((e) => e.type === "verification.started")?.data.to_masked).toBe("a***@analytical-engine.example");
+
+      const needles = [EMAIL, EMAIL.toUpperCase(), "ada.lovelace", "analytical-engine", "adalovelace@", code];
+      expect(occurrences(rawFiles(h.dbPath), needles)).toEqual([]);
+    } finally {
+      await smtp.close();
+      await sendgrid.close();
+    }
   });
 
   it("finds a number written in clear, in the WAL before any checkpoint (the scan can fail)", async () => {

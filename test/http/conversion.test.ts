@@ -50,6 +50,24 @@ describe("conversion guard", () => {
     harness.clock.advance(SETTLED);
   }
 
+  it("holds and blocks an email domain whose codes are never entered (unproven_domain); other domains pass", async () => {
+    h = await createHarness({}, { route: [{ channel: "email", providers: ["console"] }] });
+    for (let i = 0; i < 10; i++) await approved(h, `member${i}@good.example`);
+    for (let i = 0; i < 5; i++) await sent(h, `bot${i}@farm.example`);
+    await refused(h, "bot5@farm.example", ["unproven_domain"]);
+    h.clock.advance(SETTLED);
+    await refused(h, "bot99@farm.example", ["unproven_domain"]);
+    await sent(h, "member99@good.example");
+    expect(await blocks(h)).toEqual([
+      expect.objectContaining({ scope: "domain", key: "farm.example", reason: "unproven_domain", sends: 5, approvals: 0 }),
+    ]);
+    // Stored by blind index, the domain is not in the database in clear; the block keeps it sealed.
+    if (!sqliteFileOnly) {
+      expect(JSON.stringify(rows(h, "select * from conversion_counts"))).not.toContain("farm.example");
+      expect(JSON.stringify(rows(h, "select scope, key from abuse_blocks"))).not.toContain("farm.example");
+    }
+  });
+
   it("blocks a prefix whose sends stop converting with 403 low_conversion_prefix, and lifts it after the cool-down", async () => {
     h = await createHarness();
     await pump(h);
@@ -167,7 +185,7 @@ describe("conversion guard", () => {
       expect(keys[0]?.key).toBe("US");
       for (const k of keys.slice(1)) expect(k.key).toMatch(/^[A-Za-z0-9_-]{43}$/); // an HMAC, not "+1415555"
       const history = rows(h, "select scope, key from conversion_history where scope <> 'country'");
-      expect(history.map((r) => r.scope).sort()).toEqual([...Array(11).fill("number"), "prefix", "prefix", "range"]);
+      expect(history.map((r) => r.scope).sort()).toEqual([...Array(11).fill("destination"), "prefix", "prefix", "range"]);
       for (const r of history) expect(r.key).toMatch(/^[A-Za-z0-9_-]{43}$/);
       const stored = rows(h, "select key, key_sealed from abuse_blocks");
       expect(stored).toHaveLength(1);

@@ -61,7 +61,9 @@ describe("routes from the config file", () => {
     // The country's route has no WhatsApp step, though the default route has one.
     const de = await h.json<{ code: string }>("POST", "/v1/verifications", { to: "+4915112345678", channels: ["whatsapp"] });
     expect(de).toMatchObject({ status: 422, body: { code: "channel_not_in_route" } });
-    const bad = await h.json<{ code: string }>("POST", "/v1/verifications", { to: "+14155550102", channels: ["voice"] });
+    const voice = await h.json<{ code: string }>("POST", "/v1/verifications", { to: "+14155550102", channels: ["voice"] });
+    expect(voice).toMatchObject({ status: 422, body: { code: "channel_not_in_route" } });
+    const bad = await h.json<{ code: string }>("POST", "/v1/verifications", { to: "+14155550102", channels: ["fax"] });
     expect(bad.status).toBe(400);
     expect([...h.provider("wa").messages, ...h.provider("sms1").messages, ...h.provider("sms2").messages]).toEqual([]);
   });

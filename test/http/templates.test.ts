@@ -25,8 +25,11 @@ describe("service settings, templates and locales, WebOTP, PSD2, test numbers", 
   it("round-trips every setting through the admin API", async () => {
     const settings = {
       alphabet: "alphanumeric",
-      route: [{ channel: "sms", providers: ["console"], fallback_after_seconds: null }],
-      country_routes: { FR: [{ channel: "sms", providers: ["console"], fallback_after_seconds: null }] },
+      route: [
+        { channel: "sms", providers: ["console"], fallback_after_seconds: null, line_types: null },
+        { channel: "voice", providers: ["console"], fallback_after_seconds: 120, line_types: ["fixed_line"] },
+      ],
+      country_routes: { FR: [{ channel: "sms", providers: ["console"], fallback_after_seconds: null, line_types: null }] },
       allowed_countries: ["FR", "US"],
       default_country: "FR",
       default_locale: "de",
@@ -34,6 +37,7 @@ describe("service settings, templates and locales, WebOTP, PSD2, test numbers", 
       webotp_origin: "example.com",
       android_app_hash: "FA+9qCX9VSu",
       test_numbers: { "+15005550006": "ABCD23" },
+      email_from: "Acme <no-reply@auth.acme.example>",
     };
     const created = await h.json<View & { settings: object }>("POST", "/v1/services", { name: "Acme", ...settings });
     expect(created.status).toBe(201);
@@ -60,6 +64,10 @@ describe("service settings, templates and locales, WebOTP, PSD2, test numbers", 
       [{ templates: { ru: { sms: `${"я".repeat(60)} {code}` } } }, "/templates/ru/sms"],
       [{ route: [{ channel: "sms", providers: ["nowhere"] }] }, "/route/0/providers"],
       [{ test_numbers: { "+15005550006": "12" } }, "/test_numbers/+15005550006"],
+      [{ templates: { en: { email_subject: "{code}\r\nBcc: victim@example.com" } } }, "/templates/en/email_subject"],
+      [{ templates: { en: { voice: "Your code." } } }, "/templates/en/voice"],
+      [{ email_from: "Acme <no-reply@auth.acme.example" }, "/email_from"],
+      [{ route: [{ channel: "voice", providers: ["console"], line_types: ["landline"] }] }, "/route/0/line_types/0"],
     ];
     for (const [body, pointer] of cases) {
       const res = await h.json<Problem>("POST", "/v1/services", { name: "Acme", ...body });

@@ -217,7 +217,7 @@ describe("Twilio Verify v2 compatibility over plain HTTP", () => {
     });
     expect((await post(verifications, "Channel=sms")).body).toMatchObject({ code: 60200, status: 400 });
     expect((await post(verifications, `to=${encodeURIComponent(TO)}&channel=sms`)).body.code).toBe(60200); // names are capitalised
-    expect((await post(verifications, `To=${encodeURIComponent(TO)}&Channel=call`)).body.code).toBe(60200);
+    expect((await post(verifications, `To=${encodeURIComponent(TO)}&Channel=fax`)).body.code).toBe(60200);
     expect((await post(verifications, "To=12&Channel=sms")).body).toMatchObject({ code: 60200, status: 400 });
     expect((await post(verifications, `To=${encodeURIComponent(TO)}&To=%2B14155550101&Channel=sms`)).body.code).toBe(60200);
     expect((await post(verifications, `To=${encodeURIComponent(TO)}&Channel=sms&DeviceIp=nope`)).body.code).toBe(60200);

@@ -10,7 +10,7 @@ import { ConfigError } from "../../src/config/errors.js";
 import { createCodeKit } from "../../src/core/codes.js";
 import { createNumberVault } from "../../src/core/number-vault.js";
 import { createLogger } from "../../src/observability/logger.js";
-import { storedApprovedNumber, storedConversionKey } from "../../src/store/at-rest.js";
+import { storedApprovedDestination, storedConversionKey } from "../../src/store/at-rest.js";
 import { migrateSqlite, openSqlite, sqliteMigrationsFolder } from "../../src/store/sqlite/open.js";
 import { ensureSealed } from "../../src/store/sqlite/vault-state.js";
 import { VaultKeyMismatchError } from "../../src/store/vault-key.js";
@@ -171,7 +171,7 @@ describe("verifyd rotate-key", () => {
     );
     expect(history.map((r) => `${r.scope} ${r.key}`).sort()).toEqual(
       [
-        `number ${storedApprovedNumber(newVault, USER).key}`,
+        `destination ${storedApprovedDestination(newVault, USER).key}`,
         `prefix ${storedConversionKey(newVault, "prefix", "+1415555")}`,
         `range ${storedConversionKey(newVault, "range", "+14155")}`,
         `prefix ${storedConversionKey(newVault, "prefix", "+1212555")}`,
@@ -184,6 +184,32 @@ describe("verifyd rotate-key", () => {
     expect(blocks.body.data.map((b) => `${b.scope} ${b.key}`).sort()).toEqual(["prefix +1212555", "range +12125"]);
     const refused = await api.json<{ code: string; reasons: string[] }>("POST", "/v1/verifications", { to: pumped(6) });
     expect([refused.body.code, ...refused.body.reasons.sort()]).toEqual(["blocked", "unproven_prefix", "unproven_range"]);
+  });
+
+  it("re-keys an email destination like a number: it reads back, and checks by address find it", async () => {
+    dir = mkdtempSync(join(tmpdir(), "verifyd-rotate-"));
+    const dbPath = join(dir, "verifyd.db");
+    const clock = new FakeClock();
+    let api = await boot(dbPath, OLD_SECRET, clock);
+    const route = [{ channel: "email", providers: ["console"] }];
+    expect((await api.json("PATCH", "/v1/services/svc_default", { route })).status).toBe(200);
+    clock.advance(5_000); // keys and their services are cached this long
+    const pending = await api.json<{ id: string; to: string }>("POST", "/v1/verifications", { to: "Ada@Example.com" });
+    expect(pending.body.to).toBe("ada@example.com");
+    const code = api.sender.lastCode("ada@example.com");
+    await runtime?.close();
+    runtime = undefined;
+
+    const config = { dbPath, secret: NEW_SECRET, previousSecret: OLD_SECRET, screening: { prefixDigits: 4 } };
+    const counts = await rotateKeyCommand(config as Parameters<typeof rotateKeyCommand>[0], { clock, write: () => {} });
+    expect(counts).toMatchObject({ verifications: 1 });
+    expect(rows(dbPath, "select to_number from verifications where id = ?", pending.body.id)).toEqual([
+      { to_number: createNumberVault(NEW_SECRET).index("ada@example.com") },
+    ]);
+    api = await boot(dbPath, NEW_SECRET, clock);
+    expect((await api.json("GET", `/v1/verifications/${pending.body.id}`)).body).toMatchObject({ to: "ada@example.com" });
+    const checked = await api.json("POST", "/v1/verification-checks", { to: "ADA@example.com", code });
+    expect(checked.body).toMatchObject({ valid: true, verification_id: pending.body.id });
   });
 
   it("refuses a previous secret that does not open the database (exit 1 from the CLI)", async () => {

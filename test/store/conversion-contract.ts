@@ -112,15 +112,15 @@ export function describeConversionContract(getConversion: () => ConversionStore,
 
   it("remembers the numbers approved, by the latest time", async () => {
     const store = getConversion();
-    expect(await store.numberApprovedSince(NUMBER, T0 - HOUR)).toBe(false);
+    expect(await store.destinationApprovedSince(NUMBER, T0 - HOUR)).toBe(false);
     await store.countApproval([prefix], T0, T0, NUMBER);
     await store.countApproval([], T0, T0 - 2 * HOUR, "+14155550124"); // a number alone
-    expect(await store.numberApprovedSince(NUMBER, T0 - HOUR)).toBe(true);
-    expect(await store.numberApprovedSince(NUMBER, T0)).toBe(true);
-    expect(await store.numberApprovedSince(NUMBER, T0 + 1)).toBe(false);
-    expect(await store.numberApprovedSince("+14155550124", T0 - 3 * HOUR)).toBe(true);
-    expect(await store.numberApprovedSince("+14155550124", T0 - HOUR)).toBe(false);
-    expect(await store.numberApprovedSince("+14155550125", 0)).toBe(false);
+    expect(await store.destinationApprovedSince(NUMBER, T0 - HOUR)).toBe(true);
+    expect(await store.destinationApprovedSince(NUMBER, T0)).toBe(true);
+    expect(await store.destinationApprovedSince(NUMBER, T0 + 1)).toBe(false);
+    expect(await store.destinationApprovedSince("+14155550124", T0 - 3 * HOUR)).toBe(true);
+    expect(await store.destinationApprovedSince("+14155550124", T0 - HOUR)).toBe(false);
+    expect(await store.destinationApprovedSince("+14155550125", 0)).toBe(false);
   });
 
   it("counts a key's blocks opened since a time, leaving out lifted ones and other keys", async () => {
@@ -215,8 +215,8 @@ export function describeConversionContract(getConversion: () => ConversionStore,
     // The prefix's block ended before the purge's time, and so did the range's only approval.
     expect([p?.blockedUntil, r?.lastApprovedAt, r?.settled.approvals]).toEqual([null, null, 0]);
     expect([c?.lastApprovedAt, c?.blockedUntil]).toEqual([T0, T0 + HOUR]);
-    expect(await store.numberApprovedSince("+14155550124", 0)).toBe(false);
-    expect(await store.numberApprovedSince(NUMBER, 0)).toBe(true);
+    expect(await store.destinationApprovedSince("+14155550124", 0)).toBe(false);
+    expect(await store.destinationApprovedSince(NUMBER, 0)).toBe(true);
     // Asked as of a time when both were active, only the block that had not ended is still stored.
     expect((await store.listActiveAbuseBlocks(T0 - 2.5 * HOUR)).map((b) => b.id)).toEqual([endsLater.id]);
   });

@@ -15,6 +15,8 @@ if (!redisUrl) console.warn("redis-server not found: skipping the Redis limiter 
 const every = { points: 1000, windowMs: 60_000 };
 const settings: LimitSettings = {
   sends_per_destination: { points: 3, windowMs: 600_000 },
+  calls_per_destination: every,
+  emails_per_domain: every,
   sends_per_prefix: every,
   sends_per_country: every,
   starts_per_ip: every,

@@ -115,6 +115,28 @@ describe("the config file", () => {
     expect(c.publicUrl).toBe("https://verify.example.com");
   });
 
+  it("reads voice and email steps, line-type filters, their fallback defaults and the email screening settings", () => {
+    const c = withFile(
+      {
+        providers: { twilio: { type: "twilio", accountSid: "AC1", authToken: "t", voice: { from: "+15017122661" } } },
+        route: [
+          { channel: "sms", providers: ["twilio"], lineTypes: ["mobile", "fixed_line_or_mobile"] },
+          { channel: "voice", providers: ["twilio"] },
+          { channel: "email", providers: ["console"] },
+        ],
+      },
+      { VERIFYD_ALLOW_EMAIL_DOMAINS: "Bücher.example, Partner.COM", VERIFYD_DISPOSABLE_EMAIL: "allow" },
+    );
+    expect(c.route).toEqual([
+      { channel: "sms", providers: ["twilio"], fallbackAfterMs: null, lineTypes: ["mobile", "fixed_line_or_mobile"] },
+      { channel: "voice", providers: ["twilio"], fallbackAfterMs: 120_000 },
+      { channel: "email", providers: ["console"], fallbackAfterMs: null },
+    ]);
+    expect(c.screening.email).toEqual({ refuseDisposable: false, allowDomains: ["xn--bcher-kva.example", "partner.com"] });
+    expect(c.limits.calls_per_destination).toEqual({ points: 3, windowMs: 3_600_000 });
+    expect(c.limits.emails_per_domain).toEqual({ points: 1000, windowMs: 3_600_000 });
+  });
+
   it("names what is wrong", () => {
     expectConfigError({ VERIFYD_CONFIG_FILE: "/missing.json" }, "VERIFYD_CONFIG_FILE", read);
     const bad = (doc: unknown, words: string, env: Record<string, string> = {}) => {
@@ -127,9 +149,11 @@ describe("the config file", () => {
     bad({ rout: [{ channel: "sms", providers: ["console"] }] }, 'config.rout: unknown setting (did you mean "route"?)');
     bad(
       { route: [{ channel: "sms", providers: ["console"], fallbackafter: "30s" }] },
-      'config.route[0].fallbackafter: unknown setting (did you mean "fallbackAfter"?) (known: channel, providers, fallbackAfter)',
+      'config.route[0].fallbackafter: unknown setting (did you mean "fallbackAfter"?) (known: channel, providers, fallbackAfter, lineTypes)',
     );
     bad({ route: [{ channel: "sms", providers: ["console"], fallbackAfter: "soon" }] }, "fallbackAfter");
+    bad({ route: [{ channel: "voice", providers: ["console"], lineTypes: ["landline"] }] }, "config.route[0].lineTypes[0]");
+    expectConfigError({ VERIFYD_ALLOW_EMAIL_DOMAINS: "not a domain" }, "VERIFYD_ALLOW_EMAIL_DOMAINS");
     bad({ route: [{ channel: "sms", providers: ["console"] }] }, "console", {
       VERIFYD_ENV: "production",
       VERIFYD_SECRET: SECRET,

@@ -8,16 +8,19 @@ export type VerificationStatus = "pending" | "approved" | "canceled" | "expired"
 
 /** The body of a start (`POST /v1/verifications`). */
 export interface StartInput {
-  /** Phone number in E.164 form (or `00…`, or national with `country`). Required, except with `channel: "inbound"`. */
+  /**
+   * Phone number in E.164 form (or `00…`, or national with `country`), or an email address. Required,
+   * except with `channel: "inbound"`.
+   */
   to?: string | undefined;
   /** ISO 3166-1 alpha-2 country in which a national `to` is read (else the service's default country). */
   country?: string | undefined;
-  /** `inbound`: nothing is sent; the user sends the returned text to a business number. */
-  channel?: "inbound" | undefined;
+  /** One channel, as `channels: [channel]`; `inbound`: nothing is sent, the user sends the returned text to a business number. */
+  channel?: "inbound" | "sms" | "whatsapp" | "rcs" | "voice" | "email" | undefined;
   /** For `channel: "inbound"`: the channels the user may answer on. */
   inbound_channels?: ("whatsapp" | "sms")[] | undefined;
   /** Channels to use, in order of preference; narrows the service's route. */
-  channels?: ("sms" | "whatsapp" | "rcs")[] | undefined;
+  channels?: ("sms" | "whatsapp" | "rcs" | "voice" | "email")[] | undefined;
   /** The end user's IP address (IPv4 or IPv6); per-IP limits apply only when it is given. */
   client_ip?: string | undefined;
   /** Your id of the user's device (`starts_per_device`). */
@@ -49,7 +52,7 @@ export interface CheckByToBody extends CheckBody {
   country?: string | undefined;
 }
 
-/** A check by verification id, or by phone number (`to`). */
+/** A check by verification id, or by phone number or email address (`to`). */
 export type CheckInput = ({ id: string } & CheckBody) | CheckByToBody;
 
 export interface Delivery {
@@ -133,6 +136,7 @@ export type ErrorCode =
   | "invalid_request"
   | "invalid_json"
   | "invalid_phone_number"
+  | "invalid_email_address"
   | "unsupported_media_type"
   | "payload_too_large"
   | "unauthorized"

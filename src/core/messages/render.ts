@@ -1,14 +1,17 @@
 import type { Channel } from "../model.js";
 import type { TemplateOverrides, TemplateSlot } from "../service-settings.js";
 import type { Transaction } from "../transaction.js";
-import { BUILTIN_TEMPLATES, isBuiltinLanguage } from "./builtin-templates.js";
+import { BUILTIN_EMAIL } from "./builtin-email.js";
+import { BUILTIN_SPOKEN, spokenCode } from "./builtin-spoken.js";
+import { BUILTIN_TEMPLATES, type BuiltinLanguage, isBuiltinLanguage } from "./builtin-templates.js";
 import { languageOf } from "./locale.js";
 import { fitsOneSegment } from "./segments.js";
 
 /**
  * Renders the text of a code message: the service's override or the built-in text for the locale,
  * placeholders filled in; for SMS, the Android app-hash line and the WebOTP line appended, and the
- * service name trimmed when needed to keep the whole SMS to one segment.
+ * service name trimmed when needed to keep the whole SMS to one segment; for a call, the code spelled
+ * out one character at a time. An email's subject and HTML part come from `email.ts`.
  */
 
 export interface MessageInput {
@@ -33,13 +36,21 @@ export function slotFor(channel: Channel, payment: boolean): TemplateSlot {
   return payment ? `${channel}_payment` : channel;
 }
 
+/** The built-in text of a slot in a built-in language. */
+function builtinText(language: BuiltinLanguage, slot: TemplateSlot): string {
+  const payment = slot.endsWith("_payment");
+  if (slot === "email_subject") return BUILTIN_EMAIL[language].subject;
+  if (slot.startsWith("email")) return payment ? BUILTIN_EMAIL[language].payment : BUILTIN_EMAIL[language].code;
+  if (slot.startsWith("voice")) return payment ? BUILTIN_SPOKEN[language].payment : BUILTIN_SPOKEN[language].code;
+  return payment ? BUILTIN_TEMPLATES[language].payment : BUILTIN_TEMPLATES[language].code;
+}
+
 /** The override for the tag (then its language), else the built-in text of the language, else English. */
 export function templateFor(locale: string, slot: TemplateSlot, overrides: TemplateOverrides = {}): string {
   const language = languageOf(locale);
   const override = overrides[locale]?.[slot] ?? overrides[language]?.[slot];
   if (override !== undefined) return override;
-  const builtin = BUILTIN_TEMPLATES[isBuiltinLanguage(language) ? language : "en"];
-  return slot.endsWith("_payment") ? builtin.payment : builtin.code;
+  return builtinText(isBuiltinLanguage(language) ? language : "en", slot);
 }
 
 /** One formatter per locale and unit: building an Intl.NumberFormat costs far more than formatting with it. */
@@ -92,7 +103,7 @@ export function renderMessage(input: MessageInput): string {
   const template = templateFor(input.locale, slotFor(input.channel, !!input.transaction), input.overrides);
   const values = {
     service: input.serviceName,
-    code: input.code,
+    code: input.channel === "voice" ? spokenCode(input.code, languageOf(input.locale)) : input.code,
     minutes: timeLeftText(input.locale, input.secondsLeft),
     amount: input.transaction?.amount ?? "",
     payee: input.transaction?.payee ?? "",

@@ -41,6 +41,10 @@ export function templateProblems(settings: ServiceSettings, serviceName: string)
         problems.push({ pointer, detail: `${where} must contain ${missing.join(" and ")}` });
         continue;
       }
+      if (slot === "email_subject" && /[\p{Cc}]/u.test(text)) {
+        problems.push({ pointer, detail: `${where} must be one line, without control characters` });
+        continue;
+      }
       if (!slot.startsWith("sms")) continue;
       const worst = longestSms(text, locale, serviceName, settings);
       const count = countSegments(worst);

@@ -34,11 +34,11 @@ export interface ConversionStore {
   uncountSend(keys: readonly ConversionKey[], bucketStart: number): Promise<void>;
   /**
    * Adds one approval to each key's bucket `bucketStart` and records `now` as each key's latest
-   * approval, and as the latest of the number `to` itself.
+   * approval, and as the latest of the destination `to` itself (a number or an address).
    */
   countApproval(keys: readonly ConversionKey[], bucketStart: number, now: number, to: string): Promise<void>;
-  /** Whether the number `to` had an approval recorded since `since`. */
-  numberApprovedSince(to: string, since: number): Promise<boolean>;
+  /** Whether the destination `to` had an approval recorded since `since`. */
+  destinationApprovedSince(to: string, since: number): Promise<boolean>;
   /** How many blocks of this scope and key were opened since `since`, lifted ones left out. */
   countAbuseBlocks(key: ConversionKey, since: number): Promise<number>;
   /**

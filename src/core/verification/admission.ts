@@ -1,12 +1,19 @@
-import { type Destination, enforceSendVelocity, screenRoute } from "../abuse.js";
+import { enforceSendVelocity, screenRoute } from "../abuse.js";
+import type { Destination } from "../destination.js";
+import { isEmailAddress } from "../email.js";
+import { enforceDomainVelocity, screenEmail } from "../email-screening.js";
 import { VerifydError } from "../errors.js";
-import { enforceSendLimits, enforceSignalLimits, type StartSignals } from "../guards.js";
+import { enforceSendLimits, enforceSignalLimits, guardCalls, type StartSignals } from "../guards.js";
 import type { Channel, RouteStep, Service } from "../model.js";
 import { routeFullyOptedOut } from "../opt-outs.js";
-import type { PhoneNumber } from "../phone.js";
 import { chooseRoute } from "../routing.js";
 import { enforceServiceCountries } from "../start-options.js";
 import type { VerificationDeps } from "./deps.js";
+
+/** One send as admission sees it: where it goes and, when known, on which channel it leaves. */
+export interface SendTarget extends Pick<Destination, "to" | "country" | "type"> {
+  channel?: Channel;
+}
 
 /**
  * The gates a send must pass before anything is written: which route a new verification's
@@ -19,45 +26,59 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
   return {
     /**
      * The route of a new verification, once its destination passed the service's countries, number
-     * screening, opt-outs and the per-device and per-user start limits. A test number sends
-     * nothing, so it gets the route as configured and skips the rest.
+     * (or address) screening, opt-outs and the per-device and per-user start limits. A test number
+     * sends nothing, so it gets the route as configured and skips the rest.
      */
     async screenStart(
       service: Service,
-      phone: PhoneNumber,
+      destination: Destination,
       test: boolean,
       input: { channels?: readonly Channel[]; signals?: StartSignals },
     ): Promise<RouteStep[]> {
-      if (!test) enforceServiceCountries(service, phone.country);
-      const chosen = chooseRoute(service, phone.country, input.channels);
+      // An address has no country: the service's allowed countries are about numbers.
+      if (!test && !destination.email) enforceServiceCountries(service, destination.country);
+      const chosen = chooseRoute(service, destination, input.channels);
       if (test) return chosen;
-      const route = screenRoute(chosen, phone, deps.screening);
-      if (await routeFullyOptedOut(store, phone.e164, route)) {
-        throw new VerifydError(
-          "opted_out",
-          "the destination opted out of every channel of this route (it may text START to opt back in)",
+      let route = chosen;
+      if (destination.email) screenEmail(destination.to, deps.screening);
+      else {
+        route = screenRoute(
+          chosen,
+          { e164: destination.to, country: destination.country, type: destination.type },
+          deps.screening,
         );
+        if (await routeFullyOptedOut(store, destination.to, route)) {
+          throw new VerifydError(
+            "opted_out",
+            "the destination opted out of every channel of this route (it may text START to opt back in)",
+          );
+        }
       }
       if (input.signals) await enforceSignalLimits(limiter, input.signals);
       return route;
     },
 
     /**
-     * Admits one send of the verification started at `createdAt`: a prefix, range or country blocked
-     * by the conversion guard refuses it before any counter moves; then it counts against its
-     * prefix and country velocity, the end user's IP and the destination; last, the guard counts it
-     * and judges its keys (so what another rule refused never counts as an unanswered send).
-     * `limited` false (a test number's resend: nothing is sent) skips the counting.
+     * Admits one send of the verification started at `createdAt`: a prefix, range, country or domain
+     * blocked by the conversion guard refuses it before any counter moves; then it counts against
+     * its velocity (prefix and country of a number, domain of an address), the end user's IP and the
+     * destination (a send that places a call is refused while the number's calls are used up); last,
+     * the guard counts it and judges its keys, so what another rule refused never counts as an
+     * unanswered send. `limited` false (a test number's resend: nothing is sent) skips the counting.
      */
-    async admitSend(to: Destination, clientIp: string | null | undefined, limited: boolean, createdAt: number): Promise<void> {
-      const subject = { to: to.e164, country: to.country, createdAt };
+    async admitSend(send: SendTarget, clientIp: string | null | undefined, limited: boolean, createdAt: number): Promise<void> {
+      const subject = { to: send.to, country: send.country, createdAt };
       const admitted = await deps.conversion?.refuseBlocked(subject);
       if (!limited) return;
       // A send monitor mode spared (enforce mode would have refused it) goes out under the rate
       // limits, but counts nowhere enforce mode would not have counted it: its reports stay true.
       const spared = admitted?.count === false;
-      if (!spared) await enforceSendVelocity(limiter, to, deps.screening);
-      await enforceSendLimits(limiter, to.e164, clientIp);
+      if (!spared) {
+        if (isEmailAddress(send.to)) await enforceDomainVelocity(limiter, send.to, deps.screening);
+        else await enforceSendVelocity(limiter, { e164: send.to, country: send.country, type: send.type }, deps.screening);
+      }
+      if (send.channel === "voice") await guardCalls(limiter, send.to);
+      await enforceSendLimits(limiter, send.to, clientIp);
       if (!spared) await deps.conversion?.countSend(subject, admitted);
     },
   };

@@ -1,9 +1,9 @@
 import { type CodeShape, fitsShape, normalizeCandidate } from "../code-input.js";
+import { parseDestination } from "../destination.js";
 import { noopEventSink, verificationData } from "../events.js";
 import { clearFailedChecks, guardFailedChecks, recordFailedCheck } from "../guards.js";
 import { noopMetrics } from "../metrics.js";
 import type { Service, Verification, VerificationStatus } from "../model.js";
-import { normalizePhone } from "../phone.js";
 import { sameTransaction, type Transaction, transactionBinding } from "../transaction.js";
 import type { VerificationDeps } from "./deps.js";
 import { effectiveStatus } from "./status.js";
@@ -47,12 +47,11 @@ export function createCheckFlow(deps: VerificationDeps) {
     return outcome;
   };
 
-  /** The live verification for a number, else its latest one (to explain why a check fails). */
-  async function findByDestination(service: Service, to: string, country?: string | null): Promise<Verification | null> {
-    const e164 = normalizePhone(to, { country, defaultCountry: service.settings.defaultCountry }).e164;
+  /** The live verification for a number or address, else its latest one (to explain why a check fails). */
+  async function findByDestination(service: Service, input: string, country?: string | null): Promise<Verification | null> {
+    const { to } = parseDestination(input, { country, defaultCountry: service.settings.defaultCountry });
     return (
-      (await store.findPendingByDestination(service.id, e164, clock.now())) ??
-      (await store.findLatestByDestination(service.id, e164))
+      (await store.findPendingByDestination(service.id, to, clock.now())) ?? (await store.findLatestByDestination(service.id, to))
     );
   }
 

@@ -47,7 +47,8 @@ export function createResendFlow(deps: VerificationDeps, status: StatusFlow, adm
     }
     // After the cooldown checks, so a refused resend costs nothing. A blocked prefix, range or country
     // refuses resends too; a test number sends nothing, so it costs nothing to limit.
-    await admission.admitSend({ e164: v.to, country: v.country, type: null }, clientIp, !v.test, v.createdAt);
+    const channel = v.route[v.currentStep]?.channel;
+    await admission.admitSend({ to: v.to, country: v.country, type: null, channel }, clientIp, !v.test, v.createdAt);
     const rotate = policy.resendPolicy === "new" && !v.test;
     let secrets: { codeHash: Buffer; sealedCode: Buffer } | undefined;
     if (rotate) {

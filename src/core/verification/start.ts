@@ -1,11 +1,11 @@
 import { normalizeCandidate } from "../code-input.js";
 import { generateCode } from "../codes.js";
+import { type Destination, parseDestination } from "../destination.js";
 import { stopIfCallerGone, VerifydError } from "../errors.js";
 import { noopEventSink, verificationData } from "../events.js";
 import type { StartSignals } from "../guards.js";
 import { noopMetrics } from "../metrics.js";
 import type { Channel, RouteStep, Service, Verification } from "../model.js";
-import { normalizePhone, type PhoneNumber } from "../phone.js";
 import type { Caller } from "../ports.js";
 import { ALPHABETS } from "../service-settings.js";
 import { localeFor, testCodeFor } from "../start-options.js";
@@ -17,6 +17,7 @@ import { newDelivery, type ResendFlow } from "./resend.js";
 import type { StatusFlow } from "./status.js";
 
 export interface StartInput {
+  /** A phone number (E.164) or an email address. */
   to: string;
   /** ISO 3166-1 alpha-2: the country a national `to` (no `+`, no `00`) is read in; else the service's default country. */
   country?: string | null;
@@ -55,7 +56,7 @@ export function createStartFlow(
     id: string,
     service: Service,
     input: StartInput,
-    phone: PhoneNumber,
+    destination: Destination,
     route: RouteStep[],
     code: string,
     test: boolean,
@@ -65,8 +66,8 @@ export function createStartFlow(
     return {
       id,
       serviceId: service.id,
-      to: phone.e164,
-      country: phone.country,
+      to: destination.to,
+      country: destination.country,
       status: "pending",
       route,
       currentStep: 0,
@@ -80,7 +81,7 @@ export function createStartFlow(
       expiresAt: now + policy.ttlMs,
       lastSentAt: now,
       approvedAt: null,
-      locale: localeFor(service, input.locale, phone.country),
+      locale: localeFor(service, input.locale, destination.country),
       transaction: input.transaction ?? null,
       test,
       codeLength: Buffer.byteLength(code, "utf8"),
@@ -94,7 +95,7 @@ export function createStartFlow(
   async function writeAndSend(
     service: Service,
     input: StartInput,
-    phone: PhoneNumber,
+    destination: Destination,
     route: RouteStep[],
     testCode: string | null,
     now: number,
@@ -105,7 +106,7 @@ export function createStartFlow(
       testCode === null
         ? generateCode(service.policy.codeLength, ALPHABETS[service.settings.alphabet])
         : normalizeCandidate(testCode, service.settings.alphabet);
-    const v = newVerification(id, service, input, phone, route, code, testCode !== null, now);
+    const v = newVerification(id, service, input, destination, route, code, testCode !== null, now);
     // A test number gets no delivery row at all, so no provider can ever be called for it.
     // The first delivery is written already claimed for the inline send below.
     const first = v.test ? null : { ...newDelivery(ids, v, 0, now), leaseUntil: now + dispatcher.leaseMs };
@@ -120,7 +121,7 @@ export function createStartFlow(
       stopIfCallerGone(abort);
     }
     if (first) {
-      metrics.verificationStarted(service.id, first.channel, phone.country);
+      metrics.verificationStarted(service.id, first.channel, destination.country);
     }
     await events.emit("verification.started", verificationData(v));
     // A test number (no delivery) is answered as written, like an accepted send.
@@ -138,20 +139,23 @@ export function createStartFlow(
      */
     async start(service: Service, input: StartInput): Promise<Verification> {
       stopIfCallerGone(input.caller?.abort);
-      const phone = normalizePhone(input.to, { country: input.country, defaultCountry: service.settings.defaultCountry });
+      const destination = parseDestination(input.to, {
+        country: input.country,
+        defaultCountry: service.settings.defaultCountry,
+      });
       const transaction = input.transaction ?? null;
-      const testCode = testCodeFor(service, phone.e164);
+      const testCode = testCodeFor(service, destination.to);
       const test = testCode !== null;
-      const route = await admission.screenStart(service, phone, test, input);
+      const route = await admission.screenStart(service, destination, test, input);
       for (let round = 0; round < START_ROUNDS; round++) {
         const now = clock.now();
-        const live = await store.findPendingByDestination(service.id, phone.e164, now);
+        const live = await store.findPendingByDestination(service.id, destination.to, now);
         if (live && sameTransaction(live.transaction, transaction))
           return resend.resendLive(service, live, input.clientIp, input.caller);
         // Another payment needs another code: the live one is canceled rather than resent with the wrong amount.
         if (live) await status.closeCanceled(live, now);
-        if (!test) await admission.admitSend(phone, input.clientIp, true, now);
-        const started = await writeAndSend(service, input, phone, route, testCode, now);
+        if (!test) await admission.admitSend({ ...destination, channel: route[0]?.channel }, input.clientIp, true, now);
+        const started = await writeAndSend(service, input, destination, route, testCode, now);
         if (started) return started;
         // A concurrent start for the same destination won; go round and treat this one as its resend.
       }

@@ -16,7 +16,7 @@ const AbuseBlockView = z
     scope: z.enum(CONVERSION_SCOPES),
     key: z.string().openapi({
       description:
-        "The number prefix (the number without its last `VERIFYD_PREFIX_DIGITS` digits), the range (two digits fewer) or the ISO country code.",
+        "The number prefix (the number without its last `VERIFYD_PREFIX_DIGITS` digits), the range (two digits fewer), the ISO country code, or the domain of email addresses.",
       example: "+4479112",
     }),
     reason: z.enum(CONVERSION_REASONS).openapi({

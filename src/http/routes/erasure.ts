@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { normalizePhone } from "../../core/phone.js";
+import { parseDestination } from "../../core/destination.js";
 import type { RetentionService } from "../../core/retention.js";
 import type { AppEnv } from "../context.js";
 import { requireAdmin } from "../middleware/auth.js";
@@ -12,7 +12,11 @@ export interface ErasureRoutesDeps {
 
 const ErasureBody = z
   .object({
-    to: z.string().min(1).max(64).openapi({ description: "Phone number in E.164 form.", example: "+14155550100" }),
+    to: z
+      .string()
+      .min(1)
+      .max(254)
+      .openapi({ description: "Phone number in E.164 form, or an email address.", example: "+14155550100" }),
     include_opt_out: z.boolean().optional().openapi({
       description:
         "Also delete the number's opt-outs. Off by default: keeping a STOP on record is a legal obligation (GDPR Art. 17(3)(b)).",
@@ -39,10 +43,10 @@ const eraseRouteDef = createRoute({
   method: "post",
   operationId: "eraseDestination",
   path: "/",
-  summary: "Erase every row about a phone number (admin keys only)",
+  summary: "Erase every row about a phone number or email address (admin keys only)",
   description:
-    "Deletes the number's verifications and their deliveries, the idempotency keys whose stored answer names one of them, " +
-    "its rate-limit counters and, with `include_opt_out`, its opt-outs. Answers the counts of deleted rows.",
+    "Deletes the destination's verifications and their deliveries, the idempotency keys whose stored answer names one of them, " +
+    "its rate-limit counters and, with `include_opt_out`, a number's opt-outs. Answers the counts of deleted rows.",
   security,
   request: { body: { content: { "application/json": { schema: ErasureBody } }, required: true } },
   responses: { 200: json(ErasureView, "What was deleted"), ...problems(400, 401, 403, 429) },
@@ -56,7 +60,7 @@ export function erasureRoutes({ retention }: ErasureRoutesDeps) {
 
   app.openapi(eraseRouteDef, async (c) => {
     const body = c.req.valid("json");
-    const to = normalizePhone(body.to).e164;
+    const { to } = parseDestination(body.to);
     const d = await retention.erase(to, body.include_opt_out ?? false);
     return c.json(
       {

@@ -11,7 +11,8 @@ export interface OptOutRoutesDeps {
   optOuts: OptOutService;
 }
 
-const channel = z.enum(["sms", "whatsapp", "rcs"]);
+// Email addresses have no opt-out here: they are not phone numbers, and no keyword reaches them.
+const channel = z.enum(["sms", "whatsapp", "rcs", "voice"]);
 const phone = z.string().min(1).max(64).openapi({ description: "Phone number in E.164 form.", example: "+14155550100" });
 
 const OptOutView = z
@@ -39,7 +40,8 @@ const OptOutParams = z.object({
 
 export const toOptOutView = (o: OptOut) => ({
   phone: o.phone,
-  channel: o.channel,
+  // Opt-outs are only ever recorded for the phone channels above.
+  channel: o.channel as z.infer<typeof channel>,
   source: o.source,
   keyword: o.keyword,
   created_at: new Date(o.createdAt).toISOString(),

@@ -190,11 +190,13 @@ export function verificationRoutes(deps: VerificationRoutesDeps) {
     if (!to) throw new VerifydError("invalid_request", "to is required (except with channel: inbound)");
     noteDestination(c, to);
     if (input.inbound_channels) throw new VerifydError("invalid_request", "inbound_channels needs channel: inbound");
+    if (input.channel && input.channels) throw new VerifydError("invalid_request", "give channel or channels, not both");
+    const channels = input.channel ? [input.channel] : input.channels;
     const run = async () => {
       const v = await verifications.start(service, {
         to,
         country: input.country,
-        channels: input.channels,
+        channels,
         clientIp,
         locale: input.locale,
         transaction: transactionOf(input),

@@ -42,6 +42,7 @@ const BY_CODE: Record<ErrorCode, Mapped> = {
   invalid_request: INVALID,
   invalid_json: INVALID,
   invalid_phone_number: { code: 60200, status: 400, message: "Invalid parameter `To`" },
+  invalid_email_address: { code: 60200, status: 400, message: "Invalid parameter `To`" },
   unsupported_media_type: INVALID,
   payload_too_large: { code: 20413, status: 413, message: "Request Entity Too Large" },
   idempotency_key_invalid: INVALID,
@@ -75,6 +76,8 @@ const BY_CODE: Record<ErrorCode, Mapped> = {
 /** Limit rules by what Twilio calls them: send limits, check limits, or the account's request rate. */
 const BY_RULE: Record<LimitRule, Mapped> = {
   sends_per_destination: MAX_SENDS,
+  calls_per_destination: MAX_SENDS,
+  emails_per_domain: { code: 60410, status: 403, message: "Verification delivery attempt blocked" },
   starts_per_ip: MAX_SENDS,
   starts_per_device: MAX_SENDS,
   starts_per_user: MAX_SENDS,

@@ -2,9 +2,10 @@ import { isIP } from "node:net";
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { normalizeCandidate } from "../../core/code-input.js";
+import { parseDestination } from "../../core/destination.js";
+import { isEmailAddress } from "../../core/email.js";
 import { VerifydError } from "../../core/errors.js";
 import type { Channel, Service, Verification } from "../../core/model.js";
-import { normalizePhone } from "../../core/phone.js";
 import type { Clock } from "../../core/ports.js";
 import type { Store } from "../../core/store/index.js";
 import { AMOUNT_PATTERN, MAX_PAYEE_LENGTH, type Transaction } from "../../core/transaction.js";
@@ -27,8 +28,13 @@ export interface TwilioVerificationDeps {
   viewContext: (c: Context<TwilioEnv>) => ViewContext;
 }
 
-/** Twilio's `Channel`: one channel narrows the service's route to it; `auto` keeps the whole route, fallbacks included. */
-const CHANNELS = ["sms", "whatsapp", "rcs", "auto"] as const;
+/**
+ * Twilio's `Channel`: one channel narrows the service's route to it (`call` is verifyd's `voice`;
+ * `email` takes an address in `To`); `auto` keeps the whole route, fallbacks included.
+ */
+const CHANNELS = ["sms", "whatsapp", "rcs", "call", "email", "auto"] as const;
+
+const toChannel = (channel: Exclude<(typeof CHANNELS)[number], "auto">): Channel => (channel === "call" ? "voice" : channel);
 
 /**
  * PSD2 `Amount` and `Payee`, bound to the code by the core: both or neither, the amount as
@@ -45,8 +51,12 @@ function transactionFrom(form: Form): Transaction | null {
   return { amount, payee };
 }
 
-/** Twilio takes `To` in E.164 form only: no `00` for `+`, no national numbers (the core accepts both elsewhere). */
+/**
+ * Twilio takes `To` in E.164 form only: no `00` for `+`, no national numbers (the core accepts both
+ * elsewhere); or, for the email channel, an address.
+ */
 function e164To(to: string): string {
+  if (isEmailAddress(to)) return to;
   if (!to.trim().startsWith("+")) throw new VerifydError("invalid_phone_number", '"to" must be in E.164 form, e.g. +14155550100');
   return to;
 }
@@ -70,14 +80,14 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
     let v: Verification | null = null;
     const id = verificationIdOf(sidOrTo);
     if (id) v = await store.getVerification(service.id, id);
-    else if (!isSid("VE", sidOrTo) && sidOrTo.trim().startsWith("+")) {
-      let e164: string | null = null;
+    else if (!isSid("VE", sidOrTo) && (sidOrTo.trim().startsWith("+") || sidOrTo.includes("@"))) {
+      let to: string | null = null;
       try {
-        e164 = normalizePhone(sidOrTo).e164;
+        to = parseDestination(sidOrTo).to;
       } catch {
-        // Neither a sid nor a number: nothing to find.
+        // Neither a sid, a number nor an address: nothing to find.
       }
-      if (e164) v = await store.findPendingByDestination(service.id, e164, clock.now());
+      if (to) v = await store.findPendingByDestination(service.id, to, clock.now());
     }
     if (!v || effectiveStatus(v, clock.now()) !== "pending") throw notFound(path);
     return v;
@@ -100,7 +110,7 @@ export function verificationRoutes(deps: TwilioVerificationDeps) {
     for (const name of ["CustomFriendlyName", "AppHash", "RateLimits", "ChannelConfiguration"]) form.optional(name);
     const transaction = transactionFrom(form);
     const clientIp = clientIpOf(c, deviceIp(form), deps.trustProxyHops);
-    const channels: Channel[] | undefined = channel === "auto" ? undefined : [channel];
+    const channels: Channel[] | undefined = channel === "auto" ? undefined : [toChannel(channel)];
     const v = await verifications.start(service, {
       to,
       channels,

@@ -1,4 +1,4 @@
-import type { Delivery, Service, Verification } from "../../core/model.js";
+import type { Channel, Delivery, Service, Verification } from "../../core/model.js";
 import { effectiveStatus } from "../../core/verification/index.js";
 import { attemptSid, serviceSid, verificationSid } from "./sids.js";
 
@@ -48,6 +48,9 @@ export function serviceView(service: Service & { createdAt: number }, ctx: ViewC
   };
 }
 
+/** verifyd's channel as Twilio names it: a voice call is `call`. */
+export const twilioChannel = (channel: Channel | undefined): string => (channel === "voice" ? "call" : (channel ?? "sms"));
+
 export function verificationView(v: Verification, ctx: ViewContext, deliveries: Delivery[]) {
   const sid = verificationSid(v.id);
   const service = serviceSid(v.serviceId);
@@ -57,7 +60,7 @@ export function verificationView(v: Verification, ctx: ViewContext, deliveries: 
     service_sid: service,
     account_sid: ctx.accountSid,
     to: v.to,
-    channel: v.route[v.currentStep]?.channel ?? "sms",
+    channel: twilioChannel(v.route[v.currentStep]?.channel),
     status,
     valid: status === "approved",
     lookup: {},
@@ -66,7 +69,7 @@ export function verificationView(v: Verification, ctx: ViewContext, deliveries: 
     payee: v.transaction?.payee ?? null,
     send_code_attempts: deliveries.map((d) => ({
       attempt_sid: attemptSid(d.id),
-      channel: d.channel,
+      channel: twilioChannel(d.channel),
       time: twilioDate(d.createdAt),
     })),
     date_created: twilioDate(v.createdAt),

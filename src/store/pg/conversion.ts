@@ -2,7 +2,7 @@ import { and, count, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm"
 import type { ConversionKey } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { ConversionStanding, ConversionStore } from "../../core/store/conversion.js";
-import { sealedContext, storedApprovedNumber, storedConversionKey } from "../at-rest.js";
+import { sealedContext, storedApprovedDestination, storedConversionKey } from "../at-rest.js";
 import { toBlock } from "../rows.js";
 import { type OpenedPg, rows } from "./open.js";
 import { abuseBlocks, conversionCounts, conversionHistory } from "./schema.js";
@@ -11,8 +11,8 @@ import { abuseBlocks, conversionCounts, conversionHistory } from "./schema.js";
  * The conversion guard's counters, history and blocks on PostgreSQL, shared by every instance.
  * Counters are incremented in SQL (an upsert), never read and written back; opening a block takes a
  * transaction lock on its scope and key, so two instances tripping together open one block.
- * Prefixes, ranges and numbers are keyed by blind index (docs/security.md, Data at rest); a block
- * keeps its prefix or range sealed for the admin listing.
+ * Prefixes, ranges, email domains and destinations are keyed by blind index (docs/security.md, Data
+ * at rest); a block keeps its key sealed for the admin listing.
  */
 export function createPgConversionStore({ db }: OpenedPg, vault: NumberVault): ConversionStore {
   const stored = (k: ConversionKey) => ({ scope: k.scope, key: storedConversionKey(vault, k.scope, k.key) });
@@ -114,15 +114,17 @@ export function createPgConversionStore({ db }: OpenedPg, vault: NumberVault): C
             });
         await tx
           .insert(h)
-          .values([...named, storedApprovedNumber(vault, to)].map((k) => ({ scope: k.scope, key: k.key, lastApprovedAt: now })))
+          .values(
+            [...named, storedApprovedDestination(vault, to)].map((k) => ({ scope: k.scope, key: k.key, lastApprovedAt: now })),
+          )
           .onConflictDoUpdate({
             target: [h.scope, h.key],
             set: { lastApprovedAt: sql`greatest(${h.lastApprovedAt}, excluded.last_approved_at)` },
           });
       });
     },
-    async numberApprovedSince(to, since) {
-      const number = storedApprovedNumber(vault, to);
+    async destinationApprovedSince(to, since) {
+      const number = storedApprovedDestination(vault, to);
       const [row] = await db
         .select({ at: h.lastApprovedAt })
         .from(h)

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { NumberVault } from "../../core/number-vault.js";
 import { IDEMPOTENCY_KEY_TTL_MS } from "../../core/retention.js";
 import type { RetentionStore } from "../../core/store/retention.js";
-import { perNumberLimitKeys, storedApprovedNumber } from "../at-rest.js";
+import { perNumberLimitKeys, storedApprovedDestination } from "../at-rest.js";
 import type { OpenedPg } from "./open.js";
 
 /** Retention and erasure on PostgreSQL: each operation is one transaction. */
@@ -41,7 +41,7 @@ export function createPgRetentionStore({ db }: OpenedPg, vault: NumberVault): Re
         );
         const verifications = count(await tx.execute(sql`delete from verifications where ${about}`));
         const keys = perNumberLimitKeys(vault, number);
-        const record = storedApprovedNumber(vault, number);
+        const record = storedApprovedDestination(vault, number);
         // The conversion guard's record that the number approved a code counts among its counters.
         const rateLimits =
           count(await tx.execute(sql`delete from rate_limits where key in ${keys}`)) +

@@ -12,7 +12,7 @@ import {
   uniqueIndex,
   varchar,
 } from "drizzle-orm/pg-core";
-import type { RouteStep } from "../../core/model.js";
+import type { Channel, RouteStep } from "../../core/model.js";
 
 /**
  * The PostgreSQL schema: the SQLite schema (`../sqlite/schema.ts`) column for column, with the
@@ -85,7 +85,7 @@ export const verifications = pgTable(
     expiresAt: ms("expires_at").notNull(),
     lastSentAt: ms("last_sent_at").notNull(),
     approvedAt: ms("approved_at"),
-    inboundChannels: jsonb("inbound_channels").$type<("sms" | "whatsapp" | "rcs")[]>(),
+    inboundChannels: jsonb("inbound_channels").$type<Channel[]>(),
     inboundCodeHash: bytea("inbound_code_hash"),
     /** The blind index of the number an inbound verification was approved from. */
     verifiedNumber: text("verified_number"),

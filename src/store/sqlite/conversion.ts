@@ -2,7 +2,7 @@ import { and, count, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm"
 import type { AbuseBlock, ConversionKey } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { ConversionStanding, ConversionStore } from "../../core/store/conversion.js";
-import { sealedContext, storedApprovedNumber, storedConversionKey } from "../at-rest.js";
+import { sealedContext, storedApprovedDestination, storedConversionKey } from "../at-rest.js";
 import { toBlock } from "../rows.js";
 import { atomic } from "./atomic.js";
 import type { OpenedSqlite } from "./open.js";
@@ -11,8 +11,8 @@ import { abuseBlocks, conversionCounts, conversionHistory } from "./schema.js";
 /**
  * The conversion guard's counters, history and blocks on SQLite; each operation is one synchronous
  * transaction. store/backends.ts (`sqliteStores`) joins it to the connection's group commit, beside
- * the Store. Prefixes, ranges and numbers are keyed by blind index (docs/security.md, Data at rest);
- * a block keeps its prefix or range sealed for the admin listing.
+ * the Store. Prefixes, ranges, email domains and destinations are keyed by blind index
+ * (docs/security.md, Data at rest); a block keeps its key sealed for the admin listing.
  */
 export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: NumberVault): ConversionStore {
   const stored = (k: ConversionKey) => ({ scope: k.scope, key: storedConversionKey(vault, k.scope, k.key) });
@@ -87,11 +87,11 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
         bump.approvals.run(k.scope, k.key, bucketStart);
         approved.run(k.scope, k.key, now);
       }
-      const number = storedApprovedNumber(vault, to);
+      const number = storedApprovedDestination(vault, to);
       approved.run(number.scope, number.key, now);
     }),
-    async numberApprovedSince(to, since) {
-      const number = storedApprovedNumber(vault, to);
+    async destinationApprovedSince(to, since) {
+      const number = storedApprovedDestination(vault, to);
       const row = db
         .select({ at: h.lastApprovedAt })
         .from(h)

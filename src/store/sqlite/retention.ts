@@ -1,6 +1,6 @@
 import { IDEMPOTENCY_KEY_TTL_MS } from "../../core/retention.js";
 import type { RetentionStore } from "../../core/store/retention.js";
-import { perNumberLimitKeys, storedApprovedNumber } from "../at-rest.js";
+import { perNumberLimitKeys, storedApprovedDestination } from "../at-rest.js";
 import { atomic } from "./atomic.js";
 import type { SqliteStoreContext } from "./context.js";
 
@@ -43,7 +43,8 @@ export function createSqliteRetentionStore({ raw, vault }: SqliteStoreContext): 
       const verifications = eraseVerifications.run({ phone }).changes;
       const keys = JSON.stringify(perNumberLimitKeys(vault, number));
       // The conversion guard's record that the number approved a code counts among its counters.
-      const rateLimits = eraseRateLimits.run({ keys }).changes + eraseApprovalRecord.run(storedApprovedNumber(vault, number)).changes;
+      const rateLimits =
+        eraseRateLimits.run({ keys }).changes + eraseApprovalRecord.run(storedApprovedDestination(vault, number)).changes;
       const optOuts = includeOptOuts ? eraseOptOuts.run({ phone }).changes : 0;
       return { verifications, deliveries, idempotencyKeys, rateLimits, optOuts };
     }),

@@ -1,10 +1,10 @@
 import type Database from "better-sqlite3";
 import { numberPrefix } from "../../core/abuse.js";
 import { createCodeKit } from "../../core/codes.js";
+import { conversionKeys } from "../../core/conversion-rules.js";
 import { createNumberVault } from "../../core/number-vault.js";
 import { createTotpSealer } from "../../core/totp.js";
-import { conversionKeys } from "../../core/conversion-rules.js";
-import { NUMBER_KEYED_RULES, sealedContext, storedApprovedNumber, storedConversionKey } from "../at-rest.js";
+import { NUMBER_KEYED_RULES, sealedContext, storedApprovedDestination, storedConversionKey } from "../at-rest.js";
 import { VaultKeyMismatchError } from "../vault-key.js";
 import { ensureSealed, keyState, scrubbing, writeKeyCheck } from "./vault-state.js";
 
@@ -64,7 +64,7 @@ export function rotateSqliteKey(
     const prefix = numberPrefix(number, input.prefixDigits);
     indexes.set(from.index(prefix), to.index(prefix));
     const id = (scope: string, key: string) => `${scope}\u0000${key}`;
-    historyKeys.set(id("number", storedApprovedNumber(from, number).key), storedApprovedNumber(to, number).key);
+    historyKeys.set(id("destination", storedApprovedDestination(from, number).key), storedApprovedDestination(to, number).key);
     for (const k of conversionKeys(number, null, input.prefixDigits))
       historyKeys.set(id(k.scope, storedConversionKey(from, k.scope, k.key)), storedConversionKey(to, k.scope, k.key));
   };

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { RouteStep } from "../../core/model.js";
+import type { Channel, RouteStep } from "../../core/model.js";
 
 /**
  * The SQLite schema. Times are epoch milliseconds; JSON columns hold small documents
@@ -70,7 +70,7 @@ export const verifications = sqliteTable(
     lastSentAt: integer("last_sent_at").notNull(),
     approvedAt: integer("approved_at"),
     /** Person-to-application verifications only (JSON channels); `to_number` is then the expected sender, or ''. */
-    inboundChannels: text("inbound_channels", { mode: "json" }).$type<("sms" | "whatsapp" | "rcs")[]>(),
+    inboundChannels: text("inbound_channels", { mode: "json" }).$type<Channel[]>(),
     /** HMAC-SHA256 of the inbound code alone (its own HKDF key), so a user's message finds its row; wiped on approval. */
     inboundCodeHash: blob("inbound_code_hash", { mode: "buffer" }),
     /** The blind index of the number an inbound verification was approved from. */
