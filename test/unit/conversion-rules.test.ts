@@ -44,6 +44,10 @@ describe("conversion keys", () => {
     ]);
   });
 
+  it("counts an email address against its domain", () => {
+    expect(conversionKeys("ada@mail.example.com", null)).toEqual([{ scope: "domain", key: "mail.example.com" }]);
+  });
+
   it("leaves out a prefix or range that would be the whole number, and a missing country", () => {
     expect(conversionKeys("+2901234", null)).toEqual([{ scope: "prefix", key: "+290" }]);
     expect(conversionKeys("+29012", null)).toEqual([]);

@@ -182,7 +182,7 @@ export const DASHBOARD_JS = `"use strict";
     low_conversion: "its sends stopped turning into approvals",
     unproven: "no approval on record, and its first sends found none"
   };
-  var SCOPES = { prefix: "prefix", range: "range", country: "country" };
+  var SCOPES = { prefix: "prefix", range: "range", country: "country", domain: "email domain" };
   function ordinal(n) { return n + (n % 10 === 1 && n % 100 !== 11 ? "st" : n % 10 === 2 && n % 100 !== 12 ? "nd" : n % 10 === 3 && n % 100 !== 13 ? "rd" : "th"); }
   function hours(ms) { return ms >= 3600000 ? (Math.round(ms / 360000) / 10) + " h" : Math.round(ms / 60000) + " min"; }
 
@@ -204,7 +204,7 @@ export const DASHBOARD_JS = `"use strict";
         var row = el("tr", { "data-block": b.id, "data-reason": b.reason, "data-repeat": String(b.repeat) });
         var reason = el("td");
         reason.append(el("code", {}, b.reason));
-        reason.append(el("div", { class: "muted" }, REASONS[b.reason.replace(/_(prefix|range|country)$/, "")] || ""));
+        reason.append(el("div", { class: "muted" }, REASONS[b.reason.replace(/_(prefix|range|country|domain)$/, "")] || ""));
         var lasts = Date.parse(b.expires_at) - Date.parse(b.created_at);
         [el("td", {}, (SCOPES[b.scope] || b.scope) + " " + b.key), reason,
           el("td", {}, b.sends + " / " + b.approvals),
