@@ -131,8 +131,8 @@ function targets(dir, eventSink, apiKey, serverEnv = {}) {
     VERIFYD_LIMIT_STARTS_PER_IP: "100000000/1h",
     ...Object.fromEntries(Object.entries(LIMITS).map(([rule, value]) => [`VERIFYD_LIMIT_${rule}`, value])),
     // Nobody enters most codes: the conversion guard counts and judges every send but must not trip.
-    VERIFYD_CONVERSION_MIN_SENDS: "100000000",
-    VERIFYD_CONVERSION_PROBATION_SENDS: "100000000",
+    VERIFYD_CONVERSION_MIN_SENDS: "1000000",
+    VERIFYD_CONVERSION_PROBATION_SENDS: "1000000",
     ...serverEnv,
   };
   return {

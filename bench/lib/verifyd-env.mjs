@@ -23,6 +23,9 @@ export function verifydEnv({ dir, secret, apiKey, captureFile, eventsUrl, extra 
     VERIFYD_LIMIT_SENDS_PER_PREFIX: "100000000/1h",
     VERIFYD_LIMIT_SENDS_PER_COUNTRY: "100000000/1h",
     VERIFYD_LIMIT_FAILED_CHECKS_PER_DESTINATION: "10/1h",
+    // Nobody answers these starts: the conversion guard counts them but must not judge them pumping.
+    VERIFYD_CONVERSION_MIN_SENDS: "1000000",
+    VERIFYD_CONVERSION_PROBATION_SENDS: "1000000",
     ...extra,
   };
 }
