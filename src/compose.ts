@@ -17,6 +17,7 @@ import type { InboundMessage } from "./core/model.js";
 import { createChangeNotifier } from "./core/notifier.js";
 import { createOptOutService } from "./core/opt-outs.js";
 import type { Clock, Ids } from "./core/ports.js";
+import { priceFingerprint } from "./core/prices.js";
 import { providersReadiness } from "./core/readiness.js";
 import { createRetentionService } from "./core/retention.js";
 import type { Sender } from "./core/sender.js";
@@ -72,7 +73,17 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   const backends = await openBackends(config, config.limits, clock.now());
   const { store, limiter } = backends;
   const admission = config.admission.maxInFlight > 0 ? createAdmissionControl({ ...config.admission, clock }) : undefined;
+  // The configured price table becomes a new version only when it changed: old attempts keep their prices.
+  if (config.prices) await store.registerPriceTable(config.prices, priceFingerprint(config.prices), clock.now());
+  const analytics = createAnalyticsService({ store, clock, currency: config.prices?.currency ?? null });
   const metrics = createPromMetrics({
+    costs: config.prices
+      ? async () => {
+          const to = clock.now();
+          const { groups } = await analytics.funnel({ from: to - config.costMetricsWindowMs, to, groupBy: COST_KEYS });
+          return groups;
+        }
+      : undefined,
     queuedDeliveries: () => store.countQueuedDeliveries(),
     pendingEvents: () => store.countPendingEvents(),
     admission: admission && (() => admission),
@@ -201,7 +212,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     conversion,
     optOuts,
     retention,
-    analytics: createAnalyticsService({ store, clock }),
+    analytics,
     inboundNumbers: config.inboundNumbers,
     notifier,
     metrics,
@@ -231,6 +242,9 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     },
   };
 }
+
+/** The keys `/metrics` reports cost per approval by. */
+const COST_KEYS = ["country", "channel", "provider"] as const;
 
 /** Where delivery receipts go: the outbox, once it runs. */
 type StatusSink = Pick<Outbox, "applyStatus">;

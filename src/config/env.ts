@@ -26,6 +26,8 @@ export type Config = Values<typeof SETTINGS> & {
   /** The default route: the config file's, else one SMS step on `sender`. */
   route: RouteStepConfig[];
   countryRoutes: Record<string, RouteStepConfig[]>;
+  /** The config file's price table (micro-units); absent: no costs are computed. */
+  prices: FileConfig["prices"];
   /** The environment's screening settings and the line types each channel refuses. */
   screening: ScreeningRules;
   /** Serve HTTPS with these PEM files (re-read on SIGHUP); plain HTTP without. */
@@ -164,6 +166,10 @@ export function loadConfig(rawEnv: Record<string, string | undefined>, readFile:
   // Routes are checked against the file's providers: without a readable file there is nothing to check them by.
   if (fileRead)
     problems.push(...new Set([route, ...Object.values(countryRoutes)].flatMap((steps) => checkRoutes(steps, known, production))));
+  for (const name of Object.keys(file?.prices?.providers ?? {})) {
+    if (!known.has(name))
+      problems.push(`config.prices.providers: provider "${name}" is not configured${didYouMean(name, [...known])}`);
+  }
   problems.push(...checkDryrun(inputs, sender, production));
   if (production) problems.push(...checkProduction(settings));
   if (problems.length > 0) throw configError(problems);
@@ -175,6 +181,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>, readFile:
     providers: file?.providers ?? {},
     route,
     countryRoutes,
+    prices: file?.prices,
     screening: screeningRules(settings.screening),
     tls: inputs.tlsCertFile && inputs.tlsKeyFile ? { certFile: inputs.tlsCertFile, keyFile: inputs.tlsKeyFile } : undefined,
   };

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Channel } from "../core/model.js";
 import { LINE_TYPES, type LineType } from "../core/phone.js";
+import { type ChannelPrice, DEFAULT_BILLED_ON, type PriceTable, toMicros } from "../core/prices.js";
 import { ConfigError, type ReadFile, readTextFile } from "./errors.js";
 import { describeIssues } from "./issues.js";
 import { parseDuration } from "./units.js";
@@ -31,12 +32,34 @@ const stepSchema = z
   })
   .strict();
 
+/** A price per message in the table's currency: 0 to 100 (a call or a message costs cents, not hundreds). */
+const amount = z.number().min(0).max(100);
+
+const channelPriceSchema = z
+  .object({
+    /** Every country without its own price. */
+    default: amount.optional(),
+    countries: z.record(z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code, e.g. FR"), amount).default({}),
+    /** Defaults to `delivery` on WhatsApp and RCS, `send` on SMS, voice and email. */
+    billedOn: z.enum(["send", "delivery"]).optional(),
+  })
+  .strict()
+  .refine((p) => p.default !== undefined || Object.keys(p.countries).length > 0, "needs a `default` or some `countries`");
+
+const pricesSchema = z
+  .object({
+    currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code, e.g. EUR"),
+    providers: z.record(z.string(), z.partialRecord(channel, channelPriceSchema)),
+  })
+  .strict();
+
 const fileSchema = z
   .object({
     publicUrl: z.url().optional(),
     providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/), z.looseObject({ type: z.string() })).default({}),
     route: z.array(stepSchema).min(1).optional(),
     countryRoutes: z.record(z.string().regex(/^[A-Z]{2}$/), z.array(stepSchema).min(1)).default({}),
+    prices: pricesSchema.optional(),
   })
   .strict();
 
@@ -67,6 +90,25 @@ export interface FileConfig {
   providers: Record<string, { type: string } & Record<string, unknown>>;
   route?: RouteStepConfig[];
   countryRoutes: Record<string, RouteStepConfig[]>;
+  /** What providers charge per message; absent: costs are not computed. */
+  prices?: PriceTable;
+}
+
+function toPriceTable(p: z.output<typeof pricesSchema>): PriceTable {
+  const providers: PriceTable["providers"] = {};
+  for (const [provider, channels] of Object.entries(p.providers)) {
+    const priced: Partial<Record<Channel, ChannelPrice>> = {};
+    for (const [ch, price] of Object.entries(channels) as [Channel, z.output<typeof channelPriceSchema> | undefined][]) {
+      if (!price) continue;
+      priced[ch] = {
+        defaultMicros: price.default === undefined ? null : toMicros(price.default),
+        countries: Object.fromEntries(Object.entries(price.countries).map(([c, a]) => [c, toMicros(a)])),
+        billedOn: price.billedOn ?? DEFAULT_BILLED_ON[ch],
+      };
+    }
+    providers[provider] = priced;
+  }
+  return { currency: p.currency, providers };
 }
 
 /** Replaces `env:NAME` and `file:/path` strings, anywhere in the document, by what they point to. */
@@ -135,5 +177,6 @@ export function loadConfigFile(
         steps.map((s, i) => toStep(s, `config.countryRoutes.${country}[${i}]`)),
       ]),
     ),
+    ...(f.prices ? { prices: toPriceTable(f.prices) } : {}),
   };
 }

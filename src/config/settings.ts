@@ -93,6 +93,19 @@ export const SETTINGS = {
     /** How long approvals and blocks are remembered. */
     memoryMs: setting("VERIFYD_CONVERSION_MEMORY", duration("30d", { min: "1h" })),
   },
+  /** Channel memory and learned route order (docs/routing-costs.md); both off unless configured. */
+  routing: {
+    /** How long a destination's last delivered or failed channel is remembered; 0 turns channel memory off. */
+    memoryMs: setting("VERIFYD_CHANNEL_MEMORY", duration("0s")),
+    /** How far back learned routes read history. */
+    learnWindowMs: setting("VERIFYD_LEARNED_WINDOW", duration("7d", { min: "1h" })),
+    /** Tries every step of a country needs before its order is learned rather than configured. */
+    learnMinTries: setting("VERIFYD_LEARNED_MIN_TRIES", integer(30, 1, 1_000_000)),
+    /** Share of learned starts that explore another first step, so a better route is noticed. */
+    explore: setting("VERIFYD_LEARNED_EXPLORE", z.coerce.number().min(0).max(0.5).default(0.05)),
+  },
+  /** The period `/metrics` reports cost per approval over (a trailing window). */
+  costMetricsWindowMs: setting("VERIFYD_COST_METRICS_WINDOW", duration("24h", { min: "1h", max: "30d" })),
   trustProxyHops: setting("VERIFYD_TRUST_PROXY_HOPS", integer(0, 0, 10)),
   dispatchBudgetMs: setting("VERIFYD_DISPATCH_BUDGET", duration("2s")),
   /** How long a claimed delivery is ours; a crashed sender's deliveries are sent again after it. */

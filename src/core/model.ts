@@ -247,9 +247,10 @@ export interface EventPayload {
   data: EventData;
 }
 
-export type AnalyticsDimension = "channel" | "country" | "provider" | "day";
+/** `step`: the index (from 0) of the route step a verification ended on. */
+export type AnalyticsDimension = "channel" | "country" | "provider" | "day" | "step";
 
-export const ANALYTICS_DIMENSIONS: readonly AnalyticsDimension[] = ["channel", "country", "provider", "day"];
+export const ANALYTICS_DIMENSIONS: readonly AnalyticsDimension[] = ["channel", "country", "provider", "day", "step"];
 
 export type OptOutSource = "keyword" | "api" | "provider";
 

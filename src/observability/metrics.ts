@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { FunnelGroup } from "../core/analytics.js";
 import type { Metrics } from "../core/metrics.js";
 
 export interface PromMetrics extends Metrics {
@@ -16,6 +17,11 @@ export interface PromMetricsOptions {
   pendingEvents?: () => Promise<number>;
   /** Requests being worked on and waiting for a slot (admission control), read on each scrape. */
   admission?: () => { inFlight: number; queued: number };
+  /**
+   * Cost analytics over the trailing window (`VERIFYD_COST_METRICS_WINDOW`), grouped by country,
+   * channel and provider, read on each scrape; absent without a price table.
+   */
+  costs?: () => Promise<FunnelGroup[]>;
   /** Node.js process metrics (CPU, memory, event loop, GC). @default true */
   processMetrics?: boolean;
 }
@@ -141,6 +147,8 @@ export function createPromMetrics(options: PromMetricsOptions = {}): PromMetrics
     },
   });
 
+  if (options.costs) costGauges(options.costs, registers);
+
   return {
     registry,
     contentType: registry.contentType,
@@ -160,4 +168,52 @@ export function createPromMetrics(options: PromMetricsOptions = {}): PromMetrics
     httpRequest: (route, method, status, seconds) => httpDuration.observe({ route, method, status: String(status) }, seconds),
     requestShed: (reason) => shed.inc({ reason }),
   };
+}
+
+/**
+ * Gauges of cost per successful verification, by country, channel and provider (those of the step a
+ * verification ended on, as in the analytics API), over the trailing window; one database read per
+ * scrape, shared by the gauges. Labels are bounded by the configured countries, channels and providers.
+ */
+function costGauges(read: () => Promise<FunnelGroup[]>, registers: Registry[]) {
+  const labelNames = ["country", "channel", "provider", "currency"] as const;
+  let pending: Promise<FunnelGroup[]> | null = null;
+  // One read per scrape: the first gauge collected starts it, the others await the same promise.
+  const groups = () => {
+    pending ??= read().finally(() => {
+      setImmediate(() => {
+        pending = null;
+      });
+    });
+    return pending;
+  };
+  const gauge = (name: string, help: string, value: (g: FunnelGroup) => number | null) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers,
+      async collect() {
+        this.reset();
+        for (const g of await groups()) {
+          const v = value(g);
+          if (v === null) continue;
+          const { country = "unknown", channel = "unknown", provider = "none" } = g.key;
+          this.set({ country, channel, provider, currency: g.currency ?? "" }, v);
+        }
+      },
+    });
+  gauge(
+    "verifyd_cost_per_approval",
+    "Cost of one approved verification over the cost window, in the price table's currency.",
+    (g) => g.costPerApproval,
+  );
+  gauge("verifyd_cost", "What the messages of the window's verifications cost, in the price table's currency.", (g) => g.cost);
+  gauge(
+    "verifyd_billable_messages_per_approval",
+    "Billable messages per approved verification over the cost window.",
+    (g) => g.billableMessagesPerApproval,
+  );
+  gauge("verifyd_window_conversion", "Approved / requested verifications over the cost window.", (g) => g.conversion);
+  gauge("verifyd_window_approvals", "Approved verifications over the cost window.", (g) => g.approved);
 }

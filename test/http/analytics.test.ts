@@ -118,7 +118,7 @@ describe.skipIf(onSharedBackends())("GET /v1/analytics", () => {
     for (const query of [
       "group_by=colour",
       "group_by=day,day",
-      "group_by=day,channel,country",
+      "group_by=day,channel,country,provider",
       "",
       "group_by=day&from=yesterday",
       "group_by=day&from=2026-01-10&to=2026-01-09",

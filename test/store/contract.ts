@@ -5,6 +5,7 @@ import type { NewDelivery } from "../../src/core/store/deliveries.js";
 import type { Store } from "../../src/core/store/index.js";
 import { seedAnalytics } from "../helpers/analytics-seed.js";
 import { describeConversionContract } from "./conversion-contract.js";
+import { describeCostContract } from "./costs-contract.js";
 import { describeFactorContract } from "./factors-contract.js";
 import { sampleVerification } from "./fixtures.js";
 import { describeOptOutContract } from "./opt-outs-contract.js";
@@ -53,6 +54,7 @@ export function describeStoreContract(
     describeOptOutContract(() => store, T0);
     describeRetentionContract(() => store, T0);
     describeConversionContract(() => conversion, T0);
+    describeCostContract(() => store, T0);
 
     it("keeps one live verification per destination", async () => {
       const { v } = await create();

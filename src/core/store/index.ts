@@ -1,5 +1,7 @@
 import type { ReadinessCheck } from "../model.js";
 import type { AnalyticsStore } from "./analytics.js";
+import type { ChannelMemoryStore } from "./channel-memory.js";
+import type { CostStore } from "./costs.js";
 import type { DeliveryStore } from "./deliveries.js";
 import type { EventStore } from "./events.js";
 import type { FactorStore } from "./factors.js";
@@ -29,6 +31,8 @@ export interface Store
     InboundStore,
     IdempotencyStore,
     AnalyticsStore,
+    CostStore,
+    ChannelMemoryStore,
     EventStore,
     OptOutStore,
     RetentionStore {

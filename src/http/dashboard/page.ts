@@ -45,6 +45,11 @@ export const DASHBOARD_HTML = `<!doctype html>
       <article><h2>Conversion by country, per day</h2><div id="trend-country" class="chart"></div></article>
     </section>
     <section>
+      <h2>Cost per approved verification, by country and channel</h2>
+      <p class="muted">Every message of a verification (fallbacks and resends included) at the price it was sent at, over the verifications approved; the channel is the one a verification ended on. Needs <code>prices</code> in the config file.</p>
+      <div id="cost-chart" class="chart"></div>
+    </section>
+    <section>
       <h2>By provider</h2>
       <table id="providers"><thead><tr><th>Provider</th><th>Requested</th><th>Sent</th><th>Delivered</th><th>Approved</th><th>Conversion</th><th>Median to approve</th><th>Messages per approval</th></tr></thead><tbody></tbody></table>
     </section>

@@ -129,6 +129,38 @@ export const DASHBOARD_JS = `"use strict";
     container.append(root, legend);
   }
 
+  // Cost per approval as bars, cheapest first: one bar per country and channel, its conversion and
+  // billable messages per approval beside it (a cheap route that stopped converting shows here too).
+  function costChart(container, groups) {
+    container.replaceChildren();
+    var priced = groups.filter(function (g) { return g.cost_per_approval !== null; });
+    if (!groups.length || groups[0].currency === null) {
+      container.append(el("p", { class: "empty", "data-cost": "none" }, "No price table configured.")); return;
+    }
+    if (!priced.length) { container.append(el("p", { class: "empty", "data-cost": "none" }, "No approved verifications in this range.")); return; }
+    priced.sort(function (a, b) { return a.cost_per_approval - b.cost_per_approval; });
+    var max = Math.max.apply(null, priced.map(function (g) { return g.cost_per_approval; }).concat([1e-9]));
+    var labelW = 110, barH = 16, gap = 8, width = 1040, plotW = width - labelW - 380;
+    var root = svg("svg", { viewBox: "0 0 " + width + " " + (priced.length * (barH + gap) + 4), role: "img",
+      "aria-label": "Cost per approval by country and channel", "data-chart": "cost" });
+    priced.forEach(function (g, i) {
+      var name = g.key.country + " · " + g.key.channel;
+      var y = i * (barH + gap) + 2;
+      var w = Math.max(1, Math.round((g.cost_per_approval / max) * plotW));
+      var row = svg("g", { "data-group": name, "data-cost-per-approval": String(g.cost_per_approval),
+        "data-conversion": String(g.conversion) });
+      row.append(svg("text", { x: 0, y: y + barH - 3, "font-weight": "600" }, name));
+      var bar = svg("rect", { x: labelW, y: y, width: w, height: barH, rx: 2, class: "series-" + (i % 5) });
+      bar.append(svg("title", {}, name + ": " + g.cost_per_approval + " " + g.currency + " per approval"));
+      row.append(bar);
+      row.append(svg("text", { x: labelW + w + 6, y: y + barH - 3 },
+        g.cost_per_approval + " " + g.currency + " · " + pct(g.conversion) + " approved · " +
+        fixed(g.billable_messages_per_approval) + " billable msgs/approval"));
+      root.append(row);
+    });
+    container.append(root);
+  }
+
   function totals(groups) {
     var sum = { requested: 0, sent: 0, delivered: 0, checked: 0, approved: 0, messages_sent: 0 };
     groups.forEach(function (g) { for (var k in sum) sum[k] += g[k]; });
@@ -227,7 +259,7 @@ export const DASHBOARD_JS = `"use strict";
       var from = new Date(Date.parse(to) - days * DAY_MS).toISOString();
       var q = function (groupBy) { return apiJson("/v1/analytics?group_by=" + groupBy + "&from=" + encodeURIComponent(from) + "&to=" + encodeURIComponent(to)); };
       return Promise.all([q("channel"), q("country"), q("day,channel"), q("day,country"), q("provider"),
-        apiJson("/v1/analytics/recent?limit=20"), api("/v1/abuse/blocks").catch(function () { return null; })])
+        apiJson("/v1/analytics/recent?limit=20"), api("/v1/abuse/blocks").catch(function () { return null; }), q("country,channel")])
         .then(function (r) {
           totals(r[0].groups);
           funnelChart($("funnel-channel"), r[0].groups, "channel");
@@ -236,6 +268,7 @@ export const DASHBOARD_JS = `"use strict";
           trendChart($("trend-country"), r[3].groups, "country", from, to);
           providerTable(r[4].groups);
           recentTable(r[5].data);
+          costChart($("cost-chart"), r[7].groups);
           return blocksList(r[6]).then(function () {
             $("status").textContent = "From " + from.slice(0, 16).replace("T", " ") + " to " + to.slice(0, 16).replace("T", " ") + " UTC";
             document.body.setAttribute("data-loaded", "true");

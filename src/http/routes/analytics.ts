@@ -12,7 +12,7 @@ export interface AnalyticsRoutesDeps {
   analytics: AnalyticsService;
 }
 
-const DIMENSION = "(channel|country|provider|day)";
+const DIMENSION = "(channel|country|provider|day|step)";
 const instant = z
   .union([z.iso.date(), z.iso.datetime({ offset: true })])
   .transform((s) => Date.parse(s))
@@ -29,8 +29,16 @@ const FunnelQuery = z.object({
   to: instant.optional().openapi({ param: { name: "to", in: "query" }, description: "Exclusive; default now." }),
   group_by: z
     .string()
-    .regex(new RegExp(`^${DIMENSION}(,${DIMENSION})?$`), "one or two of channel, country, provider, day, comma-separated")
-    .openapi({ param: { name: "group_by", in: "query" }, example: "day,channel" }),
+    .regex(
+      new RegExp(`^${DIMENSION}(,${DIMENSION}){0,2}$`),
+      "one to three of channel, country, provider, day, step, comma-separated",
+    )
+    .openapi({
+      param: { name: "group_by", in: "query" },
+      example: "country,channel",
+      description:
+        "`step` is the index (from 0) of the route step the verification ended on; `channel` and `provider` are those of its last step and attempt.",
+    }),
   service_id: serviceId,
 });
 const RecentQuery = z.object({
@@ -55,14 +63,33 @@ const FunnelGroupView = z
     conversion: z.number().openapi({ description: "approved / requested, 4 decimals." }),
     median_time_to_approve_ms: z.number().nullable(),
     messages_sent: z.number().int(),
-    messages_per_approval: z.number().nullable().openapi({ description: "Cost proxy: messages_sent / approved." }),
+    messages_per_approval: z.number().nullable().openapi({ description: "messages_sent / approved." }),
+    billable_messages: z.number().int().openapi({
+      description:
+        "Messages billed under their channel's rule: accepted ones on channels billed on send (SMS, voice, email), delivered ones on channels billed on delivery (WhatsApp, RCS), unless the price table says otherwise.",
+    }),
+    billable_messages_per_approval: z.number().nullable(),
+    cost: z.number().nullable().openapi({
+      description:
+        "What the group's attempts cost (every attempt of its verifications, fallbacks and resends included), each at the price in force when it was sent; null without a price table.",
+      example: 12.345,
+    }),
+    cost_per_approval: z
+      .number()
+      .nullable()
+      .openapi({ description: "cost / approved: what one successful verification cost; null without approvals or prices." }),
+    currency: z.string().nullable().openapi({ example: "EUR" }),
+    unpriced_messages: z
+      .number()
+      .int()
+      .openapi({ description: "Billable messages the price table has no price for (they cost nothing in `cost`)." }),
   })
   .openapi("FunnelGroup");
 const FunnelView = z
   .object({
     from: z.string(),
     to: z.string(),
-    group_by: z.array(z.enum(["channel", "country", "provider", "day"])),
+    group_by: z.array(z.enum(["channel", "country", "provider", "day", "step"])),
     groups: z.array(FunnelGroupView),
   })
   .openapi("Analytics");
@@ -99,7 +126,7 @@ const funnelDef = createRoute({
   path: "/",
   summary: "Conversion funnel per group",
   description:
-    "Counts of verifications created in [from, to) reaching each stage (requested, sent, delivered, checked, approved), per group. The range is at most 366 days.",
+    "Counts of verifications created in [from, to) reaching each stage (requested, sent, delivered, checked, approved), per group, with what their messages cost (with a price table in the config file): cost per approved verification, billable messages per approval and conversion. The range is at most 366 days.",
   security,
   request: { query: FunnelQuery },
   responses: { 200: json(FunnelView, "The groups, ordered by key"), ...problems(400, 401, 403, 429) },
@@ -127,6 +154,12 @@ const toGroupView = (g: FunnelGroup) => ({
   median_time_to_approve_ms: g.medianApproveMs,
   messages_sent: g.messagesSent,
   messages_per_approval: g.messagesPerApproval,
+  billable_messages: g.billableMessages,
+  billable_messages_per_approval: g.billableMessagesPerApproval,
+  cost: g.cost,
+  cost_per_approval: g.costPerApproval,
+  currency: g.currency,
+  unpriced_messages: g.unpricedMessages,
 });
 
 const toRecentView = ({ verification: v, deliveries }: RecentVerification) => ({

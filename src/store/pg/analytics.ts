@@ -7,15 +7,16 @@ import { type OpenedPg, rows } from "./open.js";
 import { deliveries, verifications } from "./schema.js";
 
 /** A delivery a provider accepted, whatever receipt came after (a failed receipt keeps its message id). */
-const ACCEPTED = sql.raw(`(x.status in ('accepted', 'sent', 'delivered', 'read') or x.provider_message_id is not null)`);
+export const ACCEPTED = sql.raw(`(x.status in ('accepted', 'sent', 'delivered', 'read') or x.provider_message_id is not null)`);
 
 /** SQL of each dimension's key, over the `keyed` rows (b: counted verification, d: its delivery summary). */
-const KEY_SQL: Record<AnalyticsDimension, string> = {
+export const KEY_SQL: Record<AnalyticsDimension, string> = {
   channel: `coalesce(b.route -> b.current_step ->> 'channel',
     case when b.inbound_channels is not null then 'inbound' else 'unknown' end)`,
   country: `coalesce(b.country, 'unknown')`,
   provider: `coalesce(d.last_provider, 'none')`,
   day: `to_char(to_timestamp(b.created_at / 1000) at time zone 'UTC', 'YYYY-MM-DD')`,
+  step: `b.current_step::text`,
 };
 
 /**

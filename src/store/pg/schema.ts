@@ -281,3 +281,32 @@ export const vaultState = pgTable("vault_state", {
   keyCheck: bytea("key_check").notNull(),
   updatedAt: ms("updated_at").notNull(),
 });
+
+/**
+ * Versions of the configured price table: each applies to attempts created from `valid_from` until
+ * the next version's, so old attempts keep the prices they were sent at (nothing is written per send).
+ */
+export const priceTables = pgTable("price_tables", {
+  version: integer("version").primaryKey(),
+  /** Of the canonical JSON document: an unchanged table is not registered again. */
+  fingerprint: text("fingerprint").notNull(),
+  validFrom: ms("valid_from").notNull(),
+  /** The PriceTable (micro-units). */
+  document: jsonb("document").notNull(),
+});
+
+/**
+ * Channel memory: per destination (its blind index) and channel, the last delivered or failed
+ * outcome, deleted once `expires_at` passed.
+ */
+export const channelMemory = pgTable(
+  "channel_memory",
+  {
+    destination: text("destination").notNull(),
+    channel: text("channel").notNull(),
+    outcome: text("outcome").notNull(),
+    at: ms("at").notNull(),
+    expiresAt: ms("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.destination, t.channel] }), index("channel_memory_expires").on(t.expiresAt)],
+);

@@ -1,6 +1,8 @@
 import type { NumberVault } from "../../core/number-vault.js";
 import type { Store } from "../../core/store/index.js";
 import { createPgAnalyticsStore } from "./analytics.js";
+import { createPgChannelMemoryStore } from "./channel-memory.js";
+import { createPgCostStore } from "./costs.js";
 import { createPgDeliveryStore } from "./deliveries.js";
 import { createPgEventStore } from "./events.js";
 import { createPgFactorStore } from "./factors.js";
@@ -30,6 +32,8 @@ export function createPgStore(opened: OpenedPg, vault: NumberVault): Store {
     ...createPgInboundStore(opened, vault),
     ...createPgIdempotencyStore(opened, vault),
     ...createPgAnalyticsStore(opened, vault),
+    ...createPgCostStore(opened),
+    ...createPgChannelMemoryStore(opened, vault),
     ...createPgEventStore(opened, vault),
     ...createPgOptOutStore(opened, vault),
     ...createPgRetentionStore(opened, vault),

@@ -11,22 +11,23 @@ import { deliveries, verifications } from "./schema.js";
  * (`EXPLAIN QUERY PLAN`: `SEARCH v USING INDEX verifications_created (created_at>? AND created_at<?)`,
  * or `verifications_service_created (service_id=? AND created_at>? AND created_at<?)` for one service).
  */
-function countedVerifications(serviceFilter: boolean): string {
+export function countedVerifications(serviceFilter: boolean): string {
   return `select v.id, v.created_at, v.approved_at, v.checks, v.country, v.current_step, v.route, v.inbound_channels
     from verifications v
     where v.created_at >= @from and v.created_at < @to and v.test = 0${serviceFilter ? " and v.service_id = @serviceId" : ""}`;
 }
 
 /** A delivery a provider accepted, whatever receipt came after (a failed receipt keeps its message id). */
-const ACCEPTED = `(x.status in ('accepted', 'sent', 'delivered', 'read') or x.provider_message_id is not null)`;
+export const ACCEPTED = `(x.status in ('accepted', 'sent', 'delivered', 'read') or x.provider_message_id is not null)`;
 
 /** SQL of each dimension's key, over the `keyed` rows (b: counted verification, d: its delivery summary). */
-const KEY_SQL: Record<AnalyticsDimension, string> = {
+export const KEY_SQL: Record<AnalyticsDimension, string> = {
   channel: `coalesce(json_extract(b.route, '$[' || b.current_step || '].channel'),
     case when b.inbound_channels is not null then 'inbound' else 'unknown' end)`,
   country: `coalesce(b.country, 'unknown')`,
   provider: `coalesce(d.last_provider, 'none')`,
   day: `strftime('%Y-%m-%d', b.created_at / 1000, 'unixepoch')`,
+  step: `cast(b.current_step as text)`,
 };
 
 /**

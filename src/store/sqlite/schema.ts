@@ -285,3 +285,32 @@ export const vaultState = sqliteTable("vault_state", {
   keyCheck: blob("key_check", { mode: "buffer" }).notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
+
+/**
+ * Versions of the configured price table: each applies to attempts created from `valid_from` until
+ * the next version's, so old attempts keep the prices they were sent at (nothing is written per send).
+ */
+export const priceTables = sqliteTable("price_tables", {
+  version: integer("version").primaryKey(),
+  /** Of the canonical JSON document: an unchanged table is not registered again. */
+  fingerprint: text("fingerprint").notNull(),
+  validFrom: integer("valid_from").notNull(),
+  /** The PriceTable as JSON (micro-units). */
+  document: text("document").notNull(),
+});
+
+/**
+ * Channel memory: per destination (its blind index) and channel, the last delivered or failed
+ * outcome, deleted once `expires_at` passed.
+ */
+export const channelMemory = sqliteTable(
+  "channel_memory",
+  {
+    destination: text("destination").notNull(),
+    channel: text("channel").notNull(),
+    outcome: text("outcome").notNull(),
+    at: integer("at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.destination, t.channel] }), index("channel_memory_expires").on(t.expiresAt)],
+);

@@ -1,7 +1,9 @@
 import type { NumberVault } from "../../core/number-vault.js";
 import type { Store } from "../../core/store/index.js";
 import { createSqliteAnalyticsStore } from "./analytics.js";
+import { createSqliteChannelMemoryStore } from "./channel-memory.js";
 import { sqliteStoreContext } from "./context.js";
+import { createSqliteCostStore } from "./costs.js";
 import { createSqliteDeliveryStore } from "./deliveries.js";
 import { createSqliteEventStore } from "./events.js";
 import { createSqliteFactorStore } from "./factors.js";
@@ -33,6 +35,8 @@ export function createSqliteStore(opened: OpenedSqlite, vault: NumberVault): Sto
     ...createSqliteInboundStore(ctx),
     ...createSqliteIdempotencyStore(ctx),
     ...createSqliteAnalyticsStore(ctx),
+    ...createSqliteCostStore(ctx),
+    ...createSqliteChannelMemoryStore(ctx),
     ...createSqliteEventStore(ctx),
     ...createSqliteOptOutStore(ctx),
     ...createSqliteRetentionStore(ctx),
