@@ -5,6 +5,7 @@ import { buildSenders, type LazyAdapterType } from "./channels/registry.js";
 import type { Config } from "./config/env.js";
 import { createAdminService } from "./core/admin.js";
 import { createAnalyticsService } from "./core/analytics.js";
+import { createChannelMemory } from "./core/channel-memory.js";
 import { createCodeKit } from "./core/codes.js";
 import { createConversionGuard } from "./core/conversion.js";
 import { createEventLog } from "./core/event-log.js";
@@ -20,6 +21,7 @@ import type { Clock, Ids } from "./core/ports.js";
 import { priceFingerprint } from "./core/prices.js";
 import { providersReadiness } from "./core/readiness.js";
 import { createRetentionService } from "./core/retention.js";
+import { createRoutePlanner } from "./core/route-planner.js";
 import type { Sender } from "./core/sender.js";
 import { createTotpSealer } from "./core/totp.js";
 import { createVerificationService } from "./core/verification/index.js";
@@ -44,6 +46,8 @@ export interface RuntimeOptions {
   senders?: Sender[];
   /** More adapter types for the config file's providers (tests register fakes here). */
   adapterTypes?: Record<string, LazyAdapterType>;
+  /** Uniform in [0, 1) for learned routes' exploration (a seeded source in tests and the traffic model). */
+  random?: () => number;
 }
 
 export interface Runtime {
@@ -158,6 +162,8 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     events,
     eventsWorker,
     sendLimits: createSendLimits(limiter),
+    channelMemory:
+      config.routing.memoryMs > 0 ? createChannelMemory({ store, clock, memoryMs: config.routing.memoryMs }) : undefined,
   });
   statusSink.bind(outbox);
   const delegated = createDelegatedCodes(store, senders);
@@ -170,6 +176,20 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     prefixDigits: config.screening.prefixDigits,
     logger,
     metrics,
+  });
+  // Learned route order (a service's route_mode) and channel memory: both off unless configured.
+  const routePlanner = createRoutePlanner({
+    store,
+    clock,
+    random: options.random ?? Math.random,
+    currency: config.prices?.currency ?? null,
+    memoryMs: config.routing.memoryMs,
+    learning: {
+      windowMs: config.routing.learnWindowMs,
+      minTries: config.routing.learnMinTries,
+      explore: config.routing.explore,
+    },
+    logger,
   });
   const verifications = createVerificationService({
     store,
@@ -184,6 +204,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     events,
     screening: { rules: config.screening, logger },
     conversion,
+    routePlanner,
   });
   const factors = createFactorService({ store, clock, ids, sealer: createTotpSealer(secret) });
   const authenticate = createAuthenticator({ store, clock, defaults: config.defaults, adminKey: config.adminKey });

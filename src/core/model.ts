@@ -50,6 +50,50 @@ export interface RouteStep {
    * cannot be told matches no filter.
    */
   lineTypes?: readonly LineType[] | null;
+  /** Set on a verification's own route when channel memory or a learned route moved the step: why, with the figures used. */
+  plan?: StepPlan;
+  /** On the first step of a planned route: the decision about the whole order. */
+  decision?: RouteDecision;
+}
+
+/**
+ * `configured`: kept in place. `learned`: ordered by its expected cost per approval. `explored`: put
+ * first to measure it. `insufficient_data`: a step lacked history, so the configured order stands.
+ * `last_delivered` / `failed_recently`: channel memory of this destination moved it first / last.
+ */
+export type StepPlanReason = "configured" | "learned" | "explored" | "insufficient_data" | "last_delivered" | "failed_recently";
+
+/** The history a learned route read for one step in one country (amounts in the price table's currency). */
+export interface StepFigures {
+  /** Verifications that had an attempt on the step. */
+  tries: number;
+  /** Of those, approved while on the step. */
+  approvals: number;
+  successRate: number | null;
+  costPerTry: number | null;
+  /** Its cost per approval: what it is ordered by; null when it approved none. */
+  costPerApproval: number | null;
+}
+
+export interface StepPlan {
+  reason: StepPlanReason;
+  /** Its index in the route as configured. */
+  configuredIndex: number;
+  figures?: StepFigures;
+}
+
+/** `learned` reorders; `shadow` only reports; `memory` is channel memory alone. */
+export interface RouteDecision {
+  mode: "learned" | "shadow" | "memory";
+  currency: string | null;
+  /** Expected cost per approval of the configured order and of the order chosen (shadow: proposed), from the figures. */
+  expectedConfigured: number | null;
+  expectedChosen: number | null;
+  /** expectedConfigured − expectedChosen. */
+  expectedSaving: number | null;
+  /** The order learned (shadow: what it would have used) as `channel:provider`. */
+  proposed: string[];
+  explored: boolean;
 }
 
 /** Per-service verification rules; unset service fields fall back to the configured defaults. */

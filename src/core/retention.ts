@@ -1,4 +1,5 @@
 import type { Clock } from "./ports.js";
+import type { ChannelMemoryStore } from "./store/channel-memory.js";
 import type { ErasureCounts, PurgeCounts, RetentionStore } from "./store/retention.js";
 
 /**
@@ -13,6 +14,8 @@ import type { ErasureCounts, PurgeCounts, RetentionStore } from "./store/retenti
 export const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** Idempotency keys are answered for 24 hours (see `beginIdempotent`) and purged after. */
 export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+/** Expired channel memory entries one purge deletes at most (the next purge takes the rest). */
+const CHANNEL_MEMORY_PURGE_LIMIT = 10_000;
 /** How often the worker purges, at most. */
 export const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -22,7 +25,7 @@ interface RetentionLogger {
 }
 
 export interface RetentionDeps {
-  store: RetentionStore;
+  store: RetentionStore & Pick<ChannelMemoryStore, "forgetChannels" | "purgeChannelMemory">;
   clock: Clock;
   /** @default DEFAULT_RETENTION_MS */
   retentionMs?: number;
@@ -35,7 +38,10 @@ export function createRetentionService({ store, clock, retentionMs = DEFAULT_RET
   async function purge(): Promise<PurgeCounts> {
     const now = clock.now();
     lastPurgeAt = now;
-    const counts = await store.purgeBefore(now - retentionMs, now);
+    const counts = {
+      ...(await store.purgeBefore(now - retentionMs, now)),
+      channelMemory: await store.purgeChannelMemory(now, CHANNEL_MEMORY_PURGE_LIMIT),
+    };
     logger?.info({ ...counts, retention_ms: retentionMs }, "retention purge");
     return counts;
   }
@@ -56,7 +62,10 @@ export function createRetentionService({ store, clock, retentionMs = DEFAULT_RET
 
     /** Erases a number's rows. The number itself is not logged. */
     async erase(phone: string, includeOptOuts: boolean): Promise<ErasureCounts> {
-      const counts = await store.eraseNumber(phone, { includeOptOuts });
+      const counts = {
+        ...(await store.eraseNumber(phone, { includeOptOuts })),
+        channelMemory: await store.forgetChannels(phone),
+      };
       logger?.info({ ...counts, include_opt_outs: includeOptOuts }, "number erased");
       return counts;
     },

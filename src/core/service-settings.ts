@@ -36,6 +36,13 @@ export const ALPHABETS: Record<CodeAlphabet, string> = {
   alphanumeric: "23456789ABCDEFGHJKMNPQRSTUVWXYZ",
 };
 
+/**
+ * How a service's route is ordered: `fixed` as configured; `learned` per country by expected cost per
+ * approval from recent history (with some exploration, never dropping a step); `shadow` as configured,
+ * reporting what `learned` would have chosen and the expected saving.
+ */
+export type RouteMode = "fixed" | "learned" | "shadow";
+
 export interface ServiceSettings {
   /** @default "digits" */
   alphabet: CodeAlphabet;
@@ -54,6 +61,8 @@ export interface ServiceSettings {
   testNumbers: Record<string, string>;
   /** The `From` of this service's emails (`Acme <no-reply@auth.acme.com>`); null: the email provider's own. */
   emailFrom: string | null;
+  /** @default "fixed" */
+  routeMode: RouteMode;
 }
 
 export const DEFAULT_SETTINGS: ServiceSettings = {
@@ -66,6 +75,7 @@ export const DEFAULT_SETTINGS: ServiceSettings = {
   androidAppHash: null,
   testNumbers: {},
   emailFrom: null,
+  routeMode: "fixed",
 };
 
 export function resolveSettings(stored: Partial<ServiceSettings> | undefined): ServiceSettings {

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { ChannelMemory } from "../core/channel-memory.js";
 import type { CodeKit } from "../core/codes.js";
 import type { EventSink } from "../core/events.js";
 import type { SendLimits } from "../core/guards.js";
@@ -42,6 +43,8 @@ export interface OutboxOptions {
    * may refuse a send as if its provider had rejected it; `sent` counts an accepted one.
    */
   sendLimits?: SendLimits;
+  /** Channel memory (`VERIFYD_CHANNEL_MEMORY`): delivered receipts and failures about the recipient are recorded. */
+  channelMemory?: ChannelMemory;
 }
 
 /** How many batches of due deliveries one worker pass may send back to back. */
@@ -168,6 +171,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
     if (decision.fallback) await deliveryEvents.fallbackFromJob(job, decision.fallback, decision.errorCode ?? result.kind);
     if (decision.failVerification) await deliveryEvents.failed(job, decision.errorCode ?? null);
     metrics.delivery(job.provider, job.channel, result.kind);
+    // A rejection is about this recipient on this channel (no WhatsApp account, not capable, opted out).
+    if (result.kind === "rejected") await options.channelMemory?.record(job.to, job.channel, "failed");
+    const plan = job.route[job.step]?.plan;
     if (decision.fallback) metrics.fallback(job.channel, decision.fallback.channel, result.kind);
     const log = {
       delivery_id: job.id,
@@ -179,6 +185,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
       outcome: result.kind,
       ...(result.kind === "accepted" ? {} : { error_code: result.error.code }),
       ...(decision.fallback ? { fallback_to: `${decision.fallback.step}:${decision.fallback.provider}` } : {}),
+      // Why this step is where it is in the route (learned order, channel memory), with the figures used.
+      ...(plan ? { route_plan: plan } : {}),
     };
     if (result.kind === "accepted") logger.info(log, "delivery accepted");
     else logger.warn(log, decision.status === "queued" ? "delivery will be retried" : "delivery failed");
@@ -242,6 +250,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
       if (channel && sent.deliveredAfterMs !== undefined)
         metrics.timeToDelivered(provider, channel, sent.deliveredAfterMs / 1000);
       if (update.status === "delivered") await deliveryEvents.delivered(sent, update);
+      if (channel && (update.status === "delivered" || update.status === "read"))
+        await options.channelMemory?.record(sent.to, channel, "delivered");
+      if (channel && (update.status === "failed" || update.status === "undelivered"))
+        await options.channelMemory?.record(sent.to, channel, "failed");
       if (update.status === "failed" || update.status === "undelivered") {
         await track(fallOver(sent, update.errorCode ? `${update.status}:${update.errorCode}` : update.status));
       }

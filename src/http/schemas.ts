@@ -144,6 +144,43 @@ export const IdParam = z.object({
 
 const status = z.enum(["pending", "approved", "canceled", "expired", "max_attempts_reached", "failed"]);
 
+const StepFiguresView = z.object({
+  tries: z
+    .number()
+    .int()
+    .openapi({ description: "Verifications of the country, over the learning window, that tried this step." }),
+  approvals: z.number().int().openapi({ description: "Of those, approved while on this step." }),
+  success_rate: z.number().nullable(),
+  cost_per_try: z.number().nullable(),
+  cost_per_approval: z.number().nullable().openapi({ description: "What the steps are ordered by." }),
+});
+
+const RoutePlanView = z
+  .object({
+    reason: z.enum(["configured", "learned", "explored", "insufficient_data", "last_delivered", "failed_recently"]),
+    configured_step: z.number().int().openapi({ description: "The step's index in the route as configured." }),
+    figures: StepFiguresView.nullable(),
+  })
+  .openapi("RoutePlan", {
+    description:
+      "Why the attempt's step was where it was: `learned` (ordered by cost per approval), `explored`, `insufficient_data` (configured order kept), `last_delivered` / `failed_recently` (channel memory) or `configured`.",
+  });
+
+const RouteDecisionView = z
+  .object({
+    mode: z.enum(["learned", "shadow", "memory"]),
+    currency: z.string().nullable(),
+    expected_configured: z.number().nullable().openapi({ description: "Expected cost per approval of the configured order." }),
+    expected_chosen: z
+      .number()
+      .nullable()
+      .openapi({ description: "Expected cost per approval of the order used (shadow: the one it would have used)." }),
+    expected_saving: z.number().nullable(),
+    proposed: z.array(z.string()).openapi({ description: "The learned order as `channel:provider`.", example: ["sms:vonage"] }),
+    explored: z.boolean(),
+  })
+  .openapi("RouteDecision");
+
 const Delivery = z.object({
   id: z.string(),
   step: z.number().int(),
@@ -158,6 +195,9 @@ const Delivery = z.object({
   tries: z.number().int(),
   created_at: z.string(),
   updated_at: z.string(),
+  route_plan: RoutePlanView.optional().openapi({
+    description: "Present when a learned route or channel memory placed its step.",
+  }),
 });
 
 const InboundView = z
@@ -225,6 +265,10 @@ export const VerificationView = z
       .openapi({ description: "Inbound verifications: the number the approving message came from." }),
     inbound: InboundView.optional().openapi({ description: "Only in the answer that starts an inbound verification." }),
     deliveries: z.array(Delivery).optional(),
+    route_decision: RouteDecisionView.optional().openapi({
+      description:
+        "In the answer of a read, when the service's `route_mode` is `learned` or `shadow`, or channel memory moved a step: the figures the route's order was decided on.",
+    }),
   })
   .openapi("Verification");
 

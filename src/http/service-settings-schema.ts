@@ -104,6 +104,11 @@ export const SettingsFields = {
       "The `From` of this service's emails; its domain must be one your email provider may send for (SPF, DKIM). Null: the provider's `from`.",
     example: "Acme <no-reply@auth.acme.com>",
   }),
+  route_mode: z.enum(["fixed", "learned", "shadow"]).openapi({
+    description:
+      "`fixed` (the default) sends along the route as configured. `learned` orders each country's steps by their expected cost per approved verification from recent history (a small share of starts explores another first step; no step is ever dropped); it needs `prices` in the config file. `shadow` keeps the configured order and reports, on each verification and in the logs, what `learned` would have chosen and the expected saving.",
+    example: "shadow",
+  }),
 };
 
 export type SettingsInput = Partial<{ [K in keyof typeof SettingsFields]: z.infer<(typeof SettingsFields)[K]> }>;
@@ -128,6 +133,7 @@ export function toSettingsPatch(input: SettingsInput) {
   if (input.android_app_hash !== undefined) settings.androidAppHash = input.android_app_hash;
   if (input.test_numbers !== undefined) settings.testNumbers = input.test_numbers;
   if (input.email_from !== undefined) settings.emailFrom = input.email_from;
+  if (input.route_mode !== undefined) settings.routeMode = input.route_mode;
   return {
     settings,
     ...(input.route !== undefined ? { route: toRoute(input.route) } : {}),
@@ -159,6 +165,7 @@ export const SettingsView = z
     android_app_hash: z.string().nullable(),
     test_numbers: z.record(z.string(), z.string()),
     email_from: z.string().nullable(),
+    route_mode: z.enum(["fixed", "learned", "shadow"]),
   })
   .openapi("ServiceSettings");
 
@@ -183,5 +190,6 @@ export function settingsView(s: Service): z.infer<typeof SettingsView> {
     android_app_hash: s.settings.androidAppHash,
     test_numbers: s.settings.testNumbers,
     email_from: s.settings.emailFrom,
+    route_mode: s.settings.routeMode,
   };
 }

@@ -20,7 +20,14 @@ const THIRD = "+14155550162";
 
 type Erasure = {
   to: string;
-  deleted: { verifications: number; deliveries: number; idempotency_keys: number; rate_limits: number; opt_outs: number };
+  deleted: {
+    verifications: number;
+    deliveries: number;
+    idempotency_keys: number;
+    rate_limits: number;
+    opt_outs: number;
+    channel_memory: number;
+  };
 };
 
 /** Reads the harness's database with a connection of its own. */
@@ -73,7 +80,7 @@ describe("retention purge", () => {
         { dbPath: h.dbPath, retentionMs: 30 * DAY, secret: TEST_SECRET },
         { clock: h.clock, write: (text) => out.push(text) },
       );
-      expect(counts).toEqual({ verifications: 1, deliveries: 1, idempotencyKeys: 1 });
+      expect(counts).toEqual({ verifications: 1, deliveries: 1, idempotencyKeys: 1, channelMemory: 0 });
       expect(out.join("")).toMatch(/retention 30d\): 1 verifications, 1 deliveries, 1 idempotency keys\n$/);
 
       expect(query(h, "select id from verifications where id = ?", old)).toEqual([]);
@@ -162,7 +169,7 @@ describe("POST /v1/erasure", () => {
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
         to: USER,
-        deleted: { verifications: 2, deliveries: 2, idempotency_keys: 1, rate_limits: 2, opt_outs: 0 },
+        deleted: { verifications: 2, deliveries: 2, idempotency_keys: 1, rate_limits: 2, opt_outs: 0, channel_memory: 0 },
       });
       expect(idsTo(h, USER)).toEqual([]);
       for (const id of [u1, u2]) {
@@ -187,6 +194,7 @@ describe("POST /v1/erasure", () => {
         idempotency_keys: 0,
         rate_limits: 0,
         opt_outs: 1,
+        channel_memory: 0,
       });
       expect(optOutsOf(h, USER)).toBe(0);
       expect(optOutsOf(h, OTHER)).toBe(1);

@@ -67,6 +67,37 @@ export interface Delivery {
   tries: number;
   created_at: string;
   updated_at: string;
+  /** Present when a learned route or channel memory placed its step. */
+  route_plan?: RoutePlan | undefined;
+}
+
+/** The history a learned route read for one step (amounts in the price table's currency). */
+export interface StepFigures {
+  tries: number;
+  approvals: number;
+  success_rate: number | null;
+  cost_per_try: number | null;
+  cost_per_approval: number | null;
+}
+
+/** Why an attempt's step was where it was in the route. */
+export interface RoutePlan {
+  reason: "configured" | "learned" | "explored" | "insufficient_data" | "last_delivered" | "failed_recently";
+  /** The step's index in the route as configured. */
+  configured_step: number;
+  figures: StepFigures | null;
+}
+
+/** The figures a route's order was decided on (learned routes, shadow mode, channel memory). */
+export interface RouteDecision {
+  mode: "learned" | "shadow" | "memory";
+  currency: string | null;
+  expected_configured: number | null;
+  expected_chosen: number | null;
+  expected_saving: number | null;
+  /** The learned order as `channel:provider`. */
+  proposed: string[];
+  explored: boolean;
 }
 
 export interface InboundInstructions {
@@ -108,6 +139,8 @@ export interface Verification {
   inbound?: InboundInstructions | undefined;
   /** In the answer of `get`. */
   deliveries?: Delivery[] | undefined;
+  /** In the answer of `get`, when the route's order was learned (or shadowed) or moved by channel memory. */
+  route_decision?: RouteDecision | undefined;
 }
 
 export type CheckReason =

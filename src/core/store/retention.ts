@@ -3,6 +3,8 @@ export interface PurgeCounts {
   verifications: number;
   deliveries: number;
   idempotencyKeys: number;
+  /** Expired channel memory entries. */
+  channelMemory?: number;
 }
 
 /** Rows deleted by one erasure, per table. */
@@ -12,6 +14,8 @@ export interface ErasureCounts {
   idempotencyKeys: number;
   rateLimits: number;
   optOuts: number;
+  /** The destination's channel memory entries. */
+  channelMemory?: number;
 }
 
 /** The retention operations of the Store; each runs in one transaction. */

@@ -20,14 +20,14 @@ export interface SendTarget extends Pick<Destination, "to" | "country" | "type">
  * destination gets and whether it may be sent to at all, then, for every send (start or resend),
  * the conversion guard, the fraud velocity and the rate limits, in that order, each counted once.
  */
-export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter" | "screening" | "conversion">) {
+export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter" | "screening" | "conversion" | "routePlanner">) {
   const { store, limiter } = deps;
 
   return {
     /**
      * The route of a new verification, once its destination passed the service's countries, number
-     * (or address) screening, opt-outs and the per-device and per-user start limits. A test number
-     * sends nothing, so it gets the route as configured and skips the rest.
+     * (or address) screening, opt-outs and the per-device and per-user start limits, in the order the
+     * route planner chooses. A test number sends nothing, so it gets the route as configured and skips the rest.
      */
     async screenStart(
       service: Service,
@@ -55,7 +55,9 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
         }
       }
       if (input.signals) await enforceSignalLimits(limiter, input.signals);
-      return route;
+      // The caller's own order of channels stands; otherwise learned order and channel memory may move steps.
+      if (!deps.routePlanner || input.channels?.length) return route;
+      return deps.routePlanner.plan(service, destination, route);
     },
 
     /**

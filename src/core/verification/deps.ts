@@ -5,6 +5,7 @@ import type { EventSink } from "../events.js";
 import type { Metrics } from "../metrics.js";
 import type { ChangeNotifier } from "../notifier.js";
 import type { Clock, DelegatedCodes, Dispatcher, Ids, Limiter } from "../ports.js";
+import type { RoutePlanner } from "../route-planner.js";
 import type { Store } from "../store/index.js";
 
 /** What the verification flow runs on; every part of it (start, resend, status, check) takes the same deps. */
@@ -26,4 +27,6 @@ export interface VerificationDeps {
   screening?: Screening;
   /** Blocks prefixes and countries whose sends stop turning into approvals. */
   conversion?: ConversionGuard;
+  /** Orders a new verification's route (learned routes, channel memory); the configured order without it. */
+  routePlanner?: Pick<RoutePlanner, "plan">;
 }

@@ -35,6 +35,7 @@ const ErasureView = z
       idempotency_keys: count,
       rate_limits: count,
       opt_outs: count,
+      channel_memory: count.openapi({ description: "The destination's channel memory entries (see route planning)." }),
     }),
   })
   .openapi("Erasure");
@@ -46,7 +47,7 @@ const eraseRouteDef = createRoute({
   summary: "Erase every row about a phone number or email address (admin keys only)",
   description:
     "Deletes the destination's verifications and their deliveries, the idempotency keys whose stored answer names one of them, " +
-    "its rate-limit counters and, with `include_opt_out`, a number's opt-outs. Answers the counts of deleted rows.",
+    "its rate-limit counters, its channel memory and, with `include_opt_out`, a number's opt-outs. Answers the counts of deleted rows.",
   security,
   request: { body: { content: { "application/json": { schema: ErasureBody } }, required: true } },
   responses: { 200: json(ErasureView, "What was deleted"), ...problems(400, 401, 403, 429) },
@@ -71,6 +72,7 @@ export function erasureRoutes({ retention }: ErasureRoutesDeps) {
           idempotency_keys: d.idempotencyKeys,
           rate_limits: d.rateLimits,
           opt_outs: d.optOuts,
+          channel_memory: d.channelMemory ?? 0,
         },
       },
       200,

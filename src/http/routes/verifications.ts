@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { InboundNumber } from "../../config/env.js";
 import { VerifydError } from "../../core/errors.js";
 import { INBOUND_KEYWORD, type InboundService } from "../../core/inbound.js";
-import type { Delivery, Service, Verification } from "../../core/model.js";
+import type { Delivery, RouteDecision, Service, StepPlan, Verification } from "../../core/model.js";
 import type { ChangeNotifier } from "../../core/notifier.js";
 import type { Clock } from "../../core/ports.js";
 import type { Store } from "../../core/store/index.js";
@@ -43,6 +43,40 @@ const MAX_WAIT_MS = 30_000;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+const planView = (plan: StepPlan | undefined) =>
+  plan
+    ? {
+        route_plan: {
+          reason: plan.reason,
+          configured_step: plan.configuredIndex,
+          figures: plan.figures
+            ? {
+                tries: plan.figures.tries,
+                approvals: plan.figures.approvals,
+                success_rate: plan.figures.successRate,
+                cost_per_try: plan.figures.costPerTry,
+                cost_per_approval: plan.figures.costPerApproval,
+              }
+            : null,
+        },
+      }
+    : {};
+
+const decisionView = (d: RouteDecision | undefined) =>
+  d
+    ? {
+        route_decision: {
+          mode: d.mode,
+          currency: d.currency,
+          expected_configured: d.expectedConfigured,
+          expected_chosen: d.expectedChosen,
+          expected_saving: d.expectedSaving,
+          proposed: d.proposed,
+          explored: d.explored,
+        },
+      }
+    : {};
+
 export function toView(v: Verification, service: Service, now: number, deliveries?: Delivery[]) {
   const status = effectiveStatus(v, now);
   const inbound = !!v.inboundChannels;
@@ -78,7 +112,9 @@ export function toView(v: Verification, service: Service, now: number, deliverie
             tries: d.tries,
             created_at: iso(d.createdAt) as string,
             updated_at: iso(d.updatedAt) as string,
+            ...planView(v.route[d.step]?.plan),
           })),
+          ...decisionView(v.route[0]?.decision),
         }
       : {}),
   };

@@ -184,6 +184,8 @@ export function rotateSqliteKey(
     }
     // Conversion counters of prefixes and ranges restart (they span an hour); a block keeps its sealed key.
     raw.prepare("delete from conversion_counts where scope <> 'country'").run();
+    // Channel memory keeps no sealed copy to re-index from: it starts over (it only saves sends).
+    raw.prepare("delete from channel_memory").run();
     const blocks = raw.prepare("select id, scope, key_sealed from abuse_blocks where key_sealed is not null").all() as {
       id: string;
       scope: string;
