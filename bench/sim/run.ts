@@ -1,6 +1,9 @@
 import { fork } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+import { simulateCost } from "./cost.js";
+import { COST_SCENARIO } from "./cost-model.js";
+import { costTable } from "./cost-report.js";
 import type { Outcome, Scenario } from "./model.js";
 import { table } from "./report.js";
 import { SCENARIOS } from "./scenarios.js";
@@ -10,6 +13,7 @@ import { SCENARIOS } from "./scenarios.js";
  *   npm run sim -- --seed 7                           another draw of the same traffic
  *   npm run sim -- --only "range"                     scenarios whose name contains "range"
  *   npm run sim -- --env VERIFYD_ABUSE_MODE=monitor   settings to compare (repeatable)
+ *   npm run sim -- --cost                             cost per approval: the fixed route against the learned one
  */
 
 const { values } = parseArgs({
@@ -17,6 +21,7 @@ const { values } = parseArgs({
     seed: { type: "string", default: "1" },
     only: { type: "string" },
     env: { type: "string", multiple: true, default: [] },
+    cost: { type: "boolean", default: false },
   },
 });
 const env = Object.fromEntries(
@@ -27,6 +32,19 @@ const env = Object.fromEntries(
   }),
 );
 const seed = Number(values.seed);
+if (values.cost) {
+  // The same seeded population twice, one run after the other in this process.
+  const scenario = { ...COST_SCENARIO, env: { ...COST_SCENARIO.env, ...env } };
+  const began = performance.now();
+  const fixed = await simulateCost(scenario, "fixed", seed);
+  const learned = await simulateCost(scenario, "learned", seed);
+  process.stderr.write(`${scenario.name}: ${((performance.now() - began) / 1000).toFixed(0)} s\n`);
+  console.log(
+    `seed ${seed}: ${scenario.name}, ${scenario.durationMs / 3_600_000} h measured after ${scenario.warmupMs / 3_600_000} h of history\n`,
+  );
+  console.log(costTable(fixed, learned));
+  process.exit(0);
+}
 const chosen = SCENARIOS.filter((s) => !values.only || s.name.includes(values.only)).map((s) => ({
   ...s,
   env: { ...s.env, ...env },

@@ -39,8 +39,11 @@ export interface RoutePlannerOptions {
   logger?: RoutePlannerLogger;
 }
 
-/** How long one country's history is reused before it is read again. */
-export const STATS_CACHE_MS = 60_000;
+/**
+ * How long one country's history is reused before it is read again: the read scans the learning
+ * window, and an order learned over days need not follow every minute.
+ */
+export const STATS_CACHE_MS = 10 * 60_000;
 
 interface StepStat {
   tries: number;
@@ -80,6 +83,24 @@ export function expectedCostPerApproval(order: readonly RouteStep[], stats: Read
   return reach >= 1 ? null : cost / (1 - reach);
 }
 
+/** Wilson score upper bound (95 %) of a success rate: what a step's rate could still be. */
+export function wilsonUpper(successes: number, tries: number, z = 1.96): number {
+  if (tries === 0) return 1;
+  const p = successes / tries;
+  const z2 = z * z;
+  return (p + z2 / (2 * tries) + z * Math.sqrt((p * (1 - p)) / tries + z2 / (4 * tries * tries))) / (1 + z2 / tries);
+}
+
+/**
+ * A step's cost per approval (micro-units), as measured or, `optimistic`, at the best success rate
+ * its history still allows; a step with too little history is taken as free (it must be measured).
+ */
+function optimisticRankOf(s: StepStat | undefined, minTries: number, optimistic: boolean): number {
+  if (!s || s.tries < minTries) return optimistic ? 0 : Number.POSITIVE_INFINITY;
+  const rate = optimistic ? wilsonUpper(s.approvals, s.tries) : s.approvals / s.tries;
+  return rate === 0 ? Number.POSITIVE_INFINITY : s.costMicros / s.tries / rate;
+}
+
 export function createRoutePlanner(options: RoutePlannerOptions) {
   const { store, clock, learning, currency } = options;
   const cache = new Map<string, { at: number; stats: Map<string, StepStat> }>();
@@ -106,6 +127,9 @@ export function createRoutePlanner(options: RoutePlannerOptions) {
     cache.set(key, { at: now, stats });
     return stats;
   }
+
+  const optimisticRank = (step: RouteStep, stats: Map<string, StepStat>, optimistic: boolean) =>
+    optimisticRankOf(stats.get(stepName(step)), learning.minTries, optimistic);
 
   /** The learned order of `route` (stable: ties keep the configured order) and whether every step had enough history. */
   function learnedOrder(route: RouteStep[], stats: Map<string, StepStat>): { order: RouteStep[]; enough: boolean } {
@@ -136,11 +160,15 @@ export function createRoutePlanner(options: RoutePlannerOptions) {
     let chosen = mode === "learned" ? order : route;
     let explored = false;
     if (mode === "learned" && route.length > 1 && options.random() < learning.explore) {
-      // One other step goes first; the rest keep their order.
-      const others = chosen.slice(1);
-      const pick = others[Math.min(others.length - 1, Math.floor(options.random() * others.length))] as RouteStep;
-      chosen = [pick, ...chosen.filter((s) => s !== pick)];
-      explored = true;
+      // Only a step that could still beat the first one is worth a start: too few tries, or an
+      // optimistic success rate that would make it cheaper per approval. One goes first; the rest keep their order.
+      const best = optimisticRank(chosen[0] as RouteStep, stats, false);
+      const others = chosen.slice(1).filter((s) => optimisticRank(s, stats, true) < best);
+      const pick = others[Math.min(others.length - 1, Math.floor(options.random() * others.length))];
+      if (pick) {
+        chosen = [pick, ...chosen.filter((s) => s !== pick)];
+        explored = true;
+      }
     }
     const expectedConfigured = expectedCostPerApproval(route, stats);
     const expectedOrder = expectedCostPerApproval(enough ? order : route, stats);
