@@ -2,17 +2,16 @@ import type { CostOutcome, CostRow } from "./cost-model.js";
 
 /** The cost model's two runs side by side, per country and in all, as a Markdown table. */
 
-const total = (rows: readonly CostRow[]): CostRow =>
-  rows.reduce(
-    (sum, r) => ({
-      ...sum,
-      starts: sum.starts + r.starts,
-      approvals: sum.approvals + r.approvals,
-      billed: sum.billed + r.billed,
-      reportedCost: sum.reportedCost + r.reportedCost,
-    }),
-    { country: "all", starts: 0, approvals: 0, billed: 0, reportedCost: 0, reportedCostPerApproval: null },
-  );
+function total(rows: readonly CostRow[]): CostRow {
+  const sum: CostRow = { country: "all", starts: 0, approvals: 0, billed: 0, reportedCost: 0, reportedCostPerApproval: null };
+  for (const r of rows) {
+    sum.starts += r.starts;
+    sum.approvals += r.approvals;
+    sum.billed += r.billed;
+    sum.reportedCost += r.reportedCost;
+  }
+  return sum;
+}
 
 const perApproval = (r: CostRow) => (r.approvals === 0 ? null : r.billed / r.approvals);
 const money = (x: number | null) => (x === null ? "–" : x.toFixed(4));

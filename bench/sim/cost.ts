@@ -127,7 +127,7 @@ export async function simulateCost(scenario: CostScenario, mode: "fixed" | "lear
     },
     received: (to, code, verificationId) => {
       const p = people.get(to);
-      if (!p || !p.enters || p.approved || pending.get(verificationId) !== to) return;
+      if (!p?.enters || p.approved || pending.get(verificationId) !== to) return;
       pending.delete(verificationId);
       later(p.delayMs, async () => {
         const res = await call("POST", `/v1/verifications/${verificationId}/check`, { code });

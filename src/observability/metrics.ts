@@ -187,33 +187,41 @@ function costGauges(read: () => Promise<FunnelGroup[]>, registers: Registry[]) {
     });
     return pending;
   };
-  const gauge = (name: string, help: string, value: (g: FunnelGroup) => number | null) =>
+  const gauge = (spec: { name: string; help: string; value: (g: FunnelGroup) => number | null }) =>
     new Gauge({
-      name,
-      help,
+      name: spec.name,
+      help: spec.help,
       labelNames,
       registers,
       async collect() {
         this.reset();
         for (const g of await groups()) {
-          const v = value(g);
+          const v = spec.value(g);
           if (v === null) continue;
           const { country = "unknown", channel = "unknown", provider = "none" } = g.key;
           this.set({ country, channel, provider, currency: g.currency ?? "" }, v);
         }
       },
     });
-  gauge(
-    "verifyd_cost_per_approval",
-    "Cost of one approved verification over the cost window, in the price table's currency.",
-    (g) => g.costPerApproval,
-  );
-  gauge("verifyd_cost", "What the messages of the window's verifications cost, in the price table's currency.", (g) => g.cost);
-  gauge(
-    "verifyd_billable_messages_per_approval",
-    "Billable messages per approved verification over the cost window.",
-    (g) => g.billableMessagesPerApproval,
-  );
-  gauge("verifyd_window_conversion", "Approved / requested verifications over the cost window.", (g) => g.conversion);
-  gauge("verifyd_window_approvals", "Approved verifications over the cost window.", (g) => g.approved);
+  gauge({
+    name: "verifyd_cost_per_approval",
+    help: "Cost of one approved verification over the cost window, in the price table's currency.",
+    value: (g) => g.costPerApproval,
+  });
+  gauge({
+    name: "verifyd_cost",
+    help: "What the messages of the window's verifications cost, in the price table's currency.",
+    value: (g) => g.cost,
+  });
+  gauge({
+    name: "verifyd_billable_messages_per_approval",
+    help: "Billable messages per approved verification over the cost window.",
+    value: (g) => g.billableMessagesPerApproval,
+  });
+  gauge({
+    name: "verifyd_window_conversion",
+    help: "Approved / requested verifications over the cost window.",
+    value: (g) => g.conversion,
+  });
+  gauge({ name: "verifyd_window_approvals", help: "Approved verifications over the cost window.", value: (g) => g.approved });
 }
