@@ -171,8 +171,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
     if (decision.fallback) await deliveryEvents.fallbackFromJob(job, decision.fallback, decision.errorCode ?? result.kind);
     if (decision.failVerification) await deliveryEvents.failed(job, decision.errorCode ?? null);
     metrics.delivery(job.provider, job.channel, result.kind);
-    // A rejection is about this recipient on this channel (no WhatsApp account, not capable, opted out).
-    if (result.kind === "rejected") await options.channelMemory?.record(job.to, job.channel, "failed");
+    // A rejection is about this recipient on this channel (no WhatsApp account, not capable, opted out),
+    // except a step the conversion guard withheld (`blocked`): that says nothing about the channel.
+    if (result.kind === "rejected" && result.error.code !== "blocked")
+      await options.channelMemory?.record(job.to, job.channel, "failed");
     const plan = job.route[job.step]?.plan;
     if (decision.fallback) metrics.fallback(job.channel, decision.fallback.channel, result.kind);
     const log = {

@@ -38,6 +38,7 @@ describe("service settings, templates and locales, WebOTP, PSD2, test numbers", 
       android_app_hash: "FA+9qCX9VSu",
       test_numbers: { "+15005550006": "ABCD23" },
       email_from: "Acme <no-reply@auth.acme.example>",
+      route_mode: "shadow",
     };
     const created = await h.json<View & { settings: object }>("POST", "/v1/services", { name: "Acme", ...settings });
     expect(created.status).toBe(201);
