@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { ConfigError } from "../../src/config/errors.js";
 import type { WebhookRequest } from "../../src/core/sender.js";
 import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio.js";
 import type { CallOutcome } from "../fakes/twilio-calls.js";
@@ -103,6 +104,33 @@ describe("voice verification", () => {
     expect(check.body).toMatchObject({ valid: true, status: "approved" });
     // The code is in no response, log or stored row in clear: only the fake heard it.
     expect(h.logs.join("\n")).not.toContain(code);
+  });
+
+  it("refuses at start a voice step whose provider places no calls; the admin API refuses such a route", async () => {
+    twilio = await startFakeTwilio();
+    const smsOnly = { type: "twilio", accountSid: twilio.accountSid, authToken: twilio.authToken, from: SMS_FROM, baseUrl: twilio.baseUrl };
+    const failed = await createHarness({}, { publicUrl: PUBLIC_URL, providers: { twilio: smsOnly }, route: smsThenVoice }).catch(
+      (err: unknown) => err,
+    );
+    expect(failed).toBeInstanceOf(ConfigError);
+    expect((failed as Error).message).toBe(
+      'config.route[1].providers: provider "twilio" cannot send voice (it sends sms); name a provider with voice settings (twilio or vonage with voice.from)',
+    );
+
+    await twilio.close();
+    const { h } = await setUp([{ channel: "sms", providers: ["twilio"] }]);
+    const refused = await h.json<{ code: string; errors: { pointer: string; detail: string }[] }>("POST", "/v1/services", {
+      name: "Acme",
+      route: [{ channel: "sms", providers: ["twilio"] }, { channel: "email", providers: ["twilio"] }],
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe("invalid_request");
+    expect(refused.body.errors).toEqual([
+      {
+        pointer: "/route/1/providers",
+        detail: 'provider "twilio" cannot send email (it sends sms, voice); name an email provider (smtp or sendgrid)',
+      },
+    ]);
   });
 
   it("a mobile gets the SMS first; an undelivered SMS falls back to a call speaking the same code", async () => {
