@@ -243,6 +243,33 @@ describe("email verification", () => {
     ]);
   });
 
+  it("a service test address gets no email, skips the screens and approves with its fixed code", async () => {
+    const { h, smtp } = await setUp({ VERIFYD_LIMIT_SENDS_PER_DESTINATION: "1/10m" });
+    const bad = await h.json<Problem>("PATCH", "/v1/services/svc_default", { test_numbers: { "Reviewer@Acme.example": "123456" } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors?.map((e) => e.pointer)).toEqual(["/test_numbers/Reviewer@Acme.example"]);
+    const set = await h.json("PATCH", "/v1/services/svc_default", {
+      test_numbers: { "reviewer@mailinator.com": "123456", "+15005550006": "654321" },
+    });
+    expect(set.status).toBe(200);
+    h.clock.advance(6_000); // the authenticator caches the service for 5 s
+
+    // Written in any case, on a disposable domain, twice within a one-send limit: nothing refuses it, nothing is sent.
+    for (const to of ["Reviewer@Mailinator.com", "reviewer@mailinator.com"]) {
+      const started = await h.json<View & { test?: boolean }>("POST", "/v1/verifications", { to });
+      expect(started.status, to).toBe(201);
+      expect(started.body).toMatchObject({ to: "reviewer@mailinator.com", channel: "email", test: true });
+      expect((await view(started.body.id)).deliveries).toEqual([]);
+      const wrong = await h.json("POST", "/v1/verification-checks", { to: "reviewer@mailinator.com", code: "654321" });
+      expect(wrong.body).toMatchObject({ valid: false });
+      const right = await h.json("POST", "/v1/verification-checks", { to: "reviewer@mailinator.com", code: "123456" });
+      expect(right.body).toMatchObject({ valid: true, status: "approved", verification_id: started.body.id });
+    }
+    expect(smtp.received).toHaveLength(0);
+    // Any other address of the domain is still screened.
+    expect((await h.json<Problem>("POST", "/v1/verifications", { to: "other@mailinator.com" })).body.code).toBe("blocked");
+  });
+
   it("erases every row about an address", async () => {
     const { h } = await setUp();
     const started = await h.json<View>("POST", "/v1/verifications", { to: "ada@example.com" });
