@@ -112,5 +112,6 @@ export function checkRouteChannels(
     routeChannelProblems(steps, channels).map((p) => `${where}[${p.index}].providers: ${p.detail}`),
   );
   if (problems.length === 1) throw new ConfigError(problems[0] as string);
-  if (problems.length > 1) throw new ConfigError(`invalid configuration (${problems.length} problems)\n  ${problems.join("\n  ")}`);
+  if (problems.length > 1)
+    throw new ConfigError(`invalid configuration (${problems.length} problems)\n  ${problems.join("\n  ")}`);
 }

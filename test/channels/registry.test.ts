@@ -125,7 +125,11 @@ describe("route steps and the channels of their providers", () => {
     return new Map(built.map((s) => [s.provider, s]));
   };
   const step = (channel: "sms" | "voice" | "email", ...providers: string[]) => ({ channel, providers, fallbackAfterMs: null });
-  const refusal = (route: ReturnType<typeof step>[], countryRoutes: Record<string, ReturnType<typeof step>[]>, senders: Map<string, Sender>) => {
+  const refusal = (
+    route: ReturnType<typeof step>[],
+    countryRoutes: Record<string, ReturnType<typeof step>[]>,
+    senders: Map<string, Sender>,
+  ) => {
     try {
       checkRouteChannels({ route, countryRoutes }, senders);
     } catch (err) {
@@ -151,7 +155,10 @@ describe("route steps and the channels of their providers", () => {
   it("accepts each step whose providers send its channel", async () => {
     const senders = await sendersOf({ twilio: { ...TWILIO_SMS, voice: { from: "+15017122662" } }, mail: SENDGRID });
     expect(() =>
-      checkRouteChannels({ route: [step("sms", "twilio"), step("voice", "twilio"), step("email", "mail")], countryRoutes: {} }, senders),
+      checkRouteChannels(
+        { route: [step("sms", "twilio"), step("voice", "twilio"), step("email", "mail")], countryRoutes: {} },
+        senders,
+      ),
     ).not.toThrow();
   });
 });

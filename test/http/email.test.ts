@@ -194,7 +194,9 @@ describe("email verification", () => {
     expect(smtp.received).toHaveLength(0); // the real SMTP server refused the recipient
     expect(await rows(started.body.id)).toEqual(["0:mail:failed:smtp_550", "1:sendgrid:accepted:"]);
     expect(started.body.channel).toBe("email");
-    expect(await eventsOf("delivery.fallback")).toMatchObject([{ reason: "smtp_550", provider: "mail", to_provider: "sendgrid" }]);
+    expect(await eventsOf("delivery.fallback")).toMatchObject([
+      { reason: "smtp_550", provider: "mail", to_provider: "sendgrid" },
+    ]);
     const code = codeOf(sendgrid.sent[0]?.body.subject as string);
     expect(code).toMatch(/^\d{6}$/); // SendGrid's subject carries the code SMTP could not deliver
     const check = await h.json("POST", `/v1/verifications/${started.body.id}/check`, { code });
@@ -208,7 +210,13 @@ describe("email verification", () => {
     expect(await rows(started.body.id)).toEqual(["0:mail:failed:smtp_554"]);
     expect((await view(started.body.id)).status).toBe("failed");
     expect(await eventsOf("delivery.failed")).toMatchObject([
-      { verification_id: started.body.id, channel: "email", provider: "mail", error_code: "smtp_554", to_masked: "s***@example.com" },
+      {
+        verification_id: started.body.id,
+        channel: "email",
+        provider: "mail",
+        error_code: "smtp_554",
+        to_masked: "s***@example.com",
+      },
     ]);
     // A temporary refusal (451) is retried, not a failure.
     const later = await h.json<View>("POST", "/v1/verifications", { to: "tempfail@example.com" });
@@ -245,7 +253,9 @@ describe("email verification", () => {
 
   it("a service test address gets no email, skips the screens and approves with its fixed code", async () => {
     const { h, smtp } = await setUp({ VERIFYD_LIMIT_SENDS_PER_DESTINATION: "1/10m" });
-    const bad = await h.json<Problem>("PATCH", "/v1/services/svc_default", { test_numbers: { "Reviewer@Acme.example": "123456" } });
+    const bad = await h.json<Problem>("PATCH", "/v1/services/svc_default", {
+      test_numbers: { "Reviewer@Acme.example": "123456" },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.errors?.map((e) => e.pointer)).toEqual(["/test_numbers/Reviewer@Acme.example"]);
     const set = await h.json("PATCH", "/v1/services/svc_default", {

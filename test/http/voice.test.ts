@@ -115,7 +115,13 @@ describe("voice verification", () => {
 
   it("refuses at start a voice step whose provider places no calls; the admin API refuses such a route", async () => {
     twilio = await startFakeTwilio();
-    const smsOnly = { type: "twilio", accountSid: twilio.accountSid, authToken: twilio.authToken, from: SMS_FROM, baseUrl: twilio.baseUrl };
+    const smsOnly = {
+      type: "twilio",
+      accountSid: twilio.accountSid,
+      authToken: twilio.authToken,
+      from: SMS_FROM,
+      baseUrl: twilio.baseUrl,
+    };
     const failed = await createHarness({}, { publicUrl: PUBLIC_URL, providers: { twilio: smsOnly }, route: smsThenVoice }).catch(
       (err: unknown) => err,
     );
@@ -128,7 +134,10 @@ describe("voice verification", () => {
     const { h } = await setUp([{ channel: "sms", providers: ["twilio"] }]);
     const refused = await h.json<{ code: string; errors: { pointer: string; detail: string }[] }>("POST", "/v1/services", {
       name: "Acme",
-      route: [{ channel: "sms", providers: ["twilio"] }, { channel: "email", providers: ["twilio"] }],
+      route: [
+        { channel: "sms", providers: ["twilio"] },
+        { channel: "email", providers: ["twilio"] },
+      ],
     });
     expect(refused.status).toBe(400);
     expect(refused.body.code).toBe("invalid_request");
@@ -172,6 +181,23 @@ describe("voice verification", () => {
     // A step with a next one falls back: the fallback event says so, no undelivered event.
     expect(await eventsOf("delivery.fallback")).toMatchObject([{ reason: `undelivered:${errorCode}`, to_channel: "sms" }]);
     expect(await eventsOf("delivery.undelivered")).toEqual([]);
+  });
+
+  it("a call with no outcome within its step's fallbackAfter (2 min by default) moves on to SMS with the same code", async () => {
+    const { h, fake } = await setUp([
+      { channel: "voice", providers: ["twilio"] },
+      { channel: "sms", providers: ["twilio"] },
+    ]);
+    const started = await h.json<View>("POST", "/v1/verifications", { to: MOBILE, locale: "en" });
+    const code = spokenCode(fake.calls[0]?.twiml ?? "");
+    h.clock.advance(119_000);
+    await h.runtime.outbox.runOnce();
+    expect(fake.messages).toHaveLength(0);
+    h.clock.advance(1_000);
+    await h.runtime.outbox.runOnce();
+    expect(fake.messages).toHaveLength(1);
+    expect(String(fake.requests.at(-1)?.form.Body)).toContain(code);
+    expect(await rows(started.body.id)).toEqual(["0:voice:accepted:no_delivery_receipt", "1:sms:accepted:"]);
   });
 
   it("on the last step a busy call fails its delivery, said by a delivery.undelivered event; the verification stays pending and a resend calls again", async () => {
