@@ -132,6 +132,11 @@ export function createOutbox(options: OutboxOptions): Outbox {
   async function send(job: DeliveryJob): Promise<SendResult> {
     const sender = senders.get(job.provider);
     if (!sender) return { kind: "misconfigured", error: { code: "provider_not_configured", message: job.provider } };
+    // A step the conversion guard withheld at the start: refused like a 403 `blocked`, for the same reasons.
+    const withheld = job.route[job.step]?.withheld;
+    if (withheld?.length) {
+      return { kind: "rejected", error: { code: "blocked", message: `the destination is refused: ${withheld.join(", ")}` } };
+    }
     // A rejection: the route moves on to its next step, whose channel may still be allowed.
     if (await store.isOptedOut(job.to, job.channel)) {
       return { kind: "rejected", error: { code: "opted_out", message: `the destination opted out of ${job.channel}` } };

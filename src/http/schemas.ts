@@ -224,6 +224,13 @@ export const VerificationView = z
       .optional()
       .openapi({ description: "Inbound verifications: the number the approving message came from." }),
     inbound: InboundView.optional().openapi({ description: "Only in the answer that starts an inbound verification." }),
+    withheld: z
+      .object({ channels: z.array(z.string()), reasons: z.array(z.string()) })
+      .optional()
+      .openapi({
+        description:
+          "Present when the conversion guard refused the route's paying channels at the start (`reasons`, as in a 403 `blocked`) and the verification goes on WhatsApp alone: these channels are not sent.",
+      }),
     deliveries: z.array(Delivery).optional(),
   })
   .openapi("Verification");

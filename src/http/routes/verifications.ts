@@ -43,9 +43,20 @@ const MAX_WAIT_MS = 30_000;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** The steps the conversion guard withheld at the start, and why (see `RouteStep.withheld`). */
+function withheldView(v: Verification) {
+  const steps = v.route.filter((step) => step.withheld?.length);
+  if (steps.length === 0) return undefined;
+  return {
+    channels: [...new Set(steps.map((step) => step.channel))],
+    reasons: [...new Set(steps.flatMap((step) => step.withheld ?? []))],
+  };
+}
+
 export function toView(v: Verification, service: Service, now: number, deliveries?: Delivery[]) {
   const status = effectiveStatus(v, now);
   const inbound = !!v.inboundChannels;
+  const withheld = withheldView(v);
   return {
     id: v.id,
     to: v.to === "" ? null : v.to,
@@ -65,6 +76,7 @@ export function toView(v: Verification, service: Service, now: number, deliverie
     ...(v.transaction ? { amount: v.transaction.amount, payee: v.transaction.payee } : {}),
     ...(v.test ? { test: true as const } : {}),
     ...(inbound ? { verified_number: v.verifiedNumber ?? null } : {}),
+    ...(withheld ? { withheld } : {}),
     ...(deliveries
       ? {
           deliveries: deliveries.map((d) => ({
