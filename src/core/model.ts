@@ -226,6 +226,7 @@ export const EVENT_TYPES = [
   "delivery.delivered",
   "delivery.failed",
   "delivery.fallback",
+  "delivery.undelivered",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
