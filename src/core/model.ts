@@ -54,6 +54,12 @@ export interface RouteStep {
   plan?: StepPlan;
   /** On the first step of a planned route: the decision about the whole order. */
   decision?: RouteDecision;
+  /**
+   * Set by the conversion guard at the start when the destination's prefix, range or country was
+   * refused: this step is not sent (its delivery is rejected with `blocked`, naming these reasons),
+   * while the route's WhatsApp steps still go.
+   */
+  withheld?: readonly ConversionReason[] | null;
 }
 
 /**
@@ -264,6 +270,7 @@ export const EVENT_TYPES = [
   "delivery.delivered",
   "delivery.failed",
   "delivery.fallback",
+  "delivery.undelivered",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

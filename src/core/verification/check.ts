@@ -4,6 +4,7 @@ import { noopEventSink, verificationData } from "../events.js";
 import { clearFailedChecks, guardFailedChecks, recordFailedCheck } from "../guards.js";
 import { noopMetrics } from "../metrics.js";
 import type { Service, Verification, VerificationStatus } from "../model.js";
+import { wasWithheld } from "../routing.js";
 import { sameTransaction, type Transaction, transactionBinding } from "../transaction.js";
 import type { VerificationDeps } from "./deps.js";
 import { effectiveStatus } from "./status.js";
@@ -146,7 +147,7 @@ export function createCheckFlow(deps: VerificationDeps) {
         if (await store.approve(v.id, now)) {
           deps.notifier?.notify(v.id);
           await clearFailedChecks(limiter, v.to);
-          if (!counted.test) await deps.conversion?.countApproval(counted);
+          if (!counted.test) await deps.conversion?.countApproval(counted, wasWithheld(counted.route));
           const approved = { ...counted, status: "approved" as const, approvedAt: now, updatedAt: now };
           if (!counted.test)
             metrics.verificationApproved(service.id, counted.route[counted.currentStep]?.channel ?? "sms", counted.country);

@@ -7,6 +7,7 @@ import type { StartSignals } from "../guards.js";
 import { noopMetrics } from "../metrics.js";
 import type { Channel, RouteStep, Service, Verification } from "../model.js";
 import type { Caller } from "../ports.js";
+import { reachesUnpaid, withholdPaidSteps } from "../routing.js";
 import { ALPHABETS } from "../service-settings.js";
 import { localeFor, testCodeFor } from "../start-options.js";
 import { deliveryJob } from "../store/deliveries.js";
@@ -154,8 +155,16 @@ export function createStartFlow(
           return resend.resendLive(service, live, input.clientIp, input.caller);
         // Another payment needs another code: the live one is canceled rather than resent with the wrong amount.
         if (live) await status.closeCanceled(live, now);
-        if (!test) await admission.admitSend({ ...destination, channel: route[0]?.channel }, input.clientIp, true, now);
-        const started = await writeAndSend(service, input, destination, route, testCode, now);
+        const withheld = test
+          ? null
+          : await admission.admitSend(
+              { ...destination, channel: route[0]?.channel, unpaidAlternative: reachesUnpaid(route, 0, false) },
+              input.clientIp,
+              true,
+              now,
+            );
+        const sent = withheld ? withholdPaidSteps(route, withheld) : route;
+        const started = await writeAndSend(service, input, destination, sent, testCode, now);
         if (started) return started;
         // A concurrent start for the same destination won; go round and treat this one as its resend.
       }
