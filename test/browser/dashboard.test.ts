@@ -5,13 +5,28 @@ import { serve } from "@hono/node-server";
 import Database from "better-sqlite3";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { priceFingerprint } from "../../src/core/prices.js";
 import { DEFAULT_SERVICE_ID } from "../../src/core/services.js";
 import { seedDatabaseFile, seedDay } from "../helpers/analytics-seed.js";
 import { ADMIN_KEY, createHarness, type Harness } from "../helpers/harness.js";
+import { SEED_PRICES_DAY2 } from "../helpers/seed-prices.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(import.meta.dirname, "..", "..", "test-artifacts");
 const haveChromium = existsSync(CHROMIUM);
+
+/** The seed's providers, priced in the config file as in SEED_PRICES (GB on `vn` at 0.04). */
+const PRICED = {
+  providers: { tw: { type: "capture" }, vn: { type: "capture" }, wa: { type: "capture" } },
+  prices: {
+    currency: "EUR",
+    providers: {
+      tw: { sms: { default: 0.05, countries: { US: 0.0075 } } },
+      vn: { sms: { default: 0.06, countries: { GB: 0.04 } } },
+      wa: { whatsapp: { default: 0.02 } },
+    },
+  },
+};
 if (!haveChromium)
   console.warn(`NOTICE: ${CHROMIUM} is missing; the dashboard browser test is skipped (apt-get install chromium)`);
 
@@ -25,9 +40,12 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    h = await createHarness();
+    h = await createHarness({}, PRICED);
     day1 = seedDay(h.clock.now(), 2);
     await seedDatabaseFile(h.dbPath, DEFAULT_SERVICE_ID, day1, h.clock.now());
+    // The configured table is in force from the harness's start, after the seeded days: a version in
+    // force since day 1 (GB on `vn` at 0.05) prices the seeded attempts.
+    await h.withStore((s) => s.registerPriceTable(SEED_PRICES_DAY2, priceFingerprint(SEED_PRICES_DAY2), day1));
     server = serve({ fetch: h.runtime.app.fetch, port: 0, hostname: "127.0.0.1" });
     await new Promise<void>((resolve) => server.once("listening", () => resolve()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -104,6 +122,21 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
     expect(html).not.toContain("+14155550104");
     expect(html).not.toContain("14155550104");
     expect(await page.locator("[data-blocks=none]").textContent()).toBe("none");
+
+    // Cost per approval, cheapest first: US SMS 6 × 0.0075 over 3 approvals (svc_other's included; the
+    // day before's SMS predates every price table, so it is billable but unpriced), GB WhatsApp 0.02
+    // (one delivered), GB SMS 2 × 0.05 over 2 (a failed WhatsApp is free).
+    const costBars = page.locator("[data-chart=cost] g[data-group]");
+    expect(
+      await costBars.evaluateAll((gs) => gs.map((g) => [g.getAttribute("data-group"), g.getAttribute("data-cost-per-approval")])),
+    ).toEqual([
+      ["US · sms", "0.015"],
+      ["GB · whatsapp", "0.02"],
+      ["GB · sms", "0.05"],
+    ]);
+    expect(await page.locator("[data-chart=cost] text").allTextContents()).toContain(
+      "0.015 EUR · 50% approved · 2.33 billable msgs/approval",
+    );
     expect(consoleErrors.filter((e) => !/404/.test(e))).toEqual([]);
 
     mkdirSync(ARTIFACTS, { recursive: true });
