@@ -64,8 +64,11 @@ async function traffic(h: Harness) {
 }
 
 describe("cost per approved verification", () => {
-  let h: Harness;
-  afterEach(async () => h.close());
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
 
   it("answers cost, billable messages and conversion per country in the analytics API", async () => {
     h = await createHarness({}, config);
