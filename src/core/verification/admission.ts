@@ -8,6 +8,7 @@ import type { Channel, RouteStep, Service } from "../model.js";
 import { routeFullyOptedOut } from "../opt-outs.js";
 import { chooseRoute } from "../routing.js";
 import { enforceServiceCountries } from "../start-options.js";
+import { PLAIN_UNIT, type StoreUnit } from "../store/unit.js";
 import type { VerificationDeps } from "./deps.js";
 
 /** One send as admission sees it: where it goes and, when known, on which channel it leaves. */
@@ -27,13 +28,15 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
     /**
      * The route of a new verification, once its destination passed the service's countries, number
      * (or address) screening, opt-outs and the per-device and per-user start limits. A test number
-     * sends nothing, so it gets the route as configured and skips the rest.
+     * sends nothing, so it gets the route as configured and skips the rest. `unit`: the store unit
+     * its reads are part of (core/store/unit.ts), as for `admitSend`.
      */
     async screenStart(
       service: Service,
       destination: Destination,
       test: boolean,
       input: { channels?: readonly Channel[]; signals?: StartSignals },
+      unit: StoreUnit = PLAIN_UNIT,
     ): Promise<RouteStep[]> {
       // An address has no country: the service's allowed countries are about numbers.
       if (!test && !destination.email) enforceServiceCountries(service, destination.country);
@@ -47,7 +50,7 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
           { e164: destination.to, country: destination.country, type: destination.type },
           deps.screening,
         );
-        if (await routeFullyOptedOut(store, destination.to, route)) {
+        if (await routeFullyOptedOut(unit.join(store), destination.to, route)) {
           throw new VerifydError(
             "opted_out",
             "the destination opted out of every channel of this route (it may text START to opt back in)",
@@ -66,9 +69,15 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
      * the guard counts it and judges its keys, so what another rule refused never counts as an
      * unanswered send. `limited` false (a test number's resend: nothing is sent) skips the counting.
      */
-    async admitSend(send: SendTarget, clientIp: string | null | undefined, limited: boolean, createdAt: number): Promise<void> {
+    async admitSend(
+      send: SendTarget,
+      clientIp: string | null | undefined,
+      limited: boolean,
+      createdAt: number,
+      unit: StoreUnit = PLAIN_UNIT,
+    ): Promise<void> {
       const subject = { to: send.to, country: send.country, createdAt };
-      const admitted = await deps.conversion?.refuseBlocked(subject);
+      const admitted = await deps.conversion?.refuseBlocked(subject, unit);
       if (!limited) return;
       // A send monitor mode spared (enforce mode would have refused it) goes out under the rate
       // limits, but counts nowhere enforce mode would not have counted it: its reports stay true.
@@ -79,7 +88,7 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
       }
       if (send.channel === "voice") await guardCalls(limiter, send.to);
       await enforceSendLimits(limiter, send.to, clientIp);
-      if (!spared) await deps.conversion?.countSend(subject, admitted);
+      if (!spared) await deps.conversion?.countSend(subject, admitted, unit);
     },
   };
 }
