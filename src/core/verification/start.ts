@@ -44,6 +44,8 @@ interface Written {
   v: Verification;
   first: (NewDelivery & { leaseUntil: number }) | null;
   sealedCode: Buffer;
+  /** The code in clear, for the inline send only. */
+  code: string;
 }
 
 /** What a start's store unit found: the live verification of the destination, else what it wrote. */
@@ -130,7 +132,7 @@ export function createStartFlow(
     const secrets = { codeHash: codes.hash(id, code, transactionBinding(v.transaction)), sealedCode: codes.seal(id, code) };
     stopIfCallerGone(input.caller?.abort);
     if (!(await unit.join(store).createVerification(v, secrets, first))) return null;
-    return { v, first, sealedCode: secrets.sealedCode };
+    return { v, first, sealedCode: secrets.sealedCode, code };
   }
 
   /** Admits the first send (a test number sends nothing) and writes the verification, as part of `unit`. */
@@ -153,7 +155,7 @@ export function createStartFlow(
     service: Service,
     input: StartInput,
     destination: Destination,
-    { v, first, sealedCode }: Written,
+    { v, first, sealedCode, code }: Written,
   ): Promise<Verification> {
     const abort = input.caller?.abort;
     // Settled right after its commit: an abort seen now came before the commit. Nobody was told of
@@ -169,7 +171,7 @@ export function createStartFlow(
     // A test number (no delivery) is answered as written, like an accepted send.
     if (!first) return v;
     // Written claimed, the first delivery is on its first try: the job is described here, not read back.
-    const job = deliveryJob({ delivery: { ...first, tries: 1 }, verification: v, service, sealedCode });
+    const job = deliveryJob({ delivery: { ...first, tries: 1 }, verification: v, service, sealedCode, code });
     input.caller?.waiting?.();
     return status.afterDispatch(service, v, await dispatcher.dispatchClaimed(job));
   }
