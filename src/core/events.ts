@@ -45,13 +45,13 @@ export const newEventId = (): string => `evt_${randomUUID().replaceAll("-", "")}
 export function createEventSink(deps: {
   store: EventStore;
   clock: Clock;
-  hasReceiver: (serviceId: string) => Promise<boolean>;
+  hasReceiver: (serviceId: string, unit?: StoreUnit) => Promise<boolean>;
   ids?: () => string;
 }): EventSink {
   const nextId = deps.ids ?? newEventId;
   return {
     async emit(type, data, unit) {
-      if (!(await deps.hasReceiver(data.service_id))) return;
+      if (!(await deps.hasReceiver(data.service_id, unit))) return;
       const now = deps.clock.now();
       const payload: EventPayload = { type, timestamp: new Date(now).toISOString(), data };
       await (unit ? unit.join(deps.store) : deps.store).enqueueEvent({
