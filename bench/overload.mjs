@@ -15,6 +15,7 @@ import Database from "better-sqlite3";
 import { captureCodes } from "./lib/capture.mjs";
 import { closedLoop, createClient } from "./lib/load.mjs";
 import { createOpenClient, openLoop, probe } from "./lib/open-loop.mjs";
+import { profileReport } from "./lib/profile.mjs";
 import { phoneNumbers, workloads } from "./lib/scenarios.mjs";
 import { freePort, memoryOf, pinningSupport, pinProcess, resetPeak, startServer, stopServer } from "./lib/server.mjs";
 import { startEventSink } from "./lib/sink.mjs";
@@ -30,7 +31,8 @@ const HELP = `Usage: npm run bench:overload -- [options]
   --connections <n>     closed-loop clients for that measurement (default 32)
   --sockets <n>         the open-loop callers' keep-alive connections, opened before the load (default 512)
   --server-env <K=V>    extra environment for verifyd, repeatable (e.g. VERIFYD_MAX_IN_FLIGHT=0 to
-                        measure without admission control)`;
+                        measure without admission control)
+  --cpu-prof            profile the server (node --cpu-prof) and print its top functions by self time`;
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** What a request must get within 1 s: a start, or a refusal the caller can act on. */
@@ -48,6 +50,7 @@ function options() {
       connections: { type: "string", default: "32" },
       sockets: { type: "string", default: "512" },
       "server-env": { type: "string", multiple: true, default: [] },
+      "cpu-prof": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -69,6 +72,7 @@ function options() {
     connections: Math.round(number("connections", 1)),
     sockets: Math.round(number("sockets", 1)),
     serverEnv: parseServerEnv(values["server-env"]),
+    cpuProf: values["cpu-prof"],
   };
 }
 
@@ -165,10 +169,12 @@ async function main() {
   const apiKey = `bench-admin-${randomBytes(16).toString("hex")}`;
   const clientPinned = pinning.ok && pinProcess(1);
   const codes = captureCodes(join(workDir, "verifyd.codes"));
+  const profDir = opts.cpuProf ? join(workDir, "profile") : null;
   server = await startServer({
     cwd: ROOT,
     port: await freePort(),
     pin: pinning.ok,
+    nodeArgs: profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [],
     env: verifydEnv({
       dir: workDir,
       secret: randomBytes(48).toString("base64"),
@@ -257,6 +263,7 @@ async function main() {
   codes.close();
   await eventSink.close();
   report(phases, sustainable, opts);
+  if (profDir) console.log(`\n${profileReport("verifyd", profDir, ROOT).join("\n")}\n`);
   console.log(`load average after the run: ${fixed(loadavg()[0], 2)} (the bench itself adds about 2)`);
 }
 

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { ensureDefaultService, ensureDevAdminKey, resolveSecret } from "./bootstrap.js";
 import { ADAPTER_TYPES } from "./channels/adapter-types.js";
-import { buildSenders, type LazyAdapterType } from "./channels/registry.js";
+import { buildSenders, checkRouteChannels, type LazyAdapterType } from "./channels/registry.js";
 import type { Config } from "./config/env.js";
 import { createAdminService } from "./core/admin.js";
 import { createAnalyticsService } from "./core/analytics.js";
@@ -125,6 +125,14 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   );
   const senders = new Map<string, Sender>();
   for (const sender of [...built, ...(options.senders ?? [])]) senders.set(sender.provider, sender);
+  try {
+    // A step whose provider cannot send its channel would fail every send: refused before anything starts.
+    checkRouteChannels(config, senders);
+  } catch (err) {
+    for (const sender of built) await sender.close?.();
+    await backends.close();
+    throw err;
+  }
 
   // The lease must outlive the slowest send, or a slow send would be claimed and sent twice.
   const timeouts = Object.values(config.providers).map((p) => Number(p.timeoutMs ?? 5_000));
@@ -182,7 +190,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     ids,
     defaults: config.defaults,
     sealWebhookSecret: receivers.seal,
-    providers: [...senders.keys()],
+    providers: new Map([...senders].map(([name, sender]) => [name, sender.channels])),
   });
   const app = createApp({
     admin,

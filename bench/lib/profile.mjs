@@ -91,3 +91,18 @@ function componentOf({ url, functionName }) {
     }`;
   return path;
 }
+
+/** The newest profile in `dir` as printable lines: top functions by self time, then self time by component. */
+export function profileReport(name, dir, root = process.cwd()) {
+  const file = newestProfile(dir);
+  if (!file) return [`no CPU profile was written for ${name} (the server did not exit cleanly)`];
+  const row = (f) => `${(f.share * 100).toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(7)} ms  ${f.name}`;
+  return [
+    `${name} CPU profile ${file}`,
+    "top self time (whole run, start-up included):",
+    ...topSelfTime(file, { root }).map(row),
+    "",
+    "self time by component (native calls such as SQLite's and crypto's count under their caller's package or module):",
+    ...selfTimeByComponent(file).map(row),
+  ];
+}

@@ -45,6 +45,8 @@ interface RealUser {
   refused: boolean;
   wouldBeRefused: boolean;
   gotCode: boolean;
+  /** The guard's reasons when it sent this user's verification on WhatsApp alone. */
+  withheld: string[] | null;
 }
 
 /** How busy an hour of the day is, relative to the mean: quiet nights, a busy evening. */
@@ -86,6 +88,12 @@ function monitorSink(outcome: Outcome, current: () => OnBehalf | null) {
 const bump = (counts: Record<string, number>, key: string) => {
   counts[key] = (counts[key] ?? 0) + 1;
 };
+
+/** The guard's reasons when it sent a verification on WhatsApp alone (`withheld`), else null. */
+function withheldReasons(body: Record<string, unknown>): string[] | null {
+  const withheld = body.withheld as { reasons?: string[] } | undefined;
+  return withheld?.reasons?.length ? withheld.reasons : null;
+}
 
 /** The reasons a refused send names: the `reasons` of a 403 `blocked`, else the limit's rule or the error code. */
 function reasonsOf(body: { code?: string; reasons?: string[]; limit?: { rule?: string } }): string[] {
@@ -269,10 +277,16 @@ export async function simulate(scenario: Scenario, seed = 1): Promise<Outcome> {
         refused: false,
         wouldBeRefused: false,
         gotCode: false,
+        withheld: null,
       };
       if (user.measured) outcome.realUsers++;
       const res = await call("/v1/verifications", { to, client_ip: user.ip }, forUser(user));
       if (res.status !== 201) return refuseUser(user, res.body);
+      const withheld = withheldReasons(res.body);
+      if (withheld) {
+        user.withheld = withheld;
+        onWhatsAppAlone.push(user);
+      }
       const id = String(res.body.id);
       dest.waiting = { id, user };
       // Some users ask for another code when none arrived within 45 s, and a few out of impatience.
@@ -283,6 +297,12 @@ export async function simulate(scenario: Scenario, seed = 1): Promise<Outcome> {
         if (again.status >= 400 && again.body.code !== "verification_closed") refuseUser(user, again.body);
       });
     }
+
+    /**
+     * Users whose verification the guard sent on WhatsApp alone: refused when no code reached them
+     * (no WhatsApp account, or the message was lost, and no SMS to fall back on).
+     */
+    const onWhatsAppAlone: RealUser[] = [];
 
     function refuseUser(user: RealUser, body: Record<string, unknown>) {
       // Too early a resend is the user's haste, not a refusal: the code is on its way.
@@ -367,10 +387,12 @@ export async function simulate(scenario: Scenario, seed = 1): Promise<Outcome> {
       const attempt = async (path: string) => {
         const res = await call(path, { ...(path === "/v1/verifications" ? { to } : {}), client_ip: ip }, forPumpSend());
         if (measuring()) outcome.pumpAttempts++;
-        if (res.status < 400) return String(res.body.id);
+        // Sent on WhatsApp alone, which these numbers do not have: refused on every channel that pays them.
+        const withheld = withheldReasons(res.body);
+        if (res.status < 400 && !withheld) return String(res.body.id);
         if (measuring()) outcome.pumpRefused++;
-        refused("pump", res.body);
-        return null;
+        refused("pump", withheld ? { reasons: withheld } : res.body);
+        return res.status < 400 ? String(res.body.id) : null;
       };
       const id = await attempt("/v1/verifications");
       if (!id) return;
@@ -394,6 +416,10 @@ export async function simulate(scenario: Scenario, seed = 1): Promise<Outcome> {
     for (let event = queue.pop(); event; event = queue.pop()) {
       if (event.at > clock.t) clock.t = event.at;
       await event.run();
+    }
+    for (const user of onWhatsAppAlone) {
+      if (user.gotCode || user.refused || !user.measured) continue;
+      refuseUser(user, { reasons: user.withheld });
     }
     return outcome;
   } finally {

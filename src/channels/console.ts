@@ -7,7 +7,8 @@ import type { Sender } from "../core/sender.js";
 export function createConsoleSender(write: (line: string) => void = (line) => process.stdout.write(line)): Sender {
   return {
     provider: "console",
-    channels: ["sms", "whatsapp", "rcs"],
+    // Development prints whatever a route asks for: calls and emails too.
+    channels: ["sms", "whatsapp", "rcs", "voice", "email"],
     async send(message) {
       write(`\n[verifyd console channel] ${message.channel} to ${message.to}: ${message.body}\n\n`);
       return { kind: "accepted", providerMessageId: null };

@@ -30,7 +30,8 @@ export function createDryrunSender(options: DryrunSenderOptions = {}): Sender & 
   const prefix = `dryrun-${process.pid.toString(36)}-${Date.now().toString(36)}-`;
   return {
     provider: "dryrun",
-    channels: ["sms", "whatsapp", "rcs"],
+    // A load test may run any channel's route.
+    channels: ["sms", "whatsapp", "rcs", "voice", "email"],
     async send(message) {
       capture?.write(`${message.verificationId} ${message.code}\n`);
       sent++;

@@ -23,7 +23,8 @@ export function createHttpSender(options: HttpSenderOptions): Sender {
   const signer = options.secret ? new Webhook(options.secret) : undefined;
   return {
     provider: "http",
-    channels: ["sms", "whatsapp", "rcs"],
+    // The operator's gateway reads `channel` and delivers as it can: a call or an email too.
+    channels: ["sms", "whatsapp", "rcs", "voice", "email"],
     async send(message, signal): Promise<SendResult> {
       const payload = JSON.stringify({
         verification_id: message.verificationId,
@@ -33,6 +34,8 @@ export function createHttpSender(options: HttpSenderOptions): Sender {
         message: message.body,
         locale: message.locale,
         expires_at: new Date(message.expiresAt).toISOString(),
+        // An email's `message` is its plain-text body; its subject (the code first) comes beside it.
+        ...(message.email ? { subject: message.email.subject } : {}),
       });
       const now = new Date(options.clock.now());
       const headers: Record<string, string> = { "content-type": "application/json" };

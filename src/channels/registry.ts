@@ -4,6 +4,7 @@ import { ConfigError } from "../config/errors.js";
 import { describeIssues, didYouMean } from "../config/issues.js";
 import type { InboundMessage, StatusUpdate } from "../core/model.js";
 import type { Clock } from "../core/ports.js";
+import { routeChannelProblems } from "../core/route-providers.js";
 import type { Sender } from "../core/sender.js";
 import { createConsoleSender } from "./console.js";
 import { createDryrunSender } from "./dryrun.js";
@@ -88,4 +89,29 @@ export async function buildSenders(
     }
   }
   return senders;
+}
+
+/**
+ * Refuses, at start, a route step whose provider cannot send the step's channel (a `voice` step on
+ * an account without `voice`, an `email` step through an SMS gateway): one ConfigError (exit 78)
+ * naming every such step by its place in the config file.
+ */
+export function checkRouteChannels(
+  config: Pick<Config, "route" | "countryRoutes">,
+  senders: ReadonlyMap<string, Pick<Sender, "channels">>,
+): void {
+  const channels = new Map([...senders].map(([name, sender]) => [name, sender.channels]));
+  const routes: [string, Config["route"]][] = [
+    ["config.route", config.route],
+    ...Object.entries(config.countryRoutes).map(([country, steps]): [string, Config["route"]] => [
+      `config.countryRoutes.${country}`,
+      steps,
+    ]),
+  ];
+  const problems = routes.flatMap(([where, steps]) =>
+    routeChannelProblems(steps, channels).map((p) => `${where}[${p.index}].providers: ${p.detail}`),
+  );
+  if (problems.length === 1) throw new ConfigError(problems[0] as string);
+  if (problems.length > 1)
+    throw new ConfigError(`invalid configuration (${problems.length} problems)\n  ${problems.join("\n  ")}`);
 }

@@ -4,6 +4,7 @@ import { VerifydError } from "./errors.js";
 import { type SettingsProblem, templateProblems, testNumberProblems } from "./messages/validate.js";
 import type { RouteStep, Service, ServiceRecord, VerificationPolicy } from "./model.js";
 import type { Clock, Ids } from "./ports.js";
+import { type ProviderChannels, routeChannelProblems } from "./route-providers.js";
 import { resolveSettings, type ServiceSettings } from "./service-settings.js";
 import { DEFAULT_SERVICE_ID, resolveService } from "./services.js";
 import type { ApiKeyEntry, ServiceEntry, ServicePatch, ServiceStore, ServiceWebhookPatch } from "./store/services.js";
@@ -17,8 +18,11 @@ export interface AdminDeps {
   serviceId?: () => string;
   /** Seals a service's event webhook secret (bound to the service id) before it is stored. */
   sealWebhookSecret?: (serviceId: string, secret: string) => Buffer;
-  /** The configured provider names, which routes may name; when absent, routes are not checked against them. */
-  providers?: readonly string[];
+  /**
+   * The configured providers, which routes may name, with the channels each sends (a step must name
+   * providers of its channel); when absent, routes are not checked against them.
+   */
+  providers?: ProviderChannels;
 }
 
 /** A service's event receiver as given to the admin API; the secret in clear, sealed before storage. */
@@ -67,13 +71,15 @@ export function createAdminService(deps: AdminDeps) {
     const settings = resolveSettings(record.settings);
     const problems: SettingsProblem[] = [...templateProblems(settings, record.name), ...testNumberProblems(settings)];
     if (providers) {
-      const known = new Set(providers);
-      const check = (steps: RouteStep[], pointer: string) =>
+      const check = (steps: RouteStep[], pointer: string) => {
         steps.forEach((step, i) => {
           for (const p of step.providers)
-            if (!known.has(p))
+            if (!providers.has(p))
               problems.push({ pointer: `${pointer}/${i}/providers`, detail: `no provider named ${p} is configured` });
         });
+        for (const { index, detail } of routeChannelProblems(steps, providers))
+          problems.push({ pointer: `${pointer}/${index}/providers`, detail });
+      };
       check(record.route, "/route");
       for (const [country, steps] of Object.entries(record.countryRoutes)) check(steps, `/country_routes/${country}`);
     }

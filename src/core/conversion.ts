@@ -33,10 +33,15 @@ const PURGE_EVERY_MS = 600_000;
 /** Ended blocks are kept at least this long for the record. */
 const BLOCK_RECORD_MS = 30 * 86_400_000;
 
-/** What `refuseBlocked` tells `countSend`: whether to count the send, and the blocks it was let through. */
+/**
+ * What `refuseBlocked` tells `countSend`: whether to count the send, and the blocks it was let through;
+ * `withheld`, the reasons its channels that pay a number's owner were refused (only for a send that
+ * may go on WhatsApp instead).
+ */
 export interface Admitted {
   count: boolean;
   passed: ReadonlySet<string>;
+  withheld?: readonly ConversionReason[];
 }
 const COUNT: Admitted = { count: true, passed: new Set() };
 
@@ -53,11 +58,12 @@ interface ConversionLogger {
 }
 
 /**
- * What the guard counts: blocks `opened`; sends `refused` by a block or a hold, let through in
- * `monitored` mode, or `passed` because their destination had a code approved before.
+ * What the guard counts: blocks `opened`; sends `refused` by a block or a hold, sent on WhatsApp only
+ * (`withheld` from the channels that pay), let through in `monitored` mode, or `passed` because their
+ * destination had a code approved before.
  */
 export interface ConversionMetrics {
-  conversionGuard(action: "opened" | "refused" | "monitored" | "passed", reason: ConversionReason): void;
+  conversionGuard(action: "opened" | "refused" | "withheld" | "monitored" | "passed", reason: ConversionReason): void;
 }
 
 export interface ConversionGuardDeps {
@@ -77,7 +83,15 @@ export interface ConversionSubject {
   country: string | null;
   /** The verification's start: its cohort. */
   createdAt: number;
+  /**
+   * The send may go out on WhatsApp alone: its route has a WhatsApp step it can still reach. A refusal
+   * then withholds the route's other steps instead of refusing the send: a WhatsApp message earns the
+   * number's owner nothing, and Meta bills an authentication message only when it is delivered.
+   */
+  unpaidAlternative?: boolean;
 }
+
+const reasonsOf = (hits: (AbuseBlock | Hold)[]) => [...new Set(hits.map((b) => b.reason))];
 
 export function createConversionGuard(deps: ConversionGuardDeps) {
   const { store, clock, settings, mode, logger, metrics } = deps;
@@ -160,7 +174,8 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
   }
 
   /**
-   * What to do with a send that hit a block or a hold: `refuse` it; `pass` it, its destination having
+   * What to do with a send that hit a block or a hold: `refuse` it, or, when it can go on WhatsApp
+   * alone, `withhold` its paying channels; `pass` it, its destination having
    * had a code approved within memory (a known user; pumped numbers never approve); or, in monitor mode,
    * `spare` it: it goes out, but the guard treats it as refused, so what monitor mode reports is what
    * enforce mode would do. Logs and counts every outcome.
@@ -171,8 +186,9 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
     country: string | null,
     hits: (AbuseBlock | Hold)[],
     now: number,
-  ): Promise<"refuse" | "pass" | "spare"> {
-    const reasons = [...new Set(hits.map((b) => b.reason))];
+    unpaidAlternative = false,
+  ): Promise<"refuse" | "withhold" | "pass" | "spare"> {
+    const reasons = reasonsOf(hits);
     const blockIds = hits.flatMap((b) => (b.id === null ? [] : [b.id]));
     const fields = { to: maskNumber(to), country, reasons, block_ids: blockIds, held: blockIds.length < hits.length, mode };
     if (await s.destinationApprovedSince(to, now - settings.memoryMs)) {
@@ -180,17 +196,18 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
       logger?.info(fields, "conversion guard let a destination approved before through");
       return "pass";
     }
-    for (const reason of reasons) metrics?.conversionGuard(mode === "monitor" ? "monitored" : "refused", reason);
-    logger?.warn(
-      { ...fields, blocked: true },
-      mode === "monitor" ? "conversion guard would refuse (monitor mode)" : "conversion guard refused",
-    );
-    return mode === "monitor" ? "spare" : "refuse";
+    const outcome = mode === "monitor" ? "spare" : unpaidAlternative ? "withhold" : "refuse";
+    const action = outcome === "spare" ? "monitored" : outcome === "withhold" ? "withheld" : "refused";
+    for (const reason of reasons) metrics?.conversionGuard(action, reason);
+    const refused = unpaidAlternative ? "refuse all but WhatsApp" : "refuse";
+    const message = outcome === "spare" ? `conversion guard would ${refused} (monitor mode)` : `conversion guard ${refused}d`;
+    logger?.warn({ ...fields, blocked: true }, message);
+    return outcome;
   }
 
   /** 403 `blocked`, naming the reasons, with `Retry-After` until the last hit ends. */
   function refusal(hits: (AbuseBlock | Hold)[], now: number): VerifydError {
-    const reasons = [...new Set(hits.map((b) => b.reason))];
+    const reasons = reasonsOf(hits);
     const until = Math.max(...hits.map((b) => b.expiresAt));
     return new VerifydError("blocked", `the destination is refused: ${reasons.join(", ")}`, {
       extensions: { reasons },
@@ -215,9 +232,13 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
       const keys = keysOf(subject.to, subject.country);
       const hits = (await activeBlocks(s, now)).filter((b) => keys.some((k) => k.scope === b.scope && k.key === b.key));
       if (hits.length === 0) return COUNT;
-      const decision = await decide(s, subject.to, subject.country, hits, now);
+      const decision = await decide(s, subject.to, subject.country, hits, now, subject.unpaidAlternative);
       if (decision === "refuse") throw refusal(hits, now);
-      return { count: decision === "pass", passed: new Set(hits.map((b) => b.id)) };
+      const passed = new Set(hits.map((b) => b.id));
+      // Withheld from the paying channels, the send goes on WhatsApp alone. Like a refused send it is
+      // not counted: counted, the bots' WhatsApp-only sends would drag whole countries under the threshold.
+      if (decision === "withhold") return { count: false, passed, withheld: reasonsOf(hits) };
+      return { count: decision === "pass", passed };
     },
 
     /**
@@ -225,25 +246,35 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
      * `blocked` when one trips (a refused or spared send is taken back from the counts: it was not
      * sent, or would not have been). Blocks `refuseBlocked` let it through are not decided on again.
      */
-    async countSend(subject: ConversionSubject, admitted: Admitted = COUNT, unit: StoreUnit = PLAIN_UNIT): Promise<void> {
-      if (!watched(subject.to) || !admitted.count) return;
+    async countSend(
+      subject: ConversionSubject,
+      admitted: Admitted = COUNT,
+      unit: StoreUnit = PLAIN_UNIT,
+    ): Promise<readonly ConversionReason[] | null> {
+      const withheld = admitted.withheld ?? null;
+      if (!watched(subject.to) || !admitted.count) return withheld;
       const s = unit.join(store);
       const now = clock.now();
       const keys = keysOf(subject.to, subject.country);
       const hits = (await countAndJudge(s, subject, keys, now)).filter((h) => h.id === null || !admitted.passed.has(h.id));
-      if (hits.length === 0) return;
-      const decision = await decide(s, subject.to, subject.country, hits, now);
-      if (decision === "pass") return;
+      if (hits.length === 0) return withheld;
+      const decision = await decide(s, subject.to, subject.country, hits, now, subject.unpaidAlternative);
+      if (decision === "pass") return withheld;
       await s.uncountSend(keys, bucketOf(subject.createdAt));
       if (decision === "refuse") throw refusal(hits, now);
+      return decision === "withhold" ? reasonsOf(hits) : null;
     },
 
-    /** Counts an approval in the cohort its sends were counted in, and remembers it for each key and the destination. */
-    async countApproval(subject: ConversionSubject, unit: StoreUnit = PLAIN_UNIT): Promise<void> {
+    /**
+     * Counts an approval in the cohort its sends were counted in, and remembers it for each key and the
+     * destination. The approval of a verification sent on WhatsApp alone (`withheld`) is remembered for
+     * the destination only: its sends were not counted, and a few real users answering on WhatsApp
+     * must not vouch for a range the bots keep pumping.
+     */
+    async countApproval(subject: ConversionSubject, withheld = false, unit: StoreUnit = PLAIN_UNIT): Promise<void> {
       if (!watched(subject.to)) return;
-      await unit
-        .join(store)
-        .countApproval(keysOf(subject.to, subject.country), bucketOf(subject.createdAt), clock.now(), subject.to);
+      const keys = withheld ? [] : keysOf(subject.to, subject.country);
+      await unit.join(store).countApproval(keys, bucketOf(subject.createdAt), clock.now(), subject.to);
     },
 
     async listBlocks(): Promise<AbuseBlock[]> {

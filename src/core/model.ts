@@ -50,6 +50,12 @@ export interface RouteStep {
    * cannot be told matches no filter.
    */
   lineTypes?: readonly LineType[] | null;
+  /**
+   * Set by the conversion guard at the start when the destination's prefix, range or country was
+   * refused: this step is not sent (its delivery is rejected with `blocked`, naming these reasons),
+   * while the route's WhatsApp steps still go.
+   */
+  withheld?: readonly ConversionReason[] | null;
 }
 
 /** Per-service verification rules; unset service fields fall back to the configured defaults. */
@@ -220,6 +226,7 @@ export const EVENT_TYPES = [
   "delivery.delivered",
   "delivery.failed",
   "delivery.fallback",
+  "delivery.undelivered",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -1,6 +1,6 @@
 import type { Destination } from "./destination.js";
 import { VerifydError } from "./errors.js";
-import type { Channel, RouteStep, Service } from "./model.js";
+import type { Channel, ConversionReason, RouteStep, Service } from "./model.js";
 
 /** Whether a step can carry a code to this destination: email steps to addresses, the rest to numbers of its line types. */
 export function stepReaches(step: RouteStep, destination: Pick<Destination, "type" | "email">): boolean {
@@ -43,3 +43,24 @@ export function chooseRoute(
   }
   return usable;
 }
+
+/**
+ * Channels a pumped number earns nothing from: a WhatsApp message pays no termination fee to the
+ * number's carrier, and Meta bills an authentication message only when it is delivered.
+ */
+const UNPAID_CHANNELS: ReadonlySet<Channel> = new Set(["whatsapp"]);
+
+/** Whether the steps from `from` on that may still be sent include an unpaid one, and, with `only`, nothing else. */
+export function reachesUnpaid(route: readonly RouteStep[], from: number, only: boolean): boolean {
+  const live = route.slice(from).filter((step) => !step.withheld?.length);
+  const unpaid = live.filter((step) => UNPAID_CHANNELS.has(step.channel));
+  return unpaid.length > 0 && (!only || unpaid.length === live.length);
+}
+
+/** The route with every step on a paying channel withheld for these reasons (see `RouteStep.withheld`). */
+export function withholdPaidSteps(route: readonly RouteStep[], reasons: readonly ConversionReason[]): RouteStep[] {
+  return route.map((step) => (UNPAID_CHANNELS.has(step.channel) ? step : { ...step, withheld: reasons }));
+}
+
+/** Whether the conversion guard withheld any step of this route at the start. */
+export const wasWithheld = (route: readonly RouteStep[]): boolean => route.some((step) => !!step.withheld?.length);

@@ -59,6 +59,19 @@ export function createDeliveryEvents(events: EventSink | undefined, logger: Logg
         ...ofSent(sent, reason === "no_delivery_receipt" ? "sent" : (reason.split(":")[0] ?? reason)),
         ...fallbackData(next, reason),
       }),
+    /**
+     * The last step's message was reported not delivered (a failed receipt: a busy or unanswered call,
+     * a bounced email, an undelivered SMS). Nothing is left to fall back to, and the verification stays
+     * `pending`: a resend may try again, or the integrator may offer another channel.
+     */
+    undelivered: (sent: SentDelivery, reason: string) => {
+      const [status, ...code] = reason.split(":");
+      return emit("delivery.undelivered", {
+        ...ofSent(sent, status ?? reason),
+        error_code: code.length > 0 ? code.join(":") : null,
+        verification_status: "pending",
+      });
+    },
     expired: (v: Verification) => emit("verification.expired", verificationData(v)),
   };
 }

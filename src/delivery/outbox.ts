@@ -132,6 +132,11 @@ export function createOutbox(options: OutboxOptions): Outbox {
   async function send(job: DeliveryJob): Promise<SendResult> {
     const sender = senders.get(job.provider);
     if (!sender) return { kind: "misconfigured", error: { code: "provider_not_configured", message: job.provider } };
+    // A step the conversion guard withheld at the start: refused like a 403 `blocked`, for the same reasons.
+    const withheld = job.route[job.step]?.withheld;
+    if (withheld?.length) {
+      return { kind: "rejected", error: { code: "blocked", message: `the destination is refused: ${withheld.join(", ")}` } };
+    }
     // A rejection: the route moves on to its next step, whose channel may still be allowed.
     if (await store.isOptedOut(job.to, job.channel)) {
       return { kind: "rejected", error: { code: "opted_out", message: `the destination opted out of ${job.channel}` } };
@@ -195,7 +200,17 @@ export function createOutbox(options: OutboxOptions): Outbox {
   async function fallOver(sent: SentDelivery, reason: string): Promise<void> {
     if (!sent.onCurrentStep) return;
     const next = nextAfter(sent, false);
-    if (!next) return; // the last step: the code may still arrive late; a resend remains possible
+    if (!next) {
+      // The last step: the verification stays pending (a resend may try again, within its limits),
+      // but a failed receipt is said, as an event and a log line, rather than left to the expiry.
+      if (reason === "no_delivery_receipt") return;
+      await deliveryEvents.undelivered(sent, reason);
+      logger.warn(
+        { delivery_id: sent.deliveryId, verification_id: sent.verificationId, reason, step: sent.step },
+        "the last step was not delivered; the verification stays pending for a resend",
+      );
+      return;
+    }
     if (await store.advanceRoute({ fromDeliveryId: sent.deliveryId, next, reason, now: clock.now() })) {
       // The provider's error code stays out of the label: "failed:30005" counts as "failed".
       metrics.fallback(sent.route[sent.step]?.channel ?? next.channel, next.channel, reason.split(":")[0] ?? reason);

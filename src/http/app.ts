@@ -173,7 +173,7 @@ export function createApp(deps: AppDeps) {
           title: "verifyd",
           version: deps.version ?? "dev",
           description:
-            "Self-hosted verification: send a one-time code by phone and check it, or check authenticator-app (TOTP) codes. Errors are RFC 9457 problem documents.",
+            "Self-hosted verification: send a one-time code to a phone number (SMS, WhatsApp, RCS or a voice call that speaks it) or an email address and check it, or check authenticator-app (TOTP) codes. Errors are RFC 9457 problem documents.",
           license: { name: "Apache-2.0", url: "https://www.apache.org/licenses/LICENSE-2.0" },
         },
         // The verifyd that serves this document (it is reached at whatever address the caller used).

@@ -224,6 +224,13 @@ export const VerificationView = z
       .optional()
       .openapi({ description: "Inbound verifications: the number the approving message came from." }),
     inbound: InboundView.optional().openapi({ description: "Only in the answer that starts an inbound verification." }),
+    withheld: z
+      .object({ channels: z.array(z.string()), reasons: z.array(z.string()) })
+      .optional()
+      .openapi({
+        description:
+          "Present when the conversion guard refused the route's paying channels at the start (`reasons`, as in a 403 `blocked`) and the verification goes on WhatsApp alone: these channels are not sent.",
+      }),
     deliveries: z.array(Delivery).optional(),
   })
   .openapi("Verification");
@@ -356,5 +363,21 @@ export const Problem = z
     instance: z.string().optional(),
     request_id: z.string().optional(),
     errors: z.array(z.object({ pointer: z.string(), detail: z.string() })).optional(),
+    reasons: z
+      .array(z.string())
+      .optional()
+      .openapi({
+        description:
+          "403 `blocked`: why the destination is refused, e.g. `fixed_line_number` (a landline on a route without a voice step), `premium_rate_number`, `country_not_allowed`, `prefix_velocity`, `disposable_email_domain`, `domain_velocity` (`emails_per_domain`), `unproven_domain`, `low_conversion_prefix`.",
+        example: ["disposable_email_domain"],
+      }),
+    limit: z
+      .object({ rule: z.string(), limit: z.number().int(), remaining: z.number().int(), window_s: z.number().int() })
+      .optional()
+      .openapi({
+        description:
+          "429 `rate_limited`: the rule that refused, e.g. `sends_per_destination` (a number, or an address without its `+tag`; 5 per 10 min by default), `calls_per_destination` (calls cost more: 3 per hour by default, fallback calls included), `starts_per_ip`; `Retry-After` says when to try again.",
+        example: { rule: "calls_per_destination", limit: 3, remaining: 0, window_s: 3600 },
+      }),
   })
   .openapi("Problem");

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { parseMailbox } from "../core/email.js";
+import { isEmailAddress, normalizeEmail, parseMailbox } from "../core/email.js";
 import { canonicalLocale } from "../core/messages/locale.js";
 import type { RouteStep, Service } from "../core/model.js";
 import { isKnownCountry, LINE_TYPES, normalizePhone } from "../core/phone.js";
@@ -47,13 +47,14 @@ const Templates = z
     example: { fr: { sms: "{code} est votre code {service}. Il expire dans {minutes}." } },
   });
 
-const e164Key = z.string().refine((key) => {
+/** A test destination: a number in E.164 form, or an email address as verifyd normalises it (the form a start is matched in). */
+const testDestinationKey = z.string().refine((key) => {
   try {
-    return normalizePhone(key).e164 === key;
+    return isEmailAddress(key) ? normalizeEmail(key).address === key : normalizePhone(key).e164 === key;
   } catch {
     return false;
   }
-}, "must be a valid number in E.164 form, e.g. +15005550006");
+}, "must be a valid number in E.164 form, e.g. +15005550006, or an email address in lower case with an ASCII domain, e.g. reviewer@acme.example");
 
 const emailFrom = z
   .string()
@@ -93,11 +94,12 @@ export const SettingsFields = {
     .nullable()
     .openapi({ description: "The Android SMS Retriever app hash, put on its own line of each SMS.", example: "FA+9qCX9VSu" }),
   test_numbers: z
-    .record(e164Key, z.string().min(4).max(10))
+    .record(testDestinationKey, z.string().min(4).max(10))
     .refine((numbers) => Object.keys(numbers).length <= 100, "at most 100 test numbers")
     .openapi({
-      description: "Numbers with fixed codes that are never sent to; their verifications answer `test: true`.",
-      example: { "+15005550006": "123456" },
+      description:
+        "Numbers (E.164) and email addresses (normalised: lower case, ASCII domain) with fixed codes that are never sent to; their verifications answer `test: true`.",
+      example: { "+15005550006": "123456", "reviewer@acme.example": "654321" },
     }),
   email_from: emailFrom.nullable().openapi({
     description:

@@ -90,7 +90,7 @@ export function createPromMetrics(options: PromMetricsOptions = {}): PromMetrics
   });
   const conversionGuard = new Counter({
     name: "verifyd_conversion_guard_total",
-    help: "Conversion guard: blocks opened; sends refused (by a block, or past a key's unanswered sends), let through in monitor mode, or passed as their number approved a code before.",
+    help: "Conversion guard: blocks opened; sends refused (by a block, or past a key's unanswered sends), withheld from every channel but WhatsApp, let through in monitor mode, or passed as their number approved a code before.",
     labelNames: ["action", "reason"] as const,
     registers,
   });

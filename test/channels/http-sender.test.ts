@@ -60,6 +60,24 @@ describe("http sender", () => {
     });
   });
 
+  it("carries calls and emails too: an email adds its subject beside the plain-text body", async () => {
+    expect(sender.channels).toEqual(["sms", "whatsapp", "rcs", "voice", "email"]);
+    const email: OutboundMessage = {
+      ...message,
+      to: "ada@example.com",
+      channel: "email",
+      body: "493817\n\nYour verifyd code.",
+      email: { subject: "493817 is your verifyd verification code", html: "<p>493817</p>", from: null },
+    };
+    expect(await sender.send(email, never)).toMatchObject({ kind: "accepted" });
+    expect(JSON.parse(onlyRequest().body)).toMatchObject({
+      to: "ada@example.com",
+      channel: "email",
+      message: email.body,
+      subject: "493817 is your verifyd verification code",
+    });
+  });
+
   it("signs with Standard Webhooks headers that verify over the raw body", async () => {
     await sender.send(message, never);
     const req = onlyRequest();

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ADAPTER_TYPES } from "../../src/channels/adapter-types.js";
-import { type AdapterType, buildSenders } from "../../src/channels/registry.js";
+import { type AdapterType, buildSenders, checkRouteChannels } from "../../src/channels/registry.js";
 import { loadConfig } from "../../src/config/env.js";
 import { ConfigError } from "../../src/config/errors.js";
+import type { Sender } from "../../src/core/sender.js";
 import { FakeClock } from "../helpers/clock.js";
 
 const baseConfig = loadConfig({ VERIFYD_DB: ":memory:", VERIFYD_SECRET: "registry-test-secret-0123456789abcdef" });
@@ -112,5 +113,52 @@ describe("provider settings that teach", () => {
     const err = await buildSenders({ ...baseConfig, providers: { v: { type: "failing" } } }, { failing }, deps).catch((e) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.message).toBe("config.providers.v: set applicationId + privateKey or apiKey + apiSecret");
+  });
+});
+
+describe("route steps and the channels of their providers", () => {
+  const TWILIO_SMS = { type: "twilio", accountSid: `AC${"a".repeat(32)}`, authToken: "token", from: "+15017122661" };
+  const SENDGRID = { type: "sendgrid", apiKey: "SG.key", from: "no-reply@auth.acme.example", webhookPublicKey: "AAAA" };
+  /** The real adapters' senders, by name, as the composition root holds them. */
+  const sendersOf = async (providers: Record<string, { type: string } & Record<string, unknown>>) => {
+    const built = await buildSenders({ ...baseConfig, providers }, ADAPTER_TYPES, deps);
+    return new Map(built.map((s) => [s.provider, s]));
+  };
+  const step = (channel: "sms" | "voice" | "email", ...providers: string[]) => ({ channel, providers, fallbackAfterMs: null });
+  const refusal = (
+    route: ReturnType<typeof step>[],
+    countryRoutes: Record<string, ReturnType<typeof step>[]>,
+    senders: Map<string, Sender>,
+  ) => {
+    try {
+      checkRouteChannels({ route, countryRoutes }, senders);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    return expect.unreachable("the route was accepted");
+  };
+
+  it("refuses a voice step on an account without voice, and an email step through an SMS provider, naming each step", async () => {
+    const senders = await sendersOf({ twilio: TWILIO_SMS, mail: SENDGRID });
+    expect(refusal([step("sms", "twilio"), step("voice", "twilio")], {}, senders)).toBe(
+      'config.route[1].providers: provider "twilio" cannot send voice (it sends sms); name a provider with voice settings (twilio or vonage with voice.from)',
+    );
+    const message = refusal([step("email", "mail", "twilio")], { DE: [step("sms", "mail")] }, senders);
+    expect(message.split("\n")).toEqual([
+      "invalid configuration (2 problems)",
+      '  config.route[0].providers: provider "twilio" cannot send email (it sends sms); name an email provider (smtp or sendgrid)',
+      '  config.countryRoutes.DE[0].providers: provider "mail" cannot send sms (it sends email); name an SMS sender (twilio from, vonage smsFrom, smpp, messagecentral, http)',
+    ]);
+  });
+
+  it("accepts each step whose providers send its channel", async () => {
+    const senders = await sendersOf({ twilio: { ...TWILIO_SMS, voice: { from: "+15017122662" } }, mail: SENDGRID });
+    expect(() =>
+      checkRouteChannels(
+        { route: [step("sms", "twilio"), step("voice", "twilio"), step("email", "mail")], countryRoutes: {} },
+        senders,
+      ),
+    ).not.toThrow();
   });
 });

@@ -128,6 +128,24 @@ describe("event webhooks", () => {
     expect(failed.data).toMatchObject({ error_code: "bad_number", to_masked: "+1415***0101" });
   });
 
+  it("an undelivered receipt on the last step sends delivery.undelivered; the verification stays pending", async () => {
+    await withEvents();
+    const { id } = await h.startVerification(TO);
+    await h.runtime.outbox.applyStatus("console", { providerMessageId: "msg_1", status: "undelivered", errorCode: "30005" });
+    await h.runtime.outbox.runOnce();
+    const [undelivered] = ofType(sink, "delivery.undelivered");
+    expect((JSON.parse(undelivered?.body ?? "{}") as EventBody).data).toMatchObject({
+      verification_id: id,
+      channel: "sms",
+      status: "undelivered",
+      error_code: "30005",
+      provider: "console",
+      verification_status: "pending",
+    });
+    expect(ofType(sink, "delivery.failed")).toHaveLength(0);
+    expect((await h.json<{ status: string }>("GET", `/v1/verifications/${id}`)).body.status).toBe("pending");
+  });
+
   it("retries a 500 on a later pass with the same webhook-id, then delivers", async () => {
     await withEvents();
     sink.respondWith(500);

@@ -74,6 +74,25 @@ describe("configuration mistakes at start", () => {
     expect(key.output()).not.toMatch(STACK_LINE);
   });
 
+  it("exits 78 naming the route step whose provider cannot send its channel", async () => {
+    const file = join(dir, "config.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        providers: { sms: { type: "twilio", accountSid: `AC${"a".repeat(32)}`, authToken: "t", from: "+15017122661" } },
+        route: [
+          { channel: "sms", providers: ["sms"] },
+          { channel: "voice", providers: ["sms"] },
+        ],
+      }),
+    );
+    const child = start(env({ VERIFYD_CONFIG_FILE: file }));
+    expect((await within(child.exited, EXIT_WITHIN_MS, "the server to exit")).code).toBe(78);
+    expect(child.output()).toContain('verifyd: config.route[1].providers: provider "sms" cannot send voice (it sends sms)');
+    expect(child.output()).not.toMatch(STACK_LINE);
+    expect(child.output()).not.toContain("verifyd listening");
+  });
+
   it("lists every missing production setting in one exit 78, and warns about a misspelled variable", async () => {
     const vars = env({ VERIFYD_ENV: "production", VERIFYD_ADMIN_KEYY: "k".repeat(32) });
     delete vars.VERIFYD_SECRET;

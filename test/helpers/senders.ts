@@ -2,7 +2,7 @@ import type { OutboundMessage, Sender, SendResult } from "../../src/core/sender.
 
 /** A sender that keeps every message in memory and answers with a scripted result. */
 export class CapturingSender implements Sender {
-  readonly channels = ["sms", "whatsapp", "rcs"] as const;
+  readonly channels = ["sms", "whatsapp", "rcs", "voice", "email"] as const;
   readonly messages: OutboundMessage[] = [];
   /** Results to answer with, in order; when empty, every send is accepted. */
   readonly script: SendResult[] = [];

@@ -59,6 +59,12 @@ describe("email verification", () => {
     });
     return { h, smtp, sendgrid };
   }
+  /** Events are recorded only for a receiver; none is listening, and the worker never runs here. */
+  const EVENTS = { VERIFYD_EVENTS_URL: "http://127.0.0.1:9/events", VERIFYD_EVENTS_SECRET: `whsec_${"A".repeat(43)}=` };
+  const eventsOf = async (type: string) =>
+    (await (h as Harness).json<{ data: { payload: { type: string; data: object } }[] }>("GET", "/v1/events?limit=500")).body.data
+      .filter((e) => e.payload.type === type)
+      .map((e) => e.payload.data);
   const view = async (id: string) => (await (h as Harness).json<View>("GET", `/v1/verifications/${id}`)).body;
   const rows = async (id: string) =>
     (await view(id)).deliveries.map((d) => `${d.step}:${d.provider}:${d.status}:${d.error_code ?? ""}`);
@@ -178,8 +184,48 @@ describe("email verification", () => {
     expect((await post(forged)).status).toBe(401);
   });
 
+  it("SMTP: a permanent refusal at RCPT (550) is a failed delivery; the route falls back to the next email step with the same code", async () => {
+    const { h, smtp, sendgrid } = await setUp(EVENTS, [
+      { channel: "email", providers: ["mail"] },
+      { channel: "email", providers: ["sendgrid"] },
+    ]);
+    const started = await h.json<View>("POST", "/v1/verifications", { to: "nouser@example.com" });
+    expect(started.status).toBe(201);
+    expect(smtp.received).toHaveLength(0); // the real SMTP server refused the recipient
+    expect(await rows(started.body.id)).toEqual(["0:mail:failed:smtp_550", "1:sendgrid:accepted:"]);
+    expect(started.body.channel).toBe("email");
+    expect(await eventsOf("delivery.fallback")).toMatchObject([
+      { reason: "smtp_550", provider: "mail", to_provider: "sendgrid" },
+    ]);
+    const code = codeOf(sendgrid.sent[0]?.body.subject as string);
+    expect(code).toMatch(/^\d{6}$/); // SendGrid's subject carries the code SMTP could not deliver
+    const check = await h.json("POST", `/v1/verifications/${started.body.id}/check`, { code });
+    expect(check.body).toMatchObject({ valid: true, status: "approved" });
+  });
+
+  it("SMTP: a message refused after DATA (554) on the last step fails the verification, with a delivery.failed event", async () => {
+    const { h, smtp } = await setUp(EVENTS, [{ channel: "email", providers: ["mail"] }]);
+    const started = await h.json<View>("POST", "/v1/verifications", { to: "spam@example.com" });
+    expect(smtp.received).toHaveLength(0);
+    expect(await rows(started.body.id)).toEqual(["0:mail:failed:smtp_554"]);
+    expect((await view(started.body.id)).status).toBe("failed");
+    expect(await eventsOf("delivery.failed")).toMatchObject([
+      {
+        verification_id: started.body.id,
+        channel: "email",
+        provider: "mail",
+        error_code: "smtp_554",
+        to_masked: "s***@example.com",
+      },
+    ]);
+    // A temporary refusal (451) is retried, not a failure.
+    const later = await h.json<View>("POST", "/v1/verifications", { to: "tempfail@example.com" });
+    expect(await rows(later.body.id)).toEqual(["0:mail:queued:smtp_451"]);
+    expect((await view(later.body.id)).status).toBe("pending");
+  });
+
   it("SendGrid: a delivered event settles the delivery; a drop on the last step leaves the verification for a resend", async () => {
-    const { h, sendgrid } = await setUp({}, [{ channel: "email", providers: ["sendgrid"] }]);
+    const { h, sendgrid } = await setUp(EVENTS, [{ channel: "email", providers: ["sendgrid"] }]);
     const first = await h.json<View>("POST", "/v1/verifications", { to: "ada@example.com" });
     await post(sendgrid.events([{ messageId: sendgrid.sent[0]?.messageId as string, event: "delivered" }]));
     expect(await rows(first.body.id)).toEqual(["0:sendgrid:delivered:"]);
@@ -191,6 +237,47 @@ describe("email verification", () => {
     );
     expect(await rows(second.body.id)).toEqual(["0:sendgrid:failed:dropped"]);
     expect((await view(second.body.id)).status).toBe("pending");
+    // Not silently: the integrator hears of it, the address masked.
+    expect(await eventsOf("delivery.undelivered")).toMatchObject([
+      {
+        verification_id: second.body.id,
+        channel: "email",
+        to_masked: "g***@example.com",
+        provider: "sendgrid",
+        status: "failed",
+        error_code: "dropped",
+        verification_status: "pending",
+      },
+    ]);
+  });
+
+  it("a service test address gets no email, skips the screens and approves with its fixed code", async () => {
+    const { h, smtp } = await setUp({ VERIFYD_LIMIT_SENDS_PER_DESTINATION: "1/10m" });
+    const bad = await h.json<Problem>("PATCH", "/v1/services/svc_default", {
+      test_numbers: { "Reviewer@Acme.example": "123456" },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors?.map((e) => e.pointer)).toEqual(["/test_numbers/Reviewer@Acme.example"]);
+    const set = await h.json("PATCH", "/v1/services/svc_default", {
+      test_numbers: { "reviewer@mailinator.com": "123456", "+15005550006": "654321" },
+    });
+    expect(set.status).toBe(200);
+    h.clock.advance(6_000); // the authenticator caches the service for 5 s
+
+    // Written in any case, on a disposable domain, twice within a one-send limit: nothing refuses it, nothing is sent.
+    for (const to of ["Reviewer@Mailinator.com", "reviewer@mailinator.com"]) {
+      const started = await h.json<View & { test?: boolean }>("POST", "/v1/verifications", { to });
+      expect(started.status, to).toBe(201);
+      expect(started.body).toMatchObject({ to: "reviewer@mailinator.com", channel: "email", test: true });
+      expect((await view(started.body.id)).deliveries).toEqual([]);
+      const wrong = await h.json("POST", "/v1/verification-checks", { to: "reviewer@mailinator.com", code: "654321" });
+      expect(wrong.body).toMatchObject({ valid: false });
+      const right = await h.json("POST", "/v1/verification-checks", { to: "reviewer@mailinator.com", code: "123456" });
+      expect(right.body).toMatchObject({ valid: true, status: "approved", verification_id: started.body.id });
+    }
+    expect(smtp.received).toHaveLength(0);
+    // Any other address of the domain is still screened.
+    expect((await h.json<Problem>("POST", "/v1/verifications", { to: "other@mailinator.com" })).body.code).toBe("blocked");
   });
 
   it("erases every row about an address", async () => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { ConfigError } from "../../src/config/errors.js";
 import type { WebhookRequest } from "../../src/core/sender.js";
 import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio.js";
 import type { CallOutcome } from "../fakes/twilio-calls.js";
@@ -77,6 +78,13 @@ describe("voice verification", () => {
   const rows = async (id: string) =>
     (await view(id)).deliveries.map((d) => `${d.step}:${d.channel}:${d.status}:${d.error_code ?? ""}`);
 
+  /** Events are recorded only for a receiver; none is listening, and the worker never runs here. */
+  const EVENTS = { VERIFYD_EVENTS_URL: "http://127.0.0.1:9/events", VERIFYD_EVENTS_SECRET: `whsec_${"A".repeat(43)}=` };
+  const eventsOf = async (type: string) =>
+    (await (h as Harness).json<{ data: { payload: { type: string; data: object } }[] }>("GET", "/v1/events?limit=500")).body.data
+      .filter((e) => e.payload.type === type)
+      .map((e) => e.payload.data);
+
   const smsThenVoice = [
     { channel: "sms", providers: ["twilio"] },
     { channel: "voice", providers: ["twilio"] },
@@ -105,6 +113,42 @@ describe("voice verification", () => {
     expect(h.logs.join("\n")).not.toContain(code);
   });
 
+  it("refuses at start a voice step whose provider places no calls; the admin API refuses such a route", async () => {
+    twilio = await startFakeTwilio();
+    const smsOnly = {
+      type: "twilio",
+      accountSid: twilio.accountSid,
+      authToken: twilio.authToken,
+      from: SMS_FROM,
+      baseUrl: twilio.baseUrl,
+    };
+    const failed = await createHarness({}, { publicUrl: PUBLIC_URL, providers: { twilio: smsOnly }, route: smsThenVoice }).catch(
+      (err: unknown) => err,
+    );
+    expect(failed).toBeInstanceOf(ConfigError);
+    expect((failed as Error).message).toBe(
+      'config.route[1].providers: provider "twilio" cannot send voice (it sends sms); name a provider with voice settings (twilio or vonage with voice.from)',
+    );
+
+    await twilio.close();
+    const { h } = await setUp([{ channel: "sms", providers: ["twilio"] }]);
+    const refused = await h.json<{ code: string; errors: { pointer: string; detail: string }[] }>("POST", "/v1/services", {
+      name: "Acme",
+      route: [
+        { channel: "sms", providers: ["twilio"] },
+        { channel: "email", providers: ["twilio"] },
+      ],
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe("invalid_request");
+    expect(refused.body.errors).toEqual([
+      {
+        pointer: "/route/1/providers",
+        detail: 'provider "twilio" cannot send email (it sends sms, voice); name an email provider (smtp or sendgrid)',
+      },
+    ]);
+  });
+
   it("a mobile gets the SMS first; an undelivered SMS falls back to a call speaking the same code", async () => {
     const { h, fake } = await setUp(smsThenVoice);
     const started = await h.json<View>("POST", "/v1/verifications", { to: MOBILE, locale: "en" });
@@ -121,24 +165,63 @@ describe("voice verification", () => {
   });
 
   it.each(["busy", "no-answer"] as const)("a %s call moves the route to its next step with the same code", async (outcome) => {
-    const { h, fake } = await setUp([
-      { channel: "voice", providers: ["twilio"] },
-      { channel: "sms", providers: ["twilio"] },
-    ]);
+    const { h, fake } = await setUp(
+      [
+        { channel: "voice", providers: ["twilio"] },
+        { channel: "sms", providers: ["twilio"] },
+      ],
+      EVENTS,
+    );
     const started = await h.json<View>("POST", "/v1/verifications", { to: MOBILE, locale: "en" });
     const code = spokenCode(fake.calls[0]?.twiml ?? "");
     await callEnds(fake.calls[0]?.sid as string, outcome);
     const errorCode = outcome === "busy" ? "busy" : "no_answer";
     expect(await rows(started.body.id)).toEqual([`0:voice:undelivered:${errorCode}`, "1:sms:accepted:"]);
     expect(String(fake.requests.at(-1)?.form.Body)).toContain(code);
+    // A step with a next one falls back: the fallback event says so, no undelivered event.
+    expect(await eventsOf("delivery.fallback")).toMatchObject([{ reason: `undelivered:${errorCode}`, to_channel: "sms" }]);
+    expect(await eventsOf("delivery.undelivered")).toEqual([]);
   });
 
-  it("on the last step a busy call fails its delivery; the verification stays pending and a resend calls again", async () => {
-    const { h, fake } = await setUp([{ channel: "voice", providers: ["twilio"] }]);
+  it("a call with no outcome within its step's fallbackAfter (2 min by default) moves on to SMS with the same code", async () => {
+    const { h, fake } = await setUp([
+      { channel: "voice", providers: ["twilio"] },
+      { channel: "sms", providers: ["twilio"] },
+    ]);
+    const started = await h.json<View>("POST", "/v1/verifications", { to: MOBILE, locale: "en" });
+    const code = spokenCode(fake.calls[0]?.twiml ?? "");
+    h.clock.advance(119_000);
+    await h.runtime.outbox.runOnce();
+    expect(fake.messages).toHaveLength(0);
+    h.clock.advance(1_000);
+    await h.runtime.outbox.runOnce();
+    expect(fake.messages).toHaveLength(1);
+    expect(String(fake.requests.at(-1)?.form.Body)).toContain(code);
+    expect(await rows(started.body.id)).toEqual(["0:voice:accepted:no_delivery_receipt", "1:sms:accepted:"]);
+  });
+
+  it("on the last step a busy call fails its delivery, said by a delivery.undelivered event; the verification stays pending and a resend calls again", async () => {
+    const { h, fake } = await setUp([{ channel: "voice", providers: ["twilio"] }], EVENTS);
     const started = await h.json<View>("POST", "/v1/verifications", { to: LANDLINE, locale: "en" });
+    expect(await eventsOf("delivery.undelivered")).toEqual([]);
     await callEnds(fake.calls[0]?.sid as string, "busy");
     expect(await rows(started.body.id)).toEqual(["0:voice:undelivered:busy"]);
     expect((await view(started.body.id)).status).toBe("pending");
+    const [delivery] = (await view(started.body.id)).deliveries as (View["deliveries"][number] & { id: string })[];
+    expect(await eventsOf("delivery.undelivered")).toEqual([
+      {
+        verification_id: started.body.id,
+        service_id: "svc_default",
+        status: "undelivered",
+        channel: "voice",
+        to_masked: "+4930***5678",
+        delivery_id: delivery?.id,
+        provider: "twilio",
+        error_code: "busy",
+        verification_status: "pending",
+      },
+    ]);
+    expect(await eventsOf("delivery.failed")).toEqual([]);
 
     h.clock.advance(30_000);
     const resent = await h.json<View>("POST", `/v1/verifications/${started.body.id}/resend`, {});

@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { speechFor } from "../../src/channels/voice-speech.js";
 import { spokenCode } from "../../src/core/messages/builtin-spoken.js";
 import { BUILTIN_LANGUAGES } from "../../src/core/messages/builtin-templates.js";
 import { renderEmail } from "../../src/core/messages/email.js";
@@ -67,5 +69,36 @@ describe("spoken and email texts", () => {
       "Acme",
     );
     expect(problems.map((p) => p.pointer)).toEqual(["/templates/en/voice", "/templates/en/email_subject"]);
+  });
+});
+
+describe("the voice of each language, per provider", () => {
+  /** The table of docs/providers.md (Voice calls): locale → Twilio language and voice, Vonage language. */
+  const documented = new Map(
+    [
+      ...readFileSync(new URL("../../docs/providers.md", import.meta.url), "utf8").matchAll(
+        /^ {2}\| `([a-z]{2})` \| `([^`]+)`, `([^`]+)` \| `([^`]+)` \|$/gm,
+      ),
+    ].map((m) => [m[1], { twilio: { language: m[2], voice: m[3] }, vonage: m[4] }]),
+  );
+
+  it.each(BUILTIN_LANGUAGES)("%s is spoken by its own voice on Twilio and Vonage, as documented", (locale) => {
+    const row = documented.get(locale);
+    expect(row, `docs/providers.md has no voice row for ${locale}`).toBeDefined();
+    expect(speechFor(locale, "twilio")).toMatchObject(row?.twilio ?? {});
+    expect(speechFor(locale, "vonage").language).toBe(row?.vonage);
+    if (locale !== "en") expect(speechFor(locale, "twilio").voice).not.toBe(speechFor("en", "twilio").voice);
+  });
+
+  it("a region picks its own voice, an override wins, and a locale without one is spoken in English", () => {
+    expect(speechFor("pt-PT", "twilio")).toMatchObject({ language: "pt-PT", voice: "Polly.Ines-Neural" });
+    expect(speechFor("de-AT", "vonage").language).toBe("de-DE");
+    expect(speechFor("en", "twilio", { en: { language: "en-GB", voice: "Polly.Amy" } })).toMatchObject({ voice: "Polly.Amy" });
+    expect(speechFor("en-AU", "vonage", { en: { language: "en-GB", style: 2 } })).toEqual({
+      language: "en-GB",
+      voice: "",
+      style: 2,
+    });
+    expect(speechFor("nl", "twilio")).toEqual(speechFor("en", "twilio"));
   });
 });

@@ -106,6 +106,11 @@ export interface Verification {
   verified_number?: string | null | undefined;
   /** Only in the answer that starts an inbound verification. */
   inbound?: InboundInstructions | undefined;
+  /**
+   * Present when the conversion guard refused the route's paying channels at the start and the
+   * verification goes on WhatsApp alone: the channels not sent, and the guard's reasons.
+   */
+  withheld?: { channels: string[]; reasons: string[] } | undefined;
   /** In the answer of `get`. */
   deliveries?: Delivery[] | undefined;
 }

@@ -4,16 +4,20 @@ import { isEmailAddress } from "../email.js";
 import { enforceDomainVelocity, screenEmail } from "../email-screening.js";
 import { VerifydError } from "../errors.js";
 import { enforceSendLimits, enforceSignalLimits, guardCalls, type StartSignals } from "../guards.js";
-import type { Channel, RouteStep, Service } from "../model.js";
+import type { Channel, ConversionReason, RouteStep, Service } from "../model.js";
 import { routeFullyOptedOut } from "../opt-outs.js";
 import { chooseRoute } from "../routing.js";
 import { enforceServiceCountries } from "../start-options.js";
 import { PLAIN_UNIT, type StoreUnit } from "../store/unit.js";
 import type { VerificationDeps } from "./deps.js";
 
-/** One send as admission sees it: where it goes and, when known, on which channel it leaves. */
+/**
+ * One send as admission sees it: where it goes and, when known, on which channel it leaves;
+ * `unpaidAlternative`, whether it can go on WhatsApp alone (see `ConversionSubject`).
+ */
 export interface SendTarget extends Pick<Destination, "to" | "country" | "type"> {
   channel?: Channel;
+  unpaidAlternative?: boolean;
 }
 
 /**
@@ -68,6 +72,7 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
      * destination (a send that places a call is refused while the number's calls are used up); last,
      * the guard counts it and judges its keys, so what another rule refused never counts as an
      * unanswered send. `limited` false (a test number's resend: nothing is sent) skips the counting.
+     * Answers the guard's reasons when it refused the send's paying channels but let it go on WhatsApp.
      */
     async admitSend(
       send: SendTarget,
@@ -75,10 +80,13 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
       limited: boolean,
       createdAt: number,
       unit: StoreUnit = PLAIN_UNIT,
-    ): Promise<void> {
-      const subject = { to: send.to, country: send.country, createdAt };
+    ): Promise<readonly ConversionReason[] | null> {
+      const subject = { to: send.to, country: send.country, createdAt, unpaidAlternative: send.unpaidAlternative };
       const admitted = await deps.conversion?.refuseBlocked(subject, unit);
-      if (!limited) return;
+      // Withheld from its paying channels by a block, the send goes on WhatsApp alone and, like a
+      // refused send, counts against nothing that watches for pumping.
+      const withheld = admitted?.withheld ?? null;
+      if (!limited) return withheld;
       // A send monitor mode spared (enforce mode would have refused it) goes out under the rate
       // limits, but counts nowhere enforce mode would not have counted it: its reports stay true.
       const spared = admitted?.count === false;
@@ -88,7 +96,8 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
       }
       if (send.channel === "voice") await guardCalls(limiter, send.to);
       await enforceSendLimits(limiter, send.to, clientIp);
-      if (!spared) await deps.conversion?.countSend(subject, admitted, unit);
+      if (spared) return withheld;
+      return (await deps.conversion?.countSend(subject, admitted, unit)) ?? null;
     },
   };
 }

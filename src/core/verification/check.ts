@@ -4,6 +4,7 @@ import { noopEventSink, verificationData } from "../events.js";
 import { clearFailedChecks, guardFailedChecks, recordFailedCheck } from "../guards.js";
 import { noopMetrics } from "../metrics.js";
 import type { Service, Verification, VerificationStatus } from "../model.js";
+import { wasWithheld } from "../routing.js";
 import type { Store } from "../store/index.js";
 import type { StoreUnit } from "../store/unit.js";
 import { sameTransaction, type Transaction, transactionBinding } from "../transaction.js";
@@ -170,7 +171,7 @@ export function createCheckFlow(deps: VerificationDeps) {
       if (await s.approve(v.id, now)) {
         deps.notifier?.notify(v.id);
         await clearFailedChecks(limiter, v.to);
-        if (!counted.test) await deps.conversion?.countApproval(counted, unit);
+        if (!counted.test) await deps.conversion?.countApproval(counted, wasWithheld(counted.route), unit);
         const approved = { ...counted, status: "approved" as const, approvedAt: now, updatedAt: now };
         if (!counted.test)
           metrics.verificationApproved(service.id, counted.route[counted.currentStep]?.channel ?? "sms", counted.country);

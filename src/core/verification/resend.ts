@@ -2,6 +2,7 @@ import { generateCode } from "../codes.js";
 import { stopIfCallerGone, VerifydError } from "../errors.js";
 import type { Service, Verification } from "../model.js";
 import type { Caller, Ids } from "../ports.js";
+import { reachesUnpaid } from "../routing.js";
 import { ALPHABETS } from "../service-settings.js";
 import type { NewDelivery } from "../store/deliveries.js";
 import { transactionBinding } from "../transaction.js";
@@ -47,8 +48,16 @@ export function createResendFlow(deps: VerificationDeps, status: StatusFlow, adm
     }
     // After the cooldown checks, so a refused resend costs nothing. A blocked prefix, range or country
     // refuses resends too; a test number sends nothing, so it costs nothing to limit.
-    const channel = v.route[v.currentStep]?.channel;
-    await admission.admitSend({ to: v.to, country: v.country, type: null, channel }, clientIp, !v.test, v.createdAt);
+    // A resend may go on WhatsApp alone only when every step it can still reach is WhatsApp (the
+    // others withheld at the start): its route is not narrowed afterwards.
+    const target = {
+      to: v.to,
+      country: v.country,
+      type: null,
+      channel: v.route[v.currentStep]?.channel,
+      unpaidAlternative: reachesUnpaid(v.route, v.currentStep, true),
+    };
+    await admission.admitSend(target, clientIp, !v.test, v.createdAt);
     const rotate = policy.resendPolicy === "new" && !v.test;
     let secrets: { codeHash: Buffer; sealedCode: Buffer } | undefined;
     if (rotate) {

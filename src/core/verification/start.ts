@@ -7,6 +7,7 @@ import type { StartSignals } from "../guards.js";
 import { noopMetrics } from "../metrics.js";
 import type { Channel, RouteStep, Service, Verification } from "../model.js";
 import type { Caller } from "../ports.js";
+import { reachesUnpaid, withholdPaidSteps } from "../routing.js";
 import { ALPHABETS } from "../service-settings.js";
 import { localeFor, testCodeFor } from "../start-options.js";
 import { deliveryJob, type NewDelivery } from "../store/deliveries.js";
@@ -135,7 +136,10 @@ export function createStartFlow(
     return { v, first, sealedCode: secrets.sealedCode, code };
   }
 
-  /** Admits the first send (a test number sends nothing) and writes the verification, as part of `unit`. */
+  /**
+   * Admits the first send (a test number sends nothing) and writes the verification, as part of
+   * `unit`; a send the conversion guard withholds from its paying channels is written without them.
+   */
   async function admitAndWrite(
     unit: StoreUnit,
     service: Service,
@@ -145,9 +149,18 @@ export function createStartFlow(
     testCode: string | null,
     now: number,
   ): Promise<Written | null> {
-    if (testCode === null)
-      await admission.admitSend({ ...destination, channel: route[0]?.channel }, input.clientIp, true, now, unit);
-    return write(unit, service, input, destination, route, testCode, now);
+    const withheld =
+      testCode !== null
+        ? null
+        : await admission.admitSend(
+            { ...destination, channel: route[0]?.channel, unpaidAlternative: reachesUnpaid(route, 0, false) },
+            input.clientIp,
+            true,
+            now,
+            unit,
+          );
+    const sent = withheld ? withholdPaidSteps(route, withheld) : route;
+    return write(unit, service, input, destination, sent, testCode, now);
   }
 
   /** Once the write is committed: announces the new verification and sends its first delivery inline. */

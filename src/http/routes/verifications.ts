@@ -43,9 +43,20 @@ const MAX_WAIT_MS = 30_000;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** The steps the conversion guard withheld at the start, and why (see `RouteStep.withheld`). */
+function withheldView(v: Verification) {
+  const steps = v.route.filter((step) => step.withheld?.length);
+  if (steps.length === 0) return undefined;
+  return {
+    channels: [...new Set(steps.map((step) => step.channel))],
+    reasons: [...new Set(steps.flatMap((step) => step.withheld ?? []))],
+  };
+}
+
 export function toView(v: Verification, service: Service, now: number, deliveries?: Delivery[]) {
   const status = effectiveStatus(v, now);
   const inbound = !!v.inboundChannels;
+  const withheld = withheldView(v);
   return {
     id: v.id,
     to: v.to === "" ? null : v.to,
@@ -65,6 +76,7 @@ export function toView(v: Verification, service: Service, now: number, deliverie
     ...(v.transaction ? { amount: v.transaction.amount, payee: v.transaction.payee } : {}),
     ...(v.test ? { test: true as const } : {}),
     ...(inbound ? { verified_number: v.verifiedNumber ?? null } : {}),
+    ...(withheld ? { withheld } : {}),
     ...(deliveries
       ? {
           deliveries: deliveries.map((d) => ({
@@ -102,7 +114,12 @@ const startRoute = createRoute({
   operationId: "startVerification",
   path: "/",
   summary: "Start a verification (or resend the live one for the same number)",
-  description: "Send an `Idempotency-Key` header to make retries safe: the same key and body replay the first answer.",
+  description: [
+    "Send an `Idempotency-Key` header to make retries safe: the same key and body replay the first answer.",
+    "**Channels.** The service's route decides how the code travels: a phone number takes its `sms`, `whatsapp`, `rcs` and `voice` steps (a step may be kept for some line types, so a landline is called rather than refused), an email address its `email` steps; `channels` narrows and orders them. A call speaks the code digit by digit, several times; it counts as delivered once answered by a person long enough to hear it. A busy, unanswered or machine-answered call, an undelivered SMS, or a bounced or refused email moves the route to its next step with the same code; when the last step's receipt comes back failed the verification stays `pending` for a resend (event `delivery.undelivered`), and when the last step is refused while sending it becomes `failed`.",
+    "**Limits.** Every send counts against `sends_per_destination` (the number, or the address without its `+tag`) and the caller's IP; calls also against `calls_per_destination` (3 per hour by default), emails against their domain (`emails_per_domain`, 1000 per hour). Over a limit: `429 rate_limited` naming the rule in `limit`. Disposable-mailbox domains and refused number types answer `403 blocked` with `reasons`.",
+    "**Costs.** Each send is billed by its provider: a call per started minute, usually several times an SMS to the same country (a number whose SMS and call both fail costs both); an email a fraction of an SMS. A service's `test_numbers` (numbers or addresses) send nothing.",
+  ].join("\n\n"),
   security,
   request: { body: { content: { "application/json": { schema: StartBody } }, required: true } },
   responses: {
