@@ -13,6 +13,7 @@ import { VerifydError } from "./errors.js";
 import type { AbuseBlock, AbuseMode, ConversionKey, ConversionReason } from "./model.js";
 import type { Clock } from "./ports.js";
 import type { ConversionStore } from "./store/conversion.js";
+import { PLAIN_UNIT, type StoreUnit } from "./store/unit.js";
 
 export { type ConversionSettings, DEFAULT_CONVERSION_SETTINGS } from "./conversion-rules.js";
 
@@ -101,16 +102,16 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
   const keysOf = (to: string, country: string | null) => conversionKeys(to, country, deps.prefixDigits);
   const watched = (to: string) => enabled && !isAllowListed(to, deps.allowNumbers);
 
-  async function activeBlocks(now: number): Promise<AbuseBlock[]> {
+  async function activeBlocks(s: ConversionStore, now: number): Promise<AbuseBlock[]> {
     if (!cached || now - cached.readAt >= BLOCK_CACHE_MS || now < cached.readAt) {
-      cached = { blocks: await store.listActiveAbuseBlocks(now), readAt: now };
+      cached = { blocks: await s.listActiveAbuseBlocks(now), readAt: now };
     }
     return cached.blocks.filter((b) => b.expiresAt > now);
   }
 
   /** Opens a block for a key that tripped, lasting longer for each earlier block within memory. */
-  async function open(k: ConversionKey, verdict: Verdict, now: number): Promise<AbuseBlock> {
-    const earlier = await store.countAbuseBlocks(k, now - settings.memoryMs);
+  async function open(s: ConversionStore, k: ConversionKey, verdict: Verdict, now: number): Promise<AbuseBlock> {
+    const earlier = await s.countAbuseBlocks(k, now - settings.memoryMs);
     const candidate: AbuseBlock = {
       ...k,
       id: `abk_${randomUUID().replaceAll("-", "")}`,
@@ -123,7 +124,7 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
       expiresAt: now + cooldownFor(earlier, settings.cooldownsMs),
       liftedAt: null,
     };
-    const { block, created } = await store.openAbuseBlock(candidate, now);
+    const { block, created } = await s.openAbuseBlock(candidate, now);
     if (created) {
       metrics?.conversionGuard("opened", block.reason);
       logger?.warn(
@@ -145,14 +146,19 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
   }
 
   /** Counts the send and judges each of its keys: the blocks it opened (or found opened) and the holds. */
-  async function countAndJudge(subject: ConversionSubject, keys: ConversionKey[], now: number): Promise<(AbuseBlock | Hold)[]> {
+  async function countAndJudge(
+    s: ConversionStore,
+    subject: ConversionSubject,
+    keys: ConversionKey[],
+    now: number,
+  ): Promise<(AbuseBlock | Hold)[]> {
     const window = settledWindow(now, settings);
-    const standings = await store.countSend(keys, bucketOf(subject.createdAt), window.from, window.to);
+    const standings = await s.countSend(keys, bucketOf(subject.createdAt), window.from, window.to);
     const hits: (AbuseBlock | Hold)[] = [];
     for (const [i, k] of keys.entries()) {
       const standing = standings[i];
       const verdict = standing ? judgeKey(k.scope, standing, now, settings) : null;
-      if (verdict?.action === "block") hits.push(await open(k, verdict, now));
+      if (verdict?.action === "block") hits.push(await open(s, k, verdict, now));
       // Held until the oldest unanswered send settles and the key is judged on it.
       else if (verdict) hits.push({ reason: verdict.reason, expiresAt: now + settings.settleMs, id: null });
     }
@@ -160,11 +166,11 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
     return hits;
   }
 
-  async function purge(now: number) {
+  async function purge(s: ConversionStore, now: number) {
     if (now - lastPurge < PURGE_EVERY_MS) return;
     lastPurge = now;
     const countsBefore = settledWindow(now, settings).from;
-    await store.purgeConversion(countsBefore, now - Math.max(BLOCK_RECORD_MS, settings.memoryMs), now - settings.memoryMs);
+    await s.purgeConversion(countsBefore, now - Math.max(BLOCK_RECORD_MS, settings.memoryMs), now - settings.memoryMs);
   }
 
   /**
@@ -175,6 +181,7 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
    * enforce mode would do. Logs and counts every outcome.
    */
   async function decide(
+    s: ConversionStore,
     to: string,
     country: string | null,
     hits: (AbuseBlock | Hold)[],
@@ -184,7 +191,7 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
     const reasons = reasonsOf(hits);
     const blockIds = hits.flatMap((b) => (b.id === null ? [] : [b.id]));
     const fields = { to: maskNumber(to), country, reasons, block_ids: blockIds, held: blockIds.length < hits.length, mode };
-    if (await store.destinationApprovedSince(to, now - settings.memoryMs)) {
+    if (await s.destinationApprovedSince(to, now - settings.memoryMs)) {
       for (const reason of reasons) metrics?.conversionGuard("passed", reason);
       logger?.info(fields, "conversion guard let a destination approved before through");
       return "pass";
@@ -214,16 +221,18 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
     /**
      * Before a send (start or resend) passes any other rule: refuses it with 403 `blocked` while a
      * key of its destination is blocked, without counting it. Answers what `countSend` needs: whether
-     * to count the send, and the blocks it was already let through.
+     * to count the send, and the blocks it was already let through. `unit`: the store unit its
+     * operations are part of (every method here takes one).
      */
-    async refuseBlocked(subject: ConversionSubject): Promise<Admitted> {
+    async refuseBlocked(subject: ConversionSubject, unit: StoreUnit = PLAIN_UNIT): Promise<Admitted> {
       if (!watched(subject.to)) return COUNT;
+      const s = unit.join(store);
       const now = clock.now();
-      await purge(now);
+      await purge(s, now);
       const keys = keysOf(subject.to, subject.country);
-      const hits = (await activeBlocks(now)).filter((b) => keys.some((k) => k.scope === b.scope && k.key === b.key));
+      const hits = (await activeBlocks(s, now)).filter((b) => keys.some((k) => k.scope === b.scope && k.key === b.key));
       if (hits.length === 0) return COUNT;
-      const decision = await decide(subject.to, subject.country, hits, now, subject.unpaidAlternative);
+      const decision = await decide(s, subject.to, subject.country, hits, now, subject.unpaidAlternative);
       if (decision === "refuse") throw refusal(hits, now);
       const passed = new Set(hits.map((b) => b.id));
       // Withheld from the paying channels, the send goes on WhatsApp alone. Like a refused send it is
@@ -237,16 +246,21 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
      * `blocked` when one trips (a refused or spared send is taken back from the counts: it was not
      * sent, or would not have been). Blocks `refuseBlocked` let it through are not decided on again.
      */
-    async countSend(subject: ConversionSubject, admitted: Admitted = COUNT): Promise<readonly ConversionReason[] | null> {
+    async countSend(
+      subject: ConversionSubject,
+      admitted: Admitted = COUNT,
+      unit: StoreUnit = PLAIN_UNIT,
+    ): Promise<readonly ConversionReason[] | null> {
       const withheld = admitted.withheld ?? null;
       if (!watched(subject.to) || !admitted.count) return withheld;
+      const s = unit.join(store);
       const now = clock.now();
       const keys = keysOf(subject.to, subject.country);
-      const hits = (await countAndJudge(subject, keys, now)).filter((h) => h.id === null || !admitted.passed.has(h.id));
+      const hits = (await countAndJudge(s, subject, keys, now)).filter((h) => h.id === null || !admitted.passed.has(h.id));
       if (hits.length === 0) return withheld;
-      const decision = await decide(subject.to, subject.country, hits, now, subject.unpaidAlternative);
+      const decision = await decide(s, subject.to, subject.country, hits, now, subject.unpaidAlternative);
       if (decision === "pass") return withheld;
-      await store.uncountSend(keys, bucketOf(subject.createdAt));
+      await s.uncountSend(keys, bucketOf(subject.createdAt));
       if (decision === "refuse") throw refusal(hits, now);
       return decision === "withhold" ? reasonsOf(hits) : null;
     },
@@ -257,10 +271,10 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
      * the destination only: its sends were not counted, and a few real users answering on WhatsApp
      * must not vouch for a range the bots keep pumping.
      */
-    async countApproval(subject: ConversionSubject, withheld = false): Promise<void> {
+    async countApproval(subject: ConversionSubject, withheld = false, unit: StoreUnit = PLAIN_UNIT): Promise<void> {
       if (!watched(subject.to)) return;
       const keys = withheld ? [] : keysOf(subject.to, subject.country);
-      await store.countApproval(keys, bucketOf(subject.createdAt), clock.now(), subject.to);
+      await unit.join(store).countApproval(keys, bucketOf(subject.createdAt), clock.now(), subject.to);
     },
 
     async listBlocks(): Promise<AbuseBlock[]> {

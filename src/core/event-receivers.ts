@@ -1,5 +1,6 @@
 import { deriveKey, openBytes, sealBytes } from "./codes.js";
 import type { EventStore } from "./store/events.js";
+import type { StoreUnit } from "./store/unit.js";
 
 /** Where a service's events go and how they are signed. */
 export interface EventReceiver {
@@ -11,7 +12,8 @@ export interface EventReceiver {
 export interface EventReceivers {
   /** The service's own URL and secret, else the global ones; null when neither URL is set. */
   resolve(serviceId: string | null): Promise<EventReceiver | null>;
-  hasReceiver(serviceId: string): Promise<boolean>;
+  /** `unit`: the store unit the lookup is part of (see core/store/unit.ts); by default, on its own. */
+  hasReceiver(serviceId: string, unit?: StoreUnit): Promise<boolean>;
   /** Seals a service's webhook secret for storage: only `VERIFYD_SECRET` opens it again. */
   seal(serviceId: string, secret: string): Buffer;
 }
@@ -36,8 +38,9 @@ export function createEventReceivers(deps: {
       const secret = own.sealedSecret ? openBytes(key, serviceId ?? "", own.sealedSecret).toString("utf8") : undefined;
       return { url: own.url, secret };
     },
-    async hasReceiver(serviceId) {
-      return global !== null || !!(await deps.store.getServiceWebhook(serviceId))?.url;
+    async hasReceiver(serviceId, unit) {
+      if (global !== null) return true;
+      return !!(await (unit ? unit.join(deps.store) : deps.store).getServiceWebhook(serviceId))?.url;
     },
     seal: (serviceId, secret) => sealBytes(key, serviceId, Buffer.from(secret, "utf8")),
   };

@@ -3,10 +3,12 @@ import { isEmailAddress, maskEmail } from "./email.js";
 import type { EventData, EventPayload, EventType, Verification } from "./model.js";
 import type { Clock } from "./ports.js";
 import type { EventStore } from "./store/events.js";
+import type { StoreUnit } from "./store/unit.js";
 
 /** Where the domain reports its outcomes. */
 export interface EventSink {
-  emit(type: EventType, data: EventData): Promise<void>;
+  /** `unit`: the store unit the event is queued in (see core/store/unit.ts); by default, on its own. */
+  emit(type: EventType, data: EventData, unit?: StoreUnit): Promise<void>;
 }
 
 export const noopEventSink: EventSink = { emit: async () => {} };
@@ -43,16 +45,16 @@ export const newEventId = (): string => `evt_${randomUUID().replaceAll("-", "")}
 export function createEventSink(deps: {
   store: EventStore;
   clock: Clock;
-  hasReceiver: (serviceId: string) => Promise<boolean>;
+  hasReceiver: (serviceId: string, unit?: StoreUnit) => Promise<boolean>;
   ids?: () => string;
 }): EventSink {
   const nextId = deps.ids ?? newEventId;
   return {
-    async emit(type, data) {
-      if (!(await deps.hasReceiver(data.service_id))) return;
+    async emit(type, data, unit) {
+      if (!(await deps.hasReceiver(data.service_id, unit))) return;
       const now = deps.clock.now();
       const payload: EventPayload = { type, timestamp: new Date(now).toISOString(), data };
-      await deps.store.enqueueEvent({
+      await (unit ? unit.join(deps.store) : deps.store).enqueueEvent({
         id: nextId(),
         type,
         serviceId: data.service_id,

@@ -152,7 +152,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     }
     const refused = await options.sendLimits?.check(job);
     if (refused) return refused;
-    const message = render(job, codes.open(job.verificationId, job.sealedCode), clock.now());
+    const message = render(job, job.code ?? codes.open(job.verificationId, job.sealedCode), clock.now());
     return breakers.run(job.provider, async () => {
       const started = performance.now();
       try {

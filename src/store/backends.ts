@@ -11,6 +11,7 @@ import { createSqliteLimiter } from "./sqlite/limiter.js";
 import { migrateSqlite, type OpenedSqlite, openSqlite } from "./sqlite/open.js";
 import { lockForServing, type ServeLock } from "./sqlite/serve-lock.js";
 import { createSqliteStore } from "./sqlite/store.js";
+import { groupUnits } from "./sqlite/unit.js";
 import { ensureSealed } from "./sqlite/vault-state.js";
 
 /**
@@ -104,11 +105,15 @@ export async function openConfiguredStore(config: StoreConfig, now: number = Dat
  * the commit.) Why batch at all: a commit writes every page its transaction dirtied to the WAL, and
  * the ten-odd small operations of a start rewrite the same few index pages; shared by the requests
  * in flight, those pages are written once per turn instead of once per operation.
+ *
+ * `store.unit(work)` (sqlite/unit.ts) lets a request's operations on the store and the conversion
+ * store settle without a commit each: the unit as a whole settles after the one commit that holds
+ * them all, so a start or a check waits for one commit where it waited for one per operation.
  */
 export function sqliteStores(sqlite: OpenedSqlite, vault: NumberVault): OpenedStore {
   const group = groupCommitFor(sqlite.raw);
   return {
-    store: withGroupCommit(createSqliteStore(sqlite, vault), group),
+    store: withGroupCommit(createSqliteStore(sqlite, vault), group, groupUnits),
     conversion: withGroupCommit(createSqliteConversionStore(sqlite, vault), group),
     vault,
     // Joins `group` through its connection wrapper (groupCommitFor returns this connection's one group).

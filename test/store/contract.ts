@@ -64,6 +64,42 @@ export function describeStoreContract(
       expect(await store.findPendingByDestination("svc_test", v.to, v.expiresAt)).toBeNull();
     });
 
+    it("runs a unit's operations on the store and the conversion store in order, settling with its work", async () => {
+      const key = { scope: "prefix" as const, key: "+1415555" };
+      const v = verification();
+      const id = await store.unit(async (unit) => {
+        const s = unit.join(store);
+        const c = unit.join(conversion);
+        expect(await s.findPendingByDestination("svc_test", v.to, T0)).toBeNull();
+        const [counted] = await c.countSend([key], T0, T0 - 3_600_000, T0);
+        expect(counted?.unsettled.sends).toBe(1);
+        expect(await s.createVerification(v, secrets(v.id), delivery(v))).toBe(true);
+        // Later operations of the unit see what earlier ones wrote.
+        expect((await s.findPendingByDestination("svc_test", v.to, T0))?.id).toBe(v.id);
+        return v.id;
+      });
+      expect((await store.getVerification("svc_test", id))?.status).toBe("pending");
+      const [after] = await conversion.countSend([key], T0 - 100 * 3_600_000, T0 - 3_600_000, T0);
+      expect(after?.unsettled.sends).toBe(1);
+    });
+
+    it("keeps what a unit wrote before it was refused, and rejects with the refusal", async () => {
+      const v = verification();
+      const refused = store.unit(async (unit) => {
+        expect(await unit.join(store).createVerification(v, secrets(v.id), delivery(v))).toBe(true);
+        throw new Error("refused after the write");
+      });
+      await expect(refused).rejects.toThrow("refused after the write");
+      expect((await store.getVerification("svc_test", v.id))?.status).toBe("pending");
+    });
+
+    it("hands a unit back what it does not batch as it is", async () => {
+      const elsewhere = { read: async () => 1 };
+      await store.unit(async (unit) => {
+        expect(unit.join(elsewhere)).toBe(elsewhere);
+      });
+    });
+
     it("expires a stale pending verification when a new one starts", async () => {
       const { v: old } = await create();
       const later = T0 + 700_000;

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { groupCommitFor, withGroupCommit } from "../../src/store/sqlite/group-commit.js";
+import { groupUnits } from "../../src/store/sqlite/unit.js";
 
 /** A tiny store on its own file, and a second connection that sees only what is committed. */
 function setup(dir: string) {
@@ -21,6 +22,7 @@ function setup(dir: string) {
   });
   const store = withGroupCommit(
     {
+      unit: async <T>(work: (unit: { join<P extends object>(port: P): P }) => Promise<T>) => work({ join: (port) => port }),
       async add(name: string, parent: number | null = null) {
         insert.run(name, parent);
       },
@@ -41,6 +43,7 @@ function setup(dir: string) {
       },
     },
     groupCommitFor(raw),
+    groupUnits,
   );
   const observer = new Database(path, { readonly: true });
   const committed = () => observer.prepare("select name from item order by name").pluck().all() as string[];
@@ -121,5 +124,73 @@ describe("group commit", () => {
     void t.store.add("before-close");
     await t.store.close();
     expect(t.committed()).toEqual(["before-close", "before-ready"]);
+  });
+
+  describe("a unit", () => {
+    it("settles its operations as they run, in one transaction, and itself after the commit", async () => {
+      let settledBeforeCommit = false;
+      const done = t.store.unit(async (u) => {
+        const s = u.join(t.store);
+        await s.add("a");
+        await s.addPair("b", "c");
+        // Settled without waiting: nothing of it is committed yet, and it reads its own writes.
+        settledBeforeCommit = t.raw.inTransaction && t.committed().length === 0;
+        return s.count();
+      });
+      expect(await done).toBe(3);
+      expect(settledBeforeCommit).toBe(true);
+      expect(t.committed()).toEqual(["a", "b", "c"]); // answered only once durable
+    });
+
+    it("answers a refusal only after the commit of what it counted before", async () => {
+      const refused = t.store.unit(async (u) => {
+        await u.join(t.store).add("counted");
+        throw new Error("refused");
+      });
+      await expect(refused).rejects.toThrow("refused");
+      expect(t.committed()).toEqual(["counted"]);
+    });
+
+    it("fails with its batch when the commit fails", async () => {
+      const lost = t.store.unit(async (u) => {
+        await u.join(t.store).add("orphan", 42); // refused only at COMMIT
+        return "answered";
+      });
+      await expect(lost).rejects.toThrow(/FOREIGN KEY/);
+      expect(t.committed()).toEqual([]);
+    });
+
+    it("stops at its next operation when a batch it wrote in was lost meanwhile", async () => {
+      const ran: string[] = [];
+      const unit = t.store.unit(async (u) => {
+        const s = u.join(t.store);
+        await s.add("orphan", 42);
+        await new Promise((resolve) => setImmediate(resolve)); // real I/O: the batch commits, and fails
+        ran.push("after");
+        await s.add("built-on-it");
+        ran.push("not reached");
+      });
+      await expect(unit).rejects.toThrow(/FOREIGN KEY/);
+      expect(ran).toEqual(["after"]);
+      expect(t.committed()).toEqual([]);
+    });
+
+    it("waits only for the batch it last joined when it outlives a turn", async () => {
+      const unit = t.store.unit(async (u) => {
+        const s = u.join(t.store);
+        await s.add("first");
+        await new Promise((resolve) => setImmediate(resolve));
+        await s.add("second");
+      });
+      await unit;
+      expect(t.committed()).toEqual(["first", "second"]);
+    });
+
+    it("returns what is not in its group as it is", async () => {
+      const other = { add: async () => "elsewhere" };
+      await t.store.unit(async (u) => {
+        expect(u.join(other)).toBe(other);
+      });
+    });
   });
 });

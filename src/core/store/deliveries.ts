@@ -30,6 +30,11 @@ export interface DeliveryJob {
   tries: number;
   route: RouteStep[];
   sealedCode: Buffer;
+  /**
+   * The code itself, only on the job a start builds for its inline send (it holds the code it has
+   * just sealed, so the send need not open the sealed copy again). Never stored, logged or read back.
+   */
+  code?: string;
   expiresAt: number;
   locale: string | null;
   transaction: Transaction | null;
@@ -49,6 +54,7 @@ export function deliveryJob(parts: {
   };
   service: { name: string; settings: ServiceSettings };
   sealedCode: Buffer;
+  code?: string;
 }): DeliveryJob {
   const { delivery: d, verification: v, service } = parts;
   return {
@@ -63,6 +69,7 @@ export function deliveryJob(parts: {
     tries: d.tries,
     route: v.route,
     sealedCode: parts.sealedCode,
+    ...(parts.code === undefined ? {} : { code: parts.code }),
     expiresAt: v.expiresAt,
     locale: v.locale ?? null,
     transaction: v.transaction ?? null,

@@ -10,6 +10,7 @@ import type { InboundStore } from "./inbound.js";
 import type { OptOutStore } from "./opt-outs.js";
 import type { RetentionStore } from "./retention.js";
 import type { ServiceStore } from "./services.js";
+import type { UnitStore } from "./unit.js";
 import type { VerificationStore } from "./verifications.js";
 
 /*
@@ -21,7 +22,8 @@ import type { VerificationStore } from "./verifications.js";
 /**
  * Persistent state as atomic domain operations. Each implementation makes each operation
  * atomic its own way (one synchronous SQLite transaction, or one SQL statement with RETURNING);
- * there is deliberately no `transaction(fn)` here.
+ * there is deliberately no `transaction(fn)` here. `unit` (unit.ts) groups the operations of one
+ * request so that they wait for one commit together; it does not make them one atomic change.
  */
 export interface Store
   extends ServiceStore,
@@ -35,7 +37,8 @@ export interface Store
     ChannelMemoryStore,
     EventStore,
     OptOutStore,
-    RetentionStore {
+    RetentionStore,
+    UnitStore {
   ping(): Promise<void>;
   /** The store's part of readiness: it can take a write, and every migration is applied. */
   readiness(): Promise<ReadinessCheck[]>;

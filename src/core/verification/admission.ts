@@ -8,6 +8,7 @@ import type { Channel, ConversionReason, RouteStep, Service } from "../model.js"
 import { routeFullyOptedOut } from "../opt-outs.js";
 import { chooseRoute } from "../routing.js";
 import { enforceServiceCountries } from "../start-options.js";
+import { PLAIN_UNIT, type StoreUnit } from "../store/unit.js";
 import type { VerificationDeps } from "./deps.js";
 
 /**
@@ -31,13 +32,15 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
     /**
      * The route of a new verification, once its destination passed the service's countries, number
      * (or address) screening, opt-outs and the per-device and per-user start limits, in the order the
-     * route planner chooses. A test number sends nothing, so it gets the route as configured and skips the rest.
+     * route planner chooses. A test number sends nothing, so it gets the route as configured and skips
+     * the rest. `unit`: the store unit its reads are part of (core/store/unit.ts), as for `admitSend`.
      */
     async screenStart(
       service: Service,
       destination: Destination,
       test: boolean,
       input: { channels?: readonly Channel[]; signals?: StartSignals },
+      unit: StoreUnit = PLAIN_UNIT,
     ): Promise<RouteStep[]> {
       // An address has no country: the service's allowed countries are about numbers.
       if (!test && !destination.email) enforceServiceCountries(service, destination.country);
@@ -51,7 +54,7 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
           { e164: destination.to, country: destination.country, type: destination.type },
           deps.screening,
         );
-        if (await routeFullyOptedOut(store, destination.to, route)) {
+        if (await routeFullyOptedOut(unit.join(store), destination.to, route)) {
           throw new VerifydError(
             "opted_out",
             "the destination opted out of every channel of this route (it may text START to opt back in)",
@@ -78,9 +81,10 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
       clientIp: string | null | undefined,
       limited: boolean,
       createdAt: number,
+      unit: StoreUnit = PLAIN_UNIT,
     ): Promise<readonly ConversionReason[] | null> {
       const subject = { to: send.to, country: send.country, createdAt, unpaidAlternative: send.unpaidAlternative };
-      const admitted = await deps.conversion?.refuseBlocked(subject);
+      const admitted = await deps.conversion?.refuseBlocked(subject, unit);
       // Withheld from its paying channels by a block, the send goes on WhatsApp alone and, like a
       // refused send, counts against nothing that watches for pumping.
       const withheld = admitted?.withheld ?? null;
@@ -95,7 +99,7 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
       if (send.channel === "voice") await guardCalls(limiter, send.to);
       await enforceSendLimits(limiter, send.to, clientIp);
       if (spared) return withheld;
-      return (await deps.conversion?.countSend(subject, admitted)) ?? null;
+      return (await deps.conversion?.countSend(subject, admitted, unit)) ?? null;
     },
   };
 }

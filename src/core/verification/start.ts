@@ -10,7 +10,8 @@ import type { Caller } from "../ports.js";
 import { reachesUnpaid, withholdPaidSteps } from "../routing.js";
 import { ALPHABETS } from "../service-settings.js";
 import { localeFor, testCodeFor } from "../start-options.js";
-import { deliveryJob } from "../store/deliveries.js";
+import { deliveryJob, type NewDelivery } from "../store/deliveries.js";
+import type { StoreUnit } from "../store/unit.js";
 import { sameTransaction, type Transaction, transactionBinding } from "../transaction.js";
 import type { Admission } from "./admission.js";
 import type { VerificationDeps } from "./deps.js";
@@ -37,6 +38,23 @@ export interface StartInput {
    * nothing (it throws `CallerGone`); `waiting` is called before the inline send.
    */
   caller?: Caller;
+}
+
+/** What `write` wrote: the verification, its claimed first delivery (none for a test number) and its sealed code. */
+interface Written {
+  v: Verification;
+  first: (NewDelivery & { leaseUntil: number }) | null;
+  sealedCode: Buffer;
+  /** The code in clear, for the inline send only. */
+  code: string;
+}
+
+/** What a start's store unit found: the live verification of the destination, else what it wrote. */
+interface Step {
+  now: number;
+  route: RouteStep[];
+  live: Verification | null;
+  written?: Written | null;
 }
 
 /** A rival start can win the destination's one live verification this many times before a start gives up. */
@@ -90,17 +108,18 @@ export function createStartFlow(
   }
 
   /**
-   * Writes a new verification with its code and first delivery, then sends that delivery inline.
-   * Null when a concurrent start for the same destination wrote its verification first.
+   * Writes a new verification with its code and first delivery, as part of `unit`. Null when a
+   * concurrent start for the same destination wrote its verification first.
    */
-  async function writeAndSend(
+  async function write(
+    unit: StoreUnit,
     service: Service,
     input: StartInput,
     destination: Destination,
     route: RouteStep[],
     testCode: string | null,
     now: number,
-  ): Promise<Verification | null> {
+  ): Promise<Written | null> {
     const id = ids.verification();
     // A fixed test code is kept in the form typed codes are compared in, so it matches however it is typed.
     const code =
@@ -112,9 +131,46 @@ export function createStartFlow(
     // The first delivery is written already claimed for the inline send below.
     const first = v.test ? null : { ...newDelivery(ids, v, 0, now), leaseUntil: now + dispatcher.leaseMs };
     const secrets = { codeHash: codes.hash(id, code, transactionBinding(v.transaction)), sealedCode: codes.seal(id, code) };
+    stopIfCallerGone(input.caller?.abort);
+    if (!(await unit.join(store).createVerification(v, secrets, first))) return null;
+    return { v, first, sealedCode: secrets.sealedCode, code };
+  }
+
+  /**
+   * Admits the first send (a test number sends nothing) and writes the verification, as part of
+   * `unit`; a send the conversion guard withholds from its paying channels is written without them.
+   */
+  async function admitAndWrite(
+    unit: StoreUnit,
+    service: Service,
+    input: StartInput,
+    destination: Destination,
+    route: RouteStep[],
+    testCode: string | null,
+    now: number,
+  ): Promise<Written | null> {
+    const withheld =
+      testCode !== null
+        ? null
+        : await admission.admitSend(
+            { ...destination, channel: route[0]?.channel, unpaidAlternative: reachesUnpaid(route, 0, false) },
+            input.clientIp,
+            true,
+            now,
+            unit,
+          );
+    const sent = withheld ? withholdPaidSteps(route, withheld) : route;
+    return write(unit, service, input, destination, sent, testCode, now);
+  }
+
+  /** Once the write is committed: announces the new verification and sends its first delivery inline. */
+  async function announceAndSend(
+    service: Service,
+    input: StartInput,
+    destination: Destination,
+    { v, first, sealedCode, code }: Written,
+  ): Promise<Verification> {
     const abort = input.caller?.abort;
-    stopIfCallerGone(abort);
-    if (!(await store.createVerification(v, secrets, first))) return null;
     // Settled right after its commit: an abort seen now came before the commit. Nobody was told of
     // this verification, so it is closed unsent (its claimed delivery is never sent) and unannounced.
     if (abort?.aborted) {
@@ -128,7 +184,7 @@ export function createStartFlow(
     // A test number (no delivery) is answered as written, like an accepted send.
     if (!first) return v;
     // Written claimed, the first delivery is on its first try: the job is described here, not read back.
-    const job = deliveryJob({ delivery: { ...first, tries: 1 }, verification: v, service, sealedCode: secrets.sealedCode });
+    const job = deliveryJob({ delivery: { ...first, tries: 1 }, verification: v, service, sealedCode, code });
     input.caller?.waiting?.();
     return status.afterDispatch(service, v, await dispatcher.dispatchClaimed(job));
   }
@@ -147,25 +203,31 @@ export function createStartFlow(
       const transaction = input.transaction ?? null;
       const testCode = testCodeFor(service, destination.to);
       const test = testCode !== null;
-      const route = await admission.screenStart(service, destination, test, input);
+      let route: RouteStep[] | null = null;
       for (let round = 0; round < START_ROUNDS; round++) {
-        const now = clock.now();
-        const live = await store.findPendingByDestination(service.id, destination.to, now);
-        if (live && sameTransaction(live.transaction, transaction))
-          return resend.resendLive(service, live, input.clientIp, input.caller);
-        // Another payment needs another code: the live one is canceled rather than resent with the wrong amount.
-        if (live) await status.closeCanceled(live, now);
-        const withheld = test
-          ? null
-          : await admission.admitSend(
-              { ...destination, channel: route[0]?.channel, unpaidAlternative: reachesUnpaid(route, 0, false) },
-              input.clientIp,
-              true,
-              now,
-            );
-        const sent = withheld ? withholdPaidSteps(route, withheld) : route;
-        const started = await writeAndSend(service, input, destination, sent, testCode, now);
-        if (started) return started;
+        // Screening (the first round), the live verification, admission and the write are one store
+        // unit: they wait for one commit together, and whatever they refuse is answered after it.
+        const step = await store.unit(async (unit): Promise<Step> => {
+          route ??= await admission.screenStart(service, destination, test, input, unit);
+          const now = clock.now();
+          const live = await unit.join(store).findPendingByDestination(service.id, destination.to, now);
+          if (live) return { now, route, live };
+          return {
+            now,
+            route,
+            live: null,
+            written: await admitAndWrite(unit, service, input, destination, route, testCode, now),
+          };
+        });
+        let written = step.written ?? null;
+        if (step.live) {
+          if (sameTransaction(step.live.transaction, transaction))
+            return resend.resendLive(service, step.live, input.clientIp, input.caller);
+          // Another payment needs another code: the live one is canceled rather than resent with the wrong amount.
+          await status.closeCanceled(step.live, step.now);
+          written = await store.unit((unit) => admitAndWrite(unit, service, input, destination, step.route, testCode, step.now));
+        }
+        if (written) return announceAndSend(service, input, destination, written);
         // A concurrent start for the same destination won; go round and treat this one as its resend.
       }
       throw new VerifydError("service_unavailable", "too many concurrent starts for this destination; retry");

@@ -1,5 +1,6 @@
 import type { NumberVault } from "../../core/number-vault.js";
 import type { Store } from "../../core/store/index.js";
+import { plainUnit } from "../../core/store/unit.js";
 import { createPgAnalyticsStore } from "./analytics.js";
 import { createPgChannelMemoryStore } from "./channel-memory.js";
 import { createPgCostStore } from "./costs.js";
@@ -37,6 +38,8 @@ export function createPgStore(opened: OpenedPg, vault: NumberVault): Store {
     ...createPgEventStore(opened, vault),
     ...createPgOptOutStore(opened, vault),
     ...createPgRetentionStore(opened, vault),
+    // PostgreSQL: every operation commits on its own; SQLite: the group commit's unit replaces this one.
+    unit: plainUnit,
     async ping() {
       await pool.query("select 1");
     },

@@ -1,5 +1,6 @@
 import type { NumberVault } from "../../core/number-vault.js";
 import type { Store } from "../../core/store/index.js";
+import { plainUnit } from "../../core/store/unit.js";
 import { createSqliteAnalyticsStore } from "./analytics.js";
 import { createSqliteChannelMemoryStore } from "./channel-memory.js";
 import { sqliteStoreContext } from "./context.js";
@@ -40,6 +41,8 @@ export function createSqliteStore(opened: OpenedSqlite, vault: NumberVault): Sto
     ...createSqliteEventStore(ctx),
     ...createSqliteOptOutStore(ctx),
     ...createSqliteRetentionStore(ctx),
+    // Replaced by the group commit's unit (backends.ts); as it is, each operation commits on its own.
+    unit: plainUnit,
     async ping() {
       raw.prepare("select 1").get();
     },

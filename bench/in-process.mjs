@@ -1,0 +1,109 @@
+// verifyd in process, without sockets: `node bench/in-process.mjs [--ops 3000] [--rounds 3] [--what start|check|refused]`
+// (after `npm run build`). Builds the runtime from dist/ with the bench's production-like settings
+// (bench/lib/verifyd-env.mjs; event webhooks off unless --events <url>) on a fresh SQLite file, drives
+// app.fetch with 32 concurrent callers and prints, per round, the process's CPU per operation and the
+// SQLite commits per operation. `refused`: starts refused by the per-country send velocity (set to
+// 1/1h), which count the prefix and the country first: the dearest refusal, to set against `start`.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import Database from "better-sqlite3";
+import { verifydEnv } from "./lib/verifyd-env.mjs";
+
+const { values } = parseArgs({
+  options: {
+    ops: { type: "string", default: "3000" },
+    rounds: { type: "string", default: "3" },
+    what: { type: "string", default: "start" },
+    events: { type: "string", default: "" },
+  },
+});
+const OPS = Number(values.ops);
+const CONCURRENCY = 32;
+const what = values.what;
+if (!["start", "check", "refused"].includes(what)) throw new Error("--what is start, check or refused");
+
+let commits = 0;
+const exec = Database.prototype.exec;
+Database.prototype.exec = function (source) {
+  if (source === "COMMIT") commits++;
+  return exec.call(this, source);
+};
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const { buildRuntime } = await import(join(root, "dist/compose.js"));
+const { loadConfig } = await import(join(root, "dist/config/env.js"));
+const dir = mkdtempSync(join(tmpdir(), "verifyd-in-process-"));
+const captureFile = join(dir, "codes.txt");
+const apiKey = "bench-admin-0123456789abcdef0123456789abcdef";
+const env = verifydEnv({
+  dir,
+  secret: "a secret only good for measuring, long enough",
+  apiKey,
+  captureFile,
+  eventsUrl: values.events,
+  extra: what === "refused" ? { VERIFYD_LIMIT_SENDS_PER_COUNTRY: "1/1h" } : {},
+});
+if (!values.events) delete env.VERIFYD_EVENTS_URL;
+const runtime = await buildRuntime(loadConfig(env));
+const headers = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
+let next = 0;
+const nextPhone = () => `+9198${String(next++).padStart(8, "0")}`;
+const post = (path, body) =>
+  runtime.app.fetch(new Request(`http://verifyd${path}`, { method: "POST", headers, body: JSON.stringify(body) }));
+
+async function start(expected = 201) {
+  const res = await post("/v1/verifications", { to: nextPhone() });
+  if (res.status !== expected) throw new Error(`start answered ${res.status}: ${await res.text()}`);
+  await res.json();
+}
+
+/** Runs `op` `total` times over 32 callers; CPU and commits per operation. */
+async function measure(total, op) {
+  let left = total;
+  const cpu = process.cpuUsage();
+  const before = commits;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (left-- > 0) await op();
+    }),
+  );
+  const used = process.cpuUsage(cpu);
+  return {
+    cpuMsPerOp: +((used.user + used.system) / 1000 / total).toFixed(3),
+    commitsPerOp: +((commits - before) / total).toFixed(3),
+  };
+}
+
+/** Codes the dryrun channel wrote (`<id> <code>` lines) since `from` lines. */
+const capturedSince = (from) =>
+  readFileSync(captureFile, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .slice(from)
+    .map((line) => line.split(" "));
+
+if (what === "refused") await start(); // the one send the country allows; every later start is refused
+await measure(1000, what === "refused" ? () => start(403) : () => start()); // warm-up
+for (let round = 1; round <= Number(values.rounds); round++) {
+  if (what !== "check") {
+    console.log(what, round, JSON.stringify(await measure(OPS, what === "refused" ? () => start(403) : () => start())));
+    continue;
+  }
+  const from = capturedSince(0).length;
+  for (let i = 0; i < OPS; i++) await start();
+  await new Promise((resolve) => setTimeout(resolve, 200)); // the capture file's last lines
+  const pairs = capturedSince(from);
+  let i = 0;
+  const result = await measure(pairs.length, async () => {
+    const [id, code] = pairs[i++];
+    const res = await post(`/v1/verifications/${id}/check`, { code });
+    const body = await res.json();
+    if (res.status !== 200 || body.valid !== true) throw new Error(`check answered ${res.status}: ${JSON.stringify(body)}`);
+  });
+  console.log(what, round, JSON.stringify(result));
+}
+await runtime.close();
+rmSync(dir, { recursive: true, force: true });
