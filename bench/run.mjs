@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { captureCodes } from "./lib/capture.mjs";
 import { closedLoop, createClient } from "./lib/load.mjs";
-import { newestProfile, selfTimeByComponent, topSelfTime } from "./lib/profile.mjs";
+import { profileReport } from "./lib/profile.mjs";
 import { phoneNumbers, workloads } from "./lib/scenarios.mjs";
 import { seedDatabases } from "./lib/seeding.mjs";
 import { cpuTimeOf, freePort, memoryOf, pinningSupport, pinProcess, resetPeak, startServer, stopServer } from "./lib/server.mjs";
@@ -431,16 +431,7 @@ function printTable(rows) {
 }
 
 function printProfile(name, dir) {
-  const file = newestProfile(dir);
-  if (!file) return console.log(`\nno CPU profile was written for ${name} (the server did not exit cleanly)`);
-  console.log(`\n${name} CPU profile ${file}\ntop self time (whole run, start-up included):`);
-  for (const f of topSelfTime(file, { root: ROOT }))
-    console.log(`${(f.share * 100).toFixed(1).padStart(5)}%  ${fixed(f.ms, 0).padStart(7)} ms  ${f.name}`);
-  console.log(
-    "\nself time by component (native calls such as SQLite's and crypto's count under their caller's package or module):",
-  );
-  for (const f of selfTimeByComponent(file))
-    console.log(`${(f.share * 100).toFixed(1).padStart(5)}%  ${fixed(f.ms, 0).padStart(7)} ms  ${f.name}`);
+  console.log(`\n${profileReport(name, dir, ROOT).join("\n")}`);
 }
 
 main().then(
