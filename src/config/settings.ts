@@ -122,7 +122,7 @@ export const SETTINGS = {
    */
   admission: {
     maxInFlight: setting("VERIFYD_MAX_IN_FLIGHT", integer(32, 0, 100_000)),
-    maxQueued: setting("VERIFYD_MAX_QUEUED", integer(256, 0, 100_000)),
+    maxQueued: setting("VERIFYD_MAX_QUEUED", integer(32, 0, 100_000)),
     queueTimeoutMs: setting("VERIFYD_QUEUE_TIMEOUT", duration("250ms", { min: "1ms", max: "60s" })),
   },
   /** How long closed verifications and their deliveries are kept before the purge deletes them. */
