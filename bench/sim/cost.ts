@@ -244,18 +244,8 @@ export async function simulateCost(scenario: CostScenario, mode: "fixed" | "lear
         await call("PATCH", "/v1/services/svc_default", { route_mode: "learned" });
       });
     }
-    const tick = (at: number) => {
-      if (at < end + 15 * 60_000)
-        queue.push(at, async () => {
-          await outboxPass();
-          tick(at + OUTBOX_TICK_MS);
-        });
-    };
-    tick(DAY_ONE + OUTBOX_TICK_MS);
-    for (let event = queue.pop(); event; event = queue.pop()) {
-      if (event.at > clock.t) clock.t = event.at;
-      await event.run();
-    }
+    queue.every(DAY_ONE + OUTBOX_TICK_MS, end + 15 * 60_000, OUTBOX_TICK_MS, outboxPass);
+    await queue.runAll(clock);
 
     // verifyd's own figures for the measured verifications.
     const q = `from=${new Date(measureFrom).toISOString()}&to=${new Date(end).toISOString()}`;

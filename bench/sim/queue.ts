@@ -30,6 +30,23 @@ export class EventQueue {
     h[i] = event;
   }
 
+  /** Runs `run` at `from`, then every `everyMs`, while before `until`. */
+  every(from: number, until: number, everyMs: number, run: () => Promise<void>): void {
+    if (from < until)
+      this.push(from, async () => {
+        await run();
+        this.every(from + everyMs, until, everyMs, run);
+      });
+  }
+
+  /** Runs every event in order, moving `clock` to each event's time, until none is left. */
+  async runAll(clock: SimClock): Promise<void> {
+    for (let event = this.pop(); event; event = this.pop()) {
+      if (event.at > clock.t) clock.t = event.at;
+      await event.run();
+    }
+  }
+
   pop(): SimEvent | undefined {
     const h = this.heap;
     const top = h[0];

@@ -405,18 +405,8 @@ export async function simulate(scenario: Scenario, seed = 1): Promise<Outcome> {
     // --- the run ------------------------------------------------------------------------------
     for (const traffic of scenario.real) scheduleArrivals(traffic, rng.fork(`real:${traffic.country}`));
     for (const { wave, ranges } of sharedRanges) scheduleWave(wave, ranges, rng.fork(`wave:${wave.label}`));
-    const tick = (at: number) => {
-      if (at < end)
-        queue.push(at, async () => {
-          await outboxPass();
-          tick(at + OUTBOX_TICK_MS);
-        });
-    };
-    tick(START + OUTBOX_TICK_MS);
-    for (let event = queue.pop(); event; event = queue.pop()) {
-      if (event.at > clock.t) clock.t = event.at;
-      await event.run();
-    }
+    queue.every(START + OUTBOX_TICK_MS, end, OUTBOX_TICK_MS, outboxPass);
+    await queue.runAll(clock);
     for (const user of onWhatsAppAlone) {
       if (user.gotCode || user.refused || !user.measured) continue;
       refuseUser(user, { reasons: user.withheld });
