@@ -199,8 +199,14 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
     const outcome = mode === "monitor" ? "spare" : unpaidAlternative ? "withhold" : "refuse";
     const action = outcome === "spare" ? "monitored" : outcome === "withhold" ? "withheld" : "refused";
     for (const reason of reasons) metrics?.conversionGuard(action, reason);
-    const refused = unpaidAlternative ? "refuse all but WhatsApp" : "refuse";
-    const message = outcome === "spare" ? `conversion guard would ${refused} (monitor mode)` : `conversion guard ${refused}d`;
+    const lines = {
+      spare: unpaidAlternative
+        ? "conversion guard would refuse all but WhatsApp (monitor mode)"
+        : "conversion guard would refuse (monitor mode)",
+      withhold: "conversion guard refused all but WhatsApp",
+      refuse: "conversion guard refused",
+    };
+    const message = lines[outcome];
     logger?.warn({ ...fields, blocked: true }, message);
     return outcome;
   }
