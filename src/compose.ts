@@ -74,7 +74,11 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   const secret = resolveSecret(config);
   const codes = createCodeKit(secret);
   // Phone numbers are stored as blind indexes beside sealed copies (docs/security.md, Data at rest).
-  const backends = await openBackends(config, config.limits, clock.now());
+  // A serving process checkpoints SQLite's WAL off the request path (store/sqlite/checkpointer.ts).
+  const backends = await openBackends(config, config.limits, clock.now(), {
+    checkpoint: config.sqliteCheckpoint,
+    onBackgroundFailure: (what, err) => logger.error({ err }, `${what} failed; checkpoints run inline from now on`),
+  });
   const { store, limiter } = backends;
   const admission = config.admission.maxInFlight > 0 ? createAdmissionControl({ ...config.admission, clock }) : undefined;
   // The configured price table becomes a new version only when it changed: old attempts keep their prices.

@@ -26,6 +26,15 @@ export const SETTINGS = {
   port: setting("PORT", integer(8080, 0, 65535)),
   host: setting("VERIFYD_HOST", z.string().default("0.0.0.0")),
   dbPath: setting("VERIFYD_DB", z.string().min(1).default("./data/verifyd.db")),
+  /**
+   * SQLite's WAL checkpoints: how often a worker thread copies the WAL into the database file (0s:
+   * no worker, the committing request does it every 1000 pages, SQLite's default), and the WAL size
+   * in pages at which the committing request does it anyway (store/sqlite/checkpointer.ts).
+   */
+  sqliteCheckpoint: {
+    intervalMs: setting("VERIFYD_SQLITE_CHECKPOINT_INTERVAL", duration("250ms")),
+    walLimitPages: setting("VERIFYD_SQLITE_WAL_LIMIT", integer(16_384, 1000, 1_048_576)),
+  },
   /** PostgreSQL instead of the SQLite file, with its connection pool size per instance. */
   databaseUrl: secret("DATABASE_URL", url(/^postgres(ql)?$/)),
   dbPoolSize: setting("VERIFYD_DB_POOL_SIZE", integer(10, 1, 500)),

@@ -5,6 +5,8 @@ import { createNumberVault, type NumberVault } from "../core/number-vault.js";
 import type { Limiter } from "../core/ports.js";
 import type { ConversionStore } from "../core/store/conversion.js";
 import type { Store } from "../core/store/index.js";
+import { isSingleExecutable } from "../sea.js";
+import { type CheckpointSettings, startCheckpointer } from "./sqlite/checkpointer.js";
 import { createSqliteConversionStore } from "./sqlite/conversion.js";
 import { groupCommitFor, withGroupCommit } from "./sqlite/group-commit.js";
 import { createSqliteLimiter } from "./sqlite/limiter.js";
@@ -23,6 +25,13 @@ import { ensureSealed } from "./sqlite/vault-state.js";
  */
 
 export type StoreConfig = Pick<Config, "dbPath" | "secret"> & Partial<Pick<Config, "databaseUrl" | "dbPoolSize">>;
+
+/** What only a serving process runs beside its SQLite connection (the CLI's short-lived commands do not). */
+export interface ServingOptions {
+  checkpoint?: CheckpointSettings;
+  /** A background task of the store failed (it falls back to doing the work inline). */
+  onBackgroundFailure?: (what: string, err: unknown) => void;
+}
 
 /**
  * Claims the SQLite file for this server (see serve-lock.ts); throws `StartupError` when another
@@ -51,7 +60,11 @@ export interface OpenedStore {
  * Opens and migrates the selected database and checks that its numbers are sealed with this
  * secret (`VaultKeyMismatchError` otherwise); SQLite rows from versions before sealing are sealed here.
  */
-export async function openConfiguredStore(config: StoreConfig, now: number = Date.now()): Promise<OpenedStore> {
+export async function openConfiguredStore(
+  config: StoreConfig,
+  now: number = Date.now(),
+  serving: ServingOptions = {},
+): Promise<OpenedStore> {
   const vault = createNumberVault(resolveSecret(config));
   if (config.databaseUrl) {
     const [{ migratePg, openPg }, { ensurePgKey }, { createPgStore }, { createPgConversionStore }, { createPgLimiter }] =
@@ -85,7 +98,13 @@ export async function openConfiguredStore(config: StoreConfig, now: number = Dat
     sqlite.raw.close();
     throw err;
   }
-  return sqliteStores(sqlite, vault);
+  const checkpointer =
+    serving.checkpoint && !isSingleExecutable()
+      ? startCheckpointer(sqlite.raw, config.dbPath, serving.checkpoint, (err) =>
+          serving.onBackgroundFailure?.("wal checkpoint worker", err),
+        )
+      : null;
+  return sqliteStores(sqlite, vault, checkpointer?.stop);
 }
 
 /**
@@ -110,10 +129,19 @@ export async function openConfiguredStore(config: StoreConfig, now: number = Dat
  * store settle without a commit each: the unit as a whole settles after the one commit that holds
  * them all, so a start or a check waits for one commit where it waited for one per operation.
  */
-export function sqliteStores(sqlite: OpenedSqlite, vault: NumberVault): OpenedStore {
+export function sqliteStores(sqlite: OpenedSqlite, vault: NumberVault, beforeClose?: () => Promise<void>): OpenedStore {
   const group = groupCommitFor(sqlite.raw);
+  const store = createSqliteStore(sqlite, vault);
+  if (beforeClose) {
+    // The checkpoint worker's connection closes first, so the serving one is the last and removes the WAL.
+    const close = store.close;
+    store.close = async () => {
+      await beforeClose();
+      await close();
+    };
+  }
   return {
-    store: withGroupCommit(createSqliteStore(sqlite, vault), group, groupUnits),
+    store: withGroupCommit(store, group, groupUnits),
     conversion: withGroupCommit(createSqliteConversionStore(sqlite, vault), group),
     vault,
     // Joins `group` through its connection wrapper (groupCommitFor returns this connection's one group).
@@ -132,8 +160,9 @@ export async function openBackends(
   config: StoreConfig & Pick<Config, "redisUrl" | "redisPrefix">,
   settings: LimitSettings,
   now?: number,
+  serving?: ServingOptions,
 ): Promise<Backends> {
-  const { store, conversion, vault, databaseLimiter } = await openConfiguredStore(config, now);
+  const { store, conversion, vault, databaseLimiter } = await openConfiguredStore(config, now, serving);
   if (!config.redisUrl) return { store, conversion, limiter: databaseLimiter(settings), close: () => store.close() };
   // Through the default export (module.exports): once bundled, a CommonJS package imported on demand
   // has no named exports.

@@ -1,0 +1,144 @@
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+import type Database from "better-sqlite3";
+
+/**
+ * The serving connection's WAL checkpoints, off the request path.
+ *
+ * With SQLite's automatic checkpoint (`wal_autocheckpoint`, 1000 pages), the connection whose
+ * COMMIT takes the WAL past 1000 pages copies them into the database file and fsyncs it, inline:
+ * in the middle of a group commit, on the event loop, every few hundred starts (a start appends
+ * about four pages). Here a worker thread with its own connection to the same file runs a PASSIVE
+ * checkpoint every `intervalMs` instead. PASSIVE takes no lock a writer needs: the serving
+ * connection keeps committing while frames are copied, and once the worker has copied every frame
+ * the next write transaction starts the WAL over from its beginning (SQLite does that by itself).
+ * A longer interval also copies a page rewritten by many commits (the newest leaf of every
+ * time-ordered index) once rather than once per 1000 frames.
+ *
+ * The bound: the serving connection keeps an automatic checkpoint at `walLimitPages`. Should the
+ * worker fall behind (a WAL that grows while each pass runs, a worker that died), the committing
+ * connection checkpoints inline as before once the WAL reaches that size; frames the worker already
+ * copied are not copied again. A worker that fails or exits puts the serving connection back on
+ * SQLite's default (1000 pages).
+ *
+ * Durability is unchanged: with `synchronous = NORMAL` a commit is durable once the WAL is synced,
+ * which a checkpoint does before copying, whichever connection runs it; the worker's connection
+ * uses the same setting. Not used in the single executable, whose driver loads from memory rather
+ * than a file a worker could require: there the automatic checkpoint stays at SQLite's default.
+ */
+export interface Checkpointer {
+  /** Runs one PASSIVE checkpoint in the worker now; resolves with SQLite's answer. */
+  checkpoint(): Promise<CheckpointResult>;
+  /** Stops the timer and the worker (its connection closed); the serving connection is left as it is. */
+  stop(): Promise<void>;
+}
+
+/** `PRAGMA wal_checkpoint`'s row: frames in the WAL, and how many of them are in the database file. */
+export interface CheckpointResult {
+  busy: number;
+  log: number;
+  checkpointed: number;
+}
+
+export interface CheckpointSettings {
+  /** 0: no worker; the serving connection checkpoints inline at SQLite's default. */
+  intervalMs: number;
+  walLimitPages: number;
+}
+
+/** SQLite's own `wal_autocheckpoint`, restored when the worker is not there. */
+export const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
+
+// CommonJS, evaluated in the worker: it has no module of its own, so it finds the same build of
+// better-sqlite3 the serving connection uses (its resolved path) and answers one message per pass.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const Database = require(workerData.driver);
+const db = new Database(workerData.path, { fileMustExist: true });
+db.pragma("synchronous = NORMAL");
+parentPort.on("message", (message) => {
+  if (message === "stop") {
+    db.close();
+    parentPort.close();
+    return;
+  }
+  try {
+    const [row] = db.pragma("wal_checkpoint(PASSIVE)");
+    parentPort.postMessage({ row });
+  } catch (err) {
+    parentPort.postMessage({ error: String(err && err.message ? err.message : err) });
+  }
+});
+`;
+
+/**
+ * Starts the worker for the database at `path`, served by `raw` (see above); null when there is
+ * nothing to start (in-memory database, interval 0), in which case `raw` keeps SQLite's default.
+ * `onFailure` hears of a worker that failed: checkpoints are inline again from then on.
+ */
+export function startCheckpointer(
+  raw: Database.Database,
+  path: string,
+  settings: CheckpointSettings,
+  onFailure: (err: unknown) => void = () => {},
+): Checkpointer | null {
+  if (settings.intervalMs <= 0 || raw.memory) return null;
+  const driver = createRequire(import.meta.url).resolve("better-sqlite3");
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path } });
+  worker.unref(); // a running server holds the process open, not its checkpoints
+  raw.pragma(`wal_autocheckpoint = ${settings.walLimitPages}`);
+
+  const waiting: { resolve: (r: CheckpointResult) => void; reject: (err: unknown) => void }[] = [];
+  let failed: unknown;
+  let stopping = false;
+  const fail = (err: unknown) => {
+    if (failed !== undefined) return;
+    failed = err;
+    clearInterval(timer);
+    if (raw.open) raw.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
+    for (const w of waiting.splice(0)) w.reject(err);
+    if (!stopping) onFailure(err);
+  };
+  worker.on("message", (m: { row?: CheckpointResult; error?: string }) => {
+    const w = waiting.shift();
+    if (m.row) w?.resolve(m.row);
+    else w?.reject(new Error(m.error));
+  });
+  worker.on("error", fail);
+  const exited = new Promise<void>((resolve) =>
+    worker.on("exit", (code) => {
+      fail(new Error(`the checkpoint worker exited (code ${code})`));
+      resolve();
+    }),
+  );
+
+  const checkpoint = (): Promise<CheckpointResult> => {
+    if (failed !== undefined) return Promise.reject(failed);
+    return new Promise((resolve, reject) => {
+      waiting.push({ resolve, reject });
+      worker.postMessage("pass");
+    });
+  };
+  // One pass at a time: a pass longer than the interval skips the ticks it covers.
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    checkpoint()
+      .catch(() => {}) // a failed pass is the next one's to retry; a dead worker is `fail`'s
+      .finally(() => {
+        running = false;
+      });
+  }, settings.intervalMs);
+  timer.unref();
+
+  return {
+    checkpoint,
+    async stop() {
+      stopping = true;
+      clearInterval(timer);
+      if (failed === undefined) worker.postMessage("stop");
+      await exited;
+    },
+  };
+}
