@@ -23,8 +23,12 @@ function originalFrame(callFrame) {
   return { url: `file://${resolve(dirname(path), source)}`, lineNumber: entry.originalLine };
 }
 
+/**
+ * The newest main-thread profile in `dir`. Node names them CPU.<date>.<time>.<pid>.<thread>.<n>:
+ * a worker thread (verifyd's WAL checkpoints) writes its own, with a thread id other than 0.
+ */
 export function newestProfile(dir) {
-  const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
+  const files = readdirSync(dir).filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
   return files.length ? join(dir, files.sort().at(-1)) : null;
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openConfiguredStore } from "../../src/store/backends.js";
 import { type Checkpointer, DEFAULT_AUTOCHECKPOINT_PAGES, startCheckpointer } from "../../src/store/sqlite/checkpointer.js";
 import { openSqlite } from "../../src/store/sqlite/open.js";
 
@@ -97,5 +98,16 @@ describe("the WAL checkpoint worker (SQLite)", () => {
     const reopened = openSqlite(path).raw;
     expect((reopened.prepare("select count(*) as n from item").get() as { n: number }).n).toBe(40);
     reopened.close();
+  });
+
+  it("runs beside a serving store, whose close stops it first", async () => {
+    const dbPath = join(dir, "served.db");
+    const opened = await openConfiguredStore({ dbPath, secret: "a secret only good for testing, long enough" }, Date.now(), {
+      checkpoint: { intervalMs: HOUR, walLimitPages: 5000 },
+    });
+    expect(existsSync(`${dbPath}-wal`)).toBe(true);
+    await opened.store.close();
+    // Closed last, the serving connection checkpointed and removed the WAL: the worker's was gone.
+    expect(existsSync(`${dbPath}-wal`)).toBe(false);
   });
 });
