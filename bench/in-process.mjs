@@ -1,9 +1,11 @@
 // verifyd in process, without sockets: `node bench/in-process.mjs [--ops 3000] [--rounds 3] [--what start|check|refused]`
 // (after `npm run build`). Builds the runtime from dist/ with the bench's production-like settings
 // (bench/lib/verifyd-env.mjs; event webhooks off unless --events <url>) on a fresh SQLite file, drives
-// app.fetch with 32 concurrent callers and prints, per round, the process's CPU per operation and the
-// SQLite commits per operation. `refused`: starts refused by the per-country send velocity (set to
-// 1/1h), which count the prefix and the country first: the dearest refusal, to set against `start`.
+// app.fetch with 32 concurrent callers and prints, per round, the process's CPU per operation (worker
+// threads included), the SQLite commits per operation with their wall time per operation and the slowest
+// one, and the latency's p50, p99 and maximum (ms).
+// `refused`: starts refused by the per-country send velocity (set to 1/1h), which count the prefix and
+// the country first: the dearest refusal, to set against `start`.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,11 +27,22 @@ const CONCURRENCY = 32;
 const what = values.what;
 if (!["start", "check", "refused"].includes(what)) throw new Error("--what is start, check or refused");
 
+// COMMITs counted and timed (wall time on the event loop, with any checkpoint SQLite runs inline).
 let commits = 0;
+let commitMs = 0;
+let slowestCommitMs = 0;
 const exec = Database.prototype.exec;
 Database.prototype.exec = function (source) {
-  if (source === "COMMIT") commits++;
-  return exec.call(this, source);
+  if (source !== "COMMIT") return exec.call(this, source);
+  commits++;
+  const t = performance.now();
+  try {
+    return exec.call(this, source);
+  } finally {
+    const ms = performance.now() - t;
+    commitMs += ms;
+    slowestCommitMs = Math.max(slowestCommitMs, ms);
+  }
 };
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -60,20 +73,34 @@ async function start(expected = 201) {
   await res.json();
 }
 
-/** Runs `op` `total` times over 32 callers; CPU and commits per operation. */
+/** Runs `op` `total` times over 32 callers; CPU and commits per operation, and latency percentiles (ms). */
 async function measure(total, op) {
   let left = total;
+  const latencies = [];
   const cpu = process.cpuUsage();
   const before = commits;
+  const commitMsBefore = commitMs;
+  slowestCommitMs = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (left-- > 0) await op();
+      while (left-- > 0) {
+        const t = performance.now();
+        await op();
+        latencies.push(performance.now() - t);
+      }
     }),
   );
   const used = process.cpuUsage(cpu);
+  latencies.sort((a, b) => a - b);
+  const at = (q) => +latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))].toFixed(1);
   return {
     cpuMsPerOp: +((used.user + used.system) / 1000 / total).toFixed(3),
     commitsPerOp: +((commits - before) / total).toFixed(3),
+    commitMsPerOp: +((commitMs - commitMsBefore) / total).toFixed(3),
+    slowestCommitMs: +slowestCommitMs.toFixed(1),
+    p50: at(0.5),
+    p99: at(0.99),
+    max: at(1),
   };
 }
 
