@@ -137,6 +137,8 @@ export function startCheckpointer(
     async stop() {
       stopping = true;
       clearInterval(timer);
+      // Held again while it stops: awaiting an unreferenced worker would let the process end (exit 0) first.
+      worker.ref();
       if (failed === undefined) worker.postMessage("stop");
       await exited;
     },
