@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { openConfiguredStore } from "../../src/store/backends.js";
 import { type Checkpointer, DEFAULT_AUTOCHECKPOINT_PAGES, startCheckpointer } from "../../src/store/sqlite/checkpointer.js";
 import { openSqlite } from "../../src/store/sqlite/open.js";
@@ -23,6 +23,7 @@ describe("the WAL checkpoint worker (SQLite)", () => {
     checkpointer = null;
   });
   afterEach(async () => {
+    vi.useRealTimers();
     await checkpointer?.stop();
     if (raw.open) raw.close();
     rmSync(dir, { recursive: true, force: true });
@@ -51,6 +52,19 @@ describe("the WAL checkpoint worker (SQLite)", () => {
     const second = await checkpointer!.checkpoint();
     expect(second.log).toBeLessThan(20);
     expect((raw.prepare("select count(*) as n from item").get() as { n: number }).n).toBe(804);
+  });
+
+  it("starts its worker at the first tick that has writes to copy, and passes only when there are", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    checkpointer = startCheckpointer(raw, path, { intervalMs: 250, walLimitPages: 100_000 });
+    vi.advanceTimersByTime(1000);
+    expect(checkpointer!.started()).toBe(false); // idle: no worker, no thread, no memory spent
+    write(200);
+    vi.advanceTimersByTime(250);
+    expect(checkpointer!.started()).toBe(true);
+    const after = await checkpointer!.checkpoint(); // queued behind the tick's pass, which copied the 200 writes
+    expect(after.log).toBeGreaterThan(800);
+    expect(after.checkpointed).toBe(after.log);
   });
 
   it("takes the automatic checkpoint off the serving connection up to the WAL limit", async () => {
