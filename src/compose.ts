@@ -32,6 +32,8 @@ import { createAdmissionControl } from "./http/admission.js";
 import { createApp } from "./http/app.js";
 import { admissionGate, type RequestListener, shedRecorder } from "./http/front-door.js";
 import { createAuthenticator } from "./http/middleware/auth.js";
+import type { ProblemInput } from "./http/problem.js";
+import { failingReadiness } from "./http/routes/health.js";
 import { createLogger } from "./observability/logger.js";
 import { createPromMetrics } from "./observability/metrics.js";
 import { systemClock, uuidIds } from "./runtime.js";
@@ -61,6 +63,8 @@ export interface Runtime {
    * Called once the server listens: a start that fails before that must not use up the key unseen.
    */
   createDevAdminKey(): Promise<string | null>;
+  /** What `/readyz` checks: `null` when ready, else the problem it answers (the probe port's thread serves it). */
+  readiness(): Promise<ProblemInput | null>;
   /** Stops the worker (sends under way get `graceMs`), closes adapters and the store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -224,6 +228,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     sealWebhookSecret: receivers.seal,
     providers: new Map([...senders].map(([name, sender]) => [name, sender.channels])),
   });
+  const readinessProbes = [() => providersReadiness(store, new Set(senders.keys()))];
   const app = createApp({
     admin,
     events: createEventLog({ store, clock }),
@@ -246,7 +251,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     notifier,
     metrics,
     metricsEndpoint: { render: metrics.render, contentType: metrics.contentType, token: config.metricsToken },
-    readinessProbes: [() => providersReadiness(store, new Set(senders.keys()))],
+    readinessProbes,
     webhooks: {
       senders,
       applyStatus: (p, u) => outbox.applyStatus(p, u),
@@ -263,6 +268,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     admit: admission
       ? admissionGate(admission, { onShed: shedRecorder(metrics, logger, clock), logger, maxBodyBytes: config.maxBodyBytes })
       : (listener) => listener,
+    readiness: () => failingReadiness({ store, probes: readinessProbes }),
     createDevAdminKey: () => ensureDevAdminKey(store, config, clock, ids),
     async close(graceMs?: number) {
       await outbox.stop(graceMs);
