@@ -118,6 +118,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         host: config.probeHost ?? config.host,
         version: VERSION,
         readiness: runtime.readiness,
+        onError: (err) => logger.error({ err }, "the probe port's thread failed; probes there go unanswered"),
       });
     } catch (err) {
       server.close();

@@ -36,6 +36,8 @@ export interface ProbeListenerOptions {
   version: string;
   /** The readiness checks the API's `/readyz` runs: `null` when ready, else the problem to answer. */
   readiness: () => Promise<ProblemInput | null>;
+  /** Told if the thread fails once listening (it then answers no more: the probes fail, as they should). */
+  onError: (err: Error) => void;
   /** @default READY_STALL_MS */
   readyStallMs?: number;
   /** @default LIVE_STALL_MS */
@@ -83,7 +85,7 @@ export async function startProbeListener(options: ProbeListenerOptions): Promise
     // Not the server's flags (a --cpu-prof, a test runner's loaders): the thread needs none.
     execArgv: [],
     // The thread serves three fixed paths: a small heap is plenty.
-    resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
+    resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 },
     workerData: {
       port: options.port,
       host: options.host,
@@ -112,6 +114,7 @@ export async function startProbeListener(options: ProbeListenerOptions): Promise
     await worker.terminate();
     throw err;
   });
+  worker.on("error", options.onError);
 
   let closing = false;
   let checking = false;

@@ -51,7 +51,16 @@ describe("the probe port's thread", () => {
   });
 
   const start = async (readiness: () => Promise<ProblemInput | null>, stall = {}) => {
-    listener = await startProbeListener({ port: 0, host: "127.0.0.1", version: "9.9.9", readiness, ...stall });
+    listener = await startProbeListener({
+      port: 0,
+      host: "127.0.0.1",
+      version: "9.9.9",
+      readiness,
+      onError: (err) => {
+        throw err;
+      },
+      ...stall,
+    });
     return listener.port;
   };
 
