@@ -1,7 +1,9 @@
 // Load benchmark of the built server: `npm run bench -- [--duration 10] [--connections 32] …` (see --help).
 // Spawns `node dist/cli.js serve` as in production (every limit, the outbox and events on) with the
 // dryrun channel, whose codes come back through a FIFO, on a fresh (or seeded) SQLite file, then drives
-// closed-loop scenarios from this process: start-only, check-only, the full flow and a mixed load.
+// closed-loop scenarios from this process: start-only, check-only, the full flow and a mixed load;
+// and, for verifyd only, refused starts (a pumping wave refused by the country send velocity or by a
+// conversion-guard block) on a second server whose settings make them refused.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -12,8 +14,8 @@ import { parseArgs } from "node:util";
 import { captureCodes } from "./lib/capture.mjs";
 import { closedLoop, createClient } from "./lib/load.mjs";
 import { profileReport } from "./lib/profile.mjs";
-import { phoneNumbers, workloads } from "./lib/scenarios.mjs";
-import { seedDatabases } from "./lib/seeding.mjs";
+import { BLOCKED_COUNTRY, blockedNumbers, phoneNumbers, workloads } from "./lib/scenarios.mjs";
+import { seedCountryBlock, seedDatabases } from "./lib/seeding.mjs";
 import { cpuTimeOf, freePort, memoryOf, pinningSupport, pinProcess, resetPeak, startServer, stopServer } from "./lib/server.mjs";
 import { startEventSink } from "./lib/sink.mjs";
 
@@ -22,7 +24,10 @@ const HELP = `Usage: npm run bench -- [options]
   --duration <s>        measured time per scenario (default 10)
   --warmup <s>          unrecorded warm-up before each scenario (default 2)
   --connections <n>     concurrent closed-loop clients (default 32)
-  --scenarios <list>    any of start,check,flow,mixed (default all four)
+  --scenarios <list>    any of start,check,flow,mixed,refused (default the first four); refused (verifyd
+                        only): starts refused 403 blocked, on a second verifyd with the country send
+                        velocity at 1/1h and a conversion-guard block on one country, as a pumping
+                        wave meets them; its CPU per request is set against start-only's
   --rows <n>            also run every scenario on databases seeded with n verifications
                         (npm run bench:seed) and print seeded / empty ratios (default 0: empty only)
   --targets <list>      servers to measure, in order, any of baseline,equivalent,verifyd (default all
@@ -41,6 +46,14 @@ const SECRET = randomBytes(48).toString("base64");
 /** Check-only runs about 4× faster than start-only; the automatic pool allows 5×. */
 const CHECKS_PER_START = 5;
 const TARGETS = ["baseline", "equivalent", "verifyd"];
+const SCENARIOS = ["start", "check", "flow", "mixed", "refused"];
+/**
+ * The refused scenario's verifyd: every limit as in the other scenarios, but the country send
+ * velocity lets one send per country and hour through, so a wave of starts to one country is
+ * refused after counting its prefix and country (the dearest refusal); and its database holds a
+ * conversion-guard block on BLOCKED_COUNTRY (seeded), which refuses before any counter moves.
+ */
+const REFUSING_ENV = { VERIFYD_LIMIT_SENDS_PER_COUNTRY: "1/1h" };
 /**
  * The limits both verifyd and the equivalent baseline count (as VERIFYD_LIMIT_<rule> and LIMIT_<rule>).
  * The load sends from one API key to one number range: the rules stay on (and counted) but must not bite.
@@ -79,7 +92,7 @@ function options() {
     return n;
   };
   const scenarios = values.scenarios.split(",").map((s) => s.trim());
-  for (const s of scenarios) if (!["start", "check", "flow", "mixed"].includes(s)) throw new Error(`unknown scenario "${s}"`);
+  for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario "${s}"`);
   const targetList = values.targets.split(",").map((s) => s.trim());
   for (const t of targetList) if (!TARGETS.includes(t)) throw new Error(`unknown target "${t}"`);
   return {
@@ -140,6 +153,17 @@ function targets(dir, eventSink, apiKey, serverEnv = {}) {
       script: ["dist/cli.js", "serve"],
       env: (captureFile) => ({ ...verifydEnv, VERIFYD_DRYRUN_CAPTURE_FILE: captureFile }),
     },
+    refusing: {
+      script: ["dist/cli.js", "serve"],
+      db: join(dir, "verifyd-refusing.db"),
+      env: (captureFile) => ({
+        ...verifydEnv,
+        ...REFUSING_ENV,
+        ...serverEnv,
+        VERIFYD_DB: join(dir, "verifyd-refusing.db"),
+        VERIFYD_DRYRUN_CAPTURE_FILE: captureFile,
+      }),
+    },
     baseline: {
       script: ["bench/baseline/server.mjs"],
       env: (captureFile) => ({ BASELINE_DB: join(dir, "baseline.db"), CAPTURE_FILE: captureFile }),
@@ -198,6 +222,13 @@ async function main() {
       const profiled = profDir && dataset === datasets.at(-1) ? join(profDir, name) : "";
       if (profiled) mkdirSync(profiled);
       const run = await runTarget(name, all[name], { opts, dir, apiKey, pinning, profDir: profiled });
+      if (opts.scenarios.includes("refused")) {
+        if (name === "verifyd") {
+          if (profiled) mkdirSync(`${profiled}-refused`);
+          const refusing = { opts, dir, apiKey, pinning, profDir: profiled && `${profiled}-refused` };
+          run.results.push(...(await runRefused(all.refusing, refusing)));
+        } else console.log(`(${name} skips the refused scenario: only verifyd's refusals are measured)`);
+      }
       runs.push({ ...run, dataset: dataset.label });
     }
   }
@@ -210,12 +241,16 @@ async function main() {
     if (same.length >= 2) compare(same, dataset.label);
   }
   if (datasets.length === 2) scaling(runs, datasets);
+  for (const run of runs) refusedRatios(run);
   console.log(`event sink: ${events} event webhooks received from verifyd`);
   console.log(`load average after the run: ${fixed(loadavg()[0], 2)} (the bench itself adds about 2)`);
   if (opts.cpuProf) for (const name of opts.targets) printProfile(name, join(profDir, name));
+  if (opts.cpuProf && opts.scenarios.includes("refused") && opts.targets.includes("verifyd"))
+    printProfile("verifyd (refused starts)", join(profDir, "verifyd-refused"));
 }
 
-async function runTarget(name, target, { opts, dir, apiKey, pinning, profDir }) {
+/** Starts a server under test (with `--cpu-prof` into `profDir` when given) and its client. */
+async function launch(name, target, { opts, dir, apiKey, pinning, profDir }) {
   const codes = captureCodes(join(dir, `${name}.codes`));
   server = await startServer({
     cwd: ROOT,
@@ -227,9 +262,15 @@ async function runTarget(name, target, { opts, dir, apiKey, pinning, profDir }) 
   });
   await sleep(500); // let start-up garbage settle before reading the idle footprint
   const idle = memoryOf(server.pid);
-
   const client = createClient({ port: server.port, connections: opts.connections, apiKey });
-  const work = workloads({ client, codes, nextPhone: phoneNumbers() });
+  return { codes, idle, client };
+}
+
+/**
+ * Closed-loop runs against the current server: `loop(op)` runs one (warm-up, then measured), and
+ * `measure(scenario, requestsPerOp, run)` records its result with the server's CPU and peak RSS.
+ */
+function measurer(name, opts, results) {
   let cpuAtMeasureStart = Number.NaN;
   const loop = (op) =>
     closedLoop({
@@ -242,7 +283,6 @@ async function runTarget(name, target, { opts, dir, apiKey, pinning, profDir }) 
         cpuAtMeasureStart = cpuTimeOf(server.pid);
       },
     });
-  const results = [];
   const measure = async (scenario, requestsPerOp, run) => {
     process.stdout.write(`running ${scenario} …\n`);
     const peakIsPerScenario = resetPeak(server.pid);
@@ -260,6 +300,15 @@ async function runTarget(name, target, { opts, dir, apiKey, pinning, profDir }) 
     });
     if (!server.isRunning()) throw new Error(`${name} died during ${scenario}\n${server.output().stderr}`);
   };
+  return { loop, measure };
+}
+
+async function runTarget(name, target, context) {
+  const { opts } = context;
+  const { codes, idle, client } = await launch(name, target, context);
+  const work = workloads({ client, codes, nextPhone: phoneNumbers() });
+  const results = [];
+  const { loop, measure } = measurer(name, opts, results);
 
   // Each code is single use, so check-only consumes a pool of pending verifications: the start-only
   // scenario's (their codes wait in the capture), topped up by unmeasured starts.
@@ -323,6 +372,44 @@ async function runTarget(name, target, { opts, dir, apiKey, pinning, profDir }) 
   return { name, startupMs, idle, results, captured };
 }
 
+/**
+ * The refused scenario, on its own verifyd (REFUSING_ENV, a block seeded on BLOCKED_COUNTRY): starts
+ * to new Indian numbers refused by the country send velocity (`country_velocity`), then starts to new
+ * numbers of the blocked country refused by the conversion guard's block (`unproven_country`), each
+ * measured as the other scenarios are.
+ */
+async function runRefused(target, context) {
+  const { opts } = context;
+  seedCountryBlock(target.db, { country: BLOCKED_COUNTRY });
+  const { codes, client } = await launch("verifyd-refusing", target, context);
+  const india = phoneNumbers();
+  const work = workloads({ client, codes, nextPhone: india });
+  const results = [];
+  const { loop, measure } = measurer("verifyd (refusing)", opts, results);
+  // The one send the country velocity lets through this hour; every later start to India is refused.
+  const first = await work.start();
+  if (!first.ok) throw new Error(`the refusing server's first start failed: ${first.why}`);
+  await measure("refused: velocity", 1, () => loop(work.refused(india, "country_velocity")));
+  await measure("refused: block", 1, () => loop(work.refused(blockedNumbers(), "unproven_country")));
+  client.close();
+  await stopServer(server);
+  codes.close();
+  return results;
+}
+
+/** Server CPU per refused start against start-only's, in the same run: the goal is ⅓ at most. */
+function refusedRatios({ name, dataset, results }) {
+  const accepted = results.find((r) => r.name === "start-only");
+  const refused = results.filter((r) => r.name.startsWith("refused"));
+  if (refused.length === 0) return;
+  console.log(`refused / accepted start, server CPU per request (${name}, ${dataset} database; goal ≤ 0.33):`);
+  for (const r of refused) {
+    const ratio = accepted ? fixed(r.cpuPerOp / accepted.cpuPerOp, 2) : "n/a (start-only not measured)";
+    console.log(`  ${r.name.padEnd(18)} ${fixed(r.cpuPerOp, 3)} ms / ${fixed(accepted?.cpuPerOp, 3)} ms = ${ratio}`);
+  }
+  console.log("");
+}
+
 function report({ name, dataset, results, captured }) {
   console.log(`\n${name}, ${dataset} database (${captured.received} codes captured, ${captured.malformed} malformed lines)`);
   const rows = [
@@ -353,6 +440,10 @@ function report({ name, dataset, results, captured }) {
     "errors: non-2xx, timeouts, or a wrong outcome (a start not pending, a correct code not approved, a wrong one approved).",
   );
   console.log("mixed: 70% starts, 25% correct checks, 5% wrong codes, on verifications the same load started.");
+  if (results.some((r) => r.name.startsWith("refused")))
+    console.log(
+      "refused: starts to new numbers answered 403 blocked by a second verifyd: for the country send velocity (1/1h), or a conversion-guard block on the country.",
+    );
   console.log("server CPU: user + system time of the server process over the measured phase (100% = one core).");
   if (results.some((r) => !r.peakIsPerScenario))
     console.log("*: VmHWM could not be reset, so the peak is since the server started.");
@@ -378,7 +469,7 @@ function compare(runs, dataset) {
   const names = TARGETS.filter((t) => runs.some((r) => r.name === t));
   const byName = Object.fromEntries(runs.map((r) => [r.name, r]));
   const ratios = RATIOS.filter(([a, b]) => byName[a] && byName[b]);
-  const scenarios = runs[0].results.map((r) => r.name);
+  const scenarios = [...new Set(runs.flatMap((run) => run.results.map((r) => r.name)))];
   const metrics = [
     ["server CPU ms per op", (r) => r.cpuPerOp, (n) => fixed(n, 3)],
     ["p99 latency, ms", (r) => r.p99, (n) => fixed(n, 1)],
