@@ -376,7 +376,7 @@ async function runTarget(name, target, context) {
  * The refused scenario, on its own verifyd (REFUSING_ENV, a block seeded on BLOCKED_COUNTRY): starts
  * to new Indian numbers refused by the country send velocity (`country_velocity`), then starts to new
  * numbers of the blocked country refused by the conversion guard's block (`unproven_country`), each
- * measured as the other scenarios are.
+ * measured as the other scenarios are; last, the floor: the same request with an unknown API key.
  */
 async function runRefused(target, context) {
   const { opts } = context;
@@ -391,6 +391,12 @@ async function runRefused(target, context) {
   if (!first.ok) throw new Error(`the refusing server's first start failed: ${first.why}`);
   await measure("refused: velocity", 1, () => loop(work.refused(india, "country_velocity")));
   await measure("refused: block", 1, () => loop(work.refused(blockedNumbers(), "unproven_country")));
+  // About the floor of any answer: a start's request with an unknown key, answered 401 by the API
+  // key middleware (Node's HTTP, admission control, hono and the middleware in front of every route).
+  const stranger = createClient({ port: server.port, connections: opts.connections, apiKey: "not-a-key" });
+  const floor = workloads({ client: stranger, codes, nextPhone: india });
+  await measure("floor: 401", 1, () => loop(floor.unauthorized));
+  stranger.close();
   client.close();
   await stopServer(server);
   codes.close();
@@ -400,12 +406,14 @@ async function runRefused(target, context) {
 /** Server CPU per refused start against start-only's, in the same run: the goal is ⅓ at most. */
 function refusedRatios({ name, dataset, results }) {
   const accepted = results.find((r) => r.name === "start-only");
-  const refused = results.filter((r) => r.name.startsWith("refused"));
+  const refused = results.filter((r) => r.name.startsWith("refused") || r.name.startsWith("floor"));
   if (refused.length === 0) return;
   console.log(`refused / accepted start, server CPU per request (${name}, ${dataset} database; goal ≤ 0.33):`);
   for (const r of refused) {
-    const ratio = accepted ? fixed(r.cpuPerOp / accepted.cpuPerOp, 2) : "n/a (start-only not measured)";
-    console.log(`  ${r.name.padEnd(18)} ${fixed(r.cpuPerOp, 3)} ms / ${fixed(accepted?.cpuPerOp, 3)} ms = ${ratio}`);
+    const ratio = accepted
+      ? `${fixed(r.cpuPerOp, 3)} ms / ${fixed(accepted.cpuPerOp, 3)} ms = ${fixed(r.cpuPerOp / accepted.cpuPerOp, 2)}`
+      : `${fixed(r.cpuPerOp, 3)} ms (no ratio: start-only was not measured)`;
+    console.log(`  ${r.name.padEnd(18)} ${ratio}`);
   }
   console.log("");
 }

@@ -95,11 +95,19 @@ export function workloads({ client, codes, nextPhone }) {
     return { ok: true };
   };
 
+  /** A start's request with an unknown API key: it must be answered 401 `unauthorized`. */
+  async function unauthorized() {
+    const res = await client.post("/v1/verifications", { to: nextPhone() });
+    if (res.status !== 401 || res.json?.code !== "unauthorized") return { ok: false, why: describe(res) };
+    return { ok: true };
+  }
+
   return {
     start,
     check,
     mixed,
     refused,
+    unauthorized,
     /** Start, read the code from the capture, check it. */
     async flow() {
       const started = await start();

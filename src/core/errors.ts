@@ -62,11 +62,13 @@ export function stopIfCallerGone(abort: AbortSignal | undefined): void {
 }
 
 /**
- * The refusals a limit or a screen answers by design: under a pumping wave or a flood of retries
- * they come by the thousand per second, are answered and never logged as faults, so nobody reads
- * their stack, and capturing one cost more than the rest of the error.
+ * The refusals a limit or a screen answers by design, and a request without a valid key: under a
+ * pumping wave, a flood of retries or a client with a stale key they come by the thousand per
+ * second, are answered and never logged as faults, so nobody reads their stack, and capturing one
+ * cost more than the rest of the error.
  */
 const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "unauthorized",
   "blocked",
   "rate_limited",
   "opted_out",
