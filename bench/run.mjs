@@ -12,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { captureCodes } from "./lib/capture.mjs";
-import { closedLoop, createClient } from "./lib/load.mjs";
+import { closedLoop, createClient, percentile } from "./lib/load.mjs";
 import { profileReport } from "./lib/profile.mjs";
 import { BLOCKED_COUNTRY, blockedNumbers, phoneNumbers, workloads } from "./lib/scenarios.mjs";
 import { seedCountryBlock, seedDatabases } from "./lib/seeding.mjs";
@@ -27,7 +27,8 @@ const HELP = `Usage: npm run bench -- [options]
   --scenarios <list>    any of start,check,flow,mixed,refused (default the first four); refused (verifyd
                         only): starts refused 403 blocked, on a second verifyd with the country send
                         velocity at 1/1h and a conversion-guard block on one country, as a pumping
-                        wave meets them; its CPU per request is set against start-only's
+                        wave meets them, and requests with an unknown key (401, about the floor);
+                        measured in turns with start-only (always measured with it), and set against it
   --rows <n>            also run every scenario on databases seeded with n verifications
                         (npm run bench:seed) and print seeded / empty ratios (default 0: empty only)
   --targets <list>      servers to measure, in order, any of baseline,equivalent,verifyd (default all
@@ -119,9 +120,10 @@ const mb = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(1)}
 const fixed = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 
 let server; // the child, killed on every way out
+let refusingServer; // the refused scenario's second verifyd, likewise
 let workDir;
 process.on("exit", () => {
-  if (server?.isRunning()) server.child.kill("SIGKILL");
+  for (const s of [server, refusingServer]) if (s?.isRunning()) s.child.kill("SIGKILL");
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.once(signal, () => process.exit(130));
@@ -221,14 +223,15 @@ async function main() {
       console.log(`— ${name} (${dataset.label}) —`);
       const profiled = profDir && dataset === datasets.at(-1) ? join(profDir, name) : "";
       if (profiled) mkdirSync(profiled);
-      const run = await runTarget(name, all[name], { opts, dir, apiKey, pinning, profDir: profiled });
+      const context = { opts, dir, apiKey, pinning, profDir: profiled };
+      let refusing = null;
       if (opts.scenarios.includes("refused")) {
         if (name === "verifyd") {
           if (profiled) mkdirSync(`${profiled}-refused`);
-          const refusing = { opts, dir, apiKey, pinning, profDir: profiled && `${profiled}-refused` };
-          run.results.push(...(await runRefused(all.refusing, refusing)));
+          refusing = { target: all.refusing, context: { ...context, profDir: profiled && `${profiled}-refused` } };
         } else console.log(`(${name} skips the refused scenario: only verifyd's refusals are measured)`);
       }
+      const run = await runTarget(name, all[name], context, refusing);
       runs.push({ ...run, dataset: dataset.label });
     }
   }
@@ -250,9 +253,9 @@ async function main() {
 }
 
 /** Starts a server under test (with `--cpu-prof` into `profDir` when given) and its client. */
-async function launch(name, target, { opts, dir, apiKey, pinning, profDir }) {
+async function launch(name, target, { opts, dir, apiKey, pinning, profDir }, setServer = (s) => (server = s)) {
   const codes = captureCodes(join(dir, `${name}.codes`));
-  server = await startServer({
+  const server = await startServer({
     cwd: ROOT,
     port: await freePort(),
     pin: pinning.ok,
@@ -260,10 +263,11 @@ async function launch(name, target, { opts, dir, apiKey, pinning, profDir }) {
     nodeArgs: profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [],
     env: target.env(codes.path),
   });
+  setServer(server);
   await sleep(500); // let start-up garbage settle before reading the idle footprint
   const idle = memoryOf(server.pid);
   const client = createClient({ port: server.port, connections: opts.connections, apiKey });
-  return { codes, idle, client };
+  return { server, codes, idle, client };
 }
 
 /**
@@ -303,7 +307,7 @@ function measurer(name, opts, results) {
   return { loop, measure };
 }
 
-async function runTarget(name, target, context) {
+async function runTarget(name, target, context, refusing) {
   const { opts } = context;
   const { codes, idle, client } = await launch(name, target, context);
   const work = workloads({ client, codes, nextPhone: phoneNumbers() });
@@ -313,7 +317,14 @@ async function runTarget(name, target, context) {
   // Each code is single use, so check-only consumes a pool of pending verifications: the start-only
   // scenario's (their codes wait in the capture), topped up by unmeasured starts.
   const pool = [];
-  if (opts.scenarios.includes("start")) {
+  if (refusing) {
+    // Accepted starts and the refusals in turns, so both meet the same moments of a shared machine.
+    const refused = await refusedPhases(refusing.target, refusing.context);
+    const accepted = { name: "start-only", pid: server.pid, op: work.start };
+    results.push(...(await inTurns([accepted, ...refused.phases], opts)));
+    await refused.stop();
+    pool.push(...codes.drain());
+  } else if (opts.scenarios.includes("start")) {
     await measure("start-only", 1, () => loop(work.start));
     pool.push(...codes.drain());
   }
@@ -373,34 +384,95 @@ async function runTarget(name, target, context) {
 }
 
 /**
- * The refused scenario, on its own verifyd (REFUSING_ENV, a block seeded on BLOCKED_COUNTRY): starts
- * to new Indian numbers refused by the country send velocity (`country_velocity`), then starts to new
- * numbers of the blocked country refused by the conversion guard's block (`unproven_country`), each
- * measured as the other scenarios are; last, the floor: the same request with an unknown API key.
+ * The refused scenario's second verifyd (REFUSING_ENV, a block seeded on BLOCKED_COUNTRY) and its
+ * phases: starts to new Indian numbers refused by the country send velocity (`country_velocity`),
+ * starts to new numbers of the blocked country refused by the conversion guard's block
+ * (`unproven_country`), and the floor: the same request with an unknown API key.
  */
-async function runRefused(target, context) {
+async function refusedPhases(target, context) {
   const { opts } = context;
   seedCountryBlock(target.db, { country: BLOCKED_COUNTRY });
-  const { codes, client } = await launch("verifyd-refusing", target, context);
+  const launched = await launch("verifyd-refusing", target, context, (s) => (refusingServer = s));
+  const { codes, client } = launched;
   const india = phoneNumbers();
   const work = workloads({ client, codes, nextPhone: india });
-  const results = [];
-  const { loop, measure } = measurer("verifyd (refusing)", opts, results);
   // The one send the country velocity lets through this hour; every later start to India is refused.
   const first = await work.start();
   if (!first.ok) throw new Error(`the refusing server's first start failed: ${first.why}`);
-  await measure("refused: velocity", 1, () => loop(work.refused(india, "country_velocity")));
-  await measure("refused: block", 1, () => loop(work.refused(blockedNumbers(), "unproven_country")));
   // About the floor of any answer: a start's request with an unknown key, answered 401 by the API
   // key middleware (Node's HTTP, admission control, hono and the middleware in front of every route).
-  const stranger = createClient({ port: server.port, connections: opts.connections, apiKey: "not-a-key" });
+  const stranger = createClient({ port: launched.server.port, connections: opts.connections, apiKey: "not-a-key" });
   const floor = workloads({ client: stranger, codes, nextPhone: india });
-  await measure("floor: 401", 1, () => loop(floor.unauthorized));
-  stranger.close();
-  client.close();
-  await stopServer(server);
-  codes.close();
-  return results;
+  const { pid } = launched.server;
+  return {
+    phases: [
+      { name: "refused: velocity", pid, op: work.refused(india, "country_velocity") },
+      { name: "refused: block", pid, op: work.refused(blockedNumbers(), "unproven_country") },
+      { name: "floor: 401", pid, op: floor.unauthorized },
+    ],
+    async stop() {
+      stranger.close();
+      client.close();
+      await stopServer(launched.server);
+      codes.close();
+    },
+  };
+}
+
+/** Turns each phase gets, after its warm-up: its measured time is split in this many slices. */
+const TURNS = 5;
+
+/**
+ * Measures `phases` ({ name, pid, op }: one request each, on the server `pid`) in turns: each is
+ * warmed up once, then gets TURNS slices of the measured duration in a round robin, and its ops,
+ * latencies and server CPU are summed over its slices. Phases measured one after the other on a
+ * shared machine meet different neighbours; in turns, they meet the same ones.
+ */
+async function inTurns(phases, opts) {
+  const sliceMs = opts.durationMs / TURNS;
+  const totals = phases.map(() => ({ ops: 0, errors: 0, cpuMs: 0, elapsedMs: 0, latencies: [], reasons: new Map() }));
+  const run = (phase, warmupMs, durationMs) =>
+    closedLoop({ connections: opts.connections, warmupMs, durationMs, maxOps: opts.maxOps, op: phase.op, keepLatencies: true });
+  for (const phase of phases) {
+    process.stdout.write(`warming up ${phase.name} …\n`);
+    await run(phase, 0, opts.warmupMs);
+  }
+  process.stdout.write(`running ${phases.map((p) => p.name).join(", ")} in ${TURNS} turns …\n`);
+  for (let turn = 0; turn < TURNS; turn++) {
+    for (const [i, phase] of phases.entries()) {
+      const cpuBefore = cpuTimeOf(phase.pid);
+      const r = await run(phase, 0, sliceMs);
+      const t = totals[i];
+      t.cpuMs += cpuTimeOf(phase.pid) - cpuBefore;
+      t.ops += r.ops;
+      t.errors += r.errors;
+      t.elapsedMs += r.elapsedMs;
+      t.latencies.push(...r.latencies);
+      for (const [why, n] of r.reasons) t.reasons.set(why, (t.reasons.get(why) ?? 0) + n);
+    }
+  }
+  return phases.map((phase, i) => {
+    const t = totals[i];
+    t.latencies.sort((a, b) => a - b);
+    return {
+      name: phase.name,
+      requestsPerOp: 1,
+      peak: memoryOf(phase.pid)?.peak,
+      peakIsPerScenario: false,
+      cpuShare: t.cpuMs / t.elapsedMs,
+      cpuPerOp: t.cpuMs / t.ops,
+      ops: t.ops,
+      errors: t.errors,
+      reasons: [...t.reasons].sort((a, b) => b[1] - a[1]),
+      elapsedMs: t.elapsedMs,
+      opsPerSec: (t.ops / t.elapsedMs) * 1000,
+      p50: percentile(t.latencies, 0.5),
+      p99: percentile(t.latencies, 0.99),
+      max: t.latencies.at(-1) ?? Number.NaN,
+      endedEarly: null,
+      note: `measured in ${TURNS} turns of ${fixed(sliceMs / 1000, 2)} s with the other phases of the refused scenario`,
+    };
+  });
 }
 
 /** Server CPU per refused start against start-only's, in the same run: the goal is ⅓ at most. */
@@ -454,7 +526,7 @@ function report({ name, dataset, results, captured }) {
     );
   console.log("server CPU: user + system time of the server process over the measured phase (100% = one core).");
   if (results.some((r) => !r.peakIsPerScenario))
-    console.log("*: VmHWM could not be reset, so the peak is since the server started.");
+    console.log("*: the peak since the server started (VmHWM could not be reset, or the row was measured in turns).");
   for (const r of results) {
     if (r.note) console.log(`${r.name}: ${r.note}`);
     if (r.endedEarly) console.log(`${r.name}: ended early (${r.endedEarly}) after ${fixed(r.elapsedMs / 1000, 2)} s measured`);
