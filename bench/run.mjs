@@ -562,7 +562,11 @@ function compare(runs, dataset) {
     for (const scenario of scenarios) {
       const of = (name) => byName[name].results.find((r) => r.name === scenario);
       const v = (name) => (of(name) ? value(of(name)) : Number.NaN);
-      rows.push([scenario, ...names.map((n) => format(v(n))), ...ratios.map(([a, b]) => `${fixed(v(a) / v(b), 2)}×`)]);
+      rows.push([
+        scenario,
+        ...names.map((n) => format(v(n))),
+        ...ratios.map(([a, b]) => (Number.isFinite(v(a) / v(b)) ? `${fixed(v(a) / v(b), 2)}×` : "n/a")),
+      ]);
     }
     printTable(rows);
     console.log("");
