@@ -36,6 +36,7 @@ import type { ProblemInput } from "./http/problem.js";
 import { failingReadiness } from "./http/routes/health.js";
 import { createLogger } from "./observability/logger.js";
 import { createPromMetrics } from "./observability/metrics.js";
+import { refusalLog } from "./observability/refusal-log.js";
 import { systemClock, uuidIds } from "./runtime.js";
 import { openBackends } from "./store/backends.js";
 import { VERSION } from "./version.js";
@@ -179,6 +180,8 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   });
   statusSink.bind(outbox);
   const delegated = createDelegatedCodes(store, senders);
+  // Refusals of the abuse rules, summed up in a warning every 10 s (each is counted in the metrics).
+  const refusals = refusalLog(logger, clock);
   const conversion = createConversionGuard({
     store: backends.conversion,
     clock,
@@ -187,6 +190,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     allowNumbers: config.screening.allowNumbers,
     prefixDigits: config.screening.prefixDigits,
     logger,
+    refusals,
     metrics,
   });
   // Learned route order (a service's route_mode) and channel memory: both off unless configured.
@@ -214,7 +218,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     notifier,
     metrics,
     events,
-    screening: { rules: config.screening, logger },
+    screening: { rules: config.screening, logger, refusals },
     conversion,
     routePlanner,
   });
@@ -271,6 +275,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     readiness: () => failingReadiness({ store, probes: readinessProbes }),
     createDevAdminKey: () => ensureDevAdminKey(store, config, clock, ids),
     async close(graceMs?: number) {
+      refusals.flush();
       await outbox.stop(graceMs);
       for (const sender of built) await sender.close?.();
       await backends.close();
