@@ -142,8 +142,8 @@ export function createPgDeliveryStore({ db }: OpenedPg, vault: NumberVault): Del
       );
     },
     async recordDeliveryResult(r, now) {
-      await db.transaction(async (tx) => {
-        const [row] = await tx
+      const record = (exec: PgExec) =>
+        exec
           .update(deliveries)
           .set({
             status: r.status,
@@ -157,8 +157,16 @@ export function createPgDeliveryStore({ db }: OpenedPg, vault: NumberVault): Del
           })
           .where(and(eq(deliveries.id, r.deliveryId), eq(deliveries.status, "sending")))
           .returning({ verificationId: deliveries.verificationId, step: deliveries.step });
+      // Only a failure may move the route on or close the verification; any other result is that one
+      // statement, without a transaction around it.
+      if (r.status !== "failed") {
+        await record(db);
+        return;
+      }
+      await db.transaction(async (tx) => {
+        const [row] = await record(tx);
         // Only the delivery the route is waiting on may move it on (an older step's late failure may not).
-        if (!row || r.status !== "failed" || !(await lockOnStep(tx, row.verificationId, row.step, now))) return;
+        if (!row || !(await lockOnStep(tx, row.verificationId, row.step, now))) return;
         if (r.fallback) {
           await insertDelivery(tx, r.fallback, now);
           await tx.update(v).set({ currentStep: r.fallback.step, updatedAt: now }).where(eq(v.id, row.verificationId));

@@ -4,9 +4,9 @@ import type { VerificationStore } from "../../core/store/verifications.js";
 import { destinationIndex, sealedContext, storedNumber } from "../at-rest.js";
 import { toVerification } from "../rows.js";
 import { notInbound } from "./inbound.js";
-import type { OpenedPg } from "./open.js";
+import { type OpenedPg, type PgExec, rows } from "./open.js";
 import { deliveries, verifications } from "./schema.js";
-import { closeVerification, insertDelivery } from "./writes.js";
+import { closeVerification, insertDelivery, insertDeliveryFrom } from "./writes.js";
 
 /**
  * A verification's lifecycle on PostgreSQL. Each operation is one statement (conditional
@@ -44,25 +44,12 @@ export function createPgVerificationStore({ db }: OpenedPg, vault: NumberVault):
     },
 
     async createVerification(ver, secrets, first) {
-      return db.transaction(async (tx) => {
-        const now = ver.createdAt;
-        const to = storedNumber(vault, ver.to, sealedContext.destination(ver.id));
-        const toIndex = to.index ?? "";
-        await tx
-          .update(v)
-          .set({ status: "expired", codeHash: null, sealedCode: null, updatedAt: now })
-          // The one-pending index's own conditions, so the planner reads that small partial index.
-          .where(
-            and(
-              eq(v.serviceId, ver.serviceId),
-              eq(v.to, toIndex),
-              eq(v.status, "pending"),
-              isNull(v.inboundChannels),
-              lte(v.expiresAt, now),
-            ),
-          );
-        // The partial unique index verifications_one_pending decides between concurrent starts.
-        const inserted = await tx
+      const now = ver.createdAt;
+      const to = storedNumber(vault, ver.to, sealedContext.destination(ver.id));
+      const toIndex = to.index ?? "";
+      // The partial unique index verifications_one_pending decides between concurrent starts.
+      const insert = (exec: PgExec) =>
+        exec
           .insert(v)
           .values({
             id: ver.id,
@@ -91,6 +78,35 @@ export function createPgVerificationStore({ db }: OpenedPg, vault: NumberVault):
           })
           .onConflictDoNothing()
           .returning({ id: v.id });
+      // Usually nothing stands in the way: the verification and its first delivery are one statement
+      // (one round trip, one commit), the delivery inserted only if the verification was.
+      const [written] = await rows<{ n: number }>(
+        db,
+        first
+          ? sql`with inserted as (${insert(db).getSQL()}), delivered as (${insertDeliveryFrom(sql`inserted`, first, now)})
+              select count(*)::int as n from inserted`
+          : sql`with inserted as (${insert(db).getSQL()}) select count(*)::int as n from inserted`,
+      );
+      if ((written?.n ?? 0) > 0) return true;
+      // The destination holds a pending verification: a live one (a concurrent start won) or one past
+      // its expiry that nothing has closed yet, which is expired here before the insert is tried again.
+      return db.transaction(async (tx) => {
+        const expired = await tx
+          .update(v)
+          .set({ status: "expired", codeHash: null, sealedCode: null, updatedAt: now })
+          // The one-pending index's own conditions, so the planner reads that small partial index.
+          .where(
+            and(
+              eq(v.serviceId, ver.serviceId),
+              eq(v.to, toIndex),
+              eq(v.status, "pending"),
+              isNull(v.inboundChannels),
+              lte(v.expiresAt, now),
+            ),
+          )
+          .returning({ id: v.id });
+        if (!expired.length) return false;
+        const inserted = await insert(tx);
         if (!inserted.length) return false;
         if (first) await insertDelivery(tx, first, now);
         return true;

@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { VerificationStatus } from "../../core/model.js";
 import type { NewDelivery } from "../../core/store/deliveries.js";
 import { type PgExec, rows } from "./open.js";
@@ -17,6 +17,18 @@ export async function insertDelivery(exec: PgExec, d: NewDelivery, now: number):
     createdAt: now,
     updatedAt: now,
   });
+}
+
+/**
+ * The statement inserting `d` (as `insertDelivery`) once per row of `source`, a CTE or table whose
+ * `id` column is its verification's id: no row, no delivery. Part of a larger statement.
+ */
+export function insertDeliveryFrom(source: SQL, d: NewDelivery, now: number): SQL {
+  const claimed = d.leaseUntil !== undefined;
+  return sql`insert into deliveries (id, verification_id, step, channel, provider, status, tries, next_try_at, lease_until, created_at, updated_at)
+    select ${d.id}::text, s.id, ${d.step}::int, ${d.channel}::text, ${d.provider}::text, ${claimed ? "sending" : "queued"}::text,
+      ${claimed ? 1 : 0}::int, ${d.nextTryAt}::bigint, ${d.leaseUntil ?? null}::bigint, ${now}::bigint, ${now}::bigint
+    from ${source} s`;
 }
 
 /**
