@@ -5,7 +5,7 @@
 // starts throwaway servers (as the tests do) with PostgreSQL's durable defaults (fsync and
 // synchronous_commit on): an acknowledged write survives a crash, as in production.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -21,7 +21,8 @@ import { parseServerEnv } from "./lib/verifyd-env.mjs";
 
 const HELP = `Usage: npm run bench:scale -- [seconds] [options]
 
-  seconds               measured time per run (default 10), after a 1 s warm-up
+  seconds               measured time per run (default 10)
+  --warmup <s>          unmeasured time before it, while the instances' code is compiled (default 3)
   --instances <list>    instance counts to run, in order (default 1,2,3)
   --connections <n>     concurrent closed-loop clients (default 32)
   --cpu-prof            profile the first instance of each run and print its top functions
@@ -34,6 +35,7 @@ const { values, positionals } = parseArgs({
   options: {
     instances: { type: "string", default: "1,2,3" },
     connections: { type: "string", default: "32" },
+    warmup: { type: "string", default: "3" },
     "cpu-prof": { type: "boolean", default: false },
     "server-env": { type: "string", multiple: true, default: [] },
     pg: { type: "string", multiple: true, default: [] },
@@ -46,7 +48,7 @@ if (values.help) {
   process.exit(0);
 }
 const seconds = Number(positionals[0] ?? 10);
-const warmupSeconds = 1;
+const warmupSeconds = Number(values.warmup);
 const counts = values.instances.split(",").map(Number);
 const connections = Number(values.connections);
 const serverEnv = parseServerEnv(values["server-env"]);
@@ -279,7 +281,7 @@ try {
       `| ${r.instances} | ${r.perSecond.toFixed(0)} | ${ms(r.startMs, 0.5)} / ${ms(r.startMs, 0.99)} | ${ms(r.checkMs, 0.5)} / ${ms(r.checkMs, 0.99)} | ` +
         `${fixed(r.cpu.verifyd, 2)} | ${fixed(r.cpu.postgres, 2)} | ${fixed(r.cpu.redis, 2)} | ${fixed(r.cpu.load, 2)} | ${fixed(r.machineBusy * 100, 0)} % |`,
     );
-  if (profDir) rmSync(profDir, { recursive: true, force: true });
+  if (profDir) console.log(`\nprofiles kept in ${profDir}`);
 } finally {
   await sink.close();
   redis.stop();

@@ -105,7 +105,9 @@ export function createPgConversionStore({ db }: OpenedPg, vault: NumberVault): C
       const named = distinct(keys);
       const history = db
         .insert(h)
-        .values([...named, storedApprovedDestination(vault, to)].map((k) => ({ scope: k.scope, key: k.key, lastApprovedAt: now })))
+        .values(
+          [...named, storedApprovedDestination(vault, to)].map((k) => ({ scope: k.scope, key: k.key, lastApprovedAt: now })),
+        )
         .onConflictDoUpdate({
           target: [h.scope, h.key],
           set: { lastApprovedAt: sql`greatest(${h.lastApprovedAt}, excluded.last_approved_at)` },

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, isNull, lte, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lte, type Placeholder, sql } from "drizzle-orm";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { VerificationStore } from "../../core/store/verifications.js";
 import { destinationIndex, sealedContext, storedNumber } from "../at-rest.js";
@@ -16,21 +16,44 @@ import { closeVerification, insertDelivery, insertDeliveryFrom } from "./writes.
 export function createPgVerificationStore({ db }: OpenedPg, vault: NumberVault): VerificationStore {
   const v = verifications;
   const toVer = (r: typeof v.$inferSelect) => toVerification(r, vault);
-  const live = (now: number) => and(eq(v.status, "pending"), gt(v.expiresAt, now));
+  const live = (now: number | Placeholder) => and(eq(v.status, "pending"), gt(v.expiresAt, now));
+  const at = (name: string) => sql.placeholder(name);
+
+  // What every start and check asks: named statements, planned once per connection, instead of SQL
+  // built and parsed on every call.
+  const byId = db
+    .select()
+    .from(v)
+    .where(and(eq(v.id, at("id")), eq(v.serviceId, at("serviceId"))))
+    .prepare("verifications_by_id");
+  const pendingFor = db
+    .select()
+    .from(v)
+    .where(and(eq(v.serviceId, at("serviceId")), eq(v.to, at("to")), live(at("now")), notInbound))
+    .prepare("verifications_pending_for");
+  // The row lock serialises concurrent checks: each re-reads `checks` before counting.
+  const countCheck = db
+    .update(v)
+    .set({ checks: sql`${v.checks} + 1`, updatedAt: sql`${at("now")}` })
+    .where(
+      and(
+        eq(v.id, at("id")),
+        eq(v.serviceId, at("serviceId")),
+        live(at("now")),
+        sql`${v.checks} < ${v.maxChecks}`,
+        sql`${v.codeHash} is not null`,
+      ),
+    )
+    .returning()
+    .prepare("verifications_count_check");
 
   return {
     async getVerification(serviceId, id) {
-      const [r] = await db
-        .select()
-        .from(v)
-        .where(and(eq(v.id, id), eq(v.serviceId, serviceId)));
+      const [r] = await byId.execute({ id, serviceId });
       return r ? toVer(r) : null;
     },
     async findPendingByDestination(serviceId, to, now) {
-      const [r] = await db
-        .select()
-        .from(v)
-        .where(and(eq(v.serviceId, serviceId), eq(v.to, destinationIndex(vault, to)), live(now), notInbound));
+      const [r] = await pendingFor.execute({ serviceId, to: destinationIndex(vault, to), now });
       return r ? toVer(r) : null;
     },
     async findLatestByDestination(serviceId, to) {
@@ -148,25 +171,9 @@ export function createPgVerificationStore({ db }: OpenedPg, vault: NumberVault):
     },
 
     async recordCheck(serviceId, id, now) {
-      // The row lock serialises concurrent checks: each re-reads `checks` before counting.
-      const [r] = await db
-        .update(v)
-        .set({ checks: sql`${v.checks} + 1`, updatedAt: now })
-        .where(
-          and(
-            eq(v.id, id),
-            eq(v.serviceId, serviceId),
-            live(now),
-            sql`${v.checks} < ${v.maxChecks}`,
-            sql`${v.codeHash} is not null`,
-          ),
-        )
-        .returning();
+      const [r] = await countCheck.execute({ id, serviceId, now });
       if (r?.codeHash) return { kind: "counted", verification: toVer(r), codeHash: r.codeHash };
-      const [current] = await db
-        .select()
-        .from(v)
-        .where(and(eq(v.id, id), eq(v.serviceId, serviceId)));
+      const [current] = await byId.execute({ id, serviceId });
       return { kind: "refused", verification: current ? toVer(current) : null };
     },
     async approve(id, now) {
