@@ -213,6 +213,13 @@ async function measure(instances, databaseUrl, context) {
   };
 }
 
+/** Statements run (each a round trip: begin and commit count), when pg_stat_statements is loaded. */
+const statements = (before, after, made) => {
+  if (!after.statements) return "";
+  const calls = (list) => (list ?? []).reduce((sum, s) => sum + s.calls, 0);
+  return `${fixed((calls(after.statements) - calls(before.statements)) / Math.max(1, made), 1)} PostgreSQL statements, `;
+};
+
 const fixed = (n, digits) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 const ms = (list, q) =>
   fixed(
@@ -260,7 +267,7 @@ try {
         `start+check ${ms(r.opMs, 0.5)}/${ms(r.opMs, 0.99)}\n` +
         `  CPU ms per verification: verifyd ${fixed(r.cpu.verifyd, 2)}, PostgreSQL ${fixed(r.cpu.postgres, 2)}, Redis ${fixed(r.cpu.redis, 2)}, ` +
         `load generator ${fixed(r.cpu.load, 2)}; machine busy ${fixed(r.machineBusy * 100, 0)} % of ${cpus().length} cores\n` +
-        `  per verification (whole run): ${fixed((dbAfter.commits - dbBefore.commits) / Math.max(1, r.made), 1)} PostgreSQL commits, ` +
+        `  per verification (whole run): ${statements(dbBefore, dbAfter, r.made)}${fixed((dbAfter.commits - dbBefore.commits) / Math.max(1, r.made), 1)} PostgreSQL commits, ` +
         `${fixed(r.redisCommands, 1)} Redis commands`,
     );
     if (values.statements && dbAfter.statements) {
