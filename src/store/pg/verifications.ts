@@ -4,16 +4,16 @@ import type { VerificationStore } from "../../core/store/verifications.js";
 import { destinationIndex, sealedContext, storedNumber } from "../at-rest.js";
 import { toVerification } from "../rows.js";
 import { notInbound } from "./inbound.js";
-import { type OpenedPg, type PgExec, rows } from "./open.js";
+import { namedRows, type OpenedPg, type PgExec } from "./open.js";
 import { deliveries, verifications } from "./schema.js";
-import { closeVerification, insertDelivery, insertDeliveryFrom } from "./writes.js";
+import { closeVerificationNamed, insertDelivery, insertDeliveryFrom } from "./writes.js";
 
 /**
  * A verification's lifecycle on PostgreSQL. Each operation is one statement (conditional
  * `UPDATE … RETURNING`, `INSERT … ON CONFLICT`) or one short transaction whose first write locks the
  * row it decides on, so operations stay atomic with any number of instances on the same database.
  */
-export function createPgVerificationStore({ db }: OpenedPg, vault: NumberVault): VerificationStore {
+export function createPgVerificationStore({ db, pool }: OpenedPg, vault: NumberVault): VerificationStore {
   const v = verifications;
   const toVer = (r: typeof v.$inferSelect) => toVerification(r, vault);
   const live = (now: number | Placeholder) => and(eq(v.status, "pending"), gt(v.expiresAt, now));
@@ -103,8 +103,8 @@ export function createPgVerificationStore({ db }: OpenedPg, vault: NumberVault):
           .returning({ id: v.id });
       // Usually nothing stands in the way: the verification and its first delivery are one statement
       // (one round trip, one commit), the delivery inserted only if the verification was.
-      const [written] = await rows<{ n: number }>(
-        db,
+      const [written] = await namedRows<{ n: number }>(
+        pool,
         first
           ? sql`with inserted as (${insert(db).getSQL()}), delivered as (${insertDeliveryFrom(sql`inserted`, first, now)})
               select count(*)::int as n from inserted`
@@ -177,10 +177,10 @@ export function createPgVerificationStore({ db }: OpenedPg, vault: NumberVault):
       return { kind: "refused", verification: current ? toVer(current) : null };
     },
     async approve(id, now) {
-      return closeVerification(db, id, "approved", now);
+      return closeVerificationNamed(pool, id, "approved", now);
     },
     async closeVerification(id, status, now) {
-      return closeVerification(db, id, status, now);
+      return closeVerificationNamed(pool, id, status, now);
     },
     async expireDue(now, limit) {
       // Rows another instance is expiring right now are skipped, not waited for.

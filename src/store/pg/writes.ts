@@ -1,7 +1,8 @@
 import { type SQL, sql } from "drizzle-orm";
+import type pg from "pg";
 import type { VerificationStatus } from "../../core/model.js";
 import type { NewDelivery } from "../../core/store/deliveries.js";
-import { type PgExec, rows } from "./open.js";
+import { namedRows, type PgExec, rows } from "./open.js";
 import { deliveries } from "./schema.js";
 
 /** Writes shared by the verification and delivery operations of the PostgreSQL store. */
@@ -36,16 +37,28 @@ export function insertDeliveryFrom(source: SQL, d: NewDelivery, now: number): SQ
  * closers (two correct checks on two instances), the row lock lets exactly one see `pending`.
  */
 export async function closeVerification(exec: PgExec, id: string, status: VerificationStatus, now: number): Promise<boolean> {
-  const [r] = await rows<{ n: number }>(
-    exec,
-    sql`with closed as (
+  const [r] = await rows<{ n: number }>(exec, closeVerificationSql(id, status, now));
+  return (r?.n ?? 0) > 0;
+}
+
+/** `closeVerification` on the pool, as a named statement (see namedRows). */
+export async function closeVerificationNamed(
+  pool: pg.Pool,
+  id: string,
+  status: VerificationStatus,
+  now: number,
+): Promise<boolean> {
+  const [r] = await namedRows<{ n: number }>(pool, closeVerificationSql(id, status, now));
+  return (r?.n ?? 0) > 0;
+}
+
+function closeVerificationSql(id: string, status: VerificationStatus, now: number): SQL {
+  return sql`with closed as (
         update verifications set status = ${status}, updated_at = ${now}, code_hash = null, sealed_code = null,
           approved_at = case when ${status} = 'approved' then ${now}::bigint else approved_at end
         where id = ${id} and status = 'pending' returning id),
       canceled as (
         update deliveries set status = 'canceled', next_try_at = null, updated_at = ${now}
         where verification_id in (select id from closed) and status = 'queued')
-      select count(*)::int as n from closed`,
-  );
-  return (r?.n ?? 0) > 0;
+      select count(*)::int as n from closed`;
 }
