@@ -155,11 +155,24 @@ async function measure(instances, databaseUrl, context) {
   const begin = performance.now();
   const measureFrom = begin + warmupSeconds * 1000;
   const until = measureFrom + seconds * 1000;
+  // CPU is read when the measured window opens and when it closes, not once the clients have
+  // drained: the work in flight at either edge is then about as much, and cancels out.
+  const snapshot = async () => ({
+    cpu: cpuSnapshot(servers, postgres, redis),
+    redis: redis.url ? await redisCommands(redis.url) : Number.NaN,
+  });
   let before;
-  const markStart = setTimeout(async () => {
+  let after;
+  const markStart = setTimeout(() => {
     recording = true;
-    before = { cpu: cpuSnapshot(servers, postgres, redis), redis: redis.url ? await redisCommands(redis.url) : Number.NaN };
+    before = snapshot();
   }, warmupSeconds * 1000);
+  const markEnd = setTimeout(
+    () => {
+      after = snapshot();
+    },
+    (warmupSeconds + seconds) * 1000,
+  );
   const worker = async () => {
     while (performance.now() < until) {
       const n = seq++;
@@ -196,8 +209,9 @@ async function measure(instances, databaseUrl, context) {
   };
   await Promise.all(Array.from({ length: connections }, worker));
   clearTimeout(markStart);
-  const after = { cpu: cpuSnapshot(servers, postgres, redis), redis: redis.url ? await redisCommands(redis.url) : Number.NaN };
-  const elapsed = (performance.now() - measureFrom) / 1000;
+  clearTimeout(markEnd);
+  [before, after] = await Promise.all([before, after ?? snapshot()]);
+  const elapsed = Math.min(seconds, (performance.now() - measureFrom) / 1000);
   for (const s of servers) {
     s.client.close();
     await stopServer(s);
