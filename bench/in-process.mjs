@@ -1,17 +1,20 @@
-// verifyd in process, without sockets: `node bench/in-process.mjs [--ops 3000] [--rounds 3] [--what start|check|refused]`
+// verifyd in process, without sockets: `node bench/in-process.mjs [--ops 3000] [--rounds 3] [--what start|check|refused|blocked]`
 // (after `npm run build`). Builds the runtime from dist/ with the bench's production-like settings
 // (bench/lib/verifyd-env.mjs; event webhooks off unless --events <url>) on a fresh SQLite file, drives
 // app.fetch with 32 concurrent callers and prints, per round, the process's CPU per operation (worker
 // threads included), the SQLite commits per operation with their wall time per operation and the slowest
-// one, and the latency's p50, p99 and maximum (ms).
-// `refused`: starts refused by the per-country send velocity (set to 1/1h), which count the prefix and
-// the country first: the dearest refusal, to set against `start`.
+// one, and the latency's p50, p99 and maximum (ms). `refused`: starts refused by the per-country send
+// velocity (set to 1/1h), which count the prefix and the country first: the dearest refusal, to set
+// against `start`; `blocked`: starts to a country the conversion guard blocked (seeded), refused before
+// any count.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
+import { BLOCKED_COUNTRY, blockedNumbers } from "./lib/scenarios.mjs";
+import { seedCountryBlock } from "./lib/seeding.mjs";
 import { verifydEnv } from "./lib/verifyd-env.mjs";
 
 const { values } = parseArgs({
@@ -25,7 +28,7 @@ const { values } = parseArgs({
 const OPS = Number(values.ops);
 const CONCURRENCY = 32;
 const what = values.what;
-if (!["start", "check", "refused"].includes(what)) throw new Error("--what is start, check or refused");
+if (!["start", "check", "refused", "blocked"].includes(what)) throw new Error("--what is start, check, refused or blocked");
 
 // COMMITs counted and timed (wall time on the event loop, with any checkpoint SQLite runs inline).
 let commits = 0;
@@ -60,15 +63,17 @@ const env = verifydEnv({
   extra: what === "refused" ? { VERIFYD_LIMIT_SENDS_PER_COUNTRY: "1/1h" } : {},
 });
 if (!values.events) delete env.VERIFYD_EVENTS_URL;
+if (what === "blocked") seedCountryBlock(env.VERIFYD_DB, { country: BLOCKED_COUNTRY });
 const runtime = await buildRuntime(loadConfig(env));
 const headers = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
 let next = 0;
 const nextPhone = () => `+9198${String(next++).padStart(8, "0")}`;
+const nextBlocked = blockedNumbers();
 const post = (path, body) =>
   runtime.app.fetch(new Request(`http://verifyd${path}`, { method: "POST", headers, body: JSON.stringify(body) }));
 
-async function start(expected = 201) {
-  const res = await post("/v1/verifications", { to: nextPhone() });
+async function start(expected = 201, to = nextPhone()) {
+  const res = await post("/v1/verifications", { to });
   if (res.status !== expected) throw new Error(`start answered ${res.status}: ${await res.text()}`);
   await res.json();
 }
@@ -113,10 +118,11 @@ const capturedSince = (from) =>
     .map((line) => line.split(" "));
 
 if (what === "refused") await start(); // the one send the country allows; every later start is refused
-await measure(1000, what === "refused" ? () => start(403) : () => start()); // warm-up
+const op = { refused: () => start(403), blocked: () => start(403, nextBlocked()) }[what] ?? (() => start());
+await measure(1000, op); // warm-up
 for (let round = 1; round <= Number(values.rounds); round++) {
   if (what !== "check") {
-    console.log(what, round, JSON.stringify(await measure(OPS, what === "refused" ? () => start(403) : () => start())));
+    console.log(what, round, JSON.stringify(await measure(OPS, op)));
     continue;
   }
   const from = capturedSince(0).length;

@@ -14,10 +14,11 @@ import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { captureCodes } from "./lib/capture.mjs";
 import { closedLoop, createClient } from "./lib/load.mjs";
-import { createOpenClient, openLoop, probe } from "./lib/open-loop.mjs";
+import { createOpenClient, openLoop } from "./lib/open-loop.mjs";
+import { startProber } from "./lib/prober.mjs";
 import { profileReport } from "./lib/profile.mjs";
 import { phoneNumbers, workloads } from "./lib/scenarios.mjs";
-import { freePort, memoryOf, pinningSupport, pinProcess, resetPeak, startServer, stopServer } from "./lib/server.mjs";
+import { cpuTimeOf, freePort, memoryOf, pinningSupport, pinProcess, resetPeak, startServer, stopServer } from "./lib/server.mjs";
 import { startEventSink } from "./lib/sink.mjs";
 import { parseServerEnv, verifydEnv } from "./lib/verifyd-env.mjs";
 
@@ -32,6 +33,8 @@ const HELP = `Usage: npm run bench:overload -- [options]
   --sockets <n>         the open-loop callers' keep-alive connections, opened before the load (default 512)
   --server-env <K=V>    extra environment for verifyd, repeatable (e.g. VERIFYD_MAX_IN_FLIGHT=0 to
                         measure without admission control)
+  --floor <s>           then offer each load for this long to a bare node:http server that refuses every
+                        start (bench/baseline/refuser.mjs): the floor of what refusing costs (default 5; 0: skip)
   --cpu-prof            profile the server (node --cpu-prof) and print its top functions by self time`;
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -50,6 +53,7 @@ function options() {
       connections: { type: "string", default: "32" },
       sockets: { type: "string", default: "512" },
       "server-env": { type: "string", multiple: true, default: [] },
+      floor: { type: "string", default: "5" },
       "cpu-prof": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -72,6 +76,8 @@ function options() {
     connections: Math.round(number("connections", 1)),
     sockets: Math.round(number("sockets", 1)),
     serverEnv: parseServerEnv(values["server-env"]),
+    floor: Number(values.floor) > 0,
+    floorMs: Math.max(0, Number(values.floor)) * 1000,
     cpuProf: values["cpu-prof"],
   };
 }
@@ -170,6 +176,9 @@ async function main() {
   const clientPinned = pinning.ok && pinProcess(1);
   const codes = captureCodes(join(workDir, "verifyd.codes"));
   const profDir = opts.cpuProf ? join(workDir, "profile") : null;
+  // Probes on the API's port and on the probe port (its own thread), unless the run turns that off
+  // (`--server-env VERIFYD_PROBE_PORT=`).
+  const probePort = "VERIFYD_PROBE_PORT" in opts.serverEnv ? Number(opts.serverEnv.VERIFYD_PROBE_PORT) || null : await freePort();
   server = await startServer({
     cwd: ROOT,
     port: await freePort(),
@@ -181,7 +190,7 @@ async function main() {
       apiKey,
       captureFile: codes.path,
       eventsUrl: eventSink.url,
-      extra: opts.serverEnv,
+      extra: { ...(probePort ? { VERIFYD_PROBE_PORT: String(probePort) } : {}), ...opts.serverEnv },
     }),
   });
   console.log(
@@ -222,16 +231,24 @@ async function main() {
     const shedBefore = await counterTotal(server.port, "verifyd_requests_shed_total");
     const peakReset = resetPeak(server.pid);
     // Every 20 ms on a kept-alive connection; every 500 ms on a new one, as an orchestrator probes.
-    const probes = ["/healthz", "/readyz"].flatMap((path) => [
-      probe({ port: server.port, path, everyMs: 20, fresh: false }),
-      probe({ port: server.port, path, everyMs: 500, fresh: true }),
-    ]);
+    const probesOn = (port) =>
+      ["/healthz", "/readyz"].flatMap((path) => [
+        { port, path, everyMs: 20, fresh: false },
+        { port, path, everyMs: 500, fresh: true },
+      ]);
+    const prober = startProber([...probesOn(server.port), ...(probePort ? probesOn(probePort) : [])]);
+    await prober.started;
+    const cpuBefore = cpuTimeOf(server.pid);
     const run = await openLoop({
       rate,
       durationMs: opts.durationMs,
       send: (at) => client.post("/v1/verifications", { to: nextPhone() }, at + opts.timeoutMs),
     });
-    const [healthz, healthzFresh, readyz, readyzFresh] = await Promise.all(probes.map((stop) => stop()));
+    const cpuShare = (cpuTimeOf(server.pid) - cpuBefore) / opts.durationMs;
+    const [healthz, healthzFresh, readyz, readyzFresh, ...onProbePort] = await prober.stop();
+    const probePortResults = onProbePort.length
+      ? { healthz: onProbePort[0], healthzFresh: onProbePort[1], readyz: onProbePort[2], readyzFresh: onProbePort[3] }
+      : null;
     const peak = memoryOf(server.pid)?.peak;
     await sleep(1000); // sends made for callers that left reach the capture too
     const outcome = classify(run.records);
@@ -250,6 +267,8 @@ async function main() {
       readyz,
       healthzFresh,
       readyzFresh,
+      probePort: probePortResults,
+      cpuShare,
       peak,
       peakReset,
       shed,
@@ -262,9 +281,71 @@ async function main() {
   await stopServer(server);
   codes.close();
   await eventSink.close();
+  const floor = opts.floor ? await measureFloor(phases, opts, pinning) : [];
   report(phases, sustainable, opts);
+  reportFloor(floor, phases);
   if (profDir) console.log(`\n${profileReport("verifyd", profDir, ROOT).join("\n")}\n`);
   console.log(`load average after the run: ${fixed(loadavg()[0], 2)} (the bench itself adds about 2)`);
+}
+
+/**
+ * The same offered loads against bench/baseline/refuser.mjs, a bare node:http server that refuses
+ * every start: the CPU share Node's HTTP handling alone takes to answer that many requests.
+ */
+async function measureFloor(phases, opts, pinning) {
+  const refuser = await startServer({
+    cwd: ROOT,
+    port: await freePort(),
+    pin: pinning.ok,
+    script: ["bench/baseline/refuser.mjs"],
+    env: {},
+  });
+  const client = createOpenClient({ port: refuser.port, sockets: opts.sockets, apiKey: "none" });
+  const results = [];
+  try {
+    for (const { multiple, rate } of phases) {
+      process.stdout.write(`floor: the same ${multiple}× against a server that only refuses, ${opts.floorMs / 1000} s …\n`);
+      await client.warm();
+      const cpuBefore = cpuTimeOf(refuser.pid);
+      const run = await openLoop({
+        rate,
+        durationMs: opts.floorMs,
+        send: (at) => client.post("/v1/verifications", { to: "+447700900000" }, at + opts.timeoutMs),
+      });
+      const cpuShare = (cpuTimeOf(refuser.pid) - cpuBefore) / opts.floorMs;
+      const within = run.records.filter((r) => r.result.status === 503 && r.ms <= ANSWER_WITHIN_MS).length;
+      results.push({ multiple, rate, cpuShare, within: within / run.records.length });
+    }
+  } finally {
+    client.close();
+    await stopServer(refuser);
+  }
+  return results;
+}
+
+function reportFloor(floor, phases) {
+  if (floor.length === 0) return;
+  console.log(
+    "\nthe floor of refusing (bench/baseline/refuser.mjs: node:http answering every start 503, nothing else), same loads:",
+  );
+  const rows = [["load", "offered/s", "floor CPU", "floor ≤ 1 s", "verifyd CPU", "refusing 1 − 1/multiple of it at the floor"]];
+  for (const f of floor) {
+    const p = phases.find((x) => x.multiple === f.multiple);
+    const refusedShare = Math.max(0, 1 - 1 / f.multiple);
+    rows.push([
+      `${f.multiple}×`,
+      fixed(f.rate, 0),
+      pct(f.cpuShare, 1),
+      pct(f.within, 1),
+      p ? pct(p.cpuShare, 1) : "n/a",
+      `${pct(f.cpuShare * refusedShare, 1)} of the core`,
+    ]);
+  }
+  printTable(rows);
+  console.log(
+    "CPU: the server's user + system time over the phase's length (1 = one core). What refusing the excess costs at the\n" +
+      "floor is CPU the admitted starts cannot have: goodput can reach at most about (1 − that share) × the rate a saturated core serves.",
+  );
 }
 
 function report(phases, sustainable, opts) {
@@ -302,8 +383,9 @@ function report(phases, sustainable, opts) {
       "written for departed",
       "sent for departed",
       "shed (metric)",
-      "/healthz p99",
-      "/readyz p99",
+      "/healthz, /readyz p99",
+      "new conn. max",
+      "probe port: p99",
       "new conn. max",
       "peak RSS",
       "gen. lag",
@@ -316,9 +398,10 @@ function report(phases, sustainable, opts) {
       written,
       String(p.sentForDeparted),
       String(p.shed),
-      `${fixed(p.healthz.p99)} ms`,
-      `${fixed(p.readyz.p99)} ms`,
+      `${fixed(p.healthz.p99)} / ${fixed(p.readyz.p99)} ms`,
       `${fixed(p.healthzFresh.max, 0)} / ${fixed(p.readyzFresh.max, 0)} ms`,
+      p.probePort ? `${fixed(p.probePort.healthz.p99)} / ${fixed(p.probePort.readyz.p99)} ms` : "off",
+      p.probePort ? `${fixed(p.probePort.healthzFresh.max, 0)} / ${fixed(p.probePort.readyzFresh.max, 0)} ms` : "off",
       `${mb(p.peak)}${p.peakReset ? "" : " *"}`,
       `${fixed(p.run.worstLagMs, 0)} ms`,
     ]);
@@ -330,13 +413,19 @@ function report(phases, sustainable, opts) {
   console.log("goodput: starts answered 201 per second of offered load (× sust.: over the sustainable rate).");
   console.log("written / sent for departed: verifications in the database, and codes the dryrun channel sent, for");
   console.log("  starts not answered 201 (each start is to a new number, so a 201 is the only way to one).");
-  console.log("/healthz, /readyz p99: probed every 20 ms on a kept-alive connection during the load. new conn. max: the");
+  console.log(
+    "/healthz, /readyz p99: probed every 20 ms on a kept-alive connection during the load, from a process of its own. new conn. max: the",
+  );
   console.log("  slowest of the probes sent every 500 ms on a new connection each, as an orchestrator's (/healthz / /readyz).");
+  console.log(
+    "  On the API's port, then on the probe port (VERIFYD_PROBE_PORT: the same probes, answered by a thread of their own).",
+  );
   console.log("gen. lag: how late the load generator sent its most delayed request (a busy client inflates latencies).");
   for (const p of phases) {
     for (const [why, count] of [...p.outcome.whyNone].sort((a, b) => b[1] - a[1]).slice(0, 3))
       console.log(`${p.multiple}×: ${count} × no answer (${why})`);
-    const failed = [p.healthz, p.healthzFresh, p.readyz, p.readyzFresh].reduce((n, r) => n + r.failures, 0);
+    const all = [p.healthz, p.healthzFresh, p.readyz, p.readyzFresh, ...(p.probePort ? Object.values(p.probePort) : [])];
+    const failed = all.reduce((n, r) => n + r.failures, 0);
     if (failed) console.log(`${p.multiple}×: ${failed} probes failed or timed out`);
   }
   console.log("\ngoals (at every multiple ≥ 4):");
@@ -347,7 +436,12 @@ function report(phases, sustainable, opts) {
       [`≥ ${GOALS.answeredWithin1s * 100}% answered within 1 s`, p.outcome.within / n >= GOALS.answeredWithin1s],
       [`goodput ≥ ${GOALS.goodput}× sustainable`, goodput >= GOALS.goodput],
       ["nothing sent for departed callers", p.sentForDeparted === 0],
-      [`probes p99 < ${GOALS.probeP99Ms} ms`, p.healthz.p99 < GOALS.probeP99Ms && p.readyz.p99 < GOALS.probeP99Ms],
+      p.probePort
+        ? [
+            `probes p99 < ${GOALS.probeP99Ms} ms on the probe port`,
+            p.probePort.healthz.p99 < GOALS.probeP99Ms && p.probePort.readyz.p99 < GOALS.probeP99Ms,
+          ]
+        : [`probes p99 < ${GOALS.probeP99Ms} ms`, p.healthz.p99 < GOALS.probeP99Ms && p.readyz.p99 < GOALS.probeP99Ms],
     ];
     console.log(`  ${p.multiple}×: ${checks.map(([what, ok]) => `${what}: ${ok ? "yes" : "NO"}`).join("; ")}`);
   }

@@ -1,7 +1,9 @@
 // Load benchmark of the built server: `npm run bench -- [--duration 10] [--connections 32] …` (see --help).
 // Spawns `node dist/cli.js serve` as in production (every limit, the outbox and events on) with the
 // dryrun channel, whose codes come back through a FIFO, on a fresh (or seeded) SQLite file, then drives
-// closed-loop scenarios from this process: start-only, check-only, the full flow and a mixed load.
+// closed-loop scenarios from this process: start-only, check-only, the full flow and a mixed load;
+// and, for verifyd only, refused starts (a pumping wave refused by the country send velocity or by a
+// conversion-guard block) on a second server whose settings make them refused.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -10,10 +12,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { captureCodes } from "./lib/capture.mjs";
-import { closedLoop, createClient } from "./lib/load.mjs";
+import { closedLoop, createClient, percentile } from "./lib/load.mjs";
 import { profileReport } from "./lib/profile.mjs";
-import { phoneNumbers, workloads } from "./lib/scenarios.mjs";
-import { seedDatabases } from "./lib/seeding.mjs";
+import { BLOCKED_COUNTRY, blockedNumbers, phoneNumbers, workloads } from "./lib/scenarios.mjs";
+import { seedCountryBlock, seedDatabases } from "./lib/seeding.mjs";
 import { cpuTimeOf, freePort, memoryOf, pinningSupport, pinProcess, resetPeak, startServer, stopServer } from "./lib/server.mjs";
 import { startEventSink } from "./lib/sink.mjs";
 
@@ -22,7 +24,11 @@ const HELP = `Usage: npm run bench -- [options]
   --duration <s>        measured time per scenario (default 10)
   --warmup <s>          unrecorded warm-up before each scenario (default 2)
   --connections <n>     concurrent closed-loop clients (default 32)
-  --scenarios <list>    any of start,check,flow,mixed (default all four)
+  --scenarios <list>    any of start,check,flow,mixed,refused (default the first four); refused (verifyd
+                        only): starts refused 403 blocked, on a second verifyd with the country send
+                        velocity at 1/1h and a conversion-guard block on one country, as a pumping
+                        wave meets them, and requests with an unknown key (401, about the floor);
+                        measured in turns with start-only (always measured with it), and set against it
   --rows <n>            also run every scenario on databases seeded with n verifications
                         (npm run bench:seed) and print seeded / empty ratios (default 0: empty only)
   --targets <list>      servers to measure, in order, any of baseline,equivalent,verifyd (default all
@@ -41,6 +47,14 @@ const SECRET = randomBytes(48).toString("base64");
 /** Check-only runs about 4× faster than start-only; the automatic pool allows 5×. */
 const CHECKS_PER_START = 5;
 const TARGETS = ["baseline", "equivalent", "verifyd"];
+const SCENARIOS = ["start", "check", "flow", "mixed", "refused"];
+/**
+ * The refused scenario's verifyd: every limit as in the other scenarios, but the country send
+ * velocity lets one send per country and hour through, so a wave of starts to one country is
+ * refused after counting its prefix and country (the dearest refusal); and its database holds a
+ * conversion-guard block on BLOCKED_COUNTRY (seeded), which refuses before any counter moves.
+ */
+const REFUSING_ENV = { VERIFYD_LIMIT_SENDS_PER_COUNTRY: "1/1h" };
 /**
  * The limits both verifyd and the equivalent baseline count (as VERIFYD_LIMIT_<rule> and LIMIT_<rule>).
  * The load sends from one API key to one number range: the rules stay on (and counted) but must not bite.
@@ -79,7 +93,7 @@ function options() {
     return n;
   };
   const scenarios = values.scenarios.split(",").map((s) => s.trim());
-  for (const s of scenarios) if (!["start", "check", "flow", "mixed"].includes(s)) throw new Error(`unknown scenario "${s}"`);
+  for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario "${s}"`);
   const targetList = values.targets.split(",").map((s) => s.trim());
   for (const t of targetList) if (!TARGETS.includes(t)) throw new Error(`unknown target "${t}"`);
   return {
@@ -106,9 +120,10 @@ const mb = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(1)}
 const fixed = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 
 let server; // the child, killed on every way out
+let refusingServer; // the refused scenario's second verifyd, likewise
 let workDir;
 process.on("exit", () => {
-  if (server?.isRunning()) server.child.kill("SIGKILL");
+  for (const s of [server, refusingServer]) if (s?.isRunning()) s.child.kill("SIGKILL");
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.once(signal, () => process.exit(130));
@@ -139,6 +154,17 @@ function targets(dir, eventSink, apiKey, serverEnv = {}) {
     verifyd: {
       script: ["dist/cli.js", "serve"],
       env: (captureFile) => ({ ...verifydEnv, VERIFYD_DRYRUN_CAPTURE_FILE: captureFile }),
+    },
+    refusing: {
+      script: ["dist/cli.js", "serve"],
+      db: join(dir, "verifyd-refusing.db"),
+      env: (captureFile) => ({
+        ...verifydEnv,
+        ...REFUSING_ENV,
+        ...serverEnv,
+        VERIFYD_DB: join(dir, "verifyd-refusing.db"),
+        VERIFYD_DRYRUN_CAPTURE_FILE: captureFile,
+      }),
     },
     baseline: {
       script: ["bench/baseline/server.mjs"],
@@ -197,7 +223,15 @@ async function main() {
       console.log(`— ${name} (${dataset.label}) —`);
       const profiled = profDir && dataset === datasets.at(-1) ? join(profDir, name) : "";
       if (profiled) mkdirSync(profiled);
-      const run = await runTarget(name, all[name], { opts, dir, apiKey, pinning, profDir: profiled });
+      const context = { opts, dir, apiKey, pinning, profDir: profiled };
+      let refusing = null;
+      if (opts.scenarios.includes("refused")) {
+        if (name === "verifyd") {
+          if (profiled) mkdirSync(`${profiled}-refused`);
+          refusing = { target: all.refusing, context: { ...context, profDir: profiled && `${profiled}-refused` } };
+        } else console.log(`(${name} skips the refused scenario: only verifyd's refusals are measured)`);
+      }
+      const run = await runTarget(name, all[name], context, refusing);
       runs.push({ ...run, dataset: dataset.label });
     }
   }
@@ -210,14 +244,18 @@ async function main() {
     if (same.length >= 2) compare(same, dataset.label);
   }
   if (datasets.length === 2) scaling(runs, datasets);
+  for (const run of runs) refusedRatios(run);
   console.log(`event sink: ${events} event webhooks received from verifyd`);
   console.log(`load average after the run: ${fixed(loadavg()[0], 2)} (the bench itself adds about 2)`);
   if (opts.cpuProf) for (const name of opts.targets) printProfile(name, join(profDir, name));
+  if (opts.cpuProf && opts.scenarios.includes("refused") && opts.targets.includes("verifyd"))
+    printProfile("verifyd (refused starts)", join(profDir, "verifyd-refused"));
 }
 
-async function runTarget(name, target, { opts, dir, apiKey, pinning, profDir }) {
+/** Starts a server under test (with `--cpu-prof` into `profDir` when given) and its client. */
+async function launch(name, target, { opts, dir, apiKey, pinning, profDir }, setServer = (s) => (server = s)) {
   const codes = captureCodes(join(dir, `${name}.codes`));
-  server = await startServer({
+  const server = await startServer({
     cwd: ROOT,
     port: await freePort(),
     pin: pinning.ok,
@@ -225,11 +263,18 @@ async function runTarget(name, target, { opts, dir, apiKey, pinning, profDir }) 
     nodeArgs: profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [],
     env: target.env(codes.path),
   });
+  setServer(server);
   await sleep(500); // let start-up garbage settle before reading the idle footprint
   const idle = memoryOf(server.pid);
-
   const client = createClient({ port: server.port, connections: opts.connections, apiKey });
-  const work = workloads({ client, codes, nextPhone: phoneNumbers() });
+  return { server, codes, idle, client };
+}
+
+/**
+ * Closed-loop runs against the current server: `loop(op)` runs one (warm-up, then measured), and
+ * `measure(scenario, requestsPerOp, run)` records its result with the server's CPU and peak RSS.
+ */
+function measurer(name, opts, results) {
   let cpuAtMeasureStart = Number.NaN;
   const loop = (op) =>
     closedLoop({
@@ -242,7 +287,6 @@ async function runTarget(name, target, { opts, dir, apiKey, pinning, profDir }) 
         cpuAtMeasureStart = cpuTimeOf(server.pid);
       },
     });
-  const results = [];
   const measure = async (scenario, requestsPerOp, run) => {
     process.stdout.write(`running ${scenario} …\n`);
     const peakIsPerScenario = resetPeak(server.pid);
@@ -260,11 +304,27 @@ async function runTarget(name, target, { opts, dir, apiKey, pinning, profDir }) 
     });
     if (!server.isRunning()) throw new Error(`${name} died during ${scenario}\n${server.output().stderr}`);
   };
+  return { loop, measure };
+}
+
+async function runTarget(name, target, context, refusing) {
+  const { opts } = context;
+  const { codes, idle, client } = await launch(name, target, context);
+  const work = workloads({ client, codes, nextPhone: phoneNumbers() });
+  const results = [];
+  const { loop, measure } = measurer(name, opts, results);
 
   // Each code is single use, so check-only consumes a pool of pending verifications: the start-only
   // scenario's (their codes wait in the capture), topped up by unmeasured starts.
   const pool = [];
-  if (opts.scenarios.includes("start")) {
+  if (refusing) {
+    // Accepted starts and the refusals in turns, so both meet the same moments of a shared machine.
+    const refused = await refusedPhases(refusing.target, refusing.context);
+    const accepted = { name: "start-only", pid: server.pid, op: work.start };
+    results.push(...(await inTurns([accepted, ...refused.phases], opts)));
+    await refused.stop();
+    pool.push(...codes.drain());
+  } else if (opts.scenarios.includes("start")) {
     await measure("start-only", 1, () => loop(work.start));
     pool.push(...codes.drain());
   }
@@ -323,6 +383,113 @@ async function runTarget(name, target, { opts, dir, apiKey, pinning, profDir }) 
   return { name, startupMs, idle, results, captured };
 }
 
+/**
+ * The refused scenario's second verifyd (REFUSING_ENV, a block seeded on BLOCKED_COUNTRY) and its
+ * phases: starts to new Indian numbers refused by the country send velocity (`country_velocity`),
+ * starts to new numbers of the blocked country refused by the conversion guard's block
+ * (`unproven_country`), and the floor: the same request with an unknown API key.
+ */
+async function refusedPhases(target, context) {
+  const { opts } = context;
+  seedCountryBlock(target.db, { country: BLOCKED_COUNTRY });
+  const launched = await launch("verifyd-refusing", target, context, (s) => (refusingServer = s));
+  const { codes, client } = launched;
+  const india = phoneNumbers();
+  const work = workloads({ client, codes, nextPhone: india });
+  // The one send the country velocity lets through this hour; every later start to India is refused.
+  const first = await work.start();
+  if (!first.ok) throw new Error(`the refusing server's first start failed: ${first.why}`);
+  // About the floor of any answer: a start's request with an unknown key, answered 401 by the API
+  // key middleware (Node's HTTP, admission control, hono and the middleware in front of every route).
+  const stranger = createClient({ port: launched.server.port, connections: opts.connections, apiKey: "not-a-key" });
+  const floor = workloads({ client: stranger, codes, nextPhone: india });
+  const { pid } = launched.server;
+  return {
+    phases: [
+      { name: "refused: velocity", pid, op: work.refused(india, "country_velocity") },
+      { name: "refused: block", pid, op: work.refused(blockedNumbers(), "unproven_country") },
+      { name: "floor: 401", pid, op: floor.unauthorized },
+    ],
+    async stop() {
+      stranger.close();
+      client.close();
+      await stopServer(launched.server);
+      codes.close();
+    },
+  };
+}
+
+/** Turns each phase gets, after its warm-up: its measured time is split in this many slices. */
+const TURNS = 5;
+
+/**
+ * Measures `phases` ({ name, pid, op }: one request each, on the server `pid`) in turns: each is
+ * warmed up once, then gets TURNS slices of the measured duration in a round robin, and its ops,
+ * latencies and server CPU are summed over its slices. Phases measured one after the other on a
+ * shared machine meet different neighbours; in turns, they meet the same ones.
+ */
+async function inTurns(phases, opts) {
+  const sliceMs = opts.durationMs / TURNS;
+  const totals = phases.map(() => ({ ops: 0, errors: 0, cpuMs: 0, elapsedMs: 0, latencies: [], reasons: new Map() }));
+  const run = (phase, warmupMs, durationMs) =>
+    closedLoop({ connections: opts.connections, warmupMs, durationMs, maxOps: opts.maxOps, op: phase.op, keepLatencies: true });
+  for (const phase of phases) {
+    process.stdout.write(`warming up ${phase.name} …\n`);
+    await run(phase, 0, opts.warmupMs);
+  }
+  process.stdout.write(`running ${phases.map((p) => p.name).join(", ")} in ${TURNS} turns …\n`);
+  for (let turn = 0; turn < TURNS; turn++) {
+    for (const [i, phase] of phases.entries()) {
+      const cpuBefore = cpuTimeOf(phase.pid);
+      const r = await run(phase, 0, sliceMs);
+      const t = totals[i];
+      t.cpuMs += cpuTimeOf(phase.pid) - cpuBefore;
+      t.ops += r.ops;
+      t.errors += r.errors;
+      t.elapsedMs += r.elapsedMs;
+      t.latencies.push(...r.latencies);
+      for (const [why, n] of r.reasons) t.reasons.set(why, (t.reasons.get(why) ?? 0) + n);
+    }
+  }
+  return phases.map((phase, i) => {
+    const t = totals[i];
+    t.latencies.sort((a, b) => a - b);
+    return {
+      name: phase.name,
+      requestsPerOp: 1,
+      peak: memoryOf(phase.pid)?.peak,
+      peakIsPerScenario: false,
+      cpuShare: t.cpuMs / t.elapsedMs,
+      cpuPerOp: t.cpuMs / t.ops,
+      ops: t.ops,
+      errors: t.errors,
+      reasons: [...t.reasons].sort((a, b) => b[1] - a[1]),
+      elapsedMs: t.elapsedMs,
+      opsPerSec: (t.ops / t.elapsedMs) * 1000,
+      p50: percentile(t.latencies, 0.5),
+      p99: percentile(t.latencies, 0.99),
+      max: t.latencies.at(-1) ?? Number.NaN,
+      endedEarly: null,
+      note: `measured in ${TURNS} turns of ${fixed(sliceMs / 1000, 2)} s with the other phases of the refused scenario`,
+    };
+  });
+}
+
+/** Server CPU per refused start against start-only's, in the same run: the goal is ⅓ at most. */
+function refusedRatios({ name, dataset, results }) {
+  const accepted = results.find((r) => r.name === "start-only");
+  const refused = results.filter((r) => r.name.startsWith("refused") || r.name.startsWith("floor"));
+  if (refused.length === 0) return;
+  console.log(`refused / accepted start, server CPU per request (${name}, ${dataset} database; goal ≤ 0.33):`);
+  for (const r of refused) {
+    const ratio = accepted
+      ? `${fixed(r.cpuPerOp, 3)} ms / ${fixed(accepted.cpuPerOp, 3)} ms = ${fixed(r.cpuPerOp / accepted.cpuPerOp, 2)}`
+      : `${fixed(r.cpuPerOp, 3)} ms (no ratio: start-only was not measured)`;
+    console.log(`  ${r.name.padEnd(18)} ${ratio}`);
+  }
+  console.log("");
+}
+
 function report({ name, dataset, results, captured }) {
   console.log(`\n${name}, ${dataset} database (${captured.received} codes captured, ${captured.malformed} malformed lines)`);
   const rows = [
@@ -353,9 +520,13 @@ function report({ name, dataset, results, captured }) {
     "errors: non-2xx, timeouts, or a wrong outcome (a start not pending, a correct code not approved, a wrong one approved).",
   );
   console.log("mixed: 70% starts, 25% correct checks, 5% wrong codes, on verifications the same load started.");
+  if (results.some((r) => r.name.startsWith("refused")))
+    console.log(
+      "refused: starts to new numbers answered 403 blocked by a second verifyd: for the country send velocity (1/1h), or a conversion-guard block on the country.",
+    );
   console.log("server CPU: user + system time of the server process over the measured phase (100% = one core).");
   if (results.some((r) => !r.peakIsPerScenario))
-    console.log("*: VmHWM could not be reset, so the peak is since the server started.");
+    console.log("*: the peak since the server started (VmHWM could not be reset, or the row was measured in turns).");
   for (const r of results) {
     if (r.note) console.log(`${r.name}: ${r.note}`);
     if (r.endedEarly) console.log(`${r.name}: ended early (${r.endedEarly}) after ${fixed(r.elapsedMs / 1000, 2)} s measured`);
@@ -378,7 +549,7 @@ function compare(runs, dataset) {
   const names = TARGETS.filter((t) => runs.some((r) => r.name === t));
   const byName = Object.fromEntries(runs.map((r) => [r.name, r]));
   const ratios = RATIOS.filter(([a, b]) => byName[a] && byName[b]);
-  const scenarios = runs[0].results.map((r) => r.name);
+  const scenarios = [...new Set(runs.flatMap((run) => run.results.map((r) => r.name)))];
   const metrics = [
     ["server CPU ms per op", (r) => r.cpuPerOp, (n) => fixed(n, 3)],
     ["p99 latency, ms", (r) => r.p99, (n) => fixed(n, 1)],
@@ -391,7 +562,11 @@ function compare(runs, dataset) {
     for (const scenario of scenarios) {
       const of = (name) => byName[name].results.find((r) => r.name === scenario);
       const v = (name) => (of(name) ? value(of(name)) : Number.NaN);
-      rows.push([scenario, ...names.map((n) => format(v(n))), ...ratios.map(([a, b]) => `${fixed(v(a) / v(b), 2)}×`)]);
+      rows.push([
+        scenario,
+        ...names.map((n) => format(v(n))),
+        ...ratios.map(([a, b]) => (Number.isFinite(v(a) / v(b)) ? `${fixed(v(a) / v(b), 2)}×` : "n/a")),
+      ]);
     }
     printTable(rows);
     console.log("");

@@ -44,13 +44,14 @@ async function until(what, probe) {
   return fail(`timed out waiting for ${what}`);
 }
 
-function start(port) {
+function start(port, probePort) {
   const env = {
     PATH: process.env.PATH ?? "",
     HOME: dir,
     XDG_CACHE_HOME: join(dir, "cache"),
     PORT: String(port),
     VERIFYD_HOST: "127.0.0.1",
+    ...(probePort ? { VERIFYD_PROBE_PORT: String(probePort) } : {}),
   };
   const proc = spawn(binary, ["serve"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
@@ -86,8 +87,14 @@ try {
 
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const first = start(port);
+  const probePort = await freePort();
+  const first = start(port, probePort);
   const coldMs = await ready(first, base);
+  // The probe port's thread runs from source embedded in the executable.
+  await until("GET /readyz = 200 on the probe port", async () => {
+    const res = await fetch(`http://127.0.0.1:${probePort}/readyz`).catch(() => undefined);
+    return res?.status === 200 ? true : undefined;
+  });
   const key = await until("the development admin key", () => /\b(vfd_[A-Za-z0-9_-]+)/.exec(first.output())?.[1]);
   const api = async (method, path, body) => {
     const res = await fetch(`${base}${path}`, {

@@ -32,8 +32,11 @@ import { createAdmissionControl } from "./http/admission.js";
 import { createApp } from "./http/app.js";
 import { admissionGate, type RequestListener, shedRecorder } from "./http/front-door.js";
 import { createAuthenticator } from "./http/middleware/auth.js";
+import type { ProblemInput } from "./http/problem.js";
+import { failingReadiness } from "./http/routes/health.js";
 import { createLogger } from "./observability/logger.js";
 import { createPromMetrics } from "./observability/metrics.js";
+import { refusalLog } from "./observability/refusal-log.js";
 import { systemClock, uuidIds } from "./runtime.js";
 import { openBackends } from "./store/backends.js";
 import { VERSION } from "./version.js";
@@ -61,6 +64,8 @@ export interface Runtime {
    * Called once the server listens: a start that fails before that must not use up the key unseen.
    */
   createDevAdminKey(): Promise<string | null>;
+  /** What `/readyz` checks: `null` when ready, else the problem it answers (the probe port's thread serves it). */
+  readiness(): Promise<ProblemInput | null>;
   /** Stops the worker (sends under way get `graceMs`), closes adapters and the store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -179,6 +184,8 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   });
   statusSink.bind(outbox);
   const delegated = createDelegatedCodes(store, senders);
+  // Refusals of the abuse rules, summed up in a warning every 10 s (each is counted in the metrics).
+  const refusals = refusalLog(logger, clock);
   const conversion = createConversionGuard({
     store: backends.conversion,
     clock,
@@ -187,6 +194,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     allowNumbers: config.screening.allowNumbers,
     prefixDigits: config.screening.prefixDigits,
     logger,
+    refusals,
     metrics,
   });
   // Learned route order (a service's route_mode) and channel memory: both off unless configured.
@@ -214,7 +222,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     notifier,
     metrics,
     events,
-    screening: { rules: config.screening, logger },
+    screening: { rules: config.screening, logger, refusals },
     conversion,
     routePlanner,
   });
@@ -228,6 +236,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     sealWebhookSecret: receivers.seal,
     providers: new Map([...senders].map(([name, sender]) => [name, sender.channels])),
   });
+  const readinessProbes = [() => providersReadiness(store, new Set(senders.keys()))];
   const app = createApp({
     admin,
     events: createEventLog({ store, clock }),
@@ -250,7 +259,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     notifier,
     metrics,
     metricsEndpoint: { render: metrics.render, contentType: metrics.contentType, token: config.metricsToken },
-    readinessProbes: [() => providersReadiness(store, new Set(senders.keys()))],
+    readinessProbes,
     webhooks: {
       senders,
       applyStatus: (p, u) => outbox.applyStatus(p, u),
@@ -267,8 +276,10 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     admit: admission
       ? admissionGate(admission, { onShed: shedRecorder(metrics, logger, clock), logger, maxBodyBytes: config.maxBodyBytes })
       : (listener) => listener,
+    readiness: () => failingReadiness({ store, probes: readinessProbes }),
     createDevAdminKey: () => ensureDevAdminKey(store, config, clock, ids),
     async close(graceMs?: number) {
+      refusals.flush();
       await outbox.stop(graceMs);
       for (const sender of built) await sender.close?.();
       await backends.close();

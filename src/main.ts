@@ -5,11 +5,15 @@ import { getRequestListener } from "@hono/node-server";
 import { buildRuntime, type Runtime, type RuntimeOptions } from "./compose.js";
 import type { Config } from "./config/env.js";
 import { StartupError } from "./config/errors.js";
+import { type ProbeListener, startProbeListener } from "./http/probe-listener.js";
 import { describeDatabase, lockDatabaseForServing } from "./store/backends.js";
 import { readTlsFiles, reloadTls } from "./tls.js";
+import { VERSION } from "./version.js";
 
 export interface RunningServer {
   port: number;
+  /** The probe port's (`VERIFYD_PROBE_PORT`), when it is on. */
+  probePort?: number;
   /** Re-reads the TLS certificate and key (SIGHUP); throws if they are unusable, keeping the old ones. */
   reloadTls(): void;
   /** Resolves true when everything finished within the shutdown timeout, false when it gave up. */
@@ -26,16 +30,16 @@ function effectiveRoutes(config: Pick<Config, "route" | "countryRoutes">) {
 }
 
 /** A port that cannot be listened on, said with the way out. */
-function listenError(err: NodeJS.ErrnoException, config: Pick<Config, "port" | "host">): Error {
+function listenError(err: NodeJS.ErrnoException, config: Pick<Config, "port" | "host">, variable = "PORT"): Error {
   const where = `port ${config.port} on ${config.host}`;
   if (err.code === "EADDRINUSE") {
     return new StartupError(
-      `${where} is already in use (another verifyd, or another program); stop it, or start on another port, e.g. PORT=${config.port === 65535 ? 8081 : config.port + 1}`,
+      `${where} is already in use (another verifyd, or another program); stop it, or start on another port, e.g. ${variable}=${config.port === 65535 ? 8081 : config.port + 1}`,
     );
   }
   if (err.code === "EACCES") {
     return new StartupError(
-      `${where} needs privileges this process has not (ports below 1024); start on another, e.g. PORT=8080`,
+      `${where} needs privileges this process has not (ports below 1024); start on another, e.g. ${variable}=${variable === "PORT" ? 8080 : 8081}`,
     );
   }
   if (err.code === "EADDRNOTAVAIL") {
@@ -106,11 +110,33 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
   }
+  let probes: ProbeListener | undefined;
+  if (config.probePort !== undefined) {
+    try {
+      probes = await startProbeListener({
+        port: config.probePort,
+        host: config.probeHost ?? config.host,
+        version: VERSION,
+        readiness: runtime.readiness,
+        onError: (err) => logger.error({ err }, "the probe port's thread failed; probes there go unanswered"),
+      });
+    } catch (err) {
+      server.close();
+      await runtime.close();
+      lock?.release();
+      throw listenError(
+        err as NodeJS.ErrnoException,
+        { port: config.probePort, host: config.probeHost ?? config.host },
+        "VERIFYD_PROBE_PORT",
+      );
+    }
+  }
   runtime.outbox.start(config.outboxPollMs);
   const port = (server.address() as AddressInfo).port;
   logger.info(
     {
       port,
+      ...(probes ? { probe_port: probes.port } : {}),
       host: config.host,
       tls: Boolean(tls),
       env: config.env,
@@ -131,6 +157,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       const expired = new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), config.shutdownTimeoutMs);
       });
+      // Out of the rotation first, while the API's port still answers what is under way.
+      probes?.notReady("not ready: shutting down");
       const drained = (async () => {
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
@@ -143,6 +171,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         // The worker finishes its current pass; sends still under way when the time is nearly up
         // are aborted and stay queued for the next start.
         await runtime.close(Math.max(0, config.shutdownTimeoutMs - 1000));
+        await probes?.close();
         lock?.release();
         return true as const;
       })();
@@ -156,6 +185,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   };
   return {
     port,
+    probePort: probes?.port,
     reloadTls() {
       if (!tls) return;
       reloadTls(server as HttpsServer, tls);

@@ -52,9 +52,10 @@ export function describe(res) {
  * Runs `op` from `connections` workers: first for `warmupMs` (not recorded), then for `durationMs`.
  * `op()` resolves to `{ ok, why? }`, or to null when it has no more work (a consumed pool).
  * Stops at the deadline or after `maxOps` operations in all, whichever comes first.
- * `onMeasureStart` is called when the warm-up ends.
+ * `onMeasureStart` is called when the warm-up ends. `keepLatencies`: the result also holds every
+ * measured latency (`latencies`, ascending), to sum runs.
  */
-export async function closedLoop({ connections, warmupMs, durationMs, maxOps, op, onMeasureStart }) {
+export async function closedLoop({ connections, warmupMs, durationMs, maxOps, op, onMeasureStart, keepLatencies = false }) {
   const begin = performance.now();
   const measureFrom = begin + warmupMs;
   const deadline = measureFrom + durationMs;
@@ -108,6 +109,7 @@ export async function closedLoop({ connections, warmupMs, durationMs, maxOps, op
     max: latencies.at(-1) ?? Number.NaN,
     endedEarly: exhausted ? "pool used up" : started >= maxOps ? "max requests reached" : null,
     warmupOps: started - latencies.length,
+    ...(keepLatencies ? { latencies } : {}),
   };
 }
 

@@ -3,15 +3,20 @@ import { describe } from "./load.mjs";
 
 /**
  * Indian mobiles +91 98xx xxxxxx: libphonenumber-js (max metadata) accepts all 10^8 of them as
- * valid, and the E.164 form is the input itself.
+ * valid, and the E.164 form is the input itself. With `prefix` "+234803" and 7 digits: Nigerian
+ * mobiles, all 10^7 valid too (the refused scenario's blocked country).
  */
-export function phoneNumbers() {
+export function phoneNumbers(prefix = "+9198", digits = 8) {
   let next = 0;
   return () => {
-    if (next >= 100_000_000) throw new Error("ran out of phone numbers");
-    return `+9198${String(next++).padStart(8, "0")}`;
+    if (next >= 10 ** digits) throw new Error("ran out of phone numbers");
+    return `${prefix}${String(next++).padStart(digits, "0")}`;
   };
 }
+
+/** The refused scenario's blocked country and its numbers (see bench/run.mjs). */
+export const BLOCKED_COUNTRY = "NG";
+export const blockedNumbers = () => phoneNumbers("+234803", 7);
 
 /** The mixed scenario's shares of requests: the rest are checks with a wrong code. */
 export const MIX = { start: 0.7, check: 0.25 };
@@ -79,10 +84,30 @@ export function workloads({ client, codes, nextPhone }) {
     };
   }
 
+  /**
+   * A start that must be refused `403 blocked` for `reason` (e.g. `country_velocity`), as a pumping
+   * wave's starts are; `next` gives its number.
+   */
+  const refused = (next, reason) => async () => {
+    const res = await client.post("/v1/verifications", { to: next() });
+    if (res.status !== 403 || res.json?.code !== "blocked") return { ok: false, why: describe(res) };
+    if (!res.json.reasons?.includes(reason)) return { ok: false, why: `refused for ${res.json.reasons}, not ${reason}` };
+    return { ok: true };
+  };
+
+  /** A start's request with an unknown API key: it must be answered 401 `unauthorized`. */
+  async function unauthorized() {
+    const res = await client.post("/v1/verifications", { to: nextPhone() });
+    if (res.status !== 401 || res.json?.code !== "unauthorized") return { ok: false, why: describe(res) };
+    return { ok: true };
+  }
+
   return {
     start,
     check,
     mixed,
+    refused,
+    unauthorized,
     /** Start, read the code from the capture, check it. */
     async flow() {
       const started = await start();

@@ -257,3 +257,23 @@ export function seedDatabases({ dir, rows, targets, secret }) {
   }
   return seconds;
 }
+
+/**
+ * Migrates verifyd's database file and opens a conversion-guard block on a whole `country`, as the
+ * guard opens one when a pumping wave's sends to it never convert (enforce mode, lasting an hour):
+ * every send there is then refused by the block, before any counter moves.
+ */
+export function seedCountryBlock(file, { country, now = Date.now() }) {
+  const { raw, db } = openSqlite(file);
+  try {
+    migrateSqlite(db);
+    raw
+      .prepare(
+        `insert into abuse_blocks (id, scope, key, key_sealed, reason, sends, approvals, mode, repeat, created_at, expires_at)
+         values (?, 'country', ?, null, 'unproven_country', 50, 0, 'enforce', 1, ?, ?)`,
+      )
+      .run(`abk_bench_${country.toLowerCase()}`, country, now, now + 3_600_000);
+  } finally {
+    raw.close();
+  }
+}

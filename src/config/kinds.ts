@@ -73,6 +73,14 @@ export const rate = (fallback: string) =>
 export const integer = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+/** An integer in [min, max], or nothing when unset or empty. */
+export const optionalInteger = (min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === "" ? undefined : v))
+    .pipe(z.coerce.number<string | undefined>().int().min(min).max(max).optional());
+
 /** Unset and empty both mean "not given", as shells and compose files write either. */
 export const optionalText = z
   .string()

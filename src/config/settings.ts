@@ -8,6 +8,7 @@ import {
   integer,
   list,
   longText,
+  optionalInteger,
   optionalText,
   url,
   webhookSecret,
@@ -25,6 +26,10 @@ export const SETTINGS = {
   env: setting("VERIFYD_ENV", z.enum(["development", "production"]).default("development")),
   port: setting("PORT", integer(8080, 0, 65535)),
   host: setting("VERIFYD_HOST", z.string().default("0.0.0.0")),
+  /** `/healthz` and `/readyz` also on this port, answered by a thread of their own (probe-listener.ts). */
+  probePort: setting("VERIFYD_PROBE_PORT", optionalInteger(0, 65535)),
+  /** Where the probe port listens; unset: `VERIFYD_HOST`. */
+  probeHost: setting("VERIFYD_PROBE_HOST", optionalText),
   dbPath: setting("VERIFYD_DB", z.string().min(1).default("./data/verifyd.db")),
   /**
    * SQLite's WAL checkpoints: how often a worker thread copies the WAL into the database file (0s:

@@ -3,6 +3,7 @@ import { VerifydError } from "./errors.js";
 import type { AbuseMode, Channel, RouteStep } from "./model.js";
 import type { LineType, PhoneNumber } from "./phone.js";
 import type { Limiter, LimitRule } from "./ports.js";
+import { type RefusalLog, tellRefusal } from "./refusals.js";
 
 /**
  * Destination screening against SMS pumping (toll fraud): number types no code should be sent to
@@ -147,6 +148,8 @@ interface ScreeningLogger {
 export interface Screening {
   rules: ScreeningRules;
   logger?: ScreeningLogger;
+  /** Where enforce-mode refusals go (summed up); without it each is a warning of `logger`. */
+  refusals?: RefusalLog;
 }
 
 /**
@@ -165,19 +168,22 @@ export function screenRoute(route: RouteStep[], phone: Destination, screening: S
   if (result.reasons.length === 0) return route;
   // Allow-listed numbers come back with no reasons, so here every step is screened.
   const kept = result.blocked ? [] : route.filter((step) => channelRefusal(phone.type, step.channel, rules) === null);
-  logger?.warn(
-    {
-      to: maskNumber(phone.e164),
-      country: phone.country,
-      number_type: phone.type ?? "unknown",
-      reasons: result.reasons,
-      blocked: result.blocked,
-      mode: rules.mode,
-      dropped_channels: route.filter((step) => !kept.includes(step)).map((step) => step.channel),
-    },
-    rules.mode === "monitor" ? "destination screening would refuse (monitor mode)" : "destination screening refused",
-  );
-  if (rules.mode === "monitor") return route;
+  const fields = {
+    to: maskNumber(phone.e164),
+    country: phone.country,
+    number_type: phone.type ?? "unknown",
+    reasons: result.reasons,
+    blocked: result.blocked,
+    mode: rules.mode,
+    dropped_channels: route.filter((step) => !kept.includes(step)).map((step) => step.channel),
+  };
+  if (rules.mode === "monitor") {
+    logger?.warn(fields, "destination screening would refuse (monitor mode)");
+    return route;
+  }
+  // A start refused outright is summed up with the others; one that only lost steps goes ahead, told as it comes.
+  if (kept.length > 0) logger?.warn(fields, "destination screening refused");
+  else tellRefusal(screening, "destination screening refused", fields);
   if (kept.length === 0) {
     throw new VerifydError("blocked", `the destination is refused: ${result.reasons.join(", ")}`, {
       extensions: { reasons: result.reasons },
@@ -214,10 +220,11 @@ export async function enforceSendVelocity(limiter: Limiter, phone: Destination, 
     if (!state.allowed) reasons.push(reason);
   }
   if (reasons.length === 0) return;
-  logger?.warn(
-    { to: maskNumber(phone.e164), country: phone.country, reasons, blocked: true, mode: rules.mode },
-    rules.mode === "monitor" ? "send velocity would refuse (monitor mode)" : "send velocity refused",
-  );
-  if (rules.mode === "monitor") return;
+  const fields = { to: maskNumber(phone.e164), country: phone.country, reasons, blocked: true, mode: rules.mode };
+  if (rules.mode === "monitor") {
+    logger?.warn(fields, "send velocity would refuse (monitor mode)");
+    return;
+  }
+  tellRefusal(screening, "send velocity refused", fields);
   throw new VerifydError("blocked", `the destination is refused: ${reasons.join(", ")}`, { extensions: { reasons } });
 }

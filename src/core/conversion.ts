@@ -12,6 +12,7 @@ import {
 import { VerifydError } from "./errors.js";
 import type { AbuseBlock, AbuseMode, ConversionKey, ConversionReason } from "./model.js";
 import type { Clock } from "./ports.js";
+import { type RefusalLog, tellRefusal } from "./refusals.js";
 import type { ConversionStore } from "./store/conversion.js";
 import { PLAIN_UNIT, type StoreUnit } from "./store/unit.js";
 
@@ -74,6 +75,8 @@ export interface ConversionGuardDeps {
   allowNumbers: readonly string[];
   prefixDigits?: number;
   logger?: ConversionLogger;
+  /** Where refusals go (summed up); without it each is a warning of `logger`. */
+  refusals?: RefusalLog;
   metrics?: ConversionMetrics;
 }
 
@@ -207,7 +210,9 @@ export function createConversionGuard(deps: ConversionGuardDeps) {
       refuse: "conversion guard refused",
     };
     const message = lines[outcome];
-    logger?.warn({ ...fields, blocked: true }, message);
+    // A refused send is one of a wave's many; a withheld or spared one goes out, told as it comes.
+    if (outcome === "refuse") tellRefusal(deps, message, { ...fields, blocked: true });
+    else logger?.warn({ ...fields, blocked: true }, message);
     return outcome;
   }
 

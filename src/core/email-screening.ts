@@ -3,6 +3,7 @@ import { DEFAULT_EMAIL_SCREENING, type EmailScreeningRules, type Screening } fro
 import { emailDomain, maskEmail } from "./email.js";
 import { VerifydError } from "./errors.js";
 import type { Limiter } from "./ports.js";
+import { tellRefusal } from "./refusals.js";
 
 /**
  * Screening of email destinations, the counterpart of number screening: throwaway-mailbox domains
@@ -45,11 +46,12 @@ export function screenEmail(address: string, screening: Screening | undefined): 
   if (!rules.refuseDisposable || allowListed(domain, rules) || !isDisposableDomain(domain)) return;
   const reasons = ["disposable_email_domain"];
   const { mode } = screening.rules;
-  screening.logger?.warn(
-    { to: maskEmail(address), reasons, blocked: true, mode },
-    mode === "monitor" ? "destination screening would refuse (monitor mode)" : "destination screening refused",
-  );
-  if (mode === "monitor") return;
+  const fields = { to: maskEmail(address), reasons, blocked: true, mode };
+  if (mode === "monitor") {
+    screening.logger?.warn(fields, "destination screening would refuse (monitor mode)");
+    return;
+  }
+  tellRefusal(screening, "destination screening refused", fields);
   throw new VerifydError("blocked", "the destination is refused: disposable_email_domain", { extensions: { reasons } });
 }
 
@@ -66,11 +68,12 @@ export async function enforceDomainVelocity(limiter: Limiter, address: string, s
   if (state.allowed) return;
   const reasons = ["domain_velocity"];
   const { mode } = screening.rules;
-  screening.logger?.warn(
-    { to: maskEmail(address), reasons, blocked: true, mode },
-    mode === "monitor" ? "send velocity would refuse (monitor mode)" : "send velocity refused",
-  );
-  if (mode === "monitor") return;
+  const fields = { to: maskEmail(address), reasons, blocked: true, mode };
+  if (mode === "monitor") {
+    screening.logger?.warn(fields, "send velocity would refuse (monitor mode)");
+    return;
+  }
+  tellRefusal(screening, "send velocity refused", fields);
   throw new VerifydError("blocked", "the destination is refused: domain_velocity", {
     extensions: { reasons },
     retryAfterMs: state.resetMs,

@@ -61,6 +61,21 @@ export function stopIfCallerGone(abort: AbortSignal | undefined): void {
   if (abort?.aborted) throw new CallerGone("the caller closed its connection; nothing was written or sent");
 }
 
+/**
+ * The refusals a limit or a screen answers by design, and a request without a valid key: under a
+ * pumping wave, a flood of retries or a client with a stale key they come by the thousand per
+ * second, are answered and never logged as faults, so nobody reads their stack, and capturing one
+ * cost more than the rest of the error.
+ */
+const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "unauthorized",
+  "blocked",
+  "rate_limited",
+  "opted_out",
+  "resend_cooldown",
+  "max_sends_reached",
+]);
+
 export class VerifydError extends Error {
   override name = "VerifydError";
   constructor(
@@ -68,6 +83,10 @@ export class VerifydError extends Error {
     readonly detail: string,
     readonly details: ErrorDetails = {},
   ) {
+    const refusal = REFUSALS.has(code);
+    const depth = Error.stackTraceLimit;
+    if (refusal) Error.stackTraceLimit = 0;
     super(`${code}: ${detail}`);
+    if (refusal) Error.stackTraceLimit = depth;
   }
 }

@@ -149,6 +149,30 @@ describe("pumping defences", () => {
     await refused(h, pumped(0), ["low_conversion_prefix"]);
   });
 
+  it("logs the first refusal of a wave at once and sums up the others, while the metric counts each", async () => {
+    const harness = await createHarness();
+    h = harness;
+    for (let i = 0; i < 5; i++) await sent(harness, pumped(i));
+    const reasons = ["unproven_prefix", "unproven_range", "unproven_country"];
+    for (let i = 5; i < 9; i++) await refused(harness, pumped(i), reasons);
+    const told = () => harness.logs.map((line) => JSON.parse(line)).filter((line) => line.msg === "conversion guard refused");
+    expect(told()).toEqual([expect.objectContaining({ level: 40, refused: 1, held: true, country: "US", reasons })]);
+    const metrics = await (await harness.call("GET", "/metrics")).text();
+    expect(metrics).toContain('verifyd_conversion_guard_total{action="refused",reason="unproven_prefix"} 4');
+    // The rest of the wave is summed up within 10 s, or at shutdown as here.
+    await harness.close();
+    h = undefined;
+    expect(told()).toHaveLength(2);
+    expect(told()[1]).toMatchObject({
+      level: 40,
+      refused: 3,
+      reasons,
+      by_reason: { unproven_prefix: 3, unproven_range: 3, unproven_country: 3 },
+      by_country: { US: 3 },
+    });
+    expect(JSON.stringify(told())).not.toContain(pumped(6).slice(1));
+  });
+
   it("does not count sends it refused, nor sends another rule refused", async () => {
     h = await createHarness({ VERIFYD_LIMIT_STARTS_PER_IP: "2/1h", VERIFYD_LIMIT_SENDS_PER_PREFIX: "1000/1h" });
     await trustedRange(h, 3);

@@ -81,6 +81,30 @@ describe("send velocity per prefix and per country", () => {
     }
   });
 
+  it("in enforce mode logs the first refusal of a wave at once and sums up the others, and counts each in the metric", async () => {
+    h = await createHarness({ VERIFYD_LIMIT_SENDS_PER_COUNTRY: "1/1h" });
+    expect((await start(h, "+14155550100")).status).toBe(201);
+    expect((await start(h, "+447400123457")).status).toBe(201);
+    const wave = ["+12125550100", "+13125550100", "+16175550100", "+17135550100", "+447400123456"];
+    for (const to of wave) expect((await start(h, to)).body).toMatchObject({ code: "blocked", reasons: ["country_velocity"] });
+    const told = () => h?.logs.filter((line) => line.includes("send velocity refused")).map((line) => JSON.parse(line)) ?? [];
+    expect(told()).toEqual([expect.objectContaining({ level: 40, to: "+1212***0100", country: "US", refused: 1 })]);
+    const metrics = await (await h.call("GET", "/metrics")).text();
+    expect(metrics).toContain('verifyd_abuse_blocked_total{rule="country_velocity"} 5');
+    // The rest of the wave is summed up within 10 s, or at shutdown as here.
+    await h.close();
+    expect(told()).toHaveLength(2);
+    expect(told()[1]).toMatchObject({
+      level: 40,
+      refused: 4,
+      reasons: ["country_velocity"],
+      by_reason: { country_velocity: 4 },
+      by_country: { US: 3, GB: 1 },
+      to: "+1312***0100",
+    });
+    h = undefined;
+  });
+
   it("lets allow-listed prefixes through without counting them", async () => {
     h = await createHarness({
       VERIFYD_ALLOW_NUMBERS: "+1415555",

@@ -60,6 +60,9 @@ export function describeStoreContract(
       const { v } = await create();
       const twin = verification();
       expect(await store.createVerification(twin, secrets(), delivery(twin))).toBe(false);
+      // The start that lost wrote nothing: no verification, and no delivery that could be sent.
+      expect(await store.getVerification("svc_test", twin.id)).toBeNull();
+      expect(await store.listDeliveries(twin.id)).toEqual([]);
       expect((await store.findPendingByDestination("svc_test", v.to, T0))?.id).toBe(v.id);
       expect(await store.findPendingByDestination("svc_test", v.to, v.expiresAt)).toBeNull();
     });

@@ -4,7 +4,7 @@ import type { NumberVault } from "../../core/number-vault.js";
 import type { ConversionStanding, ConversionStore } from "../../core/store/conversion.js";
 import { sealedContext, storedApprovedDestination, storedConversionKey } from "../at-rest.js";
 import { toBlock } from "../rows.js";
-import { type OpenedPg, rows } from "./open.js";
+import { namedRows, type OpenedPg } from "./open.js";
 import { abuseBlocks, conversionCounts, conversionHistory } from "./schema.js";
 
 /**
@@ -14,7 +14,7 @@ import { abuseBlocks, conversionCounts, conversionHistory } from "./schema.js";
  * Prefixes, ranges, email domains and destinations are keyed by blind index (docs/security.md, Data
  * at rest); a block keeps its key sealed for the admin listing.
  */
-export function createPgConversionStore({ db }: OpenedPg, vault: NumberVault): ConversionStore {
+export function createPgConversionStore({ db, pool }: OpenedPg, vault: NumberVault): ConversionStore {
   const stored = (k: ConversionKey) => ({ scope: k.scope, key: storedConversionKey(vault, k.scope, k.key) });
   const c = conversionCounts;
   const b = abuseBlocks;
@@ -57,8 +57,8 @@ export function createPgConversionStore({ db }: OpenedPg, vault: NumberVault): C
         sql`coalesce(sum(c.${sql.raw(column)}) filter (where c.bucket_start ${sql.raw(settled ? "<" : ">=")} ${settledTo}), 0)::int`;
       // One statement: the upsert (a data-modifying CTE) and the sums, which read the snapshot from
       // before it; this send is added below, on its side of `settledTo`.
-      const found = await rows<StandingRow>(
-        db,
+      const found = await namedRows<StandingRow>(
+        pool,
         sql`with k(scope, key, n) as (values ${values}),
           counted as (
             insert into conversion_counts (scope, key, bucket_start, sends)
@@ -103,25 +103,28 @@ export function createPgConversionStore({ db }: OpenedPg, vault: NumberVault): C
     },
     async countApproval(keys, bucketStart, now, to) {
       const named = distinct(keys);
-      await db.transaction(async (tx) => {
-        if (named.length > 0)
-          await tx
-            .insert(c)
-            .values(named.map((k) => ({ scope: k.scope, key: k.key, bucketStart, sends: 0, approvals: k.n })))
-            .onConflictDoUpdate({
-              target: [c.scope, c.key, c.bucketStart],
-              set: { approvals: sql`${c.approvals} + excluded.approvals` },
-            });
-        await tx
-          .insert(h)
-          .values(
-            [...named, storedApprovedDestination(vault, to)].map((k) => ({ scope: k.scope, key: k.key, lastApprovedAt: now })),
-          )
-          .onConflictDoUpdate({
-            target: [h.scope, h.key],
-            set: { lastApprovedAt: sql`greatest(${h.lastApprovedAt}, excluded.last_approved_at)` },
-          });
-      });
+      const history = db
+        .insert(h)
+        .values(
+          [...named, storedApprovedDestination(vault, to)].map((k) => ({ scope: k.scope, key: k.key, lastApprovedAt: now })),
+        )
+        .onConflictDoUpdate({
+          target: [h.scope, h.key],
+          set: { lastApprovedAt: sql`greatest(${h.lastApprovedAt}, excluded.last_approved_at)` },
+        });
+      if (named.length === 0) {
+        await namedRows(pool, history.getSQL());
+        return;
+      }
+      const counts = db
+        .insert(c)
+        .values(named.map((k) => ({ scope: k.scope, key: k.key, bucketStart, sends: 0, approvals: k.n })))
+        .onConflictDoUpdate({
+          target: [c.scope, c.key, c.bucketStart],
+          set: { approvals: sql`${c.approvals} + excluded.approvals` },
+        });
+      // Both upserts in one statement: atomic as the transaction it replaces, in one round trip.
+      await namedRows(pool, sql`with counted as (${counts.getSQL()}) ${history.getSQL()}`);
     },
     async destinationApprovedSince(to, since) {
       const number = storedApprovedDestination(vault, to);

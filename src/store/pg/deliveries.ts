@@ -5,7 +5,7 @@ import { resolveSettings } from "../../core/service-settings.js";
 import { type DeliveryJob, type DeliveryStore, deliveryJob, type SentDelivery } from "../../core/store/deliveries.js";
 import { openNumber, sealedContext } from "../at-rest.js";
 import { readRoute, readTransaction, toDelivery } from "../rows.js";
-import { type OpenedPg, type PgExec, rows } from "./open.js";
+import { namedRows, type OpenedPg, type PgExec, rows } from "./open.js";
 import { deliveries, verifications } from "./schema.js";
 import { closeVerification, insertDelivery } from "./writes.js";
 
@@ -38,7 +38,7 @@ type DeliveryRow = typeof deliveries.$inferSelect;
  * due delivery goes to exactly one instance; a lease that runs out (its instance died mid-send)
  * makes the row claimable again.
  */
-export function createPgDeliveryStore({ db }: OpenedPg, vault: NumberVault): DeliveryStore {
+export function createPgDeliveryStore({ db, pool }: OpenedPg, vault: NumberVault): DeliveryStore {
   const v = verifications;
 
   /** Leases the rows `which` selects (it must lock them) and joins what sending needs; cancels the unsendable. */
@@ -142,8 +142,8 @@ export function createPgDeliveryStore({ db }: OpenedPg, vault: NumberVault): Del
       );
     },
     async recordDeliveryResult(r, now) {
-      await db.transaction(async (tx) => {
-        const [row] = await tx
+      const record = (exec: PgExec) =>
+        exec
           .update(deliveries)
           .set({
             status: r.status,
@@ -157,8 +157,16 @@ export function createPgDeliveryStore({ db }: OpenedPg, vault: NumberVault): Del
           })
           .where(and(eq(deliveries.id, r.deliveryId), eq(deliveries.status, "sending")))
           .returning({ verificationId: deliveries.verificationId, step: deliveries.step });
+      // Only a failure may move the route on or close the verification; any other result is that one
+      // statement, without a transaction around it.
+      if (r.status !== "failed") {
+        await namedRows(pool, record(db).getSQL());
+        return;
+      }
+      await db.transaction(async (tx) => {
+        const [row] = await record(tx);
         // Only the delivery the route is waiting on may move it on (an older step's late failure may not).
-        if (!row || r.status !== "failed" || !(await lockOnStep(tx, row.verificationId, row.step, now))) return;
+        if (!row || !(await lockOnStep(tx, row.verificationId, row.step, now))) return;
         if (r.fallback) {
           await insertDelivery(tx, r.fallback, now);
           await tx.update(v).set({ currentStep: r.fallback.step, updatedAt: now }).where(eq(v.id, row.verificationId));

@@ -1,6 +1,8 @@
-import { sql } from "drizzle-orm";
+import { createHash } from "node:crypto";
+import { type SQL, sql } from "drizzle-orm";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
+import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
 import { migrationsFolder } from "../migrations-folder.js";
 import * as schema from "./schema.js";
@@ -53,4 +55,23 @@ export async function migratePg(pool: pg.Pool, migrationsFolder: string = pgMigr
 /** The rows of a raw statement. Its `bigint` columns arrive as strings: cast counts to int, or convert. */
 export async function rows<T>(exec: PgExec, query: ReturnType<typeof sql>): Promise<T[]> {
   return (await exec.execute(query)).rows as T[];
+}
+
+const dialect = new PgDialect();
+const names = new Map<string, string>();
+
+/**
+ * As `rows`, on the pool, as a named statement: PostgreSQL parses and plans it once per connection
+ * instead of on every call. For the statements every start and check runs; the name is derived
+ * from the SQL text, so each shape of a statement (a different number of keys, say) gets its own.
+ */
+export async function namedRows<T>(pool: pg.Pool, query: SQL): Promise<T[]> {
+  const { sql: text, params } = dialect.sqlToQuery(query);
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `verifyd_${createHash("sha256").update(text).digest("base64url").slice(0, 24)}`;
+    // A statement built with values inlined would add a name per value: only bounded shapes are kept.
+    if (names.size < 1000) names.set(text, name);
+  }
+  return (await pool.query({ name, text, values: params as unknown[] })).rows as T[];
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq, type SQL } from "drizzle-orm";
+import { and, desc, eq, type Placeholder, type SQL, sql } from "drizzle-orm";
 import type { Channel, OptOut, OptOutSource } from "../../core/model.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { OptOutStore } from "../../core/store/opt-outs.js";
@@ -21,7 +21,21 @@ export function createPgOptOutStore({ db }: OpenedPg, vault: NumberVault): OptOu
     keyword: r.keyword,
     createdAt: r.createdAt,
   });
-  const key = (phone: string, channel: Channel) => and(eq(o.phone, phone), eq(o.channel, channel));
+  const key = (phone: string | Placeholder, channel: Channel | Placeholder) => and(eq(o.phone, phone), eq(o.channel, channel));
+  // Asked before every send (and a start's screening lists the number's): named statements, planned
+  // once per connection.
+  const optedOut = db
+    .select({ phone: o.phone })
+    .from(o)
+    .where(key(sql.placeholder("phone"), sql.placeholder("channel")))
+    .prepare("opt_outs_of_channel");
+  const ofPhone = db
+    .select()
+    .from(o)
+    .where(eq(o.phone, sql.placeholder("phone")))
+    .orderBy(desc(o.createdAt), o.phone, o.channel)
+    .limit(sql.placeholder("limit"))
+    .prepare("opt_outs_of_phone");
   return {
     async addOptOut(optOut) {
       const phone = vault.index(optOut.phone);
@@ -44,16 +58,13 @@ export function createPgOptOutStore({ db }: OpenedPg, vault: NumberVault): OptOu
       );
     },
     async isOptedOut(phone, channel) {
-      return (
-        (
-          await db
-            .select({ phone: o.phone })
-            .from(o)
-            .where(key(vault.index(phone), channel))
-        ).length > 0
-      );
+      return (await optedOut.execute({ phone: vault.index(phone), channel })).length > 0;
     },
     async listOptOuts(filter) {
+      if (filter.phone !== undefined && filter.channel === undefined) {
+        const list = await ofPhone.execute({ phone: vault.index(filter.phone), limit: filter.limit ?? 100 });
+        return list.map(toOptOut);
+      }
       const where: SQL[] = [];
       if (filter.phone !== undefined) where.push(eq(o.phone, vault.index(filter.phone)));
       if (filter.channel !== undefined) where.push(eq(o.channel, filter.channel));

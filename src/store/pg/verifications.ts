@@ -1,36 +1,59 @@
-import { and, desc, eq, gt, inArray, isNull, lte, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lte, type Placeholder, sql } from "drizzle-orm";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { VerificationStore } from "../../core/store/verifications.js";
 import { destinationIndex, sealedContext, storedNumber } from "../at-rest.js";
 import { toVerification } from "../rows.js";
 import { notInbound } from "./inbound.js";
-import type { OpenedPg } from "./open.js";
+import { namedRows, type OpenedPg, type PgExec } from "./open.js";
 import { deliveries, verifications } from "./schema.js";
-import { closeVerification, insertDelivery } from "./writes.js";
+import { closeVerificationNamed, insertDelivery, insertDeliveryFrom } from "./writes.js";
 
 /**
  * A verification's lifecycle on PostgreSQL. Each operation is one statement (conditional
  * `UPDATE … RETURNING`, `INSERT … ON CONFLICT`) or one short transaction whose first write locks the
  * row it decides on, so operations stay atomic with any number of instances on the same database.
  */
-export function createPgVerificationStore({ db }: OpenedPg, vault: NumberVault): VerificationStore {
+export function createPgVerificationStore({ db, pool }: OpenedPg, vault: NumberVault): VerificationStore {
   const v = verifications;
   const toVer = (r: typeof v.$inferSelect) => toVerification(r, vault);
-  const live = (now: number) => and(eq(v.status, "pending"), gt(v.expiresAt, now));
+  const live = (now: number | Placeholder) => and(eq(v.status, "pending"), gt(v.expiresAt, now));
+  const at = (name: string) => sql.placeholder(name);
+
+  // What every start and check asks: named statements, planned once per connection, instead of SQL
+  // built and parsed on every call.
+  const byId = db
+    .select()
+    .from(v)
+    .where(and(eq(v.id, at("id")), eq(v.serviceId, at("serviceId"))))
+    .prepare("verifications_by_id");
+  const pendingFor = db
+    .select()
+    .from(v)
+    .where(and(eq(v.serviceId, at("serviceId")), eq(v.to, at("to")), live(at("now")), notInbound))
+    .prepare("verifications_pending_for");
+  // The row lock serialises concurrent checks: each re-reads `checks` before counting.
+  const countCheck = db
+    .update(v)
+    .set({ checks: sql`${v.checks} + 1`, updatedAt: sql`${at("now")}` })
+    .where(
+      and(
+        eq(v.id, at("id")),
+        eq(v.serviceId, at("serviceId")),
+        live(at("now")),
+        sql`${v.checks} < ${v.maxChecks}`,
+        sql`${v.codeHash} is not null`,
+      ),
+    )
+    .returning()
+    .prepare("verifications_count_check");
 
   return {
     async getVerification(serviceId, id) {
-      const [r] = await db
-        .select()
-        .from(v)
-        .where(and(eq(v.id, id), eq(v.serviceId, serviceId)));
+      const [r] = await byId.execute({ id, serviceId });
       return r ? toVer(r) : null;
     },
     async findPendingByDestination(serviceId, to, now) {
-      const [r] = await db
-        .select()
-        .from(v)
-        .where(and(eq(v.serviceId, serviceId), eq(v.to, destinationIndex(vault, to)), live(now), notInbound));
+      const [r] = await pendingFor.execute({ serviceId, to: destinationIndex(vault, to), now });
       return r ? toVer(r) : null;
     },
     async findLatestByDestination(serviceId, to) {
@@ -44,25 +67,12 @@ export function createPgVerificationStore({ db }: OpenedPg, vault: NumberVault):
     },
 
     async createVerification(ver, secrets, first) {
-      return db.transaction(async (tx) => {
-        const now = ver.createdAt;
-        const to = storedNumber(vault, ver.to, sealedContext.destination(ver.id));
-        const toIndex = to.index ?? "";
-        await tx
-          .update(v)
-          .set({ status: "expired", codeHash: null, sealedCode: null, updatedAt: now })
-          // The one-pending index's own conditions, so the planner reads that small partial index.
-          .where(
-            and(
-              eq(v.serviceId, ver.serviceId),
-              eq(v.to, toIndex),
-              eq(v.status, "pending"),
-              isNull(v.inboundChannels),
-              lte(v.expiresAt, now),
-            ),
-          );
-        // The partial unique index verifications_one_pending decides between concurrent starts.
-        const inserted = await tx
+      const now = ver.createdAt;
+      const to = storedNumber(vault, ver.to, sealedContext.destination(ver.id));
+      const toIndex = to.index ?? "";
+      // The partial unique index verifications_one_pending decides between concurrent starts.
+      const insert = (exec: PgExec) =>
+        exec
           .insert(v)
           .values({
             id: ver.id,
@@ -91,6 +101,35 @@ export function createPgVerificationStore({ db }: OpenedPg, vault: NumberVault):
           })
           .onConflictDoNothing()
           .returning({ id: v.id });
+      // Usually nothing stands in the way: the verification and its first delivery are one statement
+      // (one round trip, one commit), the delivery inserted only if the verification was.
+      const [written] = await namedRows<{ n: number }>(
+        pool,
+        first
+          ? sql`with inserted as (${insert(db).getSQL()}), delivered as (${insertDeliveryFrom(sql`inserted`, first, now)})
+              select count(*)::int as n from inserted`
+          : sql`with inserted as (${insert(db).getSQL()}) select count(*)::int as n from inserted`,
+      );
+      if ((written?.n ?? 0) > 0) return true;
+      // The destination holds a pending verification: a live one (a concurrent start won) or one past
+      // its expiry that nothing has closed yet, which is expired here before the insert is tried again.
+      return db.transaction(async (tx) => {
+        const expired = await tx
+          .update(v)
+          .set({ status: "expired", codeHash: null, sealedCode: null, updatedAt: now })
+          // The one-pending index's own conditions, so the planner reads that small partial index.
+          .where(
+            and(
+              eq(v.serviceId, ver.serviceId),
+              eq(v.to, toIndex),
+              eq(v.status, "pending"),
+              isNull(v.inboundChannels),
+              lte(v.expiresAt, now),
+            ),
+          )
+          .returning({ id: v.id });
+        if (!expired.length) return false;
+        const inserted = await insert(tx);
         if (!inserted.length) return false;
         if (first) await insertDelivery(tx, first, now);
         return true;
@@ -132,32 +171,16 @@ export function createPgVerificationStore({ db }: OpenedPg, vault: NumberVault):
     },
 
     async recordCheck(serviceId, id, now) {
-      // The row lock serialises concurrent checks: each re-reads `checks` before counting.
-      const [r] = await db
-        .update(v)
-        .set({ checks: sql`${v.checks} + 1`, updatedAt: now })
-        .where(
-          and(
-            eq(v.id, id),
-            eq(v.serviceId, serviceId),
-            live(now),
-            sql`${v.checks} < ${v.maxChecks}`,
-            sql`${v.codeHash} is not null`,
-          ),
-        )
-        .returning();
+      const [r] = await countCheck.execute({ id, serviceId, now });
       if (r?.codeHash) return { kind: "counted", verification: toVer(r), codeHash: r.codeHash };
-      const [current] = await db
-        .select()
-        .from(v)
-        .where(and(eq(v.id, id), eq(v.serviceId, serviceId)));
+      const [current] = await byId.execute({ id, serviceId });
       return { kind: "refused", verification: current ? toVer(current) : null };
     },
     async approve(id, now) {
-      return closeVerification(db, id, "approved", now);
+      return closeVerificationNamed(pool, id, "approved", now);
     },
     async closeVerification(id, status, now) {
-      return closeVerification(db, id, status, now);
+      return closeVerificationNamed(pool, id, status, now);
     },
     async expireDue(now, limit) {
       // Rows another instance is expiring right now are skipped, not waited for.

@@ -55,6 +55,11 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
     `insert into conversion_history (scope, key, blocked_until) values (?, ?, ?)
      on conflict (scope, key) do update set blocked_until = max(coalesce(blocked_until, 0), excluded.blocked_until)`,
   );
+  // Asked before every refusal by a block or a hold (is this a known user?): compiled once, as the
+  // query builder and SQLite's compilation of it cost several times the lookup itself.
+  const approvedSince = raw
+    .prepare("select 1 from conversion_history where scope = ? and key = ? and last_approved_at >= ?")
+    .pluck();
   const vouched = raw.prepare(
     `insert into conversion_history (scope, key, last_approved_at) values (?, ?, ?)
      on conflict (scope, key) do update set last_approved_at = excluded.last_approved_at, blocked_until = null`,
@@ -92,12 +97,7 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
     }),
     async destinationApprovedSince(to, since) {
       const number = storedApprovedDestination(vault, to);
-      const row = db
-        .select({ at: h.lastApprovedAt })
-        .from(h)
-        .where(and(eq(h.scope, number.scope), eq(h.key, number.key), gte(h.lastApprovedAt, since)))
-        .get();
-      return row !== undefined;
+      return approvedSince.get(number.scope, number.key, since) !== undefined;
     },
     async countAbuseBlocks(k, since) {
       const key = stored(k);
