@@ -1,63 +1,51 @@
 // An open-loop load generator: requests leave on a fixed schedule whatever the server answers, as
 // from a fleet of login services, and each caller gives up (closes its connection) after a timeout.
 import http from "node:http";
+import { Pool } from "undici";
 import { percentile } from "./load.mjs";
 
 /**
- * A JSON POST client over a keep-alive pool of up to `sockets` connections. `post` resolves to
- * `{ status, headers, json }`, or to `{ status: 0, why }` when the caller gave up at `deadline`
- * (performance.now() time) or the connection failed. Giving up destroys the request: its
- * connection closes, as a caller's would, and the server sees the request aborted.
+ * A JSON POST client over a keep-alive pool of up to `sockets` connections (undici's Pool: at
+ * 10 000 requests/s node:http's Agent took the whole of the generator's core, and its lateness
+ * was counted as the server's). `post` resolves to `{ status, headers, json }`, or to
+ * `{ status: 0, why }` when the caller gave up at `deadline` (performance.now() time) or the
+ * connection failed. Giving up aborts the request: its connection closes, as a caller's would, and
+ * the server sees the request aborted.
  */
 export function createOpenClient({ port, sockets, apiKey }) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
+  const pool = new Pool(`http://127.0.0.1:${port}`, {
+    connections: sockets,
+    pipelining: 1,
+    keepAliveTimeout: 120_000,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
   const authorization = `Bearer ${apiKey}`;
 
-  const post = (path, payload, deadline) =>
-    new Promise((resolve) => {
-      const body = JSON.stringify(payload);
-      let settled = false;
-      const settle = (result) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(result);
-      };
-      const req = http.request(
-        {
-          agent,
-          host: "127.0.0.1",
-          port,
-          method: "POST",
-          path,
-          headers: { authorization, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-        },
-        (res) => {
-          let text = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk) => {
-            text += chunk;
-          });
-          res.on("end", () => {
-            let json = null;
-            try {
-              json = JSON.parse(text);
-            } catch {}
-            settle({ status: res.statusCode, headers: res.headers, json });
-          });
-          res.on("error", (err) => settle({ status: 0, why: err.message }));
-        },
-      );
-      const timer = setTimeout(
-        () => {
-          settle({ status: 0, why: "timeout" });
-          req.destroy();
-        },
-        Math.max(0, deadline - performance.now()),
-      );
-      req.on("error", (err) => settle({ status: 0, why: err.code ?? err.message }));
-      req.end(body);
-    });
+  const post = async (path, payload, deadline) => {
+    const body = JSON.stringify(payload);
+    const gaveUp = new AbortController();
+    const timer = setTimeout(() => gaveUp.abort(), Math.max(0, deadline - performance.now()));
+    try {
+      const res = await pool.request({
+        method: "POST",
+        path,
+        headers: { authorization, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) },
+        body,
+        signal: gaveUp.signal,
+      });
+      const text = await res.body.text();
+      let json = null;
+      try {
+        json = JSON.parse(text);
+      } catch {}
+      return { status: res.statusCode, headers: res.headers, json };
+    } catch (err) {
+      return { status: 0, why: gaveUp.signal.aborted ? "timeout" : (err.code ?? err.message) };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 
   /**
    * Opens every connection of the pool (a burst of GET /healthz, which admission control lets
@@ -66,20 +54,15 @@ export function createOpenClient({ port, sockets, apiKey }) {
    */
   const warm = () =>
     Promise.all(
-      Array.from(
-        { length: sockets },
-        () =>
-          new Promise((resolve) => {
-            const req = http.get({ agent, host: "127.0.0.1", port, path: "/healthz" }, (res) => {
-              res.resume();
-              res.on("end", resolve);
-            });
-            req.on("error", resolve);
-          }),
+      Array.from({ length: sockets }, () =>
+        pool.request({ method: "GET", path: "/healthz" }).then(
+          (res) => res.body.dump(),
+          () => {},
+        ),
       ),
     );
 
-  return { post, warm, close: () => agent.destroy() };
+  return { post, warm, close: () => pool.destroy() };
 }
 
 /**

@@ -50,8 +50,14 @@ export function overloadedDetail(reason: Refusal, queueTimeoutMs: number): strin
     : "too many requests are in progress; retry later";
 }
 
-/** Writes a problem document, or Twilio's error JSON under `/twilio/v2`, as the app would, and ends the response. */
-function answer(res: ServerResponse, path: string, input: ProblemInput): void {
+interface Prepared {
+  status: number;
+  headers: Record<string, string | number>;
+  body: string;
+}
+
+/** A problem document, or Twilio's error JSON under `/twilio/v2`, as the app would answer it. */
+function prepare(path: string, input: ProblemInput): Prepared {
   const twilio = path.startsWith(`${TWILIO_BASE_PATH}/`) ? twilioErrorFor(input.code, input.detail) : undefined;
   const body = JSON.stringify(twilio ? twilioErrorJson(twilio) : problemBody(input, path));
   const headers: Record<string, string | number> = {
@@ -59,8 +65,35 @@ function answer(res: ServerResponse, path: string, input: ProblemInput): void {
     "content-length": Buffer.byteLength(body),
   };
   if (input.retryAfterMs !== undefined) headers["retry-after"] = Math.ceil(input.retryAfterMs / 1000);
-  res.writeHead(twilio?.status ?? ERROR_TABLE[input.code].status, headers);
+  return { status: twilio?.status ?? ERROR_TABLE[input.code].status, headers, body };
+}
+
+function answer(res: ServerResponse, path: string, input: ProblemInput): void {
+  send(res, prepare(path, input));
+}
+
+function send(res: ServerResponse, { status, headers, body }: Prepared): void {
+  res.writeHead(status, headers);
   res.end(body);
+}
+
+/**
+ * The refusals' answers, built once per path and reason: far past capacity most requests are
+ * refused, and the same few paths (a start, a check) are refused thousands of times a second.
+ * Bounded, as paths carry ids: once full, other paths' answers are built each time.
+ */
+const REFUSALS_KEPT = 256;
+function refusalAnswers(queueTimeoutMs: number) {
+  const kept = new Map<string, Prepared>();
+  return (path: string, reason: Refusal): Prepared => {
+    const key = `${reason} ${path}`;
+    const known = kept.get(key);
+    if (known) return known;
+    const detail = overloadedDetail(reason, queueTimeoutMs);
+    const prepared = prepare(path, { code: "overloaded", detail, retryAfterMs: OVERLOADED_RETRY_AFTER_MS });
+    if (kept.size < REFUSALS_KEPT) kept.set(key, prepared);
+    return prepared;
+  };
 }
 
 /** Aborts when the caller's connection closes before its answer is out (asked for only while queued). */
@@ -149,11 +182,11 @@ export function admissionGate(
   control: AdmissionControl,
   { onShed, logger, maxBodyBytes }: AdmissionGateOptions,
 ): (listener: RequestListener) => RequestListener {
+  const refusal = refusalAnswers(control.queueTimeoutMs);
   const refuse = (res: ServerResponse, path: string, reason: Refusal) => {
     onShed(reason, control);
     if (reason === "client_closed") return;
-    const detail = overloadedDetail(reason, control.queueTimeoutMs);
-    answer(res, path, { code: "overloaded", detail, retryAfterMs: OVERLOADED_RETRY_AFTER_MS });
+    send(res, refusal(path, reason));
   };
   return (listener) => {
     const enter = (entry: Permit | Refusal, req: IncomingMessage, res: ServerResponse, path: string) => {

@@ -113,6 +113,7 @@ export function createPromMetrics(options: PromMetricsOptions = {}): PromMetrics
     labelNames: ["reason"] as const,
     registers,
   });
+  const shedBy: Partial<Record<string, ReturnType<typeof shed.labels>>> = {};
   const { queuedDeliveries, pendingEvents, admission } = options;
   new Gauge({
     name: "verifyd_requests_in_flight",
@@ -166,7 +167,8 @@ export function createPromMetrics(options: PromMetricsOptions = {}): PromMetrics
     abuseBlocked: (rule) => abuseBlocked.inc({ rule }),
     conversionGuard: (action, reason) => conversionGuard.inc({ action, reason }),
     httpRequest: (route, method, status, seconds) => httpDuration.observe({ route, method, status: String(status) }, seconds),
-    requestShed: (reason) => shed.inc({ reason }),
+    // A child per reason, resolved once: under overload this runs for every refused request.
+    requestShed: (reason) => (shedBy[reason] ??= shed.labels({ reason })).inc(),
   };
 }
 
