@@ -5,37 +5,28 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 
 /**
- * Makes a FIFO at `path` and reads it until the writer closes it. A FIFO keeps the codes off the
- * disk and costs the server one buffered write per send.
+ * Codes by verification id as they arrive, for whoever waits for them: `put` one, `take` (waiting
+ * up to `timeoutMs`), `drain` the rest. `where` names the source in the timeout's message.
  */
-export function captureCodes(path) {
-  const made = spawnSync("mkfifo", ["-m", "600", path], { encoding: "utf8" });
-  if (made.error || made.status !== 0) throw new Error(`mkfifo ${path} failed: ${made.error?.message ?? made.stderr}`);
+export function codeMailbox(where) {
   const codes = new Map();
   const waiters = new Map();
   let received = 0;
   let malformed = 0;
-  // Opening the read end waits (in libuv's thread pool) until the server opens the write end.
-  const stream = createReadStream(path, { encoding: "utf8" });
-  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-  lines.on("line", (line) => {
-    const [id, code] = line.split(" ");
-    if (!id || !code) {
-      malformed++;
-      return;
-    }
-    received++;
-    const waiter = waiters.get(id);
-    if (waiter) {
-      waiters.delete(id);
-      waiter(code);
-    } else {
-      codes.set(id, code);
-    }
-  });
-
   return {
-    path,
+    put(id, code) {
+      received++;
+      const waiter = waiters.get(id);
+      if (waiter) {
+        waiters.delete(id);
+        waiter(code);
+      } else {
+        codes.set(id, code);
+      }
+    },
+    malformed() {
+      malformed++;
+    },
     stats: () => ({ received, malformed, unclaimed: codes.size }),
     /** The code sent for `id` (usually already here: a start waits for its first send). */
     take(id, timeoutMs = 5000) {
@@ -47,7 +38,7 @@ export function captureCodes(path) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(id);
-          reject(new Error("no code reached the capture FIFO"));
+          reject(new Error(`no code reached ${where}`));
         }, timeoutMs);
         waiters.set(id, (c) => {
           clearTimeout(timer);
@@ -61,6 +52,31 @@ export function captureCodes(path) {
       codes.clear();
       return all;
     },
+  };
+}
+
+/**
+ * Makes a FIFO at `path` and reads it until the writer closes it. A FIFO keeps the codes off the
+ * disk and costs the server one buffered write per send.
+ */
+export function captureCodes(path) {
+  const made = spawnSync("mkfifo", ["-m", "600", path], { encoding: "utf8" });
+  if (made.error || made.status !== 0) throw new Error(`mkfifo ${path} failed: ${made.error?.message ?? made.stderr}`);
+  const box = codeMailbox("the capture FIFO");
+  // Opening the read end waits (in libuv's thread pool) until the server opens the write end.
+  const stream = createReadStream(path, { encoding: "utf8" });
+  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  lines.on("line", (line) => {
+    const [id, code] = line.split(" ");
+    if (!id || !code) box.malformed();
+    else box.put(id, code);
+  });
+
+  return {
+    path,
+    stats: box.stats,
+    take: box.take,
+    drain: box.drain,
     close() {
       lines.close();
       stream.destroy();
