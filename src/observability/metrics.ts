@@ -168,7 +168,14 @@ export function createPromMetrics(options: PromMetricsOptions = {}): PromMetrics
     conversionGuard: (action, reason) => conversionGuard.inc({ action, reason }),
     httpRequest: (route, method, status, seconds) => httpDuration.observe({ route, method, status: String(status) }, seconds),
     // A child per reason, resolved once: under overload this runs for every refused request.
-    requestShed: (reason) => (shedBy[reason] ??= shed.labels({ reason })).inc(),
+    requestShed: (reason) => {
+      let child = shedBy[reason];
+      if (!child) {
+        child = shed.labels({ reason });
+        shedBy[reason] = child;
+      }
+      child.inc();
+    },
   };
 }
 
