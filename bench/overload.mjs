@@ -76,7 +76,6 @@ function options() {
     connections: Math.round(number("connections", 1)),
     sockets: Math.round(number("sockets", 1)),
     serverEnv: parseServerEnv(values["server-env"]),
-    floor: Number(values.floor) > 0,
     floorMs: Math.max(0, Number(values.floor)) * 1000,
     cpuProf: values["cpu-prof"],
   };
@@ -238,15 +237,13 @@ async function main() {
       ]);
     const prober = startProber([...probesOn(server.port), ...(probePort ? probesOn(probePort) : [])]);
     await prober.started;
-    const cpuBefore = cpuTimeOf(server.pid);
-    const wallBefore = performance.now();
-    const run = await openLoop({
-      rate,
-      durationMs: opts.durationMs,
-      send: (at) => client.post("/v1/verifications", { to: nextPhone() }, at + opts.timeoutMs),
-    });
-    // Over the phase's whole length: the last answers (or the callers' timeouts) come after the schedule ends.
-    const cpuShare = (cpuTimeOf(server.pid) - cpuBefore) / (performance.now() - wallBefore);
+    const { result: run, cpuShare } = await withCpuShare(server.pid, () =>
+      openLoop({
+        rate,
+        durationMs: opts.durationMs,
+        send: (at) => client.post("/v1/verifications", { to: nextPhone() }, at + opts.timeoutMs),
+      }),
+    );
     const [healthz, healthzFresh, readyz, readyzFresh, ...onProbePort] = await prober.stop();
     const probePortResults = onProbePort.length
       ? { healthz: onProbePort[0], healthzFresh: onProbePort[1], readyz: onProbePort[2], readyzFresh: onProbePort[3] }
@@ -283,11 +280,22 @@ async function main() {
   await stopServer(server);
   codes.close();
   await eventSink.close();
-  const floor = opts.floor ? await measureFloor(phases, opts, pinning) : [];
+  const floor = opts.floorMs > 0 ? await measureFloor(phases, opts, pinning) : [];
   report(phases, sustainable, opts);
   reportFloor(floor, phases);
   if (profDir) console.log(`\n${profileReport("verifyd", profDir, ROOT).join("\n")}\n`);
   console.log(`load average after the run: ${fixed(loadavg()[0], 2)} (the bench itself adds about 2)`);
+}
+
+/**
+ * Runs `load` and measures the process's CPU share (1 = one core) over its whole length: the last
+ * answers, or the callers' timeouts, come after the schedule ends.
+ */
+async function withCpuShare(pid, load) {
+  const cpuBefore = cpuTimeOf(pid);
+  const wallBefore = performance.now();
+  const result = await load();
+  return { result, cpuShare: (cpuTimeOf(pid) - cpuBefore) / (performance.now() - wallBefore) };
 }
 
 /**
@@ -308,14 +316,13 @@ async function measureFloor(phases, opts, pinning) {
     for (const { multiple, rate } of phases) {
       process.stdout.write(`floor: the same ${multiple}× against a server that only refuses, ${opts.floorMs / 1000} s …\n`);
       await client.warm();
-      const cpuBefore = cpuTimeOf(refuser.pid);
-      const wallBefore = performance.now();
-      const run = await openLoop({
-        rate,
-        durationMs: opts.floorMs,
-        send: (at) => client.post("/v1/verifications", { to: "+447700900000" }, at + opts.timeoutMs),
-      });
-      const cpuShare = (cpuTimeOf(refuser.pid) - cpuBefore) / (performance.now() - wallBefore);
+      const { result: run, cpuShare } = await withCpuShare(refuser.pid, () =>
+        openLoop({
+          rate,
+          durationMs: opts.floorMs,
+          send: (at) => client.post("/v1/verifications", { to: "+447700900000" }, at + opts.timeoutMs),
+        }),
+      );
       const within = run.records.filter((r) => r.result.status === 503 && r.ms <= ANSWER_WITHIN_MS).length;
       results.push({ multiple, rate, cpuShare, within: within / run.records.length });
     }

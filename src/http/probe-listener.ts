@@ -61,6 +61,8 @@ interface Answer {
   at: number;
 }
 
+const READY_BODY = JSON.stringify({ status: "ready" });
+
 const nowMs = () => Number(process.hrtime.bigint() / 1_000_000n);
 
 const problemAnswer = (input: ProblemInput, path: string, at: number): Answer => ({
@@ -94,7 +96,6 @@ export async function startProbeListener(options: ProbeListenerOptions): Promise
       liveStallMs: options.liveStallMs ?? LIVE_STALL_MS,
       readinessStaleMs: READINESS_STALE_MS,
       health: JSON.stringify({ status: "ok", version: options.version }),
-      ready: JSON.stringify({ status: "ready" }),
       stalledReady: stalledTemplate("/readyz", "event_loop", "the event loop has not turned for __MS__ ms"),
       stalledLive: stalledTemplate("/healthz", "event_loop", "the event loop has not turned for __MS__ ms"),
       staleReadiness: stalledTemplate("/readyz", "readiness", "readiness has not been checked for __MS__ ms"),
@@ -128,7 +129,7 @@ export async function startProbeListener(options: ProbeListenerOptions): Promise
         worker.postMessage(
           failing
             ? problemAnswer(failing, "/readyz", at)
-            : ({ status: 200, type: "application/json", body: "", at } satisfies Answer),
+            : ({ status: 200, type: "application/json", body: READY_BODY, at } satisfies Answer),
         );
     } finally {
       checking = false;
@@ -167,7 +168,7 @@ const PROBE_THREAD = `
   const heartbeat = new BigInt64Array(data.heartbeat);
   let readiness = data.starting;
   parentPort.on("message", (answer) => {
-    readiness = answer.body === "" ? { ...answer, body: data.ready } : answer;
+    readiness = answer;
   });
   const nowMs = () => Number(process.hrtime.bigint() / 1000000n);
   const quietMs = () => nowMs() - Number(Atomics.load(heartbeat, 0) / 1000000n);
