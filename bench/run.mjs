@@ -15,7 +15,7 @@ import { captureCodes } from "./lib/capture.mjs";
 import { closedLoop, createClient, percentile } from "./lib/load.mjs";
 import { profileReport } from "./lib/profile.mjs";
 import { BLOCKED_COUNTRY, blockedNumbers, phoneNumbers, workloads } from "./lib/scenarios.mjs";
-import { seedCountryBlock, seedDatabases } from "./lib/seeding.mjs";
+import { cachedSecret, seedCountryBlock, seedDatabases } from "./lib/seeding.mjs";
 import { cpuTimeOf, freePort, memoryOf, pinningSupport, pinProcess, resetPeak, startServer, stopServer } from "./lib/server.mjs";
 import { startEventSink } from "./lib/sink.mjs";
 
@@ -31,6 +31,8 @@ const HELP = `Usage: npm run bench -- [options]
                         measured in turns with start-only (always measured with it), and set against it
   --rows <n>            also run every scenario on databases seeded with n verifications
                         (npm run bench:seed) and print seeded / empty ratios (default 0: empty only)
+  --seed-cache <dir>    keep the seeded databases (and the secret they were written under) in dir
+                        and copy them on later runs with the same --rows, instead of seeding again
   --targets <list>      servers to measure, in order, any of baseline,equivalent,verifyd (default all
                         three, then side-by-side tables with the ratios); baseline is the minimal OTP,
                         equivalent does the work a production verification must do (bench/baseline/)
@@ -43,7 +45,7 @@ const HELP = `Usage: npm run bench -- [options]
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** One secret for the whole run: a seeded database's rows were written under it. */
-const SECRET = randomBytes(48).toString("base64");
+let SECRET = randomBytes(48).toString("base64");
 /** Check-only runs about 4× faster than start-only; the automatic pool allows 5×. */
 const CHECKS_PER_START = 5;
 const TARGETS = ["baseline", "equivalent", "verifyd"];
@@ -75,6 +77,7 @@ function options() {
       connections: { type: "string", default: "32" },
       scenarios: { type: "string", default: "start,check,flow,mixed" },
       rows: { type: "string", default: "0" },
+      "seed-cache": { type: "string" },
       targets: { type: "string", default: TARGETS.join(",") },
       "check-pool": { type: "string" },
       "max-requests": { type: "string", default: "2000000" },
@@ -106,6 +109,7 @@ function options() {
     maxOps: Math.round(number("max-requests", 1)),
     cpuProf: values["cpu-prof"],
     rows: Math.round(number("rows", 0)),
+    seedCache: values["seed-cache"],
     serverEnv: Object.fromEntries(
       values["server-env"].map((pair) => {
         const at = pair.indexOf("=");
@@ -192,6 +196,7 @@ async function main() {
     console.error(`${err.message}\n\n${HELP}`);
     process.exit(2);
   }
+  if (opts.seedCache) SECRET = cachedSecret(opts.seedCache, SECRET);
   const loadBefore = loadavg()[0];
   const pinning = pinningSupport();
   workDir = mkdtempSync(join(tmpdir(), "verifyd-bench-"));
@@ -214,7 +219,7 @@ async function main() {
     mkdirSync(dir);
     if (dataset.rows > 0) {
       process.stdout.write(`seeding ${dataset.rows} verifications into each database …\n`);
-      const seeded = seedDatabases({ dir, rows: dataset.rows, targets: opts.targets, secret: SECRET });
+      const seeded = seedDatabases({ dir, rows: dataset.rows, targets: opts.targets, secret: SECRET, cache: opts.seedCache });
       for (const [name, seconds] of Object.entries(seeded)) console.log(`  ${name}: ${fixed(seconds)} s`);
       dataset.seedSeconds = seeded;
     }

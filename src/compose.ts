@@ -108,7 +108,9 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   // the outcome, sent by the outbox's worker pass.
   const receivers = createEventReceivers({ store, secret, fallback: config.events });
   const events = createEventSink({ store, clock, hasReceiver: receivers.hasReceiver });
-  const eventsWorker = createEventsWorker({ store, clock, receivers, logger });
+  // While the front door refuses callers, webhooks wait (one batch a pass): their CPU answers callers.
+  const holdBack = admission && (() => admission.shedding());
+  const eventsWorker = createEventsWorker({ store, clock, receivers, logger, holdBack });
   // Receipts that arrive on an adapter's own connection (SMPP) reach the outbox once it exists.
   const statusSink = lateBound<StatusSink>("the outbox is not running yet");
   const notifier = createChangeNotifier();

@@ -2,6 +2,7 @@
 // looks like one that has served traffic for weeks. Direct SQLite inserts in large transactions; the
 // verifyd schema comes from its own migrations (dist/), run first.
 import { randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { createNumberVault } from "../../dist/core/number-vault.js";
@@ -242,7 +243,7 @@ export function seedEquivalent(file, { rows, secret, now = Date.now() }) {
 }
 
 /** Seeds the database file of each named target in `dir`; returns the seconds each took. */
-export function seedDatabases({ dir, rows, targets, secret }) {
+export function seedDatabases({ dir, rows, targets, secret, cache }) {
   const seconds = {};
   const seeders = {
     verifyd: [seedVerifyd, "verifyd.db"],
@@ -252,10 +253,23 @@ export function seedDatabases({ dir, rows, targets, secret }) {
   for (const name of targets) {
     const [seed, file] = seeders[name];
     const t0 = performance.now();
-    seed(join(dir, file), { rows, secret });
+    if (cache) {
+      // Seeded once into the cache (under its secret, see cachedSecret), then copied.
+      const kept = join(cache, `${rows}-${file}`);
+      if (!existsSync(kept)) seed(kept, { rows, secret });
+      copyFileSync(kept, join(dir, file));
+    } else seed(join(dir, file), { rows, secret });
     seconds[name] = (performance.now() - t0) / 1000;
   }
   return seconds;
+}
+
+/** The secret a seed cache's databases were written under: the one kept there, else `fresh`, kept. */
+export function cachedSecret(cache, fresh) {
+  mkdirSync(cache, { recursive: true });
+  const file = join(cache, "secret");
+  if (!existsSync(file)) writeFileSync(file, fresh, { mode: 0o600 });
+  return readFileSync(file, "utf8");
 }
 
 /**

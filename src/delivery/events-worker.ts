@@ -36,6 +36,12 @@ export interface EventsWorkerOptions {
   /** How many batches one pass may send back to back. @default 32 */
   maxBatchesPerPass?: number;
   signal?: AbortSignal;
+  /**
+   * While true (the server is refusing callers for want of capacity), a pass sends one batch and
+   * stops: the events wait in the store (they are sent at least once either way) and their CPU goes
+   * to answering callers. One batch a pass keeps them moving through a long overload.
+   */
+  holdBack?: () => boolean;
 }
 
 type ReceiverLookup = (serviceId: string | null) => Promise<EventReceiver | null>;
@@ -130,6 +136,7 @@ export function createEventsWorker(options: EventsWorkerOptions): EventsWorker {
       // of events per poll; bounded, so one pass cannot run for ever behind a busy service.
       let sent = 0;
       for (let batch = 0; batch < maxBatchesPerPass && !signal.aborted; batch++) {
+        if (batch > 0 && options.holdBack?.()) break;
         // The lease outlives a send, so a slow receiver is not sent the same event twice by the next pass.
         const due = await store.claimDueEvents(clock.now(), batchSize, 2 * timeoutMs + 1_000);
         await sendBatch(due);

@@ -46,7 +46,18 @@ export interface AdmissionControl {
   readonly queueTimeoutMs: number;
   /** Whether `admit` would refuse now (every slot in use and the queue full). */
   readonly full: boolean;
+  /** Told of each request refused for want of capacity (the front door calls it; see `shedding`). */
+  noteRefusal(reason: Refusal): void;
+  /**
+   * Whether requests were refused for want of capacity (a full queue or a queue deadline; not a
+   * caller that left) within the last `SHEDDING_WINDOW_MS`: background work that can wait, such as
+   * event webhooks, holds back meanwhile, so the core's time goes to answering callers.
+   */
+  shedding(): boolean;
 }
+
+/** How long after the last refusal `shedding()` still says so. */
+export const SHEDDING_WINDOW_MS = 1000;
 
 interface Waiter {
   deadline: number;
@@ -71,6 +82,7 @@ export function createAdmissionControl(options: AdmissionOptions): AdmissionCont
   let waiting = 0; // waiters not yet settled (aborted ones stay in `queue` until they reach its head)
   let inFlight = 0;
   let timerArmed = false;
+  let lastRefusalAt = Number.NEGATIVE_INFINITY;
 
   const permit = (): Permit => {
     let held = true;
@@ -149,6 +161,12 @@ export function createAdmissionControl(options: AdmissionOptions): AdmissionCont
       return maxInFlight > 0 && !(inFlight < maxInFlight && waiting === 0) && waiting >= maxQueued;
     },
     expire,
+    noteRefusal(reason) {
+      if (reason !== "client_closed") lastRefusalAt = clock.now();
+    },
+    shedding() {
+      return clock.now() - lastRefusalAt < SHEDDING_WINDOW_MS;
+    },
     admit(callerSignal) {
       if (maxInFlight <= 0) return UNLIMITED;
       if (inFlight < maxInFlight && waiting === 0) {

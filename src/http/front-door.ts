@@ -184,6 +184,7 @@ export function admissionGate(
 ): (listener: RequestListener) => RequestListener {
   const refusal = refusalAnswers(control.queueTimeoutMs);
   const refuse = (res: ServerResponse, path: string, reason: Refusal) => {
+    control.noteRefusal(reason);
     onShed(reason, control);
     if (reason === "client_closed") return;
     send(res, refusal(path, reason));

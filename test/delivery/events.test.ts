@@ -85,6 +85,29 @@ describe("event webhooks", () => {
     expect(new Set(sink.requests.map((r) => r.headers["webhook-id"])).size).toBe(queued);
   });
 
+  it("while callers are being refused, a pass sends one batch; the rest wait for later passes", async () => {
+    h = await createHarness({
+      VERIFYD_EVENTS_URL: sink.url,
+      VERIFYD_EVENTS_SECRET: SECRET,
+      VERIFYD_LIMIT_SENDS_PER_PREFIX: "1000/1h",
+      ...GUARD_NEVER_TRIPS,
+    });
+    for (let i = 0; i < 40; i++) await h.startVerification(`+1212555${String(1000 + i)}`);
+    const queued = countEvents(h.dbPath);
+    await h.withStore(async (store) => {
+      const receivers = createEventReceivers({ store, secret: TEST_SECRET, fallback: { url: sink.url, secret: SECRET } });
+      let shedding = true;
+      const holdBack = () => shedding;
+      const worker = createEventsWorker({ store, clock: h.clock, receivers, logger: createLogger("silent"), holdBack });
+      expect(await worker.runOnce()).toBe(32);
+      expect(await worker.runOnce()).toBe(32);
+      expect(sink.requests).toHaveLength(64);
+      shedding = false;
+      expect(await worker.runOnce()).toBe(queued - 64);
+    });
+    expect(new Set(sink.requests.map((r) => r.headers["webhook-id"])).size).toBe(queued);
+  });
+
   it("masks phone numbers", () => {
     expect(maskPhone(TO)).toBe("+1415***0100");
   });

@@ -1,8 +1,10 @@
 import net, { type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createServerFor } from "../../src/main.js";
+import { GUARD_NEVER_TRIPS } from "../helpers/conversion.js";
 import { ADMIN_KEY, createHarness, type Harness } from "../helpers/harness.js";
 import { until } from "../helpers/waiting.js";
+import { startWebhookSink } from "../helpers/webhook-sink.js";
 
 /**
  * Admission control as deployed: the harness's runtime served by `createServerFor` (the front door,
@@ -144,6 +146,38 @@ describe("admission control (overload)", () => {
     expect(await metric('verifyd_requests_shed_total{reason="queue_full"}')).toBe(5);
     expect(await metric('verifyd_requests_shed_total{reason="queue_timeout"}')).toBe(1);
     expect(await metric("verifyd_requests_in_flight")).toBe(0);
+  });
+
+  it("while it refuses requests, event webhooks wait: a worker pass sends one batch until a second has passed", async () => {
+    const sink = await startWebhookSink();
+    try {
+      const { post, held } = await setUp({
+        ...ONE_SLOT,
+        ...GUARD_NEVER_TRIPS,
+        VERIFYD_EVENTS_URL: sink.url,
+        VERIFYD_LIMIT_SENDS_PER_PREFIX: "1000/1h",
+      });
+      for (let i = 0; i < 40; i++) expect((await post("/v1/verifications", { to: `+1212555${1000 + i}` })).status).toBe(201);
+      const holding = held();
+      await served.gauge("verifyd_requests_in_flight", 1);
+      const queued = post("/v1/verifications", { to: "+14155550101" });
+      await served.gauge("verifyd_requests_queued", 1);
+      expect((await post("/v1/verifications", { to: "+14155550102" })).status).toBe(503);
+
+      await h.runtime.outbox.runOnce();
+      expect(sink.requests).toHaveLength(32); // of 80 (a started and a sent event per start)
+      h.clock.advance(1000); // also times the queued start out: one more refusal, now
+      expect((await queued).status).toBe(503);
+      await h.runtime.outbox.runOnce();
+      expect(sink.requests).toHaveLength(64);
+      h.clock.advance(1000);
+      await h.runtime.outbox.runOnce();
+      expect(sink.requests).toHaveLength(80);
+      served.release();
+      expect((await holding).status).toBe(404);
+    } finally {
+      await sink.close();
+    }
   });
 
   it("drops a queued request whose caller leaves, without working on it", async () => {

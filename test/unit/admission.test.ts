@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { type AdmissionOptions, createAdmissionControl, type Permit, type Refusal } from "../../src/http/admission.js";
+import {
+  type AdmissionOptions,
+  createAdmissionControl,
+  type Permit,
+  type Refusal,
+  SHEDDING_WINDOW_MS,
+} from "../../src/http/admission.js";
 import { FakeClock } from "../helpers/clock.js";
 
 type Entry = Permit | Refusal | Promise<Permit | Refusal>;
@@ -167,5 +173,19 @@ describe("admission control", () => {
     const { control } = controller({ maxInFlight: 1, maxQueued: 0 });
     control.admit();
     expect(control.admit()).toBe("queue_full");
+  });
+  it("says it is shedding for a second after a refusal for want of capacity, not after a caller left", () => {
+    const { clock, control } = controller();
+    expect(control.shedding()).toBe(false);
+    control.noteRefusal("client_closed");
+    expect(control.shedding()).toBe(false);
+    control.noteRefusal("queue_full");
+    expect(control.shedding()).toBe(true);
+    clock.advance(SHEDDING_WINDOW_MS - 1);
+    expect(control.shedding()).toBe(true);
+    clock.advance(1);
+    expect(control.shedding()).toBe(false);
+    control.noteRefusal("queue_timeout");
+    expect(control.shedding()).toBe(true);
   });
 });
