@@ -1,10 +1,10 @@
-import { uuidv7 } from "uuidv7";
+import { uuidv7obj } from "uuidv7";
 import type { Clock, Ids } from "./core/ports.js";
 
 /** The wall clock, for production; tests inject a fake. */
 export const systemClock: Clock = { now: () => Date.now() };
 
-const compact = () => uuidv7().replaceAll("-", "");
+const compact = () => uuidv7obj().toHex();
 
 /** Sortable, typed ids (UUIDv7: 48-bit time + 74 random bits), e.g. `ver_01932c…`. */
 export const uuidIds: Ids = {

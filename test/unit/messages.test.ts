@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BUILTIN_LANGUAGES, isBuiltinLanguage } from "../../src/core/messages/builtin-templates.js";
-import { chooseLocale } from "../../src/core/messages/locale.js";
+import { canonicalLocale, chooseLocale } from "../../src/core/messages/locale.js";
 import { renderMessage, secondsLeft, timeLeftText } from "../../src/core/messages/render.js";
 import { countSegments } from "../../src/core/messages/segments.js";
 import { templateProblems } from "../../src/core/messages/validate.js";
@@ -23,6 +23,17 @@ describe("locale choice", () => {
     expect(chooseLocale({ requested: "pt-br", country: "US", available: (t) => t === "pt-BR" })).toBe("pt-BR");
     expect(chooseLocale({ requested: "sw", country: "JP", available: builtinOnly })).toBe("ja");
     expect(chooseLocale({ requested: "not a tag", country: "BR", available: builtinOnly })).toBe("pt");
+  });
+
+  it("canonicalizes the same tag the same way every time, also past its cache's bound", () => {
+    for (let round = 0; round < 2; round++) {
+      expect(canonicalLocale("pt-br")).toBe("pt-BR");
+      expect(canonicalLocale("not a tag")).toBeNull();
+    }
+    // More distinct tags than the cache keeps: each still gets its own answer.
+    for (let i = 0; i < 1_500; i++) expect(canonicalLocale(`EN-X-T${i}`)).toBe(`en-x-t${i}`);
+    expect(canonicalLocale("EN-X-T1499")).toBe("en-x-t1499");
+    expect(canonicalLocale("zh-hant-tw")).toBe("zh-Hant-TW");
   });
 });
 

@@ -27,13 +27,25 @@ export function countryLanguage(country: string | null): string | null {
   return (country && COUNTRY_LANGUAGE[country]) ?? null;
 }
 
+/**
+ * Tags already canonicalized: every start asks for its country's language, and `Intl` is slow to
+ * answer. Bounded, since requests bring tags of their own: past the bound a tag is worked out anew.
+ */
+const canonical = new Map<string, string | null>();
+const CANONICAL_CACHE_SIZE = 1_000;
+
 /** The canonical form of a BCP-47 tag (`pt-br` → `pt-BR`), or null when it is not one. */
 export function canonicalLocale(tag: string): string | null {
+  const known = canonical.get(tag);
+  if (known !== undefined) return known;
+  let result: string | null;
   try {
-    return Intl.getCanonicalLocales(tag)[0] ?? null;
+    result = Intl.getCanonicalLocales(tag)[0] ?? null;
   } catch {
-    return null;
+    result = null;
   }
+  if (canonical.size < CANONICAL_CACHE_SIZE) canonical.set(tag, result);
+  return result;
 }
 
 /** `pt-BR` → `pt`. */

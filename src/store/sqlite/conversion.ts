@@ -6,6 +6,7 @@ import { sealedContext, storedApprovedDestination, storedConversionKey } from ".
 import { toBlock } from "../rows.js";
 import { atomic } from "./atomic.js";
 import type { OpenedSqlite } from "./open.js";
+import { rowsUpsert } from "./rows-upsert.js";
 import { abuseBlocks, conversionCounts, conversionHistory } from "./schema.js";
 
 /**
@@ -21,18 +22,21 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
   const h = conversionHistory;
   const active = (now: number) => and(isNull(b.liftedAt), gt(b.expiresAt, now));
 
-  // One upsert per key: the counter is incremented in SQL, never read and written back.
+  // One upsert for all of a send's or an approval's keys: each counter is incremented in SQL, never
+  // read and written back, and the keys cost one statement rather than one each.
   const bump = {
-    sends: raw.prepare(
-      `insert into conversion_counts (scope, key, bucket_start, sends) values (?, ?, ?, 1)
-       on conflict (scope, key, bucket_start) do update set sends = sends + 1`,
+    sends: rowsUpsert(
+      raw,
+      "insert into conversion_counts (scope, key, bucket_start, sends) values (?, ?, ?, 1)",
+      "on conflict (scope, key, bucket_start) do update set sends = sends + 1",
     ),
     unsend: raw.prepare(
       `update conversion_counts set sends = max(sends - 1, 0) where scope = ? and key = ? and bucket_start = ?`,
     ),
-    approvals: raw.prepare(
-      `insert into conversion_counts (scope, key, bucket_start, approvals) values (?, ?, ?, 1)
-       on conflict (scope, key, bucket_start) do update set approvals = approvals + 1`,
+    approvals: rowsUpsert(
+      raw,
+      "insert into conversion_counts (scope, key, bucket_start, approvals) values (?, ?, ?, 1)",
+      "on conflict (scope, key, bucket_start) do update set approvals = approvals + 1",
     ),
   };
   // Both sides of the settle in one pass over the key's buckets, with the key's history.
@@ -47,9 +51,10 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
      from conversion_counts c
      where c.scope = @scope and c.key = @key and c.bucket_start >= @from`,
   );
-  const approved = raw.prepare(
-    `insert into conversion_history (scope, key, last_approved_at) values (?, ?, ?)
-     on conflict (scope, key) do update set last_approved_at = max(coalesce(last_approved_at, 0), excluded.last_approved_at)`,
+  const approved = rowsUpsert(
+    raw,
+    "insert into conversion_history (scope, key, last_approved_at) values (?, ?, ?)",
+    "on conflict (scope, key) do update set last_approved_at = max(coalesce(last_approved_at, 0), excluded.last_approved_at)",
   );
   const blockedUntil = raw.prepare(
     `insert into conversion_history (scope, key, blocked_until) values (?, ?, ?)
@@ -73,7 +78,7 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
   return {
     countSend: atomic(raw, (keys: readonly ConversionKey[], bucketStart: number, settledFrom: number, settledTo: number) => {
       const rows = keys.map(stored);
-      for (const k of rows) bump.sends.run(k.scope, k.key, bucketStart);
+      bump.sends(rows.map((k) => [k.scope, k.key, bucketStart]));
       return rows.map((k): ConversionStanding => {
         const r = standing.get({ ...k, from: settledFrom, to: settledTo }) as StandingRow;
         return {
@@ -88,12 +93,10 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
       for (const k of keys.map(stored)) bump.unsend.run(k.scope, k.key, bucketStart);
     }),
     countApproval: atomic(raw, (keys: readonly ConversionKey[], bucketStart: number, now: number, to: string) => {
-      for (const k of keys.map(stored)) {
-        bump.approvals.run(k.scope, k.key, bucketStart);
-        approved.run(k.scope, k.key, now);
-      }
+      const rows = keys.map(stored);
+      bump.approvals(rows.map((k) => [k.scope, k.key, bucketStart]));
       const number = storedApprovedDestination(vault, to);
-      approved.run(number.scope, number.key, now);
+      approved([...rows, number].map((k) => [k.scope, k.key, now]));
     }),
     async destinationApprovedSince(to, since) {
       const number = storedApprovedDestination(vault, to);

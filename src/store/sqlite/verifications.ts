@@ -70,8 +70,7 @@ export function createSqliteVerificationStore(ctx: SqliteStoreContext): Verifica
     createVerification: atomic(raw, (ver: Verification, secrets: CodeSecrets, first: NewDelivery | null) => {
       const now = ver.createdAt;
       const to = storedNumber(vault, ver.to, sealedContext.destination(ver.id));
-      hot.expireStale.run({ serviceId: ver.serviceId, to: to.index, now });
-      const inserted = hot.insertVerification.run({
+      const row = {
         ...ver,
         ...secrets,
         to: to.index,
@@ -81,7 +80,13 @@ export function createSqliteVerificationStore(ctx: SqliteStoreContext): Verifica
         amount: ver.transaction?.amount ?? null,
         payee: ver.transaction?.payee ?? null,
         test: ver.test ? 1 : 0,
-      }).changes;
+      };
+      // The one-pending index refuses the row while an earlier verification of the number is still
+      // marked pending. One past its expiry is closed here and the row tried again; a live one wins.
+      // Closing only on a conflict spares every other start that write.
+      let inserted = hot.insertVerification.run(row).changes;
+      if (!inserted && hot.expireStale.run({ serviceId: ver.serviceId, to: to.index, now }).changes)
+        inserted = hot.insertVerification.run(row).changes;
       if (!inserted) return false;
       if (first) insertDelivery(first, now);
       return true;
