@@ -237,7 +237,11 @@ async function main() {
       ]);
     const prober = startProber([...probesOn(server.port), ...(probePort ? probesOn(probePort) : [])]);
     await prober.started;
-    const { result: run, cpuShare } = await withCpuShare(server.pid, () =>
+    const {
+      result: run,
+      cpuShare,
+      generatorShare,
+    } = await withCpuShare(server.pid, () =>
       openLoop({
         rate,
         durationMs: opts.durationMs,
@@ -268,6 +272,7 @@ async function main() {
       readyzFresh,
       probePort: probePortResults,
       cpuShare,
+      generatorShare,
       peak,
       peakReset,
       shed,
@@ -293,9 +298,12 @@ async function main() {
  */
 async function withCpuShare(pid, load) {
   const cpuBefore = cpuTimeOf(pid);
+  const ownBefore = process.cpuUsage();
   const wallBefore = performance.now();
   const result = await load();
-  return { result, cpuShare: (cpuTimeOf(pid) - cpuBefore) / (performance.now() - wallBefore) };
+  const wall = performance.now() - wallBefore;
+  const own = process.cpuUsage(ownBefore);
+  return { result, cpuShare: (cpuTimeOf(pid) - cpuBefore) / wall, generatorShare: (own.user + own.system) / 1000 / wall };
 }
 
 /**
@@ -399,6 +407,7 @@ function report(phases, sustainable, opts) {
       "new conn. max",
       "peak RSS",
       "gen. lag",
+      "gen. CPU",
     ],
   ];
   for (const p of phases) {
@@ -414,6 +423,7 @@ function report(phases, sustainable, opts) {
       p.probePort ? `${fixed(p.probePort.healthzFresh.max, 0)} / ${fixed(p.probePort.readyzFresh.max, 0)} ms` : "off",
       `${mb(p.peak)}${p.peakReset ? "" : " *"}`,
       `${fixed(p.run.worstLagMs, 0)} ms`,
+      pct(p.generatorShare, 1),
     ]);
   }
   printTable(more);
@@ -431,6 +441,8 @@ function report(phases, sustainable, opts) {
     "  On the API's port, then on the probe port (VERIFYD_PROBE_PORT: the same probes, answered by a thread of their own).",
   );
   console.log("gen. lag: how late the load generator sent its most delayed request (a busy client inflates latencies).");
+  console.log("gen. CPU: the load generator's own CPU share (its core is shared with the probes' process); near 100 %, its");
+  console.log("  lateness in reading answers counts as the server's.");
   for (const p of phases) {
     for (const [why, count] of [...p.outcome.whyNone].sort((a, b) => b[1] - a[1]).slice(0, 3))
       console.log(`${p.multiple}×: ${count} × no answer (${why})`);
