@@ -138,6 +138,8 @@ export const SETTINGS = {
     maxInFlight: setting("VERIFYD_MAX_IN_FLIGHT", integer(32, 0, 100_000)),
     maxQueued: setting("VERIFYD_MAX_QUEUED", integer(32, 0, 100_000)),
     queueTimeoutMs: setting("VERIFYD_QUEUE_TIMEOUT", duration("250ms", { min: "1ms", max: "60s" })),
+    /** While requests are being refused, at most this many are admitted a second (0: no such cap). */
+    maxAdmittedPerSecond: setting("VERIFYD_MAX_ADMISSION_RATE", integer(0, 0, 1_000_000)),
   },
   /** How long closed verifications and their deliveries are kept before the purge deletes them. */
   retentionMs: setting("VERIFYD_RETENTION", duration("30d", { min: "1h" })),

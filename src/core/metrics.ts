@@ -24,7 +24,7 @@ export interface Metrics extends ConversionMetrics {
   abuseBlocked(reason: string): void;
   /** `route` is the matched route pattern, e.g. `/v1/verifications/:id/check`. */
   httpRequest(route: string, method: string, status: number, seconds: number): void;
-  /** A request refused by admission control before any work: `queue_full`, `queue_timeout` or `client_closed`. */
+  /** A request refused by admission control before any work: `queue_full`, `queue_timeout`, `admission_rate` or `client_closed`. */
   requestShed(reason: string): void;
 }
 

@@ -12,8 +12,11 @@ import type { Caller, Clock } from "../core/ports.js";
  * unused when the queued task it picks was cancelled, and lets a new arrival overtake the queue.
  */
 
-/** Why a request was refused: the queue was full, it waited too long, or its caller left while it waited. */
-export type Refusal = "queue_full" | "queue_timeout" | "client_closed";
+/**
+ * Why a request was refused: the queue was full, it waited too long, its caller left while it
+ * waited, or (while refusing already) more requests came than `maxAdmittedPerSecond` lets in.
+ */
+export type Refusal = "queue_full" | "queue_timeout" | "client_closed" | "admission_rate";
 
 /** A slot held by one request; `release` frees it (once; later calls do nothing). */
 export interface Permit {
@@ -27,6 +30,11 @@ export interface AdmissionOptions {
   maxQueued: number;
   /** The longest a request waits for a slot before it is refused. */
   queueTimeoutMs: number;
+  /**
+   * While requests are being refused (see `shedding`), at most this many are admitted a second
+   * (a token bucket holding up to `maxInFlight`); 0 leaves the rate to the slots alone.
+   */
+  maxAdmittedPerSecond?: number;
   clock: Clock;
   /** Runs `expire` later; the default is an unref'd `setTimeout`. Tests pass one that never fires. */
   schedule?: (run: () => void, delayMs: number) => void;
@@ -44,8 +52,13 @@ export interface AdmissionControl {
   readonly inFlight: number;
   readonly queued: number;
   readonly queueTimeoutMs: number;
-  /** Whether `admit` would refuse now (every slot in use and the queue full). */
+  /** Whether every slot is in use and the queue full. */
   readonly full: boolean;
+  /**
+   * What `admit` would refuse with now, without spending anything: `queue_full`, or `admission_rate`
+   * while shedding with no admission left; null when it would admit or queue.
+   */
+  refusing(): Refusal | null;
   /** Told of each request refused for want of capacity (the front door calls it; see `shedding`). */
   noteRefusal(reason: Refusal): void;
   /**
@@ -76,6 +89,7 @@ const unrefTimeout = (run: () => void, delayMs: number) => {
 export function createAdmissionControl(options: AdmissionOptions): AdmissionControl {
   const { maxInFlight, maxQueued, queueTimeoutMs, clock } = options;
   const schedule = options.schedule ?? unrefTimeout;
+  const admissionRate = admissionRateLimit(options.maxAdmittedPerSecond ?? 0, maxInFlight, clock);
   // A FIFO as an array and a head index: shift() would copy the array on every grant.
   let queue: Waiter[] = [];
   let head = 0;
@@ -149,6 +163,15 @@ export function createAdmissionControl(options: AdmissionOptions): AdmissionCont
     );
   }
 
+  /** Every slot in use (or taken by those waiting first) and the queue full. */
+  function noRoom(): boolean {
+    return !(inFlight < maxInFlight && waiting === 0) && waiting >= maxQueued;
+  }
+
+  function shedding(): boolean {
+    return clock.now() - lastRefusalAt < SHEDDING_WINDOW_MS;
+  }
+
   return {
     get inFlight() {
       return inFlight;
@@ -158,22 +181,28 @@ export function createAdmissionControl(options: AdmissionOptions): AdmissionCont
     },
     queueTimeoutMs,
     get full() {
-      return maxInFlight > 0 && !(inFlight < maxInFlight && waiting === 0) && waiting >= maxQueued;
+      return maxInFlight > 0 && noRoom();
+    },
+    refusing() {
+      if (maxInFlight <= 0) return null;
+      if (noRoom()) return "queue_full";
+      return shedding() && !admissionRate.available() ? "admission_rate" : null;
     },
     expire,
     noteRefusal(reason) {
       if (reason !== "client_closed") lastRefusalAt = clock.now();
     },
-    shedding() {
-      return clock.now() - lastRefusalAt < SHEDDING_WINDOW_MS;
-    },
+    shedding,
     admit(callerSignal) {
       if (maxInFlight <= 0) return UNLIMITED;
+      if (noRoom()) return "queue_full";
+      // A request that would get a slot or a place in the queue spends an admission; while shedding,
+      // one without an admission left is refused (between overloads the slots alone decide).
+      if (!admissionRate.take() && shedding()) return "admission_rate";
       if (inFlight < maxInFlight && waiting === 0) {
         inFlight++;
         return permit();
       }
-      if (waiting >= maxQueued) return "queue_full";
       const signal = callerSignal?.();
       if (signal?.aborted) return "client_closed";
       return new Promise<Permit | Refusal>((resolve) => {
@@ -189,6 +218,36 @@ export function createAdmissionControl(options: AdmissionOptions): AdmissionCont
         waiting++;
         armTimer();
       });
+    },
+  };
+}
+
+/**
+ * A token bucket of `perSecond` admissions, holding at most `burst` and never more than a second's
+ * worth (at least one). `take` spends one when there is one (and says whether there was); with
+ * `perSecond` 0 there always is.
+ */
+function admissionRateLimit(perSecond: number, burst: number, clock: Clock) {
+  const capacity = Math.max(1, Math.min(burst, perSecond));
+  let tokens = capacity;
+  let filledAt = clock.now();
+  const refill = () => {
+    const now = clock.now();
+    tokens = Math.min(capacity, tokens + ((now - filledAt) * perSecond) / 1000);
+    filledAt = now;
+  };
+  return {
+    available(): boolean {
+      if (perSecond <= 0) return true;
+      refill();
+      return tokens >= 1;
+    },
+    take(): boolean {
+      if (perSecond <= 0) return true;
+      refill();
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
     },
   };
 }

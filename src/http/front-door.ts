@@ -45,9 +45,9 @@ const isGoverned = (path: string) => !UNGOVERNED.has(path) && !path.startsWith(U
 
 /** The `detail` of a refusal (`overloaded`). */
 export function overloadedDetail(reason: Refusal, queueTimeoutMs: number): string {
-  return reason === "queue_timeout"
-    ? `no capacity freed up within ${queueTimeoutMs} ms; retry later`
-    : "too many requests are in progress; retry later";
+  if (reason === "queue_timeout") return `no capacity freed up within ${queueTimeoutMs} ms; retry later`;
+  if (reason === "admission_rate") return "more requests are arriving than can be served; retry later";
+  return "too many requests are in progress; retry later";
 }
 
 interface Prepared {
@@ -199,7 +199,8 @@ export function admissionGate(
     return (req, res) => {
       const path = pathOf(req.url ?? "/");
       if (!isGoverned(path)) return listener(req, res);
-      if (control.full) return refuse(res, path, "queue_full");
+      const early = control.refusing();
+      if (early) return refuse(res, path, early);
       readBody(req, maxBodyBytes, (body) => {
         if (body === "gone") {
           logger.info({ method: req.method, path }, "client closed the connection before its request was read");

@@ -109,7 +109,7 @@ export function createPromMetrics(options: PromMetricsOptions = {}): PromMetrics
   });
   const shed = new Counter({
     name: "verifyd_requests_shed_total",
-    help: "Requests refused by admission control before any work (503 overloaded), by reason: queue_full, queue_timeout, client_closed.",
+    help: "Requests refused by admission control before any work (503 overloaded), by reason: queue_full, queue_timeout, admission_rate, client_closed.",
     labelNames: ["reason"] as const,
     registers,
   });

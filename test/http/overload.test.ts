@@ -262,4 +262,32 @@ describe("admission control (overload)", () => {
     release();
     for (const res of await Promise.all(holding)) expect(res.status).toBe(404);
   });
+
+  it("while refusing, admits no more than VERIFYD_MAX_ADMISSION_RATE requests a second, and says why", async () => {
+    const { post, held, release, metric, gauge } = await setUp({
+      ...ONE_SLOT,
+      VERIFYD_MAX_IN_FLIGHT: "2",
+      VERIFYD_MAX_QUEUED: "0",
+      VERIFYD_MAX_ADMISSION_RATE: "2",
+    });
+    const holding = [held(), held()]; // the bucket's two admissions, and both slots
+    await gauge("verifyd_requests_in_flight", 2);
+    expect((await post("/v1/verifications", { to: "+14155550101" })).status).toBe(503); // queue_full: shedding now
+    release();
+    for (const res of await Promise.all(holding)) expect(res.status).toBe(404);
+
+    // Slots are free, but no admission is left this second.
+    const refused = await post("/v1/verifications", { to: "+14155550102" });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(((await refused.json()) as { detail: string }).detail).toBe(
+      "more requests are arriving than can be served; retry later",
+    );
+    h.clock.advance(500); // one admission back
+    expect((await post("/v1/verifications", { to: "+14155550103" })).status).toBe(201);
+    expect((await post("/v1/verifications", { to: "+14155550104" })).status).toBe(503);
+    expect(h.sender.messages.map((m) => m.to)).toEqual(["+14155550103"]);
+    expect(await metric('verifyd_requests_shed_total{reason="queue_full"}')).toBe(1);
+    expect(await metric('verifyd_requests_shed_total{reason="admission_rate"}')).toBe(2);
+  });
 });

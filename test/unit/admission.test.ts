@@ -188,4 +188,56 @@ describe("admission control", () => {
     control.noteRefusal("queue_timeout");
     expect(control.shedding()).toBe(true);
   });
+
+  it("caps admissions a second while shedding, and only then", () => {
+    const { clock, control } = controller({ maxInFlight: 100, maxQueued: 0, maxAdmittedPerSecond: 10 });
+    // Not shedding: the slots alone decide, even past the rate.
+    const permits: Permit[] = [];
+    for (let i = 0; i < 20; i++) permits.push(control.admit() as Permit);
+    expect(permits.every(isPermit)).toBe(true);
+    for (const p of permits) p.release();
+
+    control.noteRefusal("queue_full");
+    clock.advance(500); // half a second: 5 admissions, on an empty bucket
+    const admitted = Array.from({ length: 8 }, () => control.admit());
+    expect(admitted.filter(isPermit)).toHaveLength(5);
+    expect(admitted.slice(5)).toEqual(["admission_rate", "admission_rate", "admission_rate"]);
+    expect(control.refusing()).toBe("admission_rate");
+    clock.advance(100); // one more
+    expect(control.refusing()).toBeNull();
+    expect(isPermit(control.admit())).toBe(true);
+    expect(control.admit()).toBe("admission_rate");
+  });
+
+  it("lifts the cap once a second has passed without a refusal", () => {
+    const { clock, control } = controller({ maxInFlight: 100, maxQueued: 0, maxAdmittedPerSecond: 1 });
+    control.noteRefusal("queue_full");
+    expect(isPermit(control.admit())).toBe(true); // the bucket held one
+    expect(control.admit()).toBe("admission_rate");
+    control.noteRefusal("admission_rate"); // the front door notes each refusal
+    clock.advance(SHEDDING_WINDOW_MS - 1);
+    expect(control.shedding()).toBe(true);
+    clock.advance(1);
+    expect(control.refusing()).toBeNull();
+    for (let i = 0; i < 5; i++) expect(isPermit(control.admit())).toBe(true);
+  });
+
+  it("spends no admission on a request the full queue refuses", () => {
+    const { clock, control } = controller({ maxInFlight: 1, maxQueued: 0, maxAdmittedPerSecond: 1 });
+    control.noteRefusal("queue_full");
+    const permit = control.admit() as Permit;
+    expect(isPermit(permit)).toBe(true);
+    clock.advance(1000); // one admission refilled
+    expect(control.refusing()).toBe("queue_full");
+    expect(control.admit()).toBe("queue_full");
+    permit.release();
+    expect(isPermit(control.admit())).toBe(true);
+  });
+
+  it("caps nothing without a rate", () => {
+    const { control } = controller({ maxInFlight: 1000, maxQueued: 0 });
+    control.noteRefusal("queue_full");
+    for (let i = 0; i < 500; i++) expect(isPermit(control.admit())).toBe(true);
+    expect(control.refusing()).toBeNull();
+  });
 });
