@@ -62,9 +62,11 @@ export interface AdmissionControl {
   /** Told of each request refused for want of capacity (the front door calls it; see `shedding`). */
   noteRefusal(reason: Refusal): void;
   /**
-   * Whether requests were refused for want of capacity (a full queue or a queue deadline; not a
-   * caller that left) within the last `SHEDDING_WINDOW_MS`: background work that can wait, such as
-   * event webhooks, holds back meanwhile, so the core's time goes to answering callers.
+   * Whether requests were refused for want of room (a full queue or a queue deadline; not a caller
+   * that left, nor the admission rate) within the last `SHEDDING_WINDOW_MS`: background work that
+   * can wait, such as event webhooks, holds back meanwhile, so the core's time goes to answering
+   * callers, and the admission rate (if any) is enforced. The rate's own refusals do not prolong it,
+   * so a cap set under a normal load's rate lasts a second after a burst, not as long as that load.
    */
   shedding(): boolean;
 }
@@ -190,7 +192,7 @@ export function createAdmissionControl(options: AdmissionOptions): AdmissionCont
     },
     expire,
     noteRefusal(reason) {
-      if (reason !== "client_closed") lastRefusalAt = clock.now();
+      if (reason === "queue_full" || reason === "queue_timeout") lastRefusalAt = clock.now();
     },
     shedding,
     admit(callerSignal) {

@@ -209,15 +209,17 @@ describe("admission control", () => {
     expect(control.admit()).toBe("admission_rate");
   });
 
-  it("lifts the cap once a second has passed without a refusal", () => {
+  it("lifts the cap a second after the last refusal for want of room, even while the rate refuses", () => {
     const { clock, control } = controller({ maxInFlight: 100, maxQueued: 0, maxAdmittedPerSecond: 1 });
     control.noteRefusal("queue_full");
     expect(isPermit(control.admit())).toBe(true); // the bucket held one
+    clock.advance(SHEDDING_WINDOW_MS / 2);
     expect(control.admit()).toBe("admission_rate");
-    control.noteRefusal("admission_rate"); // the front door notes each refusal
-    clock.advance(SHEDDING_WINDOW_MS - 1);
+    control.noteRefusal("admission_rate"); // the front door notes each refusal: it does not prolong shedding
+    clock.advance(SHEDDING_WINDOW_MS / 2 - 1);
     expect(control.shedding()).toBe(true);
     clock.advance(1);
+    expect(control.shedding()).toBe(false);
     expect(control.refusing()).toBeNull();
     for (let i = 0; i < 5; i++) expect(isPermit(control.admit())).toBe(true);
   });
