@@ -238,17 +238,16 @@ function admissionRateLimit(perSecond: number, burst: number, clock: Clock) {
     tokens = Math.min(capacity, tokens + ((now - filledAt) * perSecond) / 1000);
     filledAt = now;
   };
+  const available = (): boolean => {
+    if (perSecond <= 0) return true;
+    refill();
+    return tokens >= 1;
+  };
   return {
-    available(): boolean {
-      if (perSecond <= 0) return true;
-      refill();
-      return tokens >= 1;
-    },
+    available,
     take(): boolean {
-      if (perSecond <= 0) return true;
-      refill();
-      if (tokens < 1) return false;
-      tokens -= 1;
+      if (!available()) return false;
+      if (perSecond > 0) tokens -= 1;
       return true;
     },
   };
