@@ -107,7 +107,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   // Event webhooks to the integrator (each service's own receiver, else the global one): queued with
   // the outcome, sent by the outbox's worker pass.
   const receivers = createEventReceivers({ store, secret, fallback: config.events });
-  const events = createEventSink({ store, clock, hasReceiver: receivers.hasReceiver });
+  const events = createEventSink({ store, clock, hasReceiver: receivers.hasReceiver, ids: () => ids.event() });
   // While the front door refuses callers, webhooks wait (one batch a pass): their CPU answers callers.
   const holdBack = admission && (() => admission.shedding());
   const eventsWorker = createEventsWorker({ store, clock, receivers, logger, holdBack });

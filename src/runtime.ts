@@ -12,4 +12,6 @@ export const uuidIds: Ids = {
   delivery: () => `dlv_${compact()}`,
   apiKey: () => `key_${compact()}`,
   factor: () => `fct_${compact()}`,
+  // Time-ordered, so each event's row lands at the end of the events table's key, not on a random page.
+  event: () => `evt_${compact()}`,
 };

@@ -7,10 +7,10 @@ import type { AdapterType } from "../../src/channels/registry.js";
 import { buildRuntime, type Runtime } from "../../src/compose.js";
 import { loadConfig } from "../../src/config/env.js";
 import type { Channel, StatusUpdate } from "../../src/core/model.js";
-import type { Ids } from "../../src/core/ports.js";
 import type { OutboundMessage, SendResult } from "../../src/core/sender.js";
 import { createLogger } from "../../src/observability/logger.js";
 import type { CostCountry, CostOutcome, CostRow, CostScenario } from "./cost-model.js";
+import { counterIds } from "./ids.js";
 import { PLANS, randomNumber } from "./numbers.js";
 import { Prng } from "./prng.js";
 import { EventQueue, SimClock } from "./queue.js";
@@ -84,13 +84,6 @@ function costAdapter(network: Network): AdapterType {
       };
     },
   };
-}
-
-/** Deterministic ids, so two runs write the same rows in the same order. */
-function counterIds(): Ids {
-  let n = 0;
-  const next = (prefix: string) => `${prefix}_${String(++n).padStart(12, "0")}`;
-  return { verification: () => next("ver"), delivery: () => next("dlv"), apiKey: () => next("key"), factor: () => next("fct") };
 }
 
 /** Runs the population once: `learned` switches the service to learned routes when the measured part begins. */

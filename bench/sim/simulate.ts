@@ -5,8 +5,8 @@ import { Writable } from "node:stream";
 import { buildRuntime, type Runtime } from "../../src/compose.js";
 import { loadConfig } from "../../src/config/env.js";
 import type { Channel } from "../../src/core/model.js";
-import type { Ids } from "../../src/core/ports.js";
 import { createLogger } from "../../src/observability/logger.js";
+import { counterIds } from "./ids.js";
 import { HOUR, type Outcome, type RealTraffic, type Scenario, type Wave } from "./model.js";
 import { type NumberPlan, numberRange, PLANS, randomNumber, sendable } from "./numbers.js";
 import { Prng } from "./prng.js";
@@ -54,13 +54,6 @@ const DAY_CURVE = [
   0.3, 0.2, 0.2, 0.2, 0.3, 0.5, 0.8, 1.1, 1.3, 1.3, 1.3, 1.2, 1.3, 1.3, 1.2, 1.2, 1.3, 1.4, 1.5, 1.6, 1.5, 1.3, 0.9, 0.5,
 ];
 const PEAK = Math.max(...DAY_CURVE);
-
-/** Deterministic ids, so two runs of a scenario write the same rows in the same order. */
-function counterIds(): Ids {
-  let n = 0;
-  const next = (prefix: string) => `${prefix}_${String(++n).padStart(12, "0")}`;
-  return { verification: () => next("ver"), delivery: () => next("dlv"), apiKey: () => next("key"), factor: () => next("fct") };
-}
 
 /** Who the request being handled is for: log lines written while it runs are theirs. */
 interface OnBehalf {

@@ -16,6 +16,8 @@ export interface Ids {
   delivery(): string;
   apiKey(): string;
   factor(): string;
+  /** An event's id, also its `webhook-id`. */
+  event(): string;
 }
 
 export type LimitRule =

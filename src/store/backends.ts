@@ -10,7 +10,7 @@ import { type CheckpointSettings, startCheckpointer } from "./sqlite/checkpointe
 import { createSqliteConversionStore } from "./sqlite/conversion.js";
 import { groupCommitFor, withGroupCommit } from "./sqlite/group-commit.js";
 import { createSqliteLimiter } from "./sqlite/limiter.js";
-import { migrateSqlite, type OpenedSqlite, openSqlite } from "./sqlite/open.js";
+import { dropPlannerSamples, migrateSqlite, type OpenedSqlite, openSqlite } from "./sqlite/open.js";
 import { lockForServing, type ServeLock } from "./sqlite/serve-lock.js";
 import { createSqliteStore } from "./sqlite/store.js";
 import { groupUnits } from "./sqlite/unit.js";
@@ -93,6 +93,7 @@ export async function openConfiguredStore(
   const sqlite = openSqlite(config.dbPath);
   try {
     migrateSqlite(sqlite.db); // before the store prepares its statements, which need the tables
+    dropPlannerSamples(sqlite.raw);
     ensureSealed(sqlite.raw, vault, now);
   } catch (err) {
     sqlite.raw.close();
