@@ -57,7 +57,7 @@ export class CallerGone extends Error {
 }
 
 /** Throws `CallerGone` once `abort` (the caller's connection) has aborted. */
-export function stopIfCallerGone(abort: AbortSignal | undefined): void {
+export function stopIfCallerGone(abort: { readonly aborted: boolean } | undefined): void {
   if (abort?.aborted) throw new CallerGone("the caller closed its connection; nothing was written or sent");
 }
 

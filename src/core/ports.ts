@@ -56,8 +56,11 @@ export interface Limiter {
 
 /** What the caller's connection tells a start or a resend while it runs. */
 export interface Caller {
-  /** Aborted once the caller has gone (its connection closed): from then on nothing is written. */
-  abort?: AbortSignal;
+  /**
+   * Aborted once the caller has gone (its connection closed): from then on nothing is written. Only
+   * `aborted` is read, so an AbortSignal serves, and so does a cheaper view of the connection.
+   */
+  abort?: { readonly aborted: boolean };
   /**
    * Called when the request has written its delivery and only waits for the provider's answer:
    * whoever rations work between requests (admission control) can give its share to another.
