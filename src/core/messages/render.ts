@@ -79,13 +79,25 @@ function unitFormat(locale: string, unit: "minute" | "second"): Intl.NumberForma
  */
 export function timeLeftText(locale: string, seconds: number): string {
   const whole = Math.max(1, Math.floor(seconds));
+  const key = `${locale}|${whole}`;
+  const known = timeLeftTexts.get(key);
+  if (known !== undefined) return known;
   const inSeconds = whole < 120 && whole % 60 !== 0;
-  const text = inSeconds
+  const formatted = inSeconds
     ? unitFormat(locale, "second").format(whole)
     : unitFormat(locale, "minute").format(Math.floor(whole / 60));
   // No-break spaces would push a GSM-7 text into UCS-2.
-  return text.replace(/[\u00a0\u202f]/g, " ");
+  const text = formatted.replace(/[\u00a0\u202f]/g, " ");
+  if (timeLeftTexts.size >= 1024) timeLeftTexts.clear();
+  timeLeftTexts.set(key, text);
+  return text;
 }
+
+/**
+ * Texts already formatted, by locale and whole seconds: a first send says the code's whole lifetime,
+ * so nearly every start asks for the same few, and formatting is most of what rendering costs.
+ */
+const timeLeftTexts = new Map<string, string>();
 
 export function fill(template: string, values: Record<(typeof PLACEHOLDERS)[number], string>): string {
   return template.replace(PLACEHOLDER, (_, name: keyof typeof values) => values[name]);
