@@ -88,8 +88,8 @@ export function timeLeftText(locale: string, seconds: number): string {
     : unitFormat(locale, "minute").format(Math.floor(whole / 60));
   // No-break spaces would push a GSM-7 text into UCS-2.
   const text = formatted.replace(/[\u00a0\u202f]/g, " ");
-  if (timeLeftTexts.size >= 1024) timeLeftTexts.clear();
-  timeLeftTexts.set(key, text);
+  // Bounded like the formatters above: locales and lifetimes come from a short list in practice.
+  if (timeLeftTexts.size < 1024) timeLeftTexts.set(key, text);
   return text;
 }
 
