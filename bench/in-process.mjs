@@ -1,4 +1,4 @@
-// verifyd in process, without sockets: `node bench/in-process.mjs [--ops 3000] [--rounds 3] [--what start|check|refused|blocked]`
+// verifyd in process, without sockets: `node bench/in-process.mjs [--ops 3000] [--rounds 3] [--what start|check|refused|blocked|events]`
 // (after `npm run build`). Builds the runtime from dist/ with the bench's production-like settings
 // (bench/lib/verifyd-env.mjs; event webhooks off unless --events <url>) on a fresh SQLite file, drives
 // app.fetch with 32 concurrent callers and prints, per round, the process's CPU per operation (worker
@@ -6,7 +6,10 @@
 // one, and the latency's p50, p99 and maximum (ms). `refused`: starts refused by the per-country send
 // velocity (set to 1/1h), which count the prefix and the country first: the dearest refusal, to set
 // against `start`; `blocked`: starts to a country the conversion guard blocked (seeded), refused before
-// any count.
+// any count. `events`: each round makes --ops starts with event webhooks on, then drains their events
+// through the events worker to a receiver in a child process (its CPU not counted) and prints the
+// worker's CPU per event sent.
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +18,7 @@ import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { BLOCKED_COUNTRY, blockedNumbers } from "./lib/scenarios.mjs";
 import { seedCountryBlock } from "./lib/seeding.mjs";
+import { pinningSupport } from "./lib/server.mjs";
 import { verifydEnv } from "./lib/verifyd-env.mjs";
 
 const { values } = parseArgs({
@@ -28,7 +32,8 @@ const { values } = parseArgs({
 const OPS = Number(values.ops);
 const CONCURRENCY = 32;
 const what = values.what;
-if (!["start", "check", "refused", "blocked"].includes(what)) throw new Error("--what is start, check, refused or blocked");
+if (!["start", "check", "refused", "blocked", "events"].includes(what))
+  throw new Error("--what is start, check, refused, blocked or events");
 
 // COMMITs counted and timed (wall time on the event loop, with any checkpoint SQLite runs inline).
 let commits = 0;
@@ -48,6 +53,26 @@ Database.prototype.exec = function (source) {
   }
 };
 
+let stopReceiver = () => {};
+/** A receiver answering 204 to every webhook, in its own process; resolves with its URL. */
+function startReceiver() {
+  const source = `const s = require("node:http").createServer((q, r) => { q.resume(); q.on("end", () => { r.statusCode = 204; r.end(); }); });
+    s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
+  // On CPU 1 when it can be pinned, as the bench's sink runs beside the load generator: run this
+  // script on CPU 0 (`taskset -c 0 node bench/in-process.mjs --what events`) to keep them apart.
+  const command = [process.execPath, "-e", source];
+  const [file, ...args] = pinningSupport().ok ? ["taskset", "-c", "1", ...command] : command;
+  const child = spawn(file, args, { stdio: ["ignore", "pipe", "inherit"] });
+  stopReceiver = () => child.kill();
+  let out = "";
+  return new Promise((resolve) =>
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      if (out.endsWith("\n")) resolve(`http://127.0.0.1:${out.trim()}/events`);
+    }),
+  );
+}
+
 const root = fileURLToPath(new URL("..", import.meta.url));
 const { buildRuntime } = await import(join(root, "dist/compose.js"));
 const { loadConfig } = await import(join(root, "dist/config/env.js"));
@@ -59,10 +84,10 @@ const env = verifydEnv({
   secret: "a secret only good for measuring, long enough",
   apiKey,
   captureFile,
-  eventsUrl: values.events,
+  eventsUrl: what === "events" ? await startReceiver() : values.events,
   extra: what === "refused" ? { VERIFYD_LIMIT_SENDS_PER_COUNTRY: "1/1h" } : {},
 });
-if (!values.events) delete env.VERIFYD_EVENTS_URL;
+if (!values.events && what !== "events") delete env.VERIFYD_EVENTS_URL;
 if (what === "blocked") seedCountryBlock(env.VERIFYD_DB, { country: BLOCKED_COUNTRY });
 const runtime = await buildRuntime(loadConfig(env));
 const headers = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
@@ -120,7 +145,30 @@ const capturedSince = (from) =>
 if (what === "refused") await start(); // the one send the country allows; every later start is refused
 const op = { refused: () => start(403), blocked: () => start(403, nextBlocked()) }[what] ?? (() => start());
 await measure(1000, op); // warm-up
+if (what === "events") await drainEvents(); // the warm-up's events, unmeasured
+/** Runs the outbox's passes until no event is pending; the worker's CPU per event sent. */
+async function drainEvents() {
+  const db = new Database(env.VERIFYD_DB, { readonly: true });
+  const pending = db.prepare("select count(*) as n from events where status = 'pending'").pluck();
+  const events = pending.get();
+  const cpu = process.cpuUsage();
+  let passes = 0;
+  while (pending.get() > 0 && passes < 100) {
+    await runtime.outbox.runOnce();
+    passes++;
+  }
+  const used = process.cpuUsage(cpu);
+  const left = pending.get();
+  db.close();
+  return { events, left, passes, cpuUsPerEvent: +((used.user + used.system) / events).toFixed(1) };
+}
+
 for (let round = 1; round <= Number(values.rounds); round++) {
+  if (what === "events") {
+    console.log("start", round, JSON.stringify(await measure(OPS, op)));
+    console.log("events", round, JSON.stringify(await drainEvents()));
+    continue;
+  }
   if (what !== "check") {
     console.log(what, round, JSON.stringify(await measure(OPS, op)));
     continue;
@@ -139,4 +187,5 @@ for (let round = 1; round <= Number(values.rounds); round++) {
   console.log(what, round, JSON.stringify(result));
 }
 await runtime.close();
+stopReceiver();
 rmSync(dir, { recursive: true, force: true });
