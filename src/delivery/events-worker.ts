@@ -49,6 +49,8 @@ type ReceiverLookup = (serviceId: string | null) => Promise<EventReceiver | null
 export interface EventsWorker {
   /** Sends due events once each; returns how many were tried. */
   runOnce(): Promise<number>;
+  /** The most one pass tries: a pass that tried this many stopped with more events due. */
+  readonly passLimit: number;
 }
 
 /**
@@ -131,6 +133,7 @@ export function createEventsWorker(options: EventsWorkerOptions): EventsWorker {
   }
 
   return {
+    passLimit: batchSize * maxBatchesPerPass,
     async runOnce() {
       // Batch after batch while full ones come back, so the worker keeps up with more than one batch
       // of events per poll; bounded, so one pass cannot run for ever behind a busy service.

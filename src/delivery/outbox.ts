@@ -37,7 +37,7 @@ export interface OutboxOptions {
   metrics?: Metrics;
   /** Event webhooks: the `delivery.*` events and `verification.expired` are emitted here; the worker pass sends due events. */
   events?: EventSink;
-  eventsWorker?: { runOnce(): Promise<unknown> };
+  eventsWorker?: { runOnce(): Promise<number>; readonly passLimit: number };
   /**
    * Limits counted per send (calls per number), so a fallback counts like a first send: `check`
    * may refuse a send as if its provider had rejected it; `sent` counts an accepted one.
@@ -83,7 +83,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const breakers = createBreakers(options.breakerFailures ?? 5, options.breakerCooldownMs ?? 30_000);
   const inFlight = new Set<Promise<unknown>>();
   let timer: NodeJS.Timeout | undefined;
-  let passRunning = false;
+  let stopped = false;
   const shutdown = new AbortController();
   const deliveryEvents = createDeliveryEvents(options.events, logger);
 
@@ -251,6 +251,34 @@ export function createOutbox(options: OutboxOptions): Outbox {
     return outcome;
   }
 
+  /** One pass; `more`: it stopped at a bound with deliveries or events still due. */
+  async function pass(): Promise<{ sent: number; more: boolean }> {
+    const now = clock.now();
+    for (const expired of await store.expireDue(now, 500)) {
+      metrics.verificationExpired(expired.serviceId, expired.route[expired.currentStep]?.channel ?? null, expired.country);
+      await deliveryEvents.expired(expired);
+    }
+    await options.retention?.purgeIfDue();
+    const overdue = await store.claimOverdueFallbacks(now, batchSize);
+    await Promise.all(overdue.map((sent) => track(fallOver(sent, "no_delivery_receipt"))));
+    // Batch after batch while full ones come back (a provider outage piles up retries faster than
+    // one batch a poll); bounded, so a pass ends. A failed send is due later, never in this pass.
+    let sent = 0;
+    let more = false;
+    for (let batch = 0; batch < MAX_BATCHES_PER_PASS; batch++) {
+      const jobs = await store.claimDueDeliveries(now, leaseMs, batchSize);
+      await Promise.all(jobs.map((job) => track(deliver(job))));
+      sent += jobs.length;
+      more = jobs.length === batchSize;
+      if (!more) break;
+    }
+    if (options.eventsWorker) {
+      const events = options.eventsWorker;
+      more ||= (await track(events.runOnce())) >= events.passLimit;
+    }
+    return { sent, more };
+  }
+
   return {
     leaseMs,
     dispatch: (deliveryId) => withinBudget(deliveryId, dispatchNow(deliveryId)),
@@ -278,43 +306,36 @@ export function createOutbox(options: OutboxOptions): Outbox {
     },
 
     async runOnce() {
-      const now = clock.now();
-      for (const expired of await store.expireDue(now, 500)) {
-        metrics.verificationExpired(expired.serviceId, expired.route[expired.currentStep]?.channel ?? null, expired.country);
-        await deliveryEvents.expired(expired);
-      }
-      await options.retention?.purgeIfDue();
-      const overdue = await store.claimOverdueFallbacks(now, batchSize);
-      await Promise.all(overdue.map((sent) => track(fallOver(sent, "no_delivery_receipt"))));
-      // Batch after batch while full ones come back (a provider outage piles up retries faster than
-      // one batch a poll); bounded, so a pass ends. A failed send is due later, never in this pass.
-      let sent = 0;
-      for (let batch = 0; batch < MAX_BATCHES_PER_PASS; batch++) {
-        const jobs = await store.claimDueDeliveries(now, leaseMs, batchSize);
-        await Promise.all(jobs.map((job) => track(deliver(job))));
-        sent += jobs.length;
-        if (jobs.length < batchSize) break;
-      }
-      if (options.eventsWorker) await track(options.eventsWorker.runOnce());
-      return sent;
+      return (await pass()).sent;
     },
 
     start(pollMs = 1000) {
-      timer = setInterval(() => {
-        if (passRunning) return;
-        passRunning = true;
-        // The whole pass is tracked, so stop() also waits for rows being claimed right now.
-        track(this.runOnce())
-          .catch((err) => logger.error({ err }, "outbox pass failed"))
-          .finally(() => {
-            passRunning = false;
-          });
-      }, pollMs);
-      timer.unref();
+      // The first pass runs at once (what a restart left due goes out without waiting). The next is
+      // due `pollMs` after the last one ended, or at once when that one stopped at its bound with
+      // more due: the bound keeps a pass short, not the worker's throughput (at one bounded pass a
+      // second, event webhooks could not go out faster than 1 024 a second).
+      const schedule = (delayMs: number) => {
+        if (stopped) return;
+        timer = setTimeout(() => {
+          // The whole pass is tracked, so stop() also waits for rows being claimed right now.
+          track(pass())
+            .then(
+              ({ more }) => more,
+              (err) => {
+                logger.error({ err }, "outbox pass failed");
+                return false;
+              },
+            )
+            .then((more) => schedule(more ? 0 : pollMs));
+        }, delayMs);
+        timer.unref();
+      };
+      schedule(0);
     },
 
     async stop(graceMs = 10_000) {
-      if (timer) clearInterval(timer);
+      stopped = true;
+      if (timer) clearTimeout(timer);
       // Sends under way get a grace period to finish; then they are aborted and stay in the outbox.
       let grace: NodeJS.Timeout | undefined;
       const expired = new Promise<void>((resolve) => {

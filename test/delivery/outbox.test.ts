@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createCodeKit } from "../../src/core/codes.js";
 import type { Service } from "../../src/core/model.js";
 import type { Limiter } from "../../src/core/ports.js";
@@ -100,6 +100,30 @@ describe("delivery outbox", () => {
     expect(await outbox.runOnce()).toBe(40); // more than the batch of 32
     expect(wa.messages).toHaveLength(80);
     expect(new Set(wa.messages.slice(40).map((m) => m.to)).size).toBe(40);
+  });
+
+  it("runs the next pass at once while passes stop at their bound with events still due", async () => {
+    let full = 3; // three passes find more events due than one pass sends
+    let passes = 0;
+    const eventsWorker = {
+      passLimit: 64,
+      runOnce: async () => {
+        passes++;
+        return full-- > 0 ? 64 : 5;
+      },
+    };
+    const outbox = createOutbox({
+      store,
+      clock,
+      ids: uuidIds,
+      codes,
+      senders: new Map(),
+      logger: createLogger("silent"),
+      eventsWorker,
+    });
+    outboxes.push(outbox);
+    outbox.start(3_600_000); // an hour between passes that leave nothing due
+    await vi.waitFor(() => expect(passes).toBe(4), { timeout: 10_000, interval: 5 });
   });
 
   it("retries a transient failure after a backoff, not before", async () => {
