@@ -24,6 +24,9 @@ export const EVENT_RETRY_DELAYS_MS = [
 ] as const;
 export const EVENT_MAX_TRIES = EVENT_RETRY_DELAYS_MS.length + 1;
 
+/** Batches in flight at once in a pass (each of `batchSize` webhooks, each on its own connection). */
+const LANES = 2;
+
 export interface EventsWorkerOptions {
   store: Store;
   clock: Clock;
@@ -136,16 +139,24 @@ export function createEventsWorker(options: EventsWorkerOptions): EventsWorker {
     passLimit: batchSize * maxBatchesPerPass,
     async runOnce() {
       // Batch after batch while full ones come back, so the worker keeps up with more than one batch
-      // of events per poll; bounded, so one pass cannot run for ever behind a busy service.
+      // of events per poll; bounded, so one pass cannot run for ever behind a busy service. Two
+      // batches are in flight at once: with one, a pass went no faster than 32 events per receiver
+      // round trip (about 1 000 a second to a receiver answering in 30 ms).
       let sent = 0;
-      for (let batch = 0; batch < maxBatchesPerPass && !signal.aborted; batch++) {
-        if (batch > 0 && options.holdBack?.()) break;
-        // The lease outlives a send, so a slow receiver is not sent the same event twice by the next pass.
-        const due = await store.claimDueEvents(clock.now(), batchSize, 2 * timeoutMs + 1_000);
-        await sendBatch(due);
-        sent += due.length;
-        if (due.length < batchSize) break;
-      }
+      let batches = 0;
+      let drained = false;
+      const lane = async () => {
+        while (!drained && batches < maxBatchesPerPass && !signal.aborted) {
+          if (batches > 0 && options.holdBack?.()) return;
+          batches++;
+          // The lease outlives a send, so a slow receiver is not sent the same event twice by the next pass.
+          const due = await store.claimDueEvents(clock.now(), batchSize, 2 * timeoutMs + 1_000);
+          if (due.length < batchSize) drained = true;
+          await sendBatch(due);
+          sent += due.length;
+        }
+      };
+      await Promise.all(Array.from({ length: LANES }, lane));
       return sent;
     },
   };

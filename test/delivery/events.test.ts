@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import Database from "better-sqlite3";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -106,6 +109,54 @@ describe("event webhooks", () => {
       expect(await worker.runOnce()).toBe(queued - 64);
     });
     expect(new Set(sink.requests.map((r) => r.headers["webhook-id"])).size).toBe(queued);
+  });
+
+  it("keeps two batches in flight at once: a receiver that answers only past 32 open requests gets every event", async () => {
+    // Holds every request until more than one batch is open at once, then answers them all (and
+    // every later one) at once. With one batch in flight the requests would wait for the timeout.
+    const held: http.ServerResponse[] = [];
+    let released = false;
+    let mostOpen = 0;
+    const receiver = http.createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        if (released) return res.writeHead(204).end();
+        held.push(res);
+        mostOpen = Math.max(mostOpen, held.length);
+        if (held.length > 32) {
+          released = true;
+          for (const r of held.splice(0)) r.writeHead(204).end();
+        }
+      });
+    });
+    receiver.listen(0, "127.0.0.1");
+    await once(receiver, "listening");
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    try {
+      h = await createHarness({
+        VERIFYD_EVENTS_URL: url,
+        VERIFYD_EVENTS_SECRET: SECRET,
+        VERIFYD_LIMIT_SENDS_PER_PREFIX: "1000/1h",
+        ...GUARD_NEVER_TRIPS,
+      });
+      for (let i = 0; i < 40; i++) await h.startVerification(`+1212555${String(1000 + i)}`);
+      await h.withStore(async (store) => {
+        const receivers = createEventReceivers({ store, secret: TEST_SECRET, fallback: { url, secret: SECRET } });
+        const worker = createEventsWorker({
+          store,
+          clock: h.clock,
+          receivers,
+          logger: createLogger("silent"),
+          timeoutMs: 30_000,
+        });
+        expect(await worker.runOnce()).toBeGreaterThan(64);
+        expect(await store.countPendingEvents()).toBe(0);
+      });
+      expect(mostOpen).toBeGreaterThan(32);
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   });
 
   it("masks phone numbers", () => {
