@@ -142,10 +142,6 @@ const capturedSince = (from) =>
     .slice(from)
     .map((line) => line.split(" "));
 
-if (what === "refused") await start(); // the one send the country allows; every later start is refused
-const op = { refused: () => start(403), blocked: () => start(403, nextBlocked()) }[what] ?? (() => start());
-await measure(1000, op); // warm-up
-if (what === "events") await drainEvents(); // the warm-up's events, unmeasured
 /** Runs the outbox's passes until no event is pending; the worker's CPU per event sent. */
 async function drainEvents() {
   const db = new Database(env.VERIFYD_DB, { readonly: true });
@@ -163,6 +159,10 @@ async function drainEvents() {
   return { events, left, passes, cpuUsPerEvent: +((used.user + used.system) / events).toFixed(1) };
 }
 
+if (what === "refused") await start(); // the one send the country allows; every later start is refused
+const op = { refused: () => start(403), blocked: () => start(403, nextBlocked()) }[what] ?? (() => start());
+await measure(1000, op); // warm-up
+if (what === "events") await drainEvents(); // the warm-up's events, unmeasured
 for (let round = 1; round <= Number(values.rounds); round++) {
   if (what === "events") {
     console.log("start", round, JSON.stringify(await measure(OPS, op)));

@@ -178,7 +178,7 @@ export function callProvider(request: ProviderRequest): Promise<ProviderResponse
       },
       onHeaders(statusCode, headers) {
         status = statusCode;
-        rawHeaders = headers as unknown as Buffer[];
+        rawHeaders = headers;
         return true;
       },
       onData(chunk) {

@@ -11,6 +11,7 @@ import type { DeliveryJob, DeliveryResult, NewDelivery, SentDelivery } from "../
 import type { Store } from "../core/store/index.js";
 import { createBreakers } from "./breakers.js";
 import { createDeliveryEvents } from "./delivery-events.js";
+import type { EventsWorker } from "./events-worker.js";
 import { render } from "./message.js";
 
 export interface OutboxOptions {
@@ -37,7 +38,7 @@ export interface OutboxOptions {
   metrics?: Metrics;
   /** Event webhooks: the `delivery.*` events and `verification.expired` are emitted here; the worker pass sends due events. */
   events?: EventSink;
-  eventsWorker?: { runOnce(): Promise<number>; readonly passLimit: number };
+  eventsWorker?: Pick<EventsWorker, "runOnce" | "passLimit">;
   /**
    * Limits counted per send (calls per number), so a fallback counts like a first send: `check`
    * may refuse a send as if its provider had rejected it; `sent` counts an accepted one.
