@@ -106,7 +106,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
 
   // Event webhooks to the integrator (each service's own receiver, else the global one): queued with
   // the outcome, sent by the outbox's worker pass.
-  const receivers = createEventReceivers({ store, secret, fallback: config.events });
+  const receivers = createEventReceivers({ store, secret, fallback: config.events, clock });
   const events = createEventSink({ store, clock, hasReceiver: receivers.hasReceiver, ids: () => ids.event() });
   // While the front door refuses callers, webhooks wait (one batch a pass): their CPU answers callers.
   const holdBack = admission && (() => admission.shedding());
@@ -236,6 +236,7 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
     ids,
     defaults: config.defaults,
     sealWebhookSecret: receivers.seal,
+    webhookChanged: receivers.forget,
     providers: new Map([...senders].map(([name, sender]) => [name, sender.channels])),
   });
   const readinessProbes = [() => providersReadiness(store, new Set(senders.keys()))];

@@ -18,6 +18,8 @@ export interface AdminDeps {
   serviceId?: () => string;
   /** Seals a service's event webhook secret (bound to the service id) before it is stored. */
   sealWebhookSecret?: (serviceId: string, secret: string) => Buffer;
+  /** Told once a service's event receiver was set or changed (whatever remembers it forgets it). */
+  webhookChanged?: (serviceId: string) => void;
   /**
    * The configured providers, which routes may name, with the channels each sends (a step must name
    * providers of its channel); when absent, routes are not checked against them.
@@ -104,6 +106,7 @@ export function createAdminService(deps: AdminDeps) {
       const now = clock.now();
       const webhook = webhookPatch(id, input.webhook);
       await store.createService({ ...record, ...(webhook ? { webhook } : {}) }, now);
+      deps.webhookChanged?.(id);
       return resolve({
         ...record,
         createdAt: now,
@@ -128,6 +131,7 @@ export function createAdminService(deps: AdminDeps) {
       });
       const webhook = webhookPatch(id, patch.webhook);
       const updated = await store.updateServicePolicy(id, { ...patch, webhook }, clock.now());
+      if (webhook) deps.webhookChanged?.(id);
       if (!updated) throw new VerifydError("service_not_found", `no service ${id}`);
       return resolve(updated);
     },

@@ -82,9 +82,12 @@ export function createOptOutService({ store, clock, logger }: OptOutDeps) {
 
 export type OptOutService = ReturnType<typeof createOptOutService>;
 
-/** True when every step of a non-empty route uses a channel the destination opted out of. */
-export async function routeFullyOptedOut(store: OptOutStore, phone: string, route: readonly RouteStep[]): Promise<boolean> {
-  if (route.length === 0) return false;
-  const optedOut = new Set((await store.listOptOuts({ phone })).map((o) => o.channel));
-  return route.every((step) => optedOut.has(step.channel));
+/** The channels a destination opted out of. */
+export async function optedOutChannels(store: OptOutStore, phone: string): Promise<Set<Channel>> {
+  return new Set((await store.listOptOuts({ phone })).map((o) => o.channel));
+}
+
+/** True when every step of a non-empty route uses a channel in `optedOut`. */
+export function routeFullyOptedOut(optedOut: ReadonlySet<Channel>, route: readonly RouteStep[]): boolean {
+  return route.length > 0 && route.every((step) => optedOut.has(step.channel));
 }

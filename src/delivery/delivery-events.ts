@@ -2,15 +2,16 @@ import type { Logger } from "pino";
 import { type EventSink, maskPhone, verificationData } from "../core/events.js";
 import type { EventData, EventType, StatusUpdate, Verification } from "../core/model.js";
 import type { DeliveryJob, NewDelivery, SentDelivery } from "../core/store/deliveries.js";
+import type { StoreUnit } from "../core/store/unit.js";
 
 /**
  * The outbox's event webhooks. Queueing an event never fails a delivery: a store error is logged.
  * Each delivery event names its `delivery_id`, so a receiver can tell a repeated receipt apart.
  */
 export function createDeliveryEvents(events: EventSink | undefined, logger: Logger) {
-  const emit = async (type: EventType, data: EventData) => {
+  const emit = async (type: EventType, data: EventData, unit?: StoreUnit) => {
     await events
-      ?.emit(type, data)
+      ?.emit(type, data, unit)
       .catch((err) => logger.error({ err, verification_id: data.verification_id, type }, "could not queue an event"));
   };
   const ofJob = (job: DeliveryJob, status: string): EventData => ({
@@ -41,17 +42,17 @@ export function createDeliveryEvents(events: EventSink | undefined, logger: Logg
 
   return {
     /** The provider accepted the message. */
-    sent: (job: DeliveryJob, providerMessageId: string | null) =>
-      emit("delivery.sent", { ...ofJob(job, "sent"), provider_message_id: providerMessageId }),
+    sent: (job: DeliveryJob, providerMessageId: string | null, unit?: StoreUnit) =>
+      emit("delivery.sent", { ...ofJob(job, "sent"), provider_message_id: providerMessageId }, unit),
     /** A `delivered` receipt arrived. */
     delivered: (sent: SentDelivery, update: StatusUpdate) =>
       emit("delivery.delivered", { ...ofSent(sent, "delivered"), provider_message_id: update.providerMessageId }),
     /** Nowhere left to go: the verification failed. */
-    failed: (job: DeliveryJob, errorCode: string | null) =>
-      emit("delivery.failed", { ...ofJob(job, "failed"), error_code: errorCode }),
+    failed: (job: DeliveryJob, errorCode: string | null, unit?: StoreUnit) =>
+      emit("delivery.failed", { ...ofJob(job, "failed"), error_code: errorCode }, unit),
     /** The route moved on from a failed send to another provider or step. */
-    fallbackFromJob: (job: DeliveryJob, next: NewDelivery, reason: string) =>
-      emit("delivery.fallback", { ...ofJob(job, "failed"), ...fallbackData(next, reason) }),
+    fallbackFromJob: (job: DeliveryJob, next: NewDelivery, reason: string, unit?: StoreUnit) =>
+      emit("delivery.fallback", { ...ofJob(job, "failed"), ...fallbackData(next, reason) }, unit),
     /** The route moved on after a failed receipt or none in time. */
     fallbackFromSent: (sent: SentDelivery, next: NewDelivery, reason: string) =>
       emit("delivery.fallback", {

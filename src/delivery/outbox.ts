@@ -142,7 +142,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
       return { kind: "rejected", error: { code: "blocked", message: `the destination is refused: ${withheld.join(", ")}` } };
     }
     // A rejection: the route moves on to its next step, whose channel may still be allowed.
-    if (await store.isOptedOut(job.to, job.channel)) {
+    const optedOut = job.optedOut ? job.optedOut.has(job.channel) : await store.isOptedOut(job.to, job.channel);
+    if (optedOut) {
       return { kind: "rejected", error: { code: "opted_out", message: `the destination opted out of ${job.channel}` } };
     }
     if (sender.capability) {
@@ -169,13 +170,17 @@ export function createOutbox(options: OutboxOptions): Outbox {
     const result = await send(job);
     const now = clock.now();
     const decision = decide(job, result, now);
-    await store.recordDeliveryResult(decision, now);
-    if (result.kind === "accepted") {
-      await options.sendLimits?.sent(job);
-      await deliveryEvents.sent(job, result.providerMessageId ?? null);
-    }
-    if (decision.fallback) await deliveryEvents.fallbackFromJob(job, decision.fallback, decision.errorCode ?? result.kind);
-    if (decision.failVerification) await deliveryEvents.failed(job, decision.errorCode ?? null);
+    // The outcome, its count and its events are one store unit: one commit round, not one each.
+    await store.unit(async (unit) => {
+      await unit.join(store).recordDeliveryResult(decision, now);
+      if (result.kind === "accepted") {
+        await options.sendLimits?.sent(job);
+        await deliveryEvents.sent(job, result.providerMessageId ?? null, unit);
+      }
+      if (decision.fallback)
+        await deliveryEvents.fallbackFromJob(job, decision.fallback, decision.errorCode ?? result.kind, unit);
+      if (decision.failVerification) await deliveryEvents.failed(job, decision.errorCode ?? null, unit);
+    });
     metrics.delivery(job.provider, job.channel, result.kind);
     // A rejection is about this recipient on this channel (no WhatsApp account, not capable, opted out),
     // except a step the conversion guard withheld (`blocked`): that says nothing about the channel.

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import Database from "better-sqlite3";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createEventReceivers } from "../../src/core/event-receivers.js";
+import { createEventReceivers, RECEIVER_MEMORY_MS } from "../../src/core/event-receivers.js";
 import { maskPhone } from "../../src/core/events.js";
 import { createNumberVault } from "../../src/core/number-vault.js";
 import { createEventsWorker, EVENT_MAX_TRIES, EVENT_RETRY_DELAYS_MS } from "../../src/delivery/events-worker.js";
@@ -395,6 +395,27 @@ describe("event webhooks", () => {
     } finally {
       await own.close();
     }
+  });
+
+  it("stores events once a service's receiver is set: at once through this process, within 5 s when set elsewhere", async () => {
+    h = await createHarness();
+    await h.startVerification("+14155550101");
+    expect(countEvents(h.dbPath)).toBe(0);
+
+    const set = await h.json("PATCH", "/v1/services/svc_default", { webhook_url: sink.url });
+    expect(set.status).toBe(200);
+    await h.startVerification("+14155550102");
+    expect(countEvents(h.dbPath)).toBe(2); // verification.started, delivery.sent
+
+    // Cleared behind this process's back, as another instance would: honoured within 5 s.
+    const db = new Database(h.dbPath);
+    db.prepare("update services set webhook_url = null where id = 'svc_default'").run();
+    db.close();
+    await h.startVerification("+14155550103");
+    const before = countEvents(h.dbPath);
+    h.clock.advance(RECEIVER_MEMORY_MS);
+    await h.startVerification("+14155550104");
+    expect(countEvents(h.dbPath)).toBe(before);
   });
 
   it("enqueues nothing when neither the service nor the configuration names a receiver", async () => {

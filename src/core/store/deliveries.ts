@@ -35,6 +35,12 @@ export interface DeliveryJob {
    * just sealed, so the send need not open the sealed copy again). Never stored, logged or read back.
    */
   code?: string;
+  /**
+   * The channels the destination had opted out of when the start's store unit screened it, only on
+   * the job a start builds for its inline send: the send need not read them again. Without it, the
+   * send reads the destination's opt-out for its channel.
+   */
+  optedOut?: ReadonlySet<Channel>;
   expiresAt: number;
   locale: string | null;
   transaction: Transaction | null;
@@ -55,6 +61,7 @@ export function deliveryJob(parts: {
   service: { name: string; settings: ServiceSettings };
   sealedCode: Buffer;
   code?: string;
+  optedOut?: ReadonlySet<Channel> | undefined;
 }): DeliveryJob {
   const { delivery: d, verification: v, service } = parts;
   return {
@@ -70,6 +77,7 @@ export function deliveryJob(parts: {
     route: v.route,
     sealedCode: parts.sealedCode,
     ...(parts.code === undefined ? {} : { code: parts.code }),
+    ...(parts.optedOut === undefined ? {} : { optedOut: parts.optedOut }),
     expiresAt: v.expiresAt,
     locale: v.locale ?? null,
     transaction: v.transaction ?? null,

@@ -5,7 +5,7 @@ import { enforceDomainVelocity, screenEmail } from "../email-screening.js";
 import { VerifydError } from "../errors.js";
 import { enforceSendLimits, enforceSignalLimits, guardCalls, type StartSignals } from "../guards.js";
 import type { Channel, ConversionReason, RouteStep, Service } from "../model.js";
-import { routeFullyOptedOut } from "../opt-outs.js";
+import { optedOutChannels, routeFullyOptedOut } from "../opt-outs.js";
 import { chooseRoute } from "../routing.js";
 import { enforceServiceCountries } from "../start-options.js";
 import { PLAIN_UNIT, type StoreUnit } from "../store/unit.js";
@@ -18,6 +18,15 @@ import type { VerificationDeps } from "./deps.js";
 export interface SendTarget extends Pick<Destination, "to" | "country" | "type"> {
   channel?: Channel;
   unpaidAlternative?: boolean;
+}
+
+/**
+ * A new verification's route, and the channels its number had opted out of when the route was
+ * screened (none for a test number or an address, whose sends read them themselves).
+ */
+export interface Screened {
+  route: RouteStep[];
+  optedOut?: ReadonlySet<Channel>;
 }
 
 /**
@@ -41,12 +50,13 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
       test: boolean,
       input: { channels?: readonly Channel[]; signals?: StartSignals },
       unit: StoreUnit = PLAIN_UNIT,
-    ): Promise<RouteStep[]> {
+    ): Promise<Screened> {
       // An address has no country: the service's allowed countries are about numbers.
       if (!test && !destination.email) enforceServiceCountries(service, destination.country);
       const chosen = chooseRoute(service, destination, input.channels);
-      if (test) return chosen;
+      if (test) return { route: chosen };
       let route = chosen;
+      let optedOut: Set<Channel> | undefined;
       if (destination.email) screenEmail(destination.to, deps.screening);
       else {
         route = screenRoute(
@@ -54,7 +64,8 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
           { e164: destination.to, country: destination.country, type: destination.type },
           deps.screening,
         );
-        if (await routeFullyOptedOut(unit.join(store), destination.to, route)) {
+        optedOut = await optedOutChannels(unit.join(store), destination.to);
+        if (routeFullyOptedOut(optedOut, route)) {
           throw new VerifydError(
             "opted_out",
             "the destination opted out of every channel of this route (it may text START to opt back in)",
@@ -63,8 +74,8 @@ export function createAdmission(deps: Pick<VerificationDeps, "store" | "limiter"
       }
       if (input.signals) await enforceSignalLimits(limiter, input.signals);
       // The caller's own order of channels stands; otherwise learned order and channel memory may move steps.
-      if (!deps.routePlanner || input.channels?.length) return route;
-      return deps.routePlanner.plan(service, destination, route);
+      if (!deps.routePlanner || input.channels?.length) return { route, optedOut };
+      return { route: await deps.routePlanner.plan(service, destination, route), optedOut };
     },
 
     /**

@@ -13,7 +13,7 @@ import { localeFor, testCodeFor } from "../start-options.js";
 import { deliveryJob, type NewDelivery } from "../store/deliveries.js";
 import type { StoreUnit } from "../store/unit.js";
 import { sameTransaction, type Transaction, transactionBinding } from "../transaction.js";
-import type { Admission } from "./admission.js";
+import type { Admission, Screened } from "./admission.js";
 import type { VerificationDeps } from "./deps.js";
 import { newDelivery, type ResendFlow } from "./resend.js";
 import type { StatusFlow } from "./status.js";
@@ -53,6 +53,8 @@ interface Written {
 interface Step {
   now: number;
   route: RouteStep[];
+  /** The number's opt-outs as screening read them (see `Screened`). */
+  optedOut?: ReadonlySet<Channel> | undefined;
   live: Verification | null;
   written?: Written | null;
 }
@@ -163,12 +165,16 @@ export function createStartFlow(
     return write(unit, service, input, destination, sent, testCode, now);
   }
 
-  /** Once the write is committed: announces the new verification and sends its first delivery inline. */
+  /**
+   * Once the write is committed: announces the new verification and sends its first delivery inline.
+   * `optedOut`: the number's opt-outs as the start's unit read them, so the send does not read them again.
+   */
   async function announceAndSend(
     service: Service,
     input: StartInput,
     destination: Destination,
     { v, first, sealedCode, code }: Written,
+    optedOut: ReadonlySet<Channel> | undefined,
   ): Promise<Verification> {
     const abort = input.caller?.abort;
     // Settled right after its commit: an abort seen now came before the commit. Nobody was told of
@@ -184,7 +190,7 @@ export function createStartFlow(
     // A test number (no delivery) is answered as written, like an accepted send.
     if (!first) return v;
     // Written claimed, the first delivery is on its first try: the job is described here, not read back.
-    const job = deliveryJob({ delivery: { ...first, tries: 1 }, verification: v, service, sealedCode, code });
+    const job = deliveryJob({ delivery: { ...first, tries: 1 }, verification: v, service, sealedCode, code, optedOut });
     input.caller?.waiting?.();
     return status.afterDispatch(service, v, await dispatcher.dispatchClaimed(job));
   }
@@ -203,18 +209,20 @@ export function createStartFlow(
       const transaction = input.transaction ?? null;
       const testCode = testCodeFor(service, destination.to);
       const test = testCode !== null;
-      let route: RouteStep[] | null = null;
+      let screened: Screened | null = null;
       for (let round = 0; round < START_ROUNDS; round++) {
         // Screening (the first round), the live verification, admission and the write are one store
         // unit: they wait for one commit together, and whatever they refuse is answered after it.
         const step = await store.unit(async (unit): Promise<Step> => {
-          route ??= await admission.screenStart(service, destination, test, input, unit);
+          screened ??= await admission.screenStart(service, destination, test, input, unit);
+          const { route, optedOut } = screened;
           const now = clock.now();
           const live = await unit.join(store).findPendingByDestination(service.id, destination.to, now);
-          if (live) return { now, route, live };
+          if (live) return { now, route, optedOut, live };
           return {
             now,
             route,
+            optedOut,
             live: null,
             written: await admitAndWrite(unit, service, input, destination, route, testCode, now),
           };
@@ -227,7 +235,7 @@ export function createStartFlow(
           await status.closeCanceled(step.live, step.now);
           written = await store.unit((unit) => admitAndWrite(unit, service, input, destination, step.route, testCode, step.now));
         }
-        if (written) return announceAndSend(service, input, destination, written);
+        if (written) return announceAndSend(service, input, destination, written, step.optedOut);
         // A concurrent start for the same destination won; go round and treat this one as its resend.
       }
       throw new VerifydError("service_unavailable", "too many concurrent starts for this destination; retry");
