@@ -107,10 +107,16 @@ export async function buildRuntime(config: Config, options: RuntimeOptions = {})
   // Event webhooks to the integrator (each service's own receiver, else the global one): queued with
   // the outcome, sent by the outbox's worker pass.
   const receivers = createEventReceivers({ store, secret, fallback: config.events, clock });
-  const events = createEventSink({ store, clock, hasReceiver: receivers.hasReceiver, ids: () => ids.event() });
   // While the front door refuses callers, webhooks wait (one batch a pass): their CPU answers callers.
   const holdBack = admission && (() => admission.shedding());
   const eventsWorker = createEventsWorker({ store, clock, receivers, logger, holdBack });
+  const events = createEventSink({
+    store,
+    clock,
+    hasReceiver: receivers.hasReceiver,
+    ids: () => ids.event(),
+    handOff: eventsWorker.handOff,
+  });
   // Receipts that arrive on an adapter's own connection (SMPP) reach the outbox once it exists.
   const statusSink = lateBound<StatusSink>("the outbox is not running yet");
   const notifier = createChangeNotifier();

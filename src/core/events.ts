@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { isEmailAddress, maskEmail } from "./email.js";
 import type { EventData, EventPayload, EventType, Verification } from "./model.js";
 import type { Clock } from "./ports.js";
-import type { EventStore } from "./store/events.js";
+import type { DueEvent, EventStore } from "./store/events.js";
 import type { StoreUnit } from "./store/unit.js";
 
 /** Where the domain reports its outcomes. */
@@ -12,6 +12,20 @@ export interface EventSink {
 }
 
 export const noopEventSink: EventSink = { emit: async () => {} };
+
+/**
+ * Where fresh events go straight to the events worker of this process: queued already leased to it,
+ * they are sent without a claim (a read and a write of the row, and opening its sealed payload). A
+ * crash before the send leaves them to the claim of any worker once the lease runs out.
+ */
+export interface EventHandOff {
+  /** Takes a place for one event: the lease to queue it with, or null to queue it due at once. */
+  reserve(now: number): number | null;
+  /** The reserved event, once its row is durable. */
+  give(event: DueEvent, leaseUntil: number): void;
+  /** Gives a place back: the event was not stored. */
+  release(): void;
+}
 
 /**
  * A destination as logs, events and the dashboard show it: `+14155550100` → `+1415***0100` (the
@@ -47,20 +61,29 @@ export function createEventSink(deps: {
   clock: Clock;
   hasReceiver: (serviceId: string, unit?: StoreUnit) => Promise<boolean>;
   ids?: () => string;
+  handOff?: EventHandOff;
 }): EventSink {
   const nextId = deps.ids ?? newEventId;
+  const { handOff } = deps;
   return {
     async emit(type, data, unit) {
       if (!(await deps.hasReceiver(data.service_id, unit))) return;
       const now = deps.clock.now();
       const payload: EventPayload = { type, timestamp: new Date(now).toISOString(), data };
-      await (unit ? unit.join(deps.store) : deps.store).enqueueEvent({
-        id: nextId(),
-        type,
-        serviceId: data.service_id,
-        payload: JSON.stringify(payload),
-        createdAt: now,
-      });
+      const event = { id: nextId(), type, serviceId: data.service_id, payload: JSON.stringify(payload), createdAt: now };
+      const store = unit ? unit.join(deps.store) : deps.store;
+      const leaseUntil = handOff?.reserve(now) ?? null;
+      if (!handOff || leaseUntil === null) return store.enqueueEvent(event);
+      try {
+        await store.enqueueEvent({ ...event, leaseUntil });
+      } catch (err) {
+        handOff.release();
+        throw err;
+      }
+      const due: DueEvent = { id: event.id, type, serviceId: event.serviceId, payload: event.payload, tries: 0 };
+      // Outside a unit the row is durable once the enqueue settled; inside one, once the unit has.
+      if (!unit) handOff.give(due, leaseUntil);
+      else unit.afterCommit((durable) => (durable ? handOff.give(due, leaseUntil) : handOff.release()));
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { callProvider } from "../channels/http-client.js";
 import type { EventReceiver, EventReceivers } from "../core/event-receivers.js";
+import type { EventHandOff } from "../core/events.js";
 import type { Clock } from "../core/ports.js";
 import type { DueEvent, EventResult } from "../core/store/events.js";
 import type { Store } from "../core/store/index.js";
@@ -50,10 +51,16 @@ export interface EventsWorkerOptions {
 type ReceiverLookup = (serviceId: string | null) => Promise<EventReceiver | null>;
 
 export interface EventsWorker {
-  /** Sends due events once each; returns how many were tried. */
+  /** Sends due events once each, fresh ones handed off first; returns how many were tried. */
   runOnce(): Promise<number>;
   /** The most one pass tries: a pass that tried this many stopped with more events due. */
   readonly passLimit: number;
+  /**
+   * Fresh events handed straight to this worker (see `EventHandOff`), at most `passLimit` waiting at
+   * once. Open while `accepting` (the outbox opens it when it starts and closes it when it stops):
+   * otherwise every event is queued due and claimed, as by a process that does not send them.
+   */
+  readonly handOff: EventHandOff & { accepting: boolean };
 }
 
 /**
@@ -68,6 +75,8 @@ export function createEventsWorker(options: EventsWorkerOptions): EventsWorker {
   const batchSize = options.batchSize ?? 32;
   const maxBatchesPerPass = options.maxBatchesPerPass ?? 32;
   const signal = options.signal ?? new AbortController().signal;
+  const leaseMs = 2 * timeoutMs + 1_000;
+  const handOff = freshEvents(batchSize * maxBatchesPerPass, leaseMs, timeoutMs);
   const signers = new Map<string, WebhookSigner>();
   const signerFor = (secret: string) => {
     const known = signers.get(secret);
@@ -137,6 +146,7 @@ export function createEventsWorker(options: EventsWorkerOptions): EventsWorker {
 
   return {
     passLimit: batchSize * maxBatchesPerPass,
+    handOff,
     async runOnce() {
       // Batch after batch while full ones come back, so the worker keeps up with more than one batch
       // of events per poll; bounded, so one pass cannot run for ever behind a busy service. Two
@@ -145,12 +155,25 @@ export function createEventsWorker(options: EventsWorkerOptions): EventsWorker {
       let sent = 0;
       let batches = 0;
       let drained = false;
+      let storeDrained = false;
+      /**
+       * Due events claimed from the store, topped up with fresh ones. While the store has due events
+       * (retries, events queued by another process or before a restart) they get at least half of
+       * each batch, so a steady stream of fresh events cannot starve them.
+       */
+      const nextBatch = async (): Promise<DueEvent[]> => {
+        const now = clock.now();
+        const share = storeDrained ? 0 : batchSize - Math.min(handOff.waiting(now), batchSize >> 1);
+        // The lease outlives a send, so a slow receiver is not sent the same event twice by the next pass.
+        const claimed = share > 0 ? await store.claimDueEvents(now, share, leaseMs) : [];
+        if (claimed.length < share) storeDrained = true;
+        return claimed.concat(handOff.take(clock.now(), batchSize - claimed.length));
+      };
       const lane = async () => {
         while (!drained && batches < maxBatchesPerPass && !signal.aborted) {
           if (batches > 0 && options.holdBack?.()) return;
           batches++;
-          // The lease outlives a send, so a slow receiver is not sent the same event twice by the next pass.
-          const due = await store.claimDueEvents(clock.now(), batchSize, 2 * timeoutMs + 1_000);
+          const due = await nextBatch();
           if (due.length < batchSize) drained = true;
           await sendBatch(due);
           sent += due.length;
@@ -158,6 +181,52 @@ export function createEventsWorker(options: EventsWorkerOptions): EventsWorker {
       };
       await Promise.all(Array.from({ length: LANES }, lane));
       return sent;
+    },
+  };
+}
+
+/**
+ * The fresh events handed to the worker, oldest first. An event still waiting when less than a
+ * send's time is left of its lease is dropped here: the store's claim sends it once the lease runs
+ * out, so it is never sent twice at once.
+ */
+function freshEvents(capacity: number, leaseMs: number, timeoutMs: number) {
+  let queue: { event: DueEvent; leaseUntil: number }[] = [];
+  let reserved = 0;
+  let accepting = false;
+  const dropStale = (now: number) => {
+    const first = queue.findIndex((f) => f.leaseUntil - now > timeoutMs + 1_000);
+    if (first !== 0) queue = first < 0 ? [] : queue.slice(first);
+  };
+  return {
+    get accepting() {
+      return accepting;
+    },
+    set accepting(open: boolean) {
+      accepting = open;
+    },
+    reserve(now: number): number | null {
+      if (!accepting || reserved + queue.length >= capacity) return null;
+      reserved++;
+      return now + leaseMs;
+    },
+    give(event: DueEvent, leaseUntil: number) {
+      reserved--;
+      queue.push({ event, leaseUntil });
+    },
+    release() {
+      reserved--;
+    },
+    /** How many wait to be sent. */
+    waiting(now: number): number {
+      dropStale(now);
+      return queue.length;
+    },
+    /** Up to `limit` of them, to send now. */
+    take(now: number, limit: number): DueEvent[] {
+      dropStale(now);
+      if (limit <= 0 || queue.length === 0) return [];
+      return queue.splice(0, limit).map((f) => f.event);
     },
   };
 }

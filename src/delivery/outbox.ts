@@ -38,7 +38,8 @@ export interface OutboxOptions {
   metrics?: Metrics;
   /** Event webhooks: the `delivery.*` events and `verification.expired` are emitted here; the worker pass sends due events. */
   events?: EventSink;
-  eventsWorker?: Pick<EventsWorker, "runOnce" | "passLimit">;
+  /** Its hand-off of fresh events (if any) is open while the outbox runs (`start` to `stop`). */
+  eventsWorker?: Pick<EventsWorker, "runOnce" | "passLimit"> & { handOff?: EventsWorker["handOff"] };
   /**
    * Limits counted per send (calls per number), so a fallback counts like a first send: `check`
    * may refuse a send as if its provider had rejected it; `sent` counts an accepted one.
@@ -336,12 +337,16 @@ export function createOutbox(options: OutboxOptions): Outbox {
         }, delayMs);
         timer.unref();
       };
+      if (options.eventsWorker?.handOff) options.eventsWorker.handOff.accepting = true;
       schedule(0);
     },
 
     async stop(graceMs = 10_000) {
       stopped = true;
       if (timer) clearTimeout(timer);
+      // Events queued from now on are claimed by whichever worker runs next; those handed off and
+      // not yet sent stay leased to this one and are claimed once their lease runs out.
+      if (options.eventsWorker?.handOff) options.eventsWorker.handOff.accepting = false;
       // Sends under way get a grace period to finish; then they are aborted and stay in the outbox.
       let grace: NodeJS.Timeout | undefined;
       const expired = new Promise<void>((resolve) => {

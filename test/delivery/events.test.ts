@@ -6,7 +6,10 @@ import Database from "better-sqlite3";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createEventReceivers, RECEIVER_MEMORY_MS } from "../../src/core/event-receivers.js";
-import { maskPhone } from "../../src/core/events.js";
+import { createEventSink, maskPhone } from "../../src/core/events.js";
+import type { EventStore } from "../../src/core/store/events.js";
+import type { Store } from "../../src/core/store/index.js";
+import type { StoreUnit } from "../../src/core/store/unit.js";
 import { createNumberVault } from "../../src/core/number-vault.js";
 import { createEventsWorker, EVENT_MAX_TRIES, EVENT_RETRY_DELAYS_MS } from "../../src/delivery/events-worker.js";
 import { createLogger } from "../../src/observability/logger.js";
@@ -157,6 +160,113 @@ describe("event webhooks", () => {
       receiver.closeAllConnections();
       await new Promise((resolve) => receiver.close(resolve));
     }
+  });
+
+  describe("fresh events handed to the running worker", () => {
+    const EVENT_LEASE_MS = 11_000; // two send timeouts and a second
+    const data = (id: string) => ({
+      verification_id: id,
+      service_id: "svc_default",
+      status: "pending",
+      channel: "sms" as const,
+      to_masked: null,
+    });
+    /** A worker accepting hand-offs and an event sink handing off to it, on `store`. */
+    const running = (store: Store) => {
+      const receivers = createEventReceivers({ store, secret: TEST_SECRET, fallback: { url: sink.url, secret: SECRET } });
+      const worker = createEventsWorker({ store, clock: h.clock, receivers, logger: createLogger("silent") });
+      worker.handOff.accepting = true;
+      const events = createEventSink({ store, clock: h.clock, hasReceiver: receivers.hasReceiver, handOff: worker.handOff });
+      return { worker, events, receivers };
+    };
+    const otherWorker = (store: Store) =>
+      createEventsWorker({
+        store,
+        clock: h.clock,
+        receivers: createEventReceivers({ store, secret: TEST_SECRET, fallback: { url: sink.url, secret: SECRET } }),
+        logger: createLogger("silent"),
+      });
+
+    it("sends them without a claim, from a unit once it committed: another worker finds them leased", async () => {
+      h = await createHarness();
+      await h.withStore(async (store) => {
+        const { worker, events } = running(store);
+        await events.emit("verification.started", data("ver_1"));
+        await store.unit(async (unit) => events.emit("verification.approved", data("ver_1"), unit));
+        expect(await otherWorker(store).runOnce()).toBe(0);
+        expect(await worker.runOnce()).toBe(2);
+        expect(await store.countPendingEvents()).toBe(0);
+      });
+      expect(sink.requests.map(typeOf).sort()).toEqual(["verification.approved", "verification.started"]);
+    });
+
+    it("leaves those it never sent (a crash) to any worker's claim once their lease runs out", async () => {
+      h = await createHarness();
+      await h.withStore(async (store) => {
+        await running(store).events.emit("verification.started", data("ver_1"));
+        const next = otherWorker(store);
+        expect(await next.runOnce()).toBe(0);
+        h.clock.advance(EVENT_LEASE_MS);
+        expect(await next.runOnce()).toBe(1);
+      });
+      expect(sink.requests.map(typeOf)).toEqual(["verification.started"]);
+    });
+
+    it("hands nothing off while not accepting (the outbox stopped): events are queued due", async () => {
+      h = await createHarness();
+      await h.withStore(async (store) => {
+        const { worker, events } = running(store);
+        worker.handOff.accepting = false;
+        await events.emit("verification.started", data("ver_1"));
+        expect(await otherWorker(store).runOnce()).toBe(1);
+        expect(await worker.runOnce()).toBe(0);
+      });
+    });
+
+    it("gives events due in the store at least half of each batch, however many fresh ones wait", async () => {
+      h = await createHarness();
+      await h.withStore(async (store) => {
+        const receivers = createEventReceivers({ store, secret: TEST_SECRET, fallback: { url: sink.url, secret: SECRET } });
+        const worker = createEventsWorker({
+          store,
+          clock: h.clock,
+          receivers,
+          logger: createLogger("silent"),
+          maxBatchesPerPass: 1,
+        });
+        worker.handOff.accepting = true;
+        const now = h.clock.now();
+        for (let i = 0; i < 40; i++) {
+          const base = { type: "verification.started" as const, serviceId: "svc_default", createdAt: now };
+          await store.enqueueEvent({ ...base, id: `evt_due_${i}`, payload: "{}" });
+          const leaseUntil = worker.handOff.reserve(now) as number;
+          await store.enqueueEvent({ ...base, id: `evt_fresh_${i}`, payload: "{}", leaseUntil });
+          worker.handOff.give({ id: `evt_fresh_${i}`, type: base.type, serviceId: base.serviceId, payload: "{}", tries: 0 }, leaseUntil);
+        }
+        expect(await worker.runOnce()).toBe(32);
+      });
+      const ids = sink.requests.map((r) => r.headers["webhook-id"] ?? "");
+      expect(ids.filter((id) => id.startsWith("evt_due_"))).toHaveLength(16);
+      expect(ids.filter((id) => id.startsWith("evt_fresh_"))).toHaveLength(16);
+    });
+
+    it("does not hand off an event whose unit failed", async () => {
+      const handOff = { reserve: vi.fn(() => 1_000), give: vi.fn(), release: vi.fn() };
+      const enqueued: unknown[] = [];
+      const sinkOfEvents = createEventSink({
+        store: { enqueueEvent: async (event) => void enqueued.push(event) } as EventStore,
+        clock: { now: () => 0 },
+        hasReceiver: async () => true,
+        handOff,
+      });
+      const unit = (durable: boolean): StoreUnit => ({ join: (port) => port, afterCommit: (then) => then(durable) });
+      await sinkOfEvents.emit("verification.started", data("ver_1"), unit(false));
+      expect(handOff.release).toHaveBeenCalledTimes(1);
+      expect(handOff.give).not.toHaveBeenCalled();
+      await sinkOfEvents.emit("verification.started", data("ver_2"), unit(true));
+      expect(handOff.give).toHaveBeenCalledTimes(1);
+      expect(enqueued).toMatchObject([{ leaseUntil: 1_000 }, { leaseUntil: 1_000 }]);
+    });
   });
 
   it("masks phone numbers", () => {

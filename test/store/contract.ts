@@ -385,6 +385,15 @@ export function describeStoreContract(
       expect(stored.find((e) => e.id === "evt_3")?.payload).toBe('{"n":"evt_3"}');
     });
 
+    it("does not claim an event queued already leased until its lease runs out", async () => {
+      const base = { type: "verification.started" as const, serviceId: "svc_test", payload: "{}", createdAt: T0 };
+      await store.enqueueEvent({ ...base, id: "evt_leased", leaseUntil: T0 + 10_000 });
+      await store.enqueueEvent({ ...base, id: "evt_due" });
+      expect((await store.claimDueEvents(T0 + 9_999, 10, 1_000)).map((e) => e.id)).toEqual(["evt_due"]);
+      expect(await store.countPendingEvents()).toBe(2);
+      expect((await store.claimDueEvents(T0 + 10_000, 10, 1_000)).map((e) => e.id)).toEqual(["evt_leased"]);
+    });
+
     it("reads a service's own event receiver, and sees it change", async () => {
       expect(await store.getServiceWebhook("svc_unknown")).toBeNull();
       expect(await store.getServiceWebhook("svc_test")).toEqual({ url: null, sealedSecret: null });

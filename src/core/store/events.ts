@@ -7,6 +7,11 @@ export interface NewEvent {
   serviceId: string;
   payload: string;
   createdAt: number;
+  /**
+   * Already claimed, until then, by the process that queued it (it sends the event itself): no claim
+   * takes it before. Without it the event is due at once.
+   */
+  leaseUntil?: number;
 }
 
 /** A claimed event: its `payload` is the exact JSON text to sign and send. */

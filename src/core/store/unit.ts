@@ -10,6 +10,12 @@ export interface StoreUnit {
    * unit comes back as it is.
    */
   join<T extends object>(port: T): T;
+  /**
+   * Calls `then` once the unit has settled: with true when every write made through it is durable,
+   * with false when the unit failed (they may be lost). For a backend whose every operation commits
+   * on its own, at once with true: what ran before is durable already.
+   */
+  afterCommit(then: (durable: boolean) => void): void;
 }
 
 export interface UnitStore {
@@ -27,7 +33,7 @@ export interface UnitStore {
 }
 
 /** A unit whose ports are used as they are: each operation commits (and settles) on its own. */
-export const PLAIN_UNIT: StoreUnit = { join: (port) => port };
+export const PLAIN_UNIT: StoreUnit = { join: (port) => port, afterCommit: (then) => then(true) };
 
 /** `unit` for a backend without batching: `work` with its ports as they are. */
 export const plainUnit = <T>(work: (unit: StoreUnit) => Promise<T>): Promise<T> => work(PLAIN_UNIT);

@@ -27,12 +27,13 @@ export function createPgEventStore({ db }: OpenedPg, vault: NumberVault): EventS
       return r?.n ?? 0;
     },
     async enqueueEvent(event) {
+      const { leaseUntil, ...row } = event;
       await db.insert(e).values({
-        ...event,
+        ...row,
         payload: vault.sealText(event.payload, sealedContext.eventPayload(event.id)),
         status: "pending",
         tries: 0,
-        nextTryAt: event.createdAt,
+        nextTryAt: leaseUntil ?? event.createdAt,
         updatedAt: event.createdAt,
       });
     },

@@ -47,7 +47,7 @@ export function createSqliteEventStore({ raw, db, vault }: SqliteStoreContext): 
   // Two or three events per verification: prepared once (drizzle's builder re-prepares on every run).
   const insertEvent = raw.prepare(
     `insert into events (id, type, service_id, payload, status, tries, next_try_at, created_at, updated_at)
-     values (@id, @type, @serviceId, @payload, 'pending', 0, @createdAt, @createdAt, @createdAt)`,
+     values (@id, @type, @serviceId, @payload, 'pending', 0, @nextTryAt, @createdAt, @createdAt)`,
   );
   // Asked for every event enqueued: one prepared primary-key lookup.
   const serviceWebhook = db
@@ -62,7 +62,14 @@ export function createSqliteEventStore({ raw, db, vault }: SqliteStoreContext): 
     },
     // Concurrent requests' events share one commit through the store's group commit (group-commit.ts).
     async enqueueEvent(event) {
-      insertEvent.run({ ...event, payload: vault.sealText(event.payload, sealedContext.eventPayload(event.id)) });
+      insertEvent.run({
+        id: event.id,
+        type: event.type,
+        serviceId: event.serviceId,
+        payload: vault.sealText(event.payload, sealedContext.eventPayload(event.id)),
+        nextTryAt: event.leaseUntil ?? event.createdAt,
+        createdAt: event.createdAt,
+      });
     },
     claimDueEvents: atomic(raw, (now: number, limit: number, leaseMs: number) => {
       const due = dueEvents.all(now, limit) as {

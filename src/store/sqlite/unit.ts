@@ -18,6 +18,10 @@ import { type Batch, type GroupCommit, groupCommitted, OUTSIDE_BATCHES } from ".
 export function groupUnits(group: GroupCommit) {
   return async function unit<T>(work: (unit: StoreUnit) => Promise<T>): Promise<T> {
     const state: { batch: Batch | null } = { batch: null };
+    const after: ((durable: boolean) => void)[] = [];
+    const settle = (durable: boolean) => {
+      for (const then of after) then(durable);
+    };
     const join = <P extends object>(port: P): P => {
       const wrapped = groupCommitted(port);
       if (!wrapped || wrapped.group !== group) return port;
@@ -25,12 +29,19 @@ export function groupUnits(group: GroupCommit) {
     };
     let value: T;
     try {
-      value = await work({ join });
+      value = await work({ join, afterCommit: (then) => after.push(then) });
     } catch (err) {
       if (state.batch) await group.settledOf(state.batch).catch(() => {});
+      settle(false);
       throw err;
     }
-    if (state.batch) await group.settledOf(state.batch);
+    try {
+      if (state.batch) await group.settledOf(state.batch);
+    } catch (err) {
+      settle(false);
+      throw err;
+    }
+    settle(true);
     return value;
   };
 }
