@@ -7,10 +7,10 @@ import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createEventReceivers, RECEIVER_MEMORY_MS } from "../../src/core/event-receivers.js";
 import { createEventSink, maskPhone } from "../../src/core/events.js";
+import { createNumberVault } from "../../src/core/number-vault.js";
 import type { EventStore } from "../../src/core/store/events.js";
 import type { Store } from "../../src/core/store/index.js";
 import type { StoreUnit } from "../../src/core/store/unit.js";
-import { createNumberVault } from "../../src/core/number-vault.js";
 import { createEventsWorker, EVENT_MAX_TRIES, EVENT_RETRY_DELAYS_MS } from "../../src/delivery/events-worker.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { sqliteStores } from "../../src/store/backends.js";
@@ -241,7 +241,10 @@ describe("event webhooks", () => {
           await store.enqueueEvent({ ...base, id: `evt_due_${i}`, payload: "{}" });
           const leaseUntil = worker.handOff.reserve(now) as number;
           await store.enqueueEvent({ ...base, id: `evt_fresh_${i}`, payload: "{}", leaseUntil });
-          worker.handOff.give({ id: `evt_fresh_${i}`, type: base.type, serviceId: base.serviceId, payload: "{}", tries: 0 }, leaseUntil);
+          worker.handOff.give(
+            { id: `evt_fresh_${i}`, type: base.type, serviceId: base.serviceId, payload: "{}", tries: 0 },
+            leaseUntil,
+          );
         }
         expect(await worker.runOnce()).toBe(32);
       });
