@@ -37,7 +37,7 @@ export type ErrorCode =
   | "overloaded"
   | "internal_error";
 
-import type { LimitState } from "./ports.js";
+import type { Caller, LimitState } from "./ports.js";
 
 export interface ErrorDetails {
   /** For limits: how long until a retry can succeed. */
@@ -57,7 +57,7 @@ export class CallerGone extends Error {
 }
 
 /** Throws `CallerGone` once `abort` (the caller's connection) has aborted. */
-export function stopIfCallerGone(abort: { readonly aborted: boolean } | undefined): void {
+export function stopIfCallerGone(abort: Caller["abort"]): void {
   if (abort?.aborted) throw new CallerGone("the caller closed its connection; nothing was written or sent");
 }
 
