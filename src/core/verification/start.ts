@@ -52,9 +52,7 @@ interface Written {
 /** What a start's store unit found: the live verification of the destination, else what it wrote. */
 interface Step {
   now: number;
-  route: RouteStep[];
-  /** The number's opt-outs as screening read them (see `Screened`). */
-  optedOut?: ReadonlySet<Channel> | undefined;
+  screened: Screened;
   live: Verification | null;
   written?: Written | null;
 }
@@ -215,16 +213,14 @@ export function createStartFlow(
         // unit: they wait for one commit together, and whatever they refuse is answered after it.
         const step = await store.unit(async (unit): Promise<Step> => {
           screened ??= await admission.screenStart(service, destination, test, input, unit);
-          const { route, optedOut } = screened;
           const now = clock.now();
           const live = await unit.join(store).findPendingByDestination(service.id, destination.to, now);
-          if (live) return { now, route, optedOut, live };
+          if (live) return { now, screened, live };
           return {
             now,
-            route,
-            optedOut,
+            screened,
             live: null,
-            written: await admitAndWrite(unit, service, input, destination, route, testCode, now),
+            written: await admitAndWrite(unit, service, input, destination, screened.route, testCode, now),
           };
         });
         let written = step.written ?? null;
@@ -233,9 +229,11 @@ export function createStartFlow(
             return resend.resendLive(service, step.live, input.clientIp, input.caller);
           // Another payment needs another code: the live one is canceled rather than resent with the wrong amount.
           await status.closeCanceled(step.live, step.now);
-          written = await store.unit((unit) => admitAndWrite(unit, service, input, destination, step.route, testCode, step.now));
+          written = await store.unit((unit) =>
+            admitAndWrite(unit, service, input, destination, step.screened.route, testCode, step.now),
+          );
         }
-        if (written) return announceAndSend(service, input, destination, written, step.optedOut);
+        if (written) return announceAndSend(service, input, destination, written, step.screened.optedOut);
         // A concurrent start for the same destination won; go round and treat this one as its resend.
       }
       throw new VerifydError("service_unavailable", "too many concurrent starts for this destination; retry");
