@@ -187,8 +187,15 @@ export function createOutbox(options: OutboxOptions): Outbox {
     // except a step the conversion guard withheld (`blocked`): that says nothing about the channel.
     if (result.kind === "rejected" && result.error.code !== "blocked")
       await options.channelMemory?.record(job.to, job.channel, "failed");
-    const plan = job.route[job.step]?.plan;
     if (decision.fallback) metrics.fallback(job.channel, decision.fallback.channel, result.kind);
+    if (logger.isLevelEnabled(result.kind === "accepted" ? "info" : "warn")) logDelivery(job, result, decision);
+    if (decision.fallback) await dispatchNow(decision.fallback.id);
+    return result.kind === "accepted";
+  }
+
+  /** The delivery's log line: built only when its level is on, as every send of a busy server passes here. */
+  function logDelivery(job: DeliveryJob, result: SendResult, decision: DeliveryResult): void {
+    const plan = job.route[job.step]?.plan;
     const log = {
       delivery_id: job.id,
       verification_id: job.verificationId,
@@ -204,8 +211,6 @@ export function createOutbox(options: OutboxOptions): Outbox {
     };
     if (result.kind === "accepted") logger.info(log, "delivery accepted");
     else logger.warn(log, decision.status === "queued" ? "delivery will be retried" : "delivery failed");
-    if (decision.fallback) await dispatchNow(decision.fallback.id);
-    return result.kind === "accepted";
   }
 
   async function dispatchNow(deliveryId: string): Promise<boolean> {

@@ -21,6 +21,34 @@ describe("generateCode", () => {
     expect(chi2).toBeLessThan(33.7);
   });
 
+  it("draws every position uniformly, the first as the last (chi-square over 10,000 codes each)", () => {
+    const counts = Array.from({ length: 6 }, () => new Array<number>(10).fill(0));
+    for (let i = 0; i < 10_000; i++) {
+      const code = generateCode(6);
+      for (let at = 0; at < code.length; at++) counts[at]![Number(code[at])]! += 1;
+    }
+    for (const position of counts) {
+      const chi2 = position.reduce((sum, n) => sum + (n - 1_000) ** 2 / 1_000, 0);
+      // 9 degrees of freedom: p = 1.2e-8 at 55, so sixteen positions over both tests never fail by chance.
+      expect(chi2).toBeLessThan(55);
+    }
+  });
+
+  it("is uniform also where one draw cannot cover the whole code (36 characters, 10 long)", () => {
+    const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    const counts = Array.from({ length: 10 }, () => new Map<string, number>());
+    for (let i = 0; i < 7_200; i++) {
+      const code = generateCode(10, alphabet);
+      for (let at = 0; at < code.length; at++) counts[at]!.set(code[at]!, (counts[at]!.get(code[at]!) ?? 0) + 1);
+    }
+    for (const position of counts) {
+      expect(position.size).toBe(36);
+      const chi2 = [...position.values()].reduce((sum, n) => sum + (n - 200) ** 2 / 200, 0);
+      // 35 degrees of freedom: p = 3.6e-8 at 100. A position stuck on one character scores about 250,000.
+      expect(chi2).toBeLessThan(100);
+    }
+  });
+
   it("honours another alphabet", () => {
     expect(generateCode(8, "AB")).toMatch(/^[AB]{8}$/);
   });

@@ -12,6 +12,8 @@ export function noteDestination(c: Context<AppEnv>, phone: string | null | undef
 /** One structured line per request. Bodies are never logged: they may carry codes and numbers. */
 export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    // Nothing is timed or built for a line that would not be written.
+    if (!logger.isLevelEnabled("info")) return next();
     const started = performance.now();
     await next();
     const principal = c.get("principal");

@@ -76,7 +76,9 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
   };
 
   return {
-    countSend: atomic(raw, (keys: readonly ConversionKey[], bucketStart: number, settledFrom: number, settledTo: number) => {
+    // No transaction of its own (a savepoint inside the group commit): its one write is a single
+    // statement, atomic by itself, and the reads after it see it on this connection.
+    async countSend(keys, bucketStart, settledFrom, settledTo) {
       const rows = keys.map(stored);
       bump.sends(rows.map((k) => [k.scope, k.key, bucketStart]));
       return rows.map((k): ConversionStanding => {
@@ -88,7 +90,7 @@ export function createSqliteConversionStore({ raw, db }: OpenedSqlite, vault: Nu
           blockedUntil: r.blocked_until,
         };
       });
-    }),
+    },
     uncountSend: atomic(raw, (keys: readonly ConversionKey[], bucketStart: number) => {
       for (const k of keys.map(stored)) bump.unsend.run(k.scope, k.key, bucketStart);
     }),

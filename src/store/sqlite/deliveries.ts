@@ -85,6 +85,30 @@ export function createSqliteDeliveryStore({ raw, db, vault, hot, insertDelivery,
   // (failed, undelivered, canceled) stays closed: its route has already moved on.
   const rank: Record<string, number> = { queued: 0, sending: 0, accepted: 1, sent: 2, delivered: 3, read: 4 };
 
+  /** Records a send's outcome; the row's route position when the update applied. */
+  const recordOne = (r: DeliveryResult, now: number) =>
+    hot.recordResult.get({
+      id: r.deliveryId,
+      status: r.status,
+      providerMessageId: r.providerMessageId ?? null,
+      errorCode: r.errorCode ?? null,
+      errorMessage: r.errorMessage ?? null,
+      nextTryAt: r.status === "queued" ? (r.nextTryAt ?? now) : null,
+      fallbackAt: r.status === "accepted" ? (r.fallbackAt ?? null) : null,
+      now,
+    }) as { verificationId: string; step: number } | undefined;
+  const recordFailure = raw.transaction((r: DeliveryResult, now: number) => {
+    const row = recordOne(r, now);
+    // Only the delivery the route is waiting on may move it on (an older step's late failure may not).
+    if (!row || !stillOnStep(row.verificationId, row.step, now)) return;
+    if (r.fallback) {
+      insertDelivery(r.fallback, now);
+      db.update(v).set({ currentStep: r.fallback.step, updatedAt: now }).where(eq(v.id, row.verificationId)).run();
+    } else if (r.failVerification) {
+      closeTx(row.verificationId, "failed", now);
+    }
+  });
+
   return {
     claimDelivery: atomic(raw, claimOne),
     claimDueDeliveries: atomic(raw, (now: number, leaseMs: number, limit: number) => {
@@ -102,26 +126,12 @@ export function createSqliteDeliveryStore({ raw, db, vault, hot, insertDelivery,
         .all();
       return due.map((d) => claimOne(d.id, now, leaseMs)).filter((j): j is DeliveryJob => j !== null);
     }),
-    recordDeliveryResult: atomic(raw, (r: DeliveryResult, now: number) => {
-      const row = hot.recordResult.get({
-        id: r.deliveryId,
-        status: r.status,
-        providerMessageId: r.providerMessageId ?? null,
-        errorCode: r.errorCode ?? null,
-        errorMessage: r.errorMessage ?? null,
-        nextTryAt: r.status === "queued" ? (r.nextTryAt ?? now) : null,
-        fallbackAt: r.status === "accepted" ? (r.fallbackAt ?? null) : null,
-        now,
-      }) as { verificationId: string; step: number } | undefined;
-      // Only the delivery the route is waiting on may move it on (an older step's late failure may not).
-      if (!row || r.status !== "failed" || !stillOnStep(row.verificationId, row.step, now)) return;
-      if (r.fallback) {
-        insertDelivery(r.fallback, now);
-        db.update(v).set({ currentStep: r.fallback.step, updatedAt: now }).where(eq(v.id, row.verificationId)).run();
-      } else if (r.failVerification) {
-        closeTx(row.verificationId, "failed", now);
-      }
-    }),
+    // A failure may move the route on (more writes: one transaction); any other result is the one
+    // update, atomic by itself, so it skips the savepoint a transaction costs inside the group commit.
+    async recordDeliveryResult(r, now) {
+      if (r.status === "failed") recordFailure(r, now);
+      else recordOne(r, now);
+    },
     recordStatus: atomic(raw, (provider: string, u: StatusUpdate, now: number) => {
       const row = db
         .select()
