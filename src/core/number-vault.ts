@@ -42,11 +42,37 @@ export class SealedElsewhereError extends Error {
 /**
  * Blind indexes recently computed, so the lookups, counters and writes of one request, which each
  * index the same number (a start: opt-outs, the live verification, the send limit, the row, the
- * outbox's opt-out check), pay the HMAC once. Two generations of at most `INDEX_MEMO` entries each:
- * bounded, and what is in use stays. It lives in process memory only, beside the numbers the
- * requests in flight carry anyway; nothing of it is written anywhere.
+ * outbox's opt-out check), pay the HMAC once; and numbers recently opened, likewise. At most
+ * `INDEX_MEMO` entries a generation. They live in process memory only, beside the numbers the
+ * requests in flight carry anyway; nothing of them is written anywhere.
  */
 const INDEX_MEMO = 1024;
+
+/**
+ * Two generations of at most `INDEX_MEMO` entries each: bounded, and what is in use stays. `get`
+ * moves an older entry back into the recent generation; `set` returns the value it keeps.
+ */
+function recentMemo<V>() {
+  let recent = new Map<string, V>();
+  let older = new Map<string, V>();
+  const set = (key: string, value: V): V => {
+    if (recent.size >= INDEX_MEMO) {
+      older = recent;
+      recent = new Map();
+    }
+    recent.set(key, value);
+    return value;
+  };
+  return {
+    get(key: string): V | undefined {
+      const hit = recent.get(key);
+      if (hit !== undefined) return hit;
+      const old = older.get(key);
+      return old === undefined ? undefined : set(key, old);
+    },
+    set,
+  };
+}
 
 export function createNumberVault(secret: string): NumberVault {
   const indexKeyBytes = deriveKey(secret, "verifyd/number-index/v1");
@@ -57,19 +83,9 @@ export function createNumberVault(secret: string): NumberVault {
   const sealKey = createSecretKey(sealKeyBytes);
   const aad = (context: string) => Buffer.from(`verifyd/at-rest/${context}`, "utf8");
 
-  let recent = new Map<string, string>();
-  let older = new Map<string, string>();
-  const index = (value: string): string => {
-    let digest = recent.get(value);
-    if (digest !== undefined) return digest;
-    digest = older.get(value) ?? createHmac("sha256", indexKey).update(value, "utf8").digest("base64url");
-    if (recent.size >= INDEX_MEMO) {
-      older = recent;
-      recent = new Map();
-    }
-    recent.set(value, digest);
-    return digest;
-  };
+  const indexes = recentMemo<string>();
+  const index = (value: string): string =>
+    indexes.get(value) ?? indexes.set(value, createHmac("sha256", indexKey).update(value, "utf8").digest("base64url"));
 
   const seal = (plaintext: string, context: string): Buffer => {
     const box = sealInto(sealKey, HEADER, aad(context), Buffer.from(plaintext, "utf8"));
@@ -77,10 +93,15 @@ export function createNumberVault(secret: string): NumberVault {
     box[1] = keyId;
     return box;
   };
+  // Opened boxes, by context and bytes: a check reads its verification's row twice (the lookup, then
+  // the counted attempt), each time with the number sealed in it. Only bytes that opened (their tag
+  // verified) are kept, so a hit returns what the same bytes opened to before.
+  const opened = recentMemo<string>();
   const open = (sealed: Buffer, context: string): string => {
     if (sealed.length < HEADER + IV_BYTES + TAG_BYTES || sealed[0] !== VERSION) throw new Error("not a sealed value");
     if (sealed[1] !== keyId) throw new SealedElsewhereError(sealed[1] as number);
-    return openFrom(sealKey, HEADER, aad(context), sealed).toString("utf8");
+    const key = `${context}\u0000${sealed.toString("base64")}`;
+    return opened.get(key) ?? opened.set(key, openFrom(sealKey, HEADER, aad(context), sealed).toString("utf8"));
   };
 
   return {

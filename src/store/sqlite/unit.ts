@@ -22,10 +22,16 @@ export function groupUnits(group: GroupCommit) {
     const settle = (durable: boolean) => {
       for (const then of after) then(durable);
     };
+    // A request joins the same ports again and again (a start: in screening, admission and the write):
+    // each is wrapped once per unit.
+    const joined = new Map<object, object>();
     const join = <P extends object>(port: P): P => {
+      const known = joined.get(port);
+      if (known) return known as P;
       const wrapped = groupCommitted(port);
-      if (!wrapped || wrapped.group !== group) return port;
-      return deferred(port, wrapped.target as P, group, state);
+      const result = !wrapped || wrapped.group !== group ? port : deferred(port, wrapped.target as P, group, state);
+      joined.set(port, result);
+      return result;
     };
     let value: T;
     try {
