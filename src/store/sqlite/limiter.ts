@@ -7,10 +7,11 @@ import { createFlexibleLimiter } from "../../limits/limiter.js";
 import { groupCommitFor } from "./group-commit.js";
 
 /**
- * The connection as rate-limiter-flexible sees it. It prepares its SQL on every call (a parse and
- * plan per consume): its handful of distinct statements are handed to it prepared once instead.
- * Its one-statement upserts join the connection's group commit rather than committing one by one;
- * a single statement is atomic by itself, so they need no savepoint of their own.
+ * The connection as rate-limiter-flexible sees it, for the SQL it still runs itself (the sweep of
+ * expired rows; the counters' own calls are GroupCommittedSQLiteLimiter's, below). It prepares its
+ * SQL on every call: its statements are handed to it prepared once instead. A write joins the
+ * connection's group commit rather than committing on its own; a single statement is atomic by
+ * itself, so it needs no savepoint of its own.
  */
 function limiterConnection(db: BetterSqlite3.Database): BetterSqlite3.Database {
   const group = groupCommitFor(db);
@@ -42,6 +43,77 @@ function limiterConnection(db: BetterSqlite3.Database): BetterSqlite3.Database {
   });
 }
 
+interface CounterRow {
+  points: number;
+  expire: number | null;
+}
+
+/**
+ * rate-limiter-flexible's SQLite limiter with its three storage calls (the store hooks its own
+ * limiters implement: `_upsert`, `_get`, `_delete`) run as statements prepared once, synchronously,
+ * in the connection's group commit. The library's own versions build the SQL text and go through
+ * three async functions and a connection acquire on every call: with four counts a start, that was
+ * more than the upserts themselves. The statements, their conditions and what they return are the
+ * library's (rate-limiter-flexible 11, lib/RateLimiterSQLite.js); everything else (windows,
+ * blocks, the in-memory block, the expired-row sweep) is the library's own code.
+ */
+class GroupCommittedSQLiteLimiter extends RateLimiterSQLite {
+  readonly #statements: ReturnType<typeof counterStatements>;
+  readonly #join: () => void;
+
+  constructor(opts: ConstructorParameters<typeof RateLimiterSQLite>[0], raw: BetterSqlite3.Database) {
+    super(opts);
+    this.#statements = counterStatements(raw, opts.tableName ?? "rate_limits");
+    this.#join = () => groupCommitFor(raw).join();
+  }
+
+  _upsert(rlKey: string, points: number, msDuration: number, forceExpire = false): Promise<CounterRow> {
+    const now = Date.now();
+    const expire = msDuration > 0 ? now + msDuration : null;
+    try {
+      this.#join();
+      const row = forceExpire
+        ? this.#statements.replace.get(rlKey, points, expire)
+        : this.#statements.upsert.get(rlKey, points, expire, now, now);
+      return Promise.resolve(row as CounterRow);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  _get(rlKey: string): Promise<CounterRow | null> {
+    try {
+      return Promise.resolve((this.#statements.get.get(rlKey, Date.now()) as CounterRow | undefined) ?? null);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  _delete(rlKey: string): Promise<boolean> {
+    try {
+      this.#join();
+      return Promise.resolve(this.#statements.delete.run(rlKey).changes > 0);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+}
+
+function counterStatements(raw: BetterSqlite3.Database, table: string) {
+  return {
+    upsert: raw.prepare(
+      `INSERT INTO ${table} (key, points, expire) VALUES (?, ?, ?)
+       ON CONFLICT(key) DO UPDATE SET
+         points = CASE WHEN expire IS NULL OR expire > ? THEN points + excluded.points ELSE excluded.points END,
+         expire = CASE WHEN expire IS NULL OR expire > ? THEN expire ELSE excluded.expire END
+       RETURNING points, expire`,
+    ),
+    replace: raw.prepare(`INSERT OR REPLACE INTO ${table} (key, points, expire) VALUES (?, ?, ?) RETURNING points, expire`),
+    get: raw.prepare(`SELECT points, expire FROM ${table} WHERE key = ? AND (expire > ? OR expire IS NULL)`),
+    delete: raw.prepare(`DELETE FROM ${table} WHERE key = ?`),
+  };
+}
+
 /**
  * Fixed-window counters from rate-limiter-flexible, kept in the service's own SQLite database
  * (table `rate_limits`, created by the migrations) so limits survive restarts; expired rows are
@@ -54,13 +126,16 @@ export function createSqliteLimiter(sqlite: BetterSqlite3.Database, settings: Li
     settings,
     vault,
     (window) =>
-      new RateLimiterSQLite({
-        ...window,
-        storeClient: db,
-        storeType: "better-sqlite3",
-        tableName: "rate_limits",
-        tableCreated: true,
-        clearExpiredByTimeout: true, // without it, one row per number and IP stays forever
-      }),
+      new GroupCommittedSQLiteLimiter(
+        {
+          ...window,
+          storeClient: db,
+          storeType: "better-sqlite3",
+          tableName: "rate_limits",
+          tableCreated: true,
+          clearExpiredByTimeout: true, // without it, one row per number and IP stays forever
+        },
+        sqlite,
+      ),
   );
 }
