@@ -93,15 +93,19 @@ export function createNumberVault(secret: string): NumberVault {
     box[1] = keyId;
     return box;
   };
-  // Opened boxes, by context and bytes: a check reads its verification's row twice (the lookup, then
-  // the counted attempt), each time with the number sealed in it. Only bytes that opened (their tag
-  // verified) are kept, so a hit returns what the same bytes opened to before.
-  const opened = recentMemo<string>();
-  const open = (sealed: Buffer, context: string): string => {
+  const openBox = (sealed: Buffer, context: string): string => {
     if (sealed.length < HEADER + IV_BYTES + TAG_BYTES || sealed[0] !== VERSION) throw new Error("not a sealed value");
     if (sealed[1] !== keyId) throw new SealedElsewhereError(sealed[1] as number);
+    return openFrom(sealKey, HEADER, aad(context), sealed).toString("utf8");
+  };
+  // Opened numbers (and addresses), by context and bytes: a check reads its verification's row twice
+  // (the lookup, then the counted attempt), each time with the number sealed in it. Only bytes that
+  // opened (their tag verified) are kept, so a hit returns what the same bytes opened to before.
+  // Sealed texts (event payloads, webhook secrets) are opened once each and not kept.
+  const opened = recentMemo<string>();
+  const open = (sealed: Buffer, context: string): string => {
     const key = `${context}\u0000${sealed.toString("base64")}`;
-    return opened.get(key) ?? opened.set(key, openFrom(sealKey, HEADER, aad(context), sealed).toString("utf8"));
+    return opened.get(key) ?? opened.set(key, openBox(sealed, context));
   };
 
   return {
@@ -112,7 +116,7 @@ export function createNumberVault(secret: string): NumberVault {
     sealText: (plaintext, context) => SEALED_TEXT_PREFIX + seal(plaintext, context).toString("base64url"),
     openText(stored, context) {
       if (!stored.startsWith(SEALED_TEXT_PREFIX)) throw new Error("not a sealed text");
-      return open(Buffer.from(stored.slice(SEALED_TEXT_PREFIX.length), "base64url"), context);
+      return openBox(Buffer.from(stored.slice(SEALED_TEXT_PREFIX.length), "base64url"), context);
     },
   };
 }
