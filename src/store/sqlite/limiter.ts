@@ -4,23 +4,14 @@ import type { LimitSettings } from "../../config/limits.js";
 import type { NumberVault } from "../../core/number-vault.js";
 import type { Limiter } from "../../core/ports.js";
 import { createFlexibleLimiter } from "../../limits/limiter.js";
-import { groupCommitFor } from "./group-commit.js";
+import { type GroupCommit, groupCommitFor } from "./group-commit.js";
 
 /**
- * The connection as rate-limiter-flexible sees it, for the SQL it still runs itself (the sweep of
- * expired rows; the counters' own calls are GroupCommittedSQLiteLimiter's, below). It prepares its
- * SQL on every call: its statements are handed to it prepared once instead. A write joins the
- * connection's group commit rather than committing on its own; a single statement is atomic by
- * itself, so it needs no savepoint of its own.
+ * The connection as rate-limiter-flexible sees it, for the SQL it still runs itself: the sweep of
+ * expired rows (the counters' own calls are GroupCommittedSQLiteLimiter's, below). The library
+ * prepares its SQL on every call; its statements are handed to it prepared once instead.
  */
 function limiterConnection(db: BetterSqlite3.Database): BetterSqlite3.Database {
-  const group = groupCommitFor(db);
-  const transaction =
-    <A extends unknown[], R>(fn: (...args: A) => R) =>
-    (...args: A): R => {
-      group.join();
-      return fn(...args);
-    };
   const statements = new Map<string, BetterSqlite3.Statement>();
   const prepare = (source: string) => {
     let statement = statements.get(source);
@@ -34,7 +25,6 @@ function limiterConnection(db: BetterSqlite3.Database): BetterSqlite3.Database {
   return new Proxy(db, {
     get(target, property) {
       if (property === "prepare") return prepare;
-      if (property === "transaction") return transaction;
       const value = Reflect.get(target, property, target);
       if (typeof value !== "function") return value;
       if (!bound.has(property)) bound.set(property, value.bind(target));
@@ -59,19 +49,19 @@ interface CounterRow {
  */
 class GroupCommittedSQLiteLimiter extends RateLimiterSQLite {
   readonly #statements: ReturnType<typeof counterStatements>;
-  readonly #join: () => void;
+  readonly #group: GroupCommit;
 
   constructor(opts: ConstructorParameters<typeof RateLimiterSQLite>[0], raw: BetterSqlite3.Database) {
     super(opts);
     this.#statements = counterStatements(raw, opts.tableName ?? "rate_limits");
-    this.#join = () => groupCommitFor(raw).join();
+    this.#group = groupCommitFor(raw);
   }
 
   _upsert(rlKey: string, points: number, msDuration: number, forceExpire = false): Promise<CounterRow> {
     const now = Date.now();
     const expire = msDuration > 0 ? now + msDuration : null;
     try {
-      this.#join();
+      this.#group.join();
       const row = forceExpire
         ? this.#statements.replace.get(rlKey, points, expire)
         : this.#statements.upsert.get(rlKey, points, expire, now, now);
@@ -91,7 +81,7 @@ class GroupCommittedSQLiteLimiter extends RateLimiterSQLite {
 
   _delete(rlKey: string): Promise<boolean> {
     try {
-      this.#join();
+      this.#group.join();
       return Promise.resolve(this.#statements.delete.run(rlKey).changes > 0);
     } catch (err) {
       return Promise.reject(err);
