@@ -51,7 +51,7 @@ export interface EventsWorkerOptions {
 type ReceiverLookup = (serviceId: string | null) => Promise<EventReceiver | null>;
 
 export interface EventsWorker {
-  /** Sends due events once each, fresh ones handed off first; returns how many were tried. */
+  /** Sends due events once each (claimed from the store, and fresh ones handed off); returns how many were tried. */
   runOnce(): Promise<number>;
   /** The most one pass tries: a pass that tried this many stopped with more events due. */
   readonly passLimit: number;
