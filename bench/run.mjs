@@ -12,12 +12,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { captureCodes } from "./lib/capture.mjs";
-import { closedLoop, createClient, percentile } from "./lib/load.mjs";
+import { closedLoop, createClient } from "./lib/load.mjs";
 import { profileReport } from "./lib/profile.mjs";
 import { BLOCKED_COUNTRY, blockedNumbers, phoneNumbers, workloads } from "./lib/scenarios.mjs";
 import { cachedSecret, seedCountryBlock, seedDatabases } from "./lib/seeding.mjs";
 import { cpuTimeOf, freePort, memoryOf, pinningSupport, pinProcess, resetPeak, startServer, stopServer } from "./lib/server.mjs";
 import { startEventSink } from "./lib/sink.mjs";
+import { inTurns, TURNS } from "./lib/turns.mjs";
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -39,6 +40,9 @@ const HELP = `Usage: npm run bench -- [options]
   --check-pool <n>      pending verifications for check-only, each checked once (default: 5 × start rate × (warm-up + duration))
   --max-requests <n>    cap on operations per scenario, warm-up included (default 2000000)
   --cpu-prof            profile each server (node --cpu-prof) and print its top functions by self time
+  --sequential          measure the targets one after the other; by default, with more than one target
+                        and no refused scenario, every target runs at once and each scenario is measured
+                        in ${TURNS} turns across them, so the ratios compare the same moments of the machine
   --server-env <K=V>    extra environment for verifyd, repeatable (e.g. VERIFYD_EVENTS_URL= to measure
                         without event webhooks); the defaults are the production-like settings below.
                         VERIFYD_LOG_LEVEL and VERIFYD_LIMIT_* given here apply to the equivalent too`;
@@ -83,6 +87,7 @@ function options() {
       "max-requests": { type: "string", default: "2000000" },
       "cpu-prof": { type: "boolean", default: false },
       "server-env": { type: "string", multiple: true, default: [] },
+      sequential: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -108,6 +113,7 @@ function options() {
     checkPool: values["check-pool"] === undefined ? undefined : Math.round(number("check-pool", 1)),
     maxOps: Math.round(number("max-requests", 1)),
     cpuProf: values["cpu-prof"],
+    sequential: values.sequential,
     rows: Math.round(number("rows", 0)),
     seedCache: values["seed-cache"],
     serverEnv: Object.fromEntries(
@@ -123,11 +129,11 @@ function options() {
 const mb = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(1)} MB` : "n/a");
 const fixed = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 
-let server; // the child, killed on every way out
-let refusingServer; // the refused scenario's second verifyd, likewise
+let server; // the server measured now (one target after the other)
+const launched = new Set(); // every server started, killed on every way out
 let workDir;
 process.on("exit", () => {
-  for (const s of [server, refusingServer]) if (s?.isRunning()) s.child.kill("SIGKILL");
+  for (const s of launched) if (s.isRunning()) s.child.kill("SIGKILL");
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.once(signal, () => process.exit(130));
@@ -224,6 +230,15 @@ async function main() {
       dataset.seedSeconds = seeded;
     }
     const all = targets(dir, eventSink, apiKey, opts.serverEnv);
+    if (inTurnsMode(opts)) {
+      const contextOf = (name) => {
+        const profiled = profDir && dataset === datasets.at(-1) ? join(profDir, name) : "";
+        if (profiled) mkdirSync(profiled, { recursive: true });
+        return { opts, dir, apiKey, pinning, profDir: profiled };
+      };
+      for (const run of await runTargetsInTurns(opts.targets, all, contextOf)) runs.push({ ...run, dataset: dataset.label });
+      continue;
+    }
     for (const name of opts.targets) {
       console.log(`— ${name} (${dataset.label}) —`);
       const profiled = profDir && dataset === datasets.at(-1) ? join(profDir, name) : "";
@@ -257,6 +272,9 @@ async function main() {
     printProfile("verifyd (refused starts)", join(profDir, "verifyd-refused"));
 }
 
+/** Several targets and no refused scenario (which runs in turns with a second verifyd of its own). */
+const inTurnsMode = (opts) => opts.targets.length > 1 && !opts.sequential && !opts.scenarios.includes("refused");
+
 /** Starts a server under test (with `--cpu-prof` into `profDir` when given) and its client. */
 async function launch(name, target, { opts, dir, apiKey, pinning, profDir }, setServer = (s) => (server = s)) {
   const codes = captureCodes(join(dir, `${name}.codes`));
@@ -269,6 +287,7 @@ async function launch(name, target, { opts, dir, apiKey, pinning, profDir }, set
     env: target.env(codes.path),
   });
   setServer(server);
+  launched.add(server);
   await sleep(500); // let start-up garbage settle before reading the idle footprint
   const idle = memoryOf(server.pid);
   const client = createClient({ port: server.port, connections: opts.connections, apiKey });
@@ -326,7 +345,9 @@ async function runTarget(name, target, context, refusing) {
     // Accepted starts and the refusals in turns, so both meet the same moments of a shared machine.
     const refused = await refusedPhases(refusing.target, refusing.context);
     const accepted = { name: "start-only", pid: server.pid, op: work.start };
-    results.push(...(await inTurns([accepted, ...refused.phases], opts)));
+    results.push(
+      ...(await inTurns([accepted, ...refused.phases], opts, "measured in turns with the other phases of the refused scenario")),
+    );
     await refused.stop();
     pool.push(...codes.drain());
   } else if (opts.scenarios.includes("start")) {
@@ -336,44 +357,14 @@ async function runTarget(name, target, context, refusing) {
 
   if (opts.scenarios.includes("check")) {
     const startRate = results.find((r) => r.name === "start-only")?.opsPerSec;
-    const prepBegin = performance.now();
-    const reused = pool.length;
-    let inFlight = 0;
-    const target = () => {
-      if (opts.checkPool) return opts.checkPool;
-      const rate = startRate ?? (pool.length - reused) / Math.max(1, (performance.now() - prepBegin) / 1000);
-      return Math.min(
-        opts.maxOps,
-        Math.max(5000, Math.ceil((CHECKS_PER_START * rate * (opts.warmupMs + opts.durationMs)) / 1000)),
-      );
-    };
-    process.stdout.write(`preparing verifications for check-only (${reused} left by start-only) …\n`);
-    const prep = await closedLoop({
-      connections: opts.connections,
-      warmupMs: 0,
-      durationMs: 600_000,
-      maxOps: opts.maxOps,
-      op: async () => {
-        if (pool.length + inFlight >= target()) return null;
-        inFlight++;
-        const r = await work.prepared().finally(() => inFlight--);
-        if (r.ok) pool.push({ id: r.id, code: r.code });
-        return r;
-      },
-    });
-    if (prep.errors) throw new Error(`${prep.errors} starts failed while preparing the pool: ${JSON.stringify(prep.reasons)}`);
-    const prepSeconds = (performance.now() - prepBegin) / 1000;
+    const prepared = await preparePool(work, pool, startRate, opts);
     let next = 0;
     await measure("check-only", 1, async () => {
       const r = await loop(async () => {
         const v = pool[next++];
         return v ? work.check(v.id, v.code) : null;
       });
-      const used = Math.min(next, pool.length);
-      return {
-        ...r,
-        note: `${used} of a pool of ${pool.length} checked (${pool.length - reused} prepared in ${fixed(prepSeconds)} s)`,
-      };
+      return { ...r, note: prepared.note(next) };
     });
   }
 
@@ -389,6 +380,109 @@ async function runTarget(name, target, context, refusing) {
 }
 
 /**
+ * Tops `pool` (pending verifications with their codes, each checked once by check-only) up with
+ * unmeasured starts: to `--check-pool`, else to enough for CHECKS_PER_START × the start rate over
+ * the warm-up and the measured time. `note(used)` describes the pool for the report.
+ */
+async function preparePool(work, pool, startRate, opts) {
+  const prepBegin = performance.now();
+  const reused = pool.length;
+  let inFlight = 0;
+  const target = () => {
+    if (opts.checkPool) return opts.checkPool;
+    const rate = startRate ?? (pool.length - reused) / Math.max(1, (performance.now() - prepBegin) / 1000);
+    return Math.min(opts.maxOps, Math.max(5000, Math.ceil((CHECKS_PER_START * rate * (opts.warmupMs + opts.durationMs)) / 1000)));
+  };
+  process.stdout.write(`preparing verifications for check-only (${reused} left by start-only) …\n`);
+  const prep = await closedLoop({
+    connections: opts.connections,
+    warmupMs: 0,
+    durationMs: 600_000,
+    maxOps: opts.maxOps,
+    op: async () => {
+      if (pool.length + inFlight >= target()) return null;
+      inFlight++;
+      const r = await work.prepared().finally(() => inFlight--);
+      if (r.ok) pool.push({ id: r.id, code: r.code });
+      return r;
+    },
+  });
+  if (prep.errors) throw new Error(`${prep.errors} starts failed while preparing the pool: ${JSON.stringify(prep.reasons)}`);
+  const prepSeconds = (performance.now() - prepBegin) / 1000;
+  return {
+    note: (used) =>
+      `${Math.min(used, pool.length)} of a pool of ${pool.length} checked (${pool.length - reused} prepared in ${fixed(prepSeconds)} s)`,
+  };
+}
+
+/**
+ * Every target at once, each scenario measured in turns across them (see lib/turns.mjs): the ratios
+ * between targets then compare the same moments of a shared machine. Each target keeps its own
+ * server, client and pool; only one is under load at a time.
+ */
+async function runTargetsInTurns(names, all, contextOf) {
+  const { opts } = contextOf(names[0]);
+  const targets = [];
+  for (const name of names) {
+    console.log(`— starting ${name} —`);
+    const up = await launch(name, all[name], contextOf(name), () => {});
+    targets.push({
+      name,
+      ...up,
+      work: workloads({ client: up.client, codes: up.codes, nextPhone: phoneNumbers() }),
+      results: [],
+      pool: [],
+    });
+  }
+  const note = `measured in turns with ${names.join(", ")}`;
+  const measure = async (scenario, requestsPerOp, opOf) => {
+    const phases = targets.map((t) => ({
+      name: scenario,
+      label: `${scenario} (${t.name})`,
+      pid: t.server.pid,
+      requestsPerOp,
+      op: opOf(t),
+    }));
+    for (const t of targets) t.peakIsPerScenario = resetPeak(t.server.pid);
+    const results = await inTurns(phases, opts, note);
+    for (const [i, t] of targets.entries()) {
+      if (!t.server.isRunning()) throw new Error(`${t.name} died during ${scenario}\n${t.server.output().stderr}`);
+      t.results.push({ ...results[i], peakIsPerScenario: t.peakIsPerScenario });
+    }
+  };
+  if (opts.scenarios.includes("start")) {
+    await measure("start-only", 1, (t) => t.work.start);
+    for (const t of targets) t.pool.push(...t.codes.drain());
+  }
+  if (opts.scenarios.includes("check")) {
+    for (const t of targets) {
+      const startRate = t.results.find((r) => r.name === "start-only")?.opsPerSec;
+      t.prepared = await preparePool(t.work, t.pool, startRate, opts);
+      t.next = 0;
+    }
+    await measure("check-only", 1, (t) => async () => {
+      const v = t.pool[t.next++];
+      return v ? t.work.check(v.id, v.code) : null;
+    });
+    for (const t of targets) {
+      const r = t.results.at(-1);
+      r.note = `${r.note}; ${t.prepared.note(t.next)}`;
+    }
+  }
+  if (opts.scenarios.includes("flow")) await measure("full flow", 2, (t) => t.work.flow);
+  if (opts.scenarios.includes("mixed")) await measure("mixed", 1, (t) => t.work.mixed());
+  const runs = [];
+  for (const t of targets) {
+    t.client.close();
+    await stopServer(t.server);
+    const captured = t.codes.stats();
+    t.codes.close();
+    runs.push({ name: t.name, startupMs: t.server.startupMs, idle: t.idle, results: t.results, captured });
+  }
+  return runs;
+}
+
+/**
  * The refused scenario's second verifyd (REFUSING_ENV, a block seeded on BLOCKED_COUNTRY) and its
  * phases: starts to new Indian numbers refused by the country send velocity (`country_velocity`),
  * starts to new numbers of the blocked country refused by the conversion guard's block
@@ -397,8 +491,8 @@ async function runTarget(name, target, context, refusing) {
 async function refusedPhases(target, context) {
   const { opts } = context;
   seedCountryBlock(target.db, { country: BLOCKED_COUNTRY });
-  const launched = await launch("verifyd-refusing", target, context, (s) => (refusingServer = s));
-  const { codes, client } = launched;
+  const refusing = await launch("verifyd-refusing", target, context, () => {});
+  const { codes, client } = refusing;
   const india = phoneNumbers();
   const work = workloads({ client, codes, nextPhone: india });
   // The one send the country velocity lets through this hour; every later start to India is refused.
@@ -406,9 +500,9 @@ async function refusedPhases(target, context) {
   if (!first.ok) throw new Error(`the refusing server's first start failed: ${first.why}`);
   // About the floor of any answer: a start's request with an unknown key, answered 401 by the API
   // key middleware (Node's HTTP, admission control, hono and the middleware in front of every route).
-  const stranger = createClient({ port: launched.server.port, connections: opts.connections, apiKey: "not-a-key" });
+  const stranger = createClient({ port: refusing.server.port, connections: opts.connections, apiKey: "not-a-key" });
   const floor = workloads({ client: stranger, codes, nextPhone: india });
-  const { pid } = launched.server;
+  const { pid } = refusing.server;
   return {
     phases: [
       { name: "refused: velocity", pid, op: work.refused(india, "country_velocity") },
@@ -418,66 +512,10 @@ async function refusedPhases(target, context) {
     async stop() {
       stranger.close();
       client.close();
-      await stopServer(launched.server);
+      await stopServer(refusing.server);
       codes.close();
     },
   };
-}
-
-/** Turns each phase gets, after its warm-up: its measured time is split in this many slices. */
-const TURNS = 5;
-
-/**
- * Measures `phases` ({ name, pid, op }: one request each, on the server `pid`) in turns: each is
- * warmed up once, then gets TURNS slices of the measured duration in a round robin, and its ops,
- * latencies and server CPU are summed over its slices. Phases measured one after the other on a
- * shared machine meet different neighbours; in turns, they meet the same ones.
- */
-async function inTurns(phases, opts) {
-  const sliceMs = opts.durationMs / TURNS;
-  const totals = phases.map(() => ({ ops: 0, errors: 0, cpuMs: 0, elapsedMs: 0, latencies: [], reasons: new Map() }));
-  const run = (phase, warmupMs, durationMs) =>
-    closedLoop({ connections: opts.connections, warmupMs, durationMs, maxOps: opts.maxOps, op: phase.op, keepLatencies: true });
-  for (const phase of phases) {
-    process.stdout.write(`warming up ${phase.name} …\n`);
-    await run(phase, 0, opts.warmupMs);
-  }
-  process.stdout.write(`running ${phases.map((p) => p.name).join(", ")} in ${TURNS} turns …\n`);
-  for (let turn = 0; turn < TURNS; turn++) {
-    for (const [i, phase] of phases.entries()) {
-      const cpuBefore = cpuTimeOf(phase.pid);
-      const r = await run(phase, 0, sliceMs);
-      const t = totals[i];
-      t.cpuMs += cpuTimeOf(phase.pid) - cpuBefore;
-      t.ops += r.ops;
-      t.errors += r.errors;
-      t.elapsedMs += r.elapsedMs;
-      t.latencies.push(...r.latencies);
-      for (const [why, n] of r.reasons) t.reasons.set(why, (t.reasons.get(why) ?? 0) + n);
-    }
-  }
-  return phases.map((phase, i) => {
-    const t = totals[i];
-    t.latencies.sort((a, b) => a - b);
-    return {
-      name: phase.name,
-      requestsPerOp: 1,
-      peak: memoryOf(phase.pid)?.peak,
-      peakIsPerScenario: false,
-      cpuShare: t.cpuMs / t.elapsedMs,
-      cpuPerOp: t.cpuMs / t.ops,
-      ops: t.ops,
-      errors: t.errors,
-      reasons: [...t.reasons].sort((a, b) => b[1] - a[1]),
-      elapsedMs: t.elapsedMs,
-      opsPerSec: (t.ops / t.elapsedMs) * 1000,
-      p50: percentile(t.latencies, 0.5),
-      p99: percentile(t.latencies, 0.99),
-      max: t.latencies.at(-1) ?? Number.NaN,
-      endedEarly: null,
-      note: `measured in ${TURNS} turns of ${fixed(sliceMs / 1000, 2)} s with the other phases of the refused scenario`,
-    };
-  });
 }
 
 /** Server CPU per refused start against start-only's, in the same run: the goal is ⅓ at most. */
