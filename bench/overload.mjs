@@ -1,6 +1,7 @@
 // Overload benchmark of the built server: `npm run bench:overload -- [--multiples 1,4,10] …` (see --help).
 // Measures the sustainable start rate (closed loop), then offers starts open loop at multiples of it,
-// each caller giving up after a timeout, and prints how verifyd answered: how many within 1 s, the
+// each caller giving up after a timeout, then measures the rate again on the warm server (goodput is
+// judged against the higher of the two), and prints how verifyd answered: how many within 1 s, the
 // status mix, goodput, whether anything was written or sent for callers that had gone, the health
 // probes' latency and the peak RSS. Same server set-up as `npm run bench` (bench/lib/verifyd-env.mjs).
 import { randomBytes } from "node:crypto";
@@ -28,7 +29,9 @@ const HELP = `Usage: npm run bench:overload -- [options]
   --duration <s>        open-loop time per multiple (default 20)
   --timeout <s>         how long a caller waits for an answer before closing its connection (default 10)
   --rate <n>            the sustainable start rate, instead of measuring it
-  --measure <s>         closed-loop time that measures the sustainable rate, after a 2 s warm-up (default 5)
+  --measure <s>         closed-loop time that measures the sustainable rate, after a 2 s warm-up (default 5);
+                        measured before the loads (they are multiples of it) and again after them on the
+                        warm server, and goodput is judged against the higher of the two
   --connections <n>     closed-loop clients for that measurement (default 32)
   --sockets <n>         the open-loop callers' keep-alive connections, opened before the load (default 512)
   --server-env <K=V>    extra environment for verifyd, repeatable (e.g. VERIFYD_MAX_IN_FLIGHT=0 to
@@ -200,9 +203,9 @@ async function main() {
   );
   const nextPhone = phoneNumbers();
 
-  let sustainable = opts.rate;
-  if (sustainable === undefined) {
-    process.stdout.write(`measuring the sustainable start rate (closed loop, ${opts.connections} clients) …\n`);
+  /** The closed-loop start rate now: `opts.connections` clients, after a 2 s warm-up. */
+  const closedLoopRate = async (when) => {
+    process.stdout.write(`measuring the sustainable start rate ${when} (closed loop, ${opts.connections} clients) …\n`);
     const client = createClient({ port: server.port, connections: opts.connections, apiKey });
     const work = workloads({ client, codes, nextPhone });
     const r = await closedLoop({
@@ -214,16 +217,17 @@ async function main() {
     });
     client.close();
     if (r.errors) throw new Error(`${r.errors} starts failed in the closed loop: ${JSON.stringify(r.reasons)}`);
-    sustainable = r.opsPerSec;
-    console.log(`sustainable: ${fixed(sustainable, 0)} starts/s (p50 ${fixed(r.p50)} ms, p99 ${fixed(r.p99)} ms)\n`);
+    console.log(`sustainable ${when}: ${fixed(r.opsPerSec, 0)} starts/s (p50 ${fixed(r.p50)} ms, p99 ${fixed(r.p99)} ms)\n`);
     codes.drain();
     await sleep(2000);
-  }
+    return r.opsPerSec;
+  };
+  const offeredBase = opts.rate ?? (await closedLoopRate("before"));
 
   const phases = [];
   const client = createOpenClient({ port: server.port, sockets: opts.sockets, apiKey });
   for (const multiple of opts.multiples) {
-    const rate = multiple * sustainable;
+    const rate = multiple * offeredBase;
     process.stdout.write(`offering ${multiple}× = ${fixed(rate, 0)} starts/s for ${opts.durationMs / 1000} s …\n`);
     await client.warm();
     const sinceMs = Date.now();
@@ -282,6 +286,10 @@ async function main() {
   }
 
   client.close();
+  // Measured again on the warm server: a first measurement on a cold server, or in a slow moment of
+  // a shared machine, can come out low, and goodput judged against it would look better than it is.
+  // Goodput is judged against the higher of the two; the loads offered stay multiples of the first.
+  const sustainable = opts.rate ?? Math.max(offeredBase, await closedLoopRate("after"));
   await stopServer(server);
   codes.close();
   await eventSink.close();
@@ -369,7 +377,7 @@ function reportFloor(floor, phases) {
 function report(phases, sustainable, opts) {
   const seconds = opts.durationMs / 1000;
   console.log(
-    `\nsustainable start rate: ${fixed(sustainable, 0)}/s; open loop ${seconds} s per multiple; callers give up after ${opts.timeoutMs / 1000} s\n`,
+    `\nsustainable start rate: ${fixed(sustainable, 0)}/s${opts.rate ? "" : " (the higher of the closed loops before and after)"}; open loop ${seconds} s per multiple; callers give up after ${opts.timeoutMs / 1000} s\n`,
   );
   const rows = [
     ["load", "offered/s", "requests", "≤ 1 s", "201", "429", "503", "bad 503", "other", "no answer", "goodput", "× sust."],

@@ -141,7 +141,9 @@ export const deliveries = sqliteTable(
     index("deliveries_verification").on(t.verificationId),
     index("deliveries_due").on(t.nextTryAt).where(sql`status = 'queued'`),
     index("deliveries_leased").on(t.leaseUntil).where(sql`status = 'sending'`),
-    index("deliveries_provider_message").on(t.provider, t.providerMessageId),
+    // A receipt's lookup (provider, its message id). A delivery has no message id until its provider
+    // accepts it, so its row joins the index then, not also when it is written.
+    index("deliveries_provider_message").on(t.provider, t.providerMessageId).where(sql`provider_message_id is not null`),
     index("deliveries_fallback_due").on(t.fallbackAt).where(sql`fallback_at is not null`),
   ],
 );
