@@ -2,8 +2,6 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { ChallengeOutcome, FactorService } from "../../core/factors.js";
 import type { Factor } from "../../core/model.js";
 import type { AppEnv } from "../context.js";
-import { json, problems, security } from "../openapi.js";
-import { loadQrCode } from "../qr.js";
 import {
   ChallengeBody,
   ChallengeResult,
@@ -15,7 +13,9 @@ import {
   FactorListQuery,
   FactorVerifyResult,
   FactorView,
-} from "../schemas.js";
+} from "../factor-schemas.js";
+import { json, problems, security } from "../openapi.js";
+import { loadQrCode } from "../qr.js";
 import { validationHook } from "../validation.js";
 
 export interface FactorRoutesDeps {
