@@ -4,7 +4,8 @@ import type { InboundMessage, StatusUpdate } from "../core/model.js";
 import type { Clock } from "../core/ports.js";
 import type { Sender, SendResult } from "../core/sender.js";
 import { encodeBody, encodeGsm7, isGsm7, relativeValidity } from "./smpp-encoding.js";
-import { type DeliverSm, SmppSession, statusError, statusKind } from "./smpp-session.js";
+import { type DeliverSm, SmppSession } from "./smpp-session.js";
+import { statusError, statusKind } from "./smpp-status.js";
 
 /**
  * SMPP 3.4: OTPs go out as submit_sm on one long-lived bind_transceiver session to the
