@@ -1,5 +1,4 @@
 import type Database from "better-sqlite3";
-import { DESTINATION_LIVE, DESTINATION_ORDER } from "./schema.js";
 
 /**
  * Statements of the hot write paths (start, dispatch, check), compiled once when the store opens.
@@ -20,10 +19,12 @@ export function prepareHotStatements(raw: Database.Database) {
         @nextTryAt, @leaseUntil, @now, @now)`),
     cancelQueued: s(`update deliveries set status = 'canceled', next_try_at = null, updated_at = ?
       where verification_id = ? and status = 'queued'`),
-    // Frees the destination's live slot (verifications_by_destination) of a lapsed code: one seek in
-    // that index, to the number's live entry. Stale inbound rows are the expiry sweep's.
+    // Frees the one-pending slot (verifications_one_pending) of a lapsed code. Its conditions are that
+    // index's, so SQLite reads the small partial index rather than the destination index, whose
+    // entries for a number lie anywhere in a table of millions of rows. Stale inbound rows are the
+    // expiry sweep's.
     expireStale: s(`update verifications set status = 'expired', code_hash = null, sealed_code = null, updated_at = @now
-      where service_id = @serviceId and to_number = @to and ${DESTINATION_ORDER} = 0 and ${DESTINATION_LIVE} = 0
+      where service_id = @serviceId and to_number = @to and status = 'pending' and inbound_channels is null
         and expires_at <= @now`),
     insertVerification:
       s(`insert into verifications (id, service_id, to_number, to_sealed, country, status, code_hash, sealed_code, route,

@@ -40,20 +40,6 @@ export const apiKeys = sqliteTable(
   (t) => [uniqueIndex("api_keys_secret_hash").on(t.secretHash)],
 );
 
-/** A sending verification still marked pending: the one a destination may have at a time. */
-const LIVE_SENDING = "status = 'pending' and inbound_channels is null";
-/**
- * The two computed keys of `verifications_by_destination`, after the service and the destination's
- * blind index. One index serves what two did (a partial unique index of the live verification and
- * a plain index of all, by time): a start adds one entry at a random place instead of two, and so
- * dirties one random page of the file fewer. For the live sending verification both keys are 0,
- * so a second one collides with it; for any other row the second key is null, and SQLite's unique
- * indexes let nulls repeat, while the first key, its creation time, orders a destination's past
- * verifications. A statement uses the index only with these expressions written as here.
- */
-export const DESTINATION_ORDER = `(case when ${LIVE_SENDING} then 0 else created_at end)`;
-export const DESTINATION_LIVE = `(case when ${LIVE_SENDING} then 0 end)`;
-
 export const verifications = sqliteTable(
   "verifications",
   {
@@ -97,10 +83,8 @@ export const verifications = sqliteTable(
     verifiedNumberSealed: blob("verified_number_sealed", { mode: "buffer" }),
   },
   (t) => [
-    // A destination's verifications, the live sending one first, then the others newest last; and at
-    // most one live sending verification per destination and service (a second start is a resend):
-    // see DESTINATION_ORDER.
-    uniqueIndex("verifications_by_destination").on(t.serviceId, t.to, sql.raw(DESTINATION_ORDER), sql.raw(DESTINATION_LIVE)),
+    // At most one live sending verification per destination and service; a second start is a resend.
+    uniqueIndex("verifications_one_pending").on(t.serviceId, t.to).where(sql`status = 'pending' and inbound_channels is null`),
     // A live inbound code names exactly one verification; the plain index serves every lookup by hash.
     // Both leave out the rows without an inbound code (nearly all of them), which every start would
     // otherwise add to them; a lookup by hash (`= ?`) implies `is not null`, so SQLite still uses them.
@@ -108,6 +92,7 @@ export const verifications = sqliteTable(
       .on(t.inboundCodeHash)
       .where(sql`status = 'pending' and inbound_code_hash is not null`),
     index("verifications_inbound_code").on(t.inboundCodeHash).where(sql`inbound_code_hash is not null`),
+    index("verifications_destination").on(t.serviceId, t.to, t.createdAt),
     index("verifications_pending_expiry").on(t.expiresAt).where(sql`status = 'pending'`),
     // Time-range scans of analytics and the recent list: across services, and within one.
     index("verifications_created").on(t.createdAt),

@@ -7,7 +7,7 @@ import { atomic } from "./atomic.js";
 import type { SqliteStoreContext } from "./context.js";
 import { statusIs } from "./literal.js";
 import { rowColumns } from "./row-columns.js";
-import { DESTINATION_LIVE, DESTINATION_ORDER, verifications } from "./schema.js";
+import { verifications } from "./schema.js";
 
 /**
  * A verification's lifecycle on SQLite. Phone numbers are stored as blind indexes beside sealed
@@ -22,15 +22,16 @@ export function createSqliteVerificationStore(ctx: SqliteStoreContext): Verifica
   // columns one by one cost more than running the statement.
   const columns = rowColumns(v);
   const byId = raw.prepare(`select ${columns.list} from verifications where id = @id and service_id = @serviceId`);
-  // A destination's verifications through verifications_by_destination (schema.ts): its live sending
-  // one is one seek, and the others come newest first.
-  const liveByTo = `service_id = @serviceId and to_number = @to and ${DESTINATION_ORDER} = 0 and ${DESTINATION_LIVE} = 0`;
-  const pendingByTo = raw.prepare(`select ${columns.list} from verifications where ${liveByTo} and expires_at > @now`);
-  const anyPendingByTo = raw.prepare(`select ${columns.list} from verifications where ${liveByTo}`);
-  const latestClosedByTo = raw.prepare(
+  // Its conditions are the partial index verifications_one_pending's, which SQLite then reads.
+  const pendingByTo = raw.prepare(
+    `select ${columns.list} from verifications
+      where service_id = @serviceId and to_number = @to and status = 'pending' and expires_at > @now
+        and inbound_channels is null`,
+  );
+  const latestByTo = raw.prepare(
     `select ${columns.list} from verifications
       where service_id = @serviceId and to_number = @to and inbound_channels is null
-      order by ${DESTINATION_ORDER} desc limit 1`,
+      order by created_at desc limit 1`,
   );
   const countCheck = raw.prepare(
     `update verifications set checks = checks + 1, updated_at = @now
@@ -50,10 +51,7 @@ export function createSqliteVerificationStore(ctx: SqliteStoreContext): Verifica
       return r ? toVer(r) : null;
     },
     async findLatestByDestination(serviceId, to) {
-      // A row still marked pending is the newest: no other can be added while it is (the index
-      // refuses a second), and a closed row never becomes pending again.
-      const key = { serviceId, to: destinationIndex(vault, to) };
-      const r = rowOf(anyPendingByTo.get(key) ?? latestClosedByTo.get(key));
+      const r = rowOf(latestByTo.get({ serviceId, to: destinationIndex(vault, to) }));
       return r ? toVer(r) : null;
     },
 
