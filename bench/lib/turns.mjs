@@ -26,10 +26,10 @@ async function quiet(pid) {
 }
 
 /**
- * Measures `phases` ({ name, pid, op, requestsPerOp = 1 }: `op` one operation against the server
- * `pid`) in turns: each is warmed up once, then gets TURNS slices of the measured duration in a
- * round robin, and its ops, latencies and server CPU are summed over its slices. `note` is written
- * beside each result.
+ * Measures `phases` ({ name, pid, op, requestsPerOp = 1, label = name }: `op` one operation against
+ * the server `pid`, `label` what the progress lines call it) in turns: each is warmed up once, then
+ * gets TURNS slices of the measured duration in a round robin, and its ops, latencies and server CPU
+ * are summed over its slices. `note` is written beside each result.
  */
 export async function inTurns(phases, opts, note) {
   const sliceMs = opts.durationMs / TURNS;

@@ -1,7 +1,9 @@
+/**
+ * SMPP 3.4's command_status values: what a status means for the send that got it (retry, rejected,
+ * misconfigured), and how it is reported (the wire value and the spec's name).
+ */
 import smppModule from "smpp";
 import type { ProviderError, SendResult } from "../core/sender.js";
-
-/** SMPP 3.4's command_status values: what a send's status means for it, and how it is reported. */
 
 // A static import (not createRequire) so the single-executable bundle includes the package.
 const { errors } = smppModule as { errors: Record<string, number> };
