@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { captureCodes } from "./lib/capture.mjs";
-import { closedLoop, createClient } from "./lib/load.mjs";
+import { closedLoop, createClient, percentile } from "./lib/load.mjs";
 import { createOpenClient, openLoop } from "./lib/open-loop.mjs";
 import { startProber } from "./lib/prober.mjs";
 import { profileReport } from "./lib/profile.mjs";
@@ -131,8 +131,15 @@ function classify(records) {
   const whyNone = new Map();
   let within = 0;
   let okWithin = 0;
-  for (const { ms, result } of records) {
+  // Where an answer's time went: waiting in the callers' pool for a connection, then on it.
+  const waits = [];
+  const onConnection = [];
+  for (const { at, ms, result } of records) {
     const r = result;
+    if (r.status !== 0 && Number.isFinite(r.writtenAt)) {
+      waits.push(r.writtenAt - at);
+      onConnection.push(at + ms - r.writtenAt);
+    }
     if (r.status === 201 && typeof r.json?.id === "string") {
       mix.ok++;
       answeredIds.add(r.json.id);
@@ -151,7 +158,44 @@ function classify(records) {
       whyNone.set(r.why, (whyNone.get(r.why) ?? 0) + 1);
     } else mix.other++;
   }
-  return { mix, answeredIds, within, okWithin, whyNone };
+  waits.sort((a, b) => a - b);
+  onConnection.sort((a, b) => a - b);
+  const split = {
+    waitP50: percentile(waits, 0.5),
+    waitP99: percentile(waits, 0.99),
+    onConnectionP50: percentile(onConnection, 0.5),
+    onConnectionP99: percentile(onConnection, 0.99),
+  };
+  return { mix, answeredIds, within, okWithin, whyNone, split };
+}
+
+/**
+ * The codes sent for callers that had gone, split by when the caller left (`leftAt`, by number),
+ * against when its verification was written (`created_at`, the server's clock, before the commit):
+ * `before` is a send whose caller had closed its connection before its start was even written (the
+ * guarantee is that none is sent), `after` one whose caller left while it was being committed and
+ * answered, `unknown` one whose caller got no answer without giving up (a failed connection).
+ * `lateMs`: how long after its caller left the latest of the `before` ones was written.
+ */
+function departedSends(dbPath, sent, leftAtByNumber) {
+  const counts = { before: 0, after: 0, unknown: 0, lateMs: 0 };
+  if (sent.length === 0) return counts;
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    const createdAt = db.prepare("select created_at from verifications where id = ?").pluck();
+    for (const { id, to } of sent) {
+      const leftAt = to === undefined ? undefined : leftAtByNumber.get(to);
+      const written = createdAt.get(id);
+      if (leftAt === undefined || written === undefined) counts.unknown++;
+      else if (leftAt < written) {
+        counts.before++;
+        counts.lateMs = Math.max(counts.lateMs, written - leftAt);
+      } else counts.after++;
+    }
+    return counts;
+  } finally {
+    db.close();
+  }
 }
 
 /** Verifications written since `sinceMs` whose start was not answered 201, by status. */
@@ -208,6 +252,8 @@ async function main() {
   // for a caller that had gone. A send can land in a later phase than its start (the outbox's retry
   // of a send that outlived the dispatch budget), so a phase's sends are judged against them all.
   const answeredEver = new Set();
+  // When each open-loop caller that gave up closed its connection (wall clock), by its number.
+  const leftAtByNumber = new Map();
   /**
    * The closed-loop start rate now: `opts.connections` clients, after `warmupMs`. A fresh server
    * needs the longer one: its first seconds run slower (the JIT, and the WAL file growing to its
@@ -263,7 +309,13 @@ async function main() {
       openLoop({
         rate,
         durationMs: opts.durationMs,
-        send: (at) => client.post("/v1/verifications", { to: nextPhone() }, at + opts.timeoutMs),
+        send: (at) => {
+          const to = nextPhone();
+          return client.post("/v1/verifications", { to }, at + opts.timeoutMs).then((r) => {
+            if (r.leftAt !== undefined) leftAtByNumber.set(to, r.leftAt);
+            return r;
+          });
+        },
       }),
     );
     const [healthz, healthzFresh, readyz, readyzFresh, ...onProbePort] = await prober.stop();
@@ -275,7 +327,11 @@ async function main() {
     const outcome = classify(run.records);
     const sent = codes.drain();
     for (const id of outcome.answeredIds) answeredEver.add(id);
-    const sentForDeparted = sent.filter(({ id }) => !answeredEver.has(id)).length;
+    const sentForDeparted = departedSends(
+      join(workDir, "verifyd.db"),
+      sent.filter(({ id }) => !answeredEver.has(id)),
+      leftAtByNumber,
+    );
     const written = writtenForDeparted(join(workDir, "verifyd.db"), sinceMs, outcome.answeredIds);
     const shed = (await counterTotal(server.port, "verifyd_requests_shed_total")) - shedBefore;
     phases.push({
@@ -431,6 +487,8 @@ function report(phases, sustainable, opts) {
       "peak RSS",
       "gen. lag",
       "gen. CPU",
+      "pool wait p50 / p99",
+      "on conn. p50 / p99",
     ],
   ];
   for (const p of phases) {
@@ -438,7 +496,7 @@ function report(phases, sustainable, opts) {
     more.push([
       `${p.multiple}×`,
       written,
-      String(p.sentForDeparted),
+      departedText(p.sentForDeparted),
       String(p.shed),
       `${fixed(p.healthz.p99)} / ${fixed(p.readyz.p99)} ms`,
       `${fixed(p.healthzFresh.max, 0)} / ${fixed(p.readyzFresh.max, 0)} ms`,
@@ -447,6 +505,8 @@ function report(phases, sustainable, opts) {
       `${mb(p.peak)}${p.peakReset ? "" : " *"}`,
       `${fixed(p.run.worstLagMs, 0)} ms`,
       pct(p.generatorShare, 1),
+      `${fixed(p.outcome.split.waitP50, 0)} / ${fixed(p.outcome.split.waitP99, 0)} ms`,
+      `${fixed(p.outcome.split.onConnectionP50, 0)} / ${fixed(p.outcome.split.onConnectionP99, 0)} ms`,
     ]);
   }
   printTable(more);
@@ -455,7 +515,9 @@ function report(phases, sustainable, opts) {
   console.log("bad 503: a 503 without problem+json or Retry-After. no answer: the caller gave up (or the connection failed).");
   console.log("goodput: starts answered 201 per second of offered load (× sust.: over the sustainable rate).");
   console.log("written / sent for departed: verifications in the database, and codes the dryrun channel sent, for");
-  console.log("  starts not answered 201 (each start is to a new number, so a 201 is the only way to one).");
+  console.log("  starts not answered 201 (each start is to a new number, so a 201 is the only way to one). The sends:");
+  console.log("  total (left before the write: the caller closed before its verification was written, which the");
+  console.log("  guarantee says is never sent; the latest written how long after its caller left).");
   console.log(
     "/healthz, /readyz p99: probed every 20 ms on a kept-alive connection during the load, from a process of its own. new conn. max: the",
   );
@@ -464,6 +526,8 @@ function report(phases, sustainable, opts) {
     "  On the API's port, then on the probe port (VERIFYD_PROBE_PORT: the same probes, answered by a thread of their own).",
   );
   console.log("gen. lag: how late the load generator sent its most delayed request (a busy client inflates latencies).");
+  console.log("pool wait: from a request's scheduled time until one of the callers' connections took it (all busy: it waits).");
+  console.log("  on conn.: from then until its answer was read, the server's time and the generator's lateness in reading it.");
   console.log("gen. CPU: the load generator's own CPU share (its core is shared with the probes' process); near 100 %, its");
   console.log("  lateness in reading answers counts as the server's.");
   for (const p of phases) {
@@ -480,7 +544,7 @@ function report(phases, sustainable, opts) {
     const checks = [
       [`≥ ${GOALS.answeredWithin1s * 100}% answered within 1 s`, p.outcome.within / n >= GOALS.answeredWithin1s],
       [`goodput ≥ ${GOALS.goodput}× sustainable`, goodput >= GOALS.goodput],
-      ["nothing sent for departed callers", p.sentForDeparted === 0],
+      ["nothing sent for callers that left before their start was written", p.sentForDeparted.before === 0],
       p.probePort
         ? [
             `probes p99 < ${GOALS.probeP99Ms} ms on the probe port`,
@@ -490,6 +554,13 @@ function report(phases, sustainable, opts) {
     ];
     console.log(`  ${p.multiple}×: ${checks.map(([what, ok]) => `${what}: ${ok ? "yes" : "NO"}`).join("; ")}`);
   }
+}
+
+/** A phase's sends for departed callers: the total, and how many had left before their start was written. */
+function departedText({ before, after, unknown, lateMs }) {
+  const total = before + after + unknown;
+  if (total === 0) return "0";
+  return `${total} (left before the write: ${before}${before ? `, ≤ ${fixed(lateMs, 0)} ms` : ""})`;
 }
 
 function printTable(rows) {

@@ -1,20 +1,23 @@
-// Codes from the server under test: it writes `<verification_id> <code>` lines to a FIFO (verifyd's
-// dryrun channel with VERIFYD_DRYRUN_CAPTURE_FILE, the baseline's CAPTURE_FILE), read here into a map.
+// Codes from the server under test: it writes `<verification_id> <code> [<to>]` lines to a FIFO
+// (verifyd's dryrun channel with VERIFYD_DRYRUN_CAPTURE_FILE, the baseline's CAPTURE_FILE), read here
+// into a map.
 import { spawnSync } from "node:child_process";
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 
 /**
- * Codes by verification id as they arrive, for whoever waits for them: `put` one, `take` (waiting
- * up to `timeoutMs`), `drain` the rest. `where` names the source in the timeout's message.
+ * Codes by verification id as they arrive, for whoever waits for them: `put` one (with the number it
+ * went to, when the source says), `take` (waiting up to `timeoutMs`), `drain` the rest. `where` names
+ * the source in the timeout's message.
  */
 export function codeMailbox(where) {
   const codes = new Map();
+  const destinations = new Map(); // id → number, for the codes not taken yet
   const waiters = new Map();
   let received = 0;
   let malformed = 0;
   return {
-    put(id, code) {
+    put(id, code, to) {
       received++;
       const waiter = waiters.get(id);
       if (waiter) {
@@ -22,6 +25,7 @@ export function codeMailbox(where) {
         waiter(code);
       } else {
         codes.set(id, code);
+        if (to) destinations.set(id, to);
       }
     },
     malformed() {
@@ -33,6 +37,7 @@ export function codeMailbox(where) {
       const code = codes.get(id);
       if (code !== undefined) {
         codes.delete(id);
+        destinations.delete(id);
         return Promise.resolve(code);
       }
       return new Promise((resolve, reject) => {
@@ -46,10 +51,11 @@ export function codeMailbox(where) {
         });
       });
     },
-    /** Hands over (and forgets) every code not taken yet, as `{ id, code }`. */
+    /** Hands over (and forgets) every code not taken yet, as `{ id, code, to }` (`to` when known). */
     drain() {
-      const all = [...codes].map(([id, code]) => ({ id, code }));
+      const all = [...codes].map(([id, code]) => ({ id, code, to: destinations.get(id) }));
       codes.clear();
+      destinations.clear();
       return all;
     },
   };
@@ -67,9 +73,9 @@ export function captureCodes(path) {
   const stream = createReadStream(path, { encoding: "utf8" });
   const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
   lines.on("line", (line) => {
-    const [id, code] = line.split(" ");
+    const [id, code, to] = line.split(" ");
     if (!id || !code) box.malformed();
-    else box.put(id, code);
+    else box.put(id, code, to);
   });
 
   return {

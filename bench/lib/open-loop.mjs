@@ -8,8 +8,10 @@ import { percentile } from "./load.mjs";
  * A JSON POST client over a keep-alive pool of up to `sockets` connections (undici's Pool: at
  * 10 000 requests/s node:http's Agent took the whole of the generator's core, and its lateness
  * was counted as the server's). `post` resolves to `{ status, headers, json }`, or to
- * `{ status: 0, why }` when the caller gave up at `deadline` (performance.now() time) or the
- * connection failed. Giving up aborts the request: its connection closes, as a caller's would, and
+ * `{ status: 0, why }` when the caller gave up at `deadline` (performance.now() time; `leftAt` then
+ * says when, in wall-clock ms, to set against the server's timestamps) or the connection failed.
+ * `writtenAt` (performance.now() time): when one of the pool's connections took the request; NaN
+ * while it still waited for one. Giving up aborts the request: its connection closes, as a caller's would, and
  * the server sees the request aborted.
  */
 export function createOpenClient({ port, sockets, apiKey }) {
@@ -29,6 +31,7 @@ export function createOpenClient({ port, sockets, apiKey }) {
     new Promise((resolve) => {
       const body = JSON.stringify(payload);
       let abort = null;
+      let writtenAt = Number.NaN; // when a connection took the request (undici writes it then)
       let status = 0;
       let rawHeaders = null;
       const chunks = [];
@@ -41,7 +44,7 @@ export function createOpenClient({ port, sockets, apiKey }) {
       };
       const timer = setTimeout(
         () => {
-          settle({ status: 0, why: "timeout" });
+          settle({ status: 0, why: "timeout", leftAt: Date.now(), writtenAt });
           abort?.(new Error("gave up"));
         },
         Math.max(0, deadline - performance.now()),
@@ -56,6 +59,7 @@ export function createOpenClient({ port, sockets, apiKey }) {
         {
           onConnect(abortRequest) {
             abort = abortRequest;
+            writtenAt = performance.now();
             if (settled) abortRequest(new Error("gave up"));
           },
           onHeaders(statusCode, headers) {
@@ -72,7 +76,7 @@ export function createOpenClient({ port, sockets, apiKey }) {
             try {
               json = JSON.parse(Buffer.concat(chunks).toString("utf8"));
             } catch {}
-            settle({ status, headers: headersOf(rawHeaders), json });
+            settle({ status, headers: headersOf(rawHeaders), json, writtenAt });
           },
           onError(err) {
             settle({ status: 0, why: err.code ?? err.message });

@@ -3,9 +3,10 @@ import type { Sender } from "../core/sender.js";
 
 export interface DryrunSenderOptions {
   /**
-   * File or FIFO that receives one `<verification_id> <code>\n` line per send, for load generators
-   * that must check codes. It holds codes in clear: load tests only (`loadConfig` refuses it in
-   * production without `VERIFYD_ALLOW_DRYRUN=true`).
+   * File or FIFO that receives one `<verification_id> <code> <to>\n` line per send, for load
+   * generators that must check codes (and tell which of their requests a send was for). It holds
+   * codes and numbers in clear: load tests only (`loadConfig` refuses it in production without
+   * `VERIFYD_ALLOW_DRYRUN=true`).
    */
   captureFile?: string;
   /** Told once when the capture file fails (reader gone, disk full); capturing then stops, sending does not. */
@@ -33,7 +34,7 @@ export function createDryrunSender(options: DryrunSenderOptions = {}): Sender & 
     // A load test may run any channel's route.
     channels: ["sms", "whatsapp", "rcs", "voice", "email"],
     async send(message) {
-      capture?.write(`${message.verificationId} ${message.code}\n`);
+      capture?.write(`${message.verificationId} ${message.code} ${message.to}\n`);
       sent++;
       return { kind: "accepted", providerMessageId: `${prefix}${sent}` };
     },

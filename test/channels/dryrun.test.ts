@@ -88,7 +88,7 @@ describe("dryrun sender", () => {
     await sender.close();
   });
 
-  it("appends one `<verification_id> <code>` line per send to the capture file", async () => {
+  it("appends one `<verification_id> <code> <to>` line per send to the capture file", async () => {
     const file = join(tempDir(), "codes");
     const sender = createDryrunSender({ captureFile: file });
     const signal = new AbortController().signal;
@@ -98,7 +98,7 @@ describe("dryrun sender", () => {
     const again = createDryrunSender({ captureFile: file });
     await again.send(message("ver_c", "999999"), signal);
     await again.close();
-    expect(readFileSync(file, "utf8")).toBe("ver_a 123456\nver_b 0042\nver_c 999999\n");
+    expect(readFileSync(file, "utf8")).toBe("ver_a 123456 +14155550100\nver_b 0042 +14155550100\nver_c 999999 +14155550100\n");
   });
 
   it("keeps accepting when the capture file cannot be opened, and says so once", async () => {
