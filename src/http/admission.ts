@@ -282,19 +282,30 @@ export function callerOf(c: Context): Caller {
 
 /**
  * Whether the caller's connection closed before its answer was out, read from Node's own state of
- * the request and its response (@hono/node-server passes both in `env`): what the request's abort
- * signal says, without the AbortController and Request object that asking for the signal builds
- * (a few percent of a start, more of a refusal). Without Node's objects (`app.request` in tests),
- * the request's signal.
+ * the request, its response and their socket (@hono/node-server passes the first two in `env`),
+ * without the AbortController and Request object that asking for the request's signal builds (a
+ * few percent of a start, more of a refusal). Without Node's objects (`app.request` in tests), the
+ * request's signal.
+ *
+ * The socket is asked too, because it knows first. A caller's hang-up (its FIN, or a reset) is read
+ * in the event loop's poll phase, which ends or destroys the socket there and then; the response is
+ * marked destroyed (and the request's signal aborted) only by the socket's `close` event, which
+ * comes in the loop's last phase, after the group commit's (`setImmediate`). Asked only for the
+ * response, a start whose caller hung up in the same turn it was written passed the check after
+ * its commit and was sent. A socket whose reading side has ended is as good as gone: Node's server
+ * (without `httpAllowHalfOpen`) then closes it without answering.
  */
-function connectionOf(c: Context): { readonly aborted: boolean } {
+export function connectionOf(c: Context): { readonly aborted: boolean } {
   const env = c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
   const incoming = env?.incoming;
   const outgoing = env?.outgoing;
   if (!incoming || !outgoing) return c.req.raw.signal;
   return {
     get aborted() {
-      return incoming.errored !== null || (outgoing.destroyed && !outgoing.writableFinished);
+      if (incoming.errored !== null) return true;
+      if (outgoing.writableFinished) return false;
+      const socket = incoming.socket as IncomingMessage["socket"] | null;
+      return outgoing.destroyed || !socket || socket.destroyed || socket.readableEnded;
     },
   };
 }
