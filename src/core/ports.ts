@@ -62,6 +62,13 @@ export interface Caller {
    */
   abort?: { readonly aborted: boolean };
   /**
+   * Resolves once the server has next read its connections, so that a hang-up already on its way
+   * is known to `abort` before something that cannot be taken back (a send). A server reads each
+   * connection at most once a turn, and a caller's hang-up that arrived right behind its request is
+   * read in the turn after the request's. Without it, `abort` says what is known now.
+   */
+  nextRead?(): Promise<void>;
+  /**
    * Called when the request has written its delivery and only waits for the provider's answer:
    * whoever rations work between requests (admission control) can give its share to another.
    */

@@ -277,8 +277,15 @@ export function releaseAdmissionSlot(env: unknown): void {
  * for its provider, so a slow provider does not hold up other work (checks above all).
  */
 export function callerOf(c: Context): Caller {
-  return { abort: connectionOf(c), waiting: () => releaseAdmissionSlot(c.env) };
+  return { abort: connectionOf(c), nextRead, waiting: () => releaseAdmissionSlot(c.env) };
 }
+
+/**
+ * The next turn of the event loop, after its poll phase (where connections are read): a
+ * `setImmediate` set from a turn's check phase (where the group commit runs) runs in the next
+ * turn's, and one set from elsewhere in the current turn's, after its poll.
+ */
+const nextRead = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Whether the caller's connection closed before its answer was out, read from Node's own state of

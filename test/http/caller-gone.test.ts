@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -205,6 +206,22 @@ describe("a start whose caller left", () => {
     expect(rows("verifications")).toEqual([{ status: "canceled" }]);
     await afterTheLease();
     expect(rows("deliveries")).toEqual([{ status: "canceled" }]);
+    expect(sender.messages).toEqual([]);
+  });
+
+  it("writes and sends nothing when the caller's hang-up reached the server right behind its request", async () => {
+    const { port, answers } = await listen(store);
+    // Blocks this process (the server) until a client has connected, sent a start and hung up, so
+    // the request and the hang-up wait together in the server's socket. The server reads the request
+    // in one turn (whose commit writes the start) and the hang-up only in the next.
+    const body = JSON.stringify({ to: TO });
+    const request = `POST /v1/verifications HTTP/1.1\r\nhost: x\r\nauthorization: Bearer test\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+    const client = `const s = require("node:net").connect(${port}, "127.0.0.1", () => s.end(${JSON.stringify(request)}, () => process.exit(0)));`;
+    execFileSync(process.execPath, ["-e", client]);
+    await until("the start to be answered", () => answers[0]);
+    expect((await answers[0])?.status).toBe(499);
+    expect(rows("verifications")).toEqual([{ status: "canceled" }]);
+    await afterTheLease();
     expect(sender.messages).toEqual([]);
   });
 

@@ -175,8 +175,11 @@ export function createStartFlow(
     optedOut: ReadonlySet<Channel> | undefined,
   ): Promise<Verification> {
     const abort = input.caller?.abort;
-    // Settled right after its commit: an abort seen now came before the commit. Nobody was told of
-    // this verification, so it is closed unsent (its claimed delivery is never sent) and unannounced.
+    // Settled right after its commit. A hang-up that reached the server right behind the request, or
+    // while the write was committing, is read only in the next turn: the check waits for that read.
+    // Nobody has been told of this verification yet, so a caller gone by then has it closed unsent
+    // (its claimed delivery is never sent) and unannounced.
+    await input.caller?.nextRead?.();
     if (abort?.aborted) {
       await store.closeVerification(v.id, "canceled", clock.now());
       stopIfCallerGone(abort);
