@@ -311,8 +311,9 @@ export function connectionOf(c: Context): { readonly aborted: boolean } {
     get aborted() {
       if (incoming.errored !== null) return true;
       if (outgoing.writableFinished) return false;
+      if (outgoing.destroyed) return true;
       const socket = incoming.socket as IncomingMessage["socket"] | null;
-      return outgoing.destroyed || !socket || socket.destroyed || socket.readableEnded;
+      return socket !== null && (socket.destroyed || socket.readableEnded);
     },
   };
 }
