@@ -35,7 +35,7 @@ export function reportFloor(floor, phases) {
 export function report(phases, sustainable, opts) {
   const seconds = opts.durationMs / 1000;
   console.log(
-    `\nsustainable start rate: ${fixed(sustainable, 0)}/s${opts.rate ? "" : " (the higher of the closed loops before and after)"}; open loop ${seconds} s per multiple; callers give up after ${opts.timeoutMs / 1000} s\n`,
+    `\nsustainable start rate: ${fixed(sustainable, 0)}/s${opts.rate ? "" : " (the highest of the closed loops before and after the loads)"}; open loop ${seconds} s per multiple; callers give up after ${opts.timeoutMs / 1000} s\n`,
   );
   const rows = [
     ["load", "offered/s", "requests", "≤ 1 s", "201", "429", "503", "bad 503", "other", "no answer", "goodput", "× sust."],
