@@ -11,8 +11,7 @@ import { createInterface } from "node:readline";
  * the source in the timeout's message.
  */
 export function codeMailbox(where) {
-  const codes = new Map();
-  const destinations = new Map(); // id → number, for the codes not taken yet
+  const codes = new Map(); // id → { code, to }, for the codes not taken yet
   const waiters = new Map();
   let received = 0;
   let malformed = 0;
@@ -24,8 +23,7 @@ export function codeMailbox(where) {
         waiters.delete(id);
         waiter(code);
       } else {
-        codes.set(id, code);
-        if (to) destinations.set(id, to);
+        codes.set(id, { code, to });
       }
     },
     malformed() {
@@ -34,11 +32,10 @@ export function codeMailbox(where) {
     stats: () => ({ received, malformed, unclaimed: codes.size }),
     /** The code sent for `id` (usually already here: a start waits for its first send). */
     take(id, timeoutMs = 5000) {
-      const code = codes.get(id);
-      if (code !== undefined) {
+      const known = codes.get(id);
+      if (known !== undefined) {
         codes.delete(id);
-        destinations.delete(id);
-        return Promise.resolve(code);
+        return Promise.resolve(known.code);
       }
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
@@ -53,9 +50,8 @@ export function codeMailbox(where) {
     },
     /** Hands over (and forgets) every code not taken yet, as `{ id, code, to }` (`to` when known). */
     drain() {
-      const all = [...codes].map(([id, code]) => ({ id, code, to: destinations.get(id) }));
+      const all = [...codes].map(([id, { code, to }]) => ({ id, code, to }));
       codes.clear();
-      destinations.clear();
       return all;
     },
   };

@@ -209,7 +209,7 @@ describe("a start whose caller left", () => {
     expect(sender.messages).toEqual([]);
   });
 
-  it("writes and sends nothing when the caller's hang-up reached the server right behind its request", async () => {
+  it("closes the start unsent when the caller's hang-up reached the server right behind its request", async () => {
     const { port, answers } = await listen(store);
     // Blocks this process (the server) until a client has connected, sent a start and hung up, so
     // the request and the hang-up wait together in the server's socket. The server reads the request
@@ -217,7 +217,7 @@ describe("a start whose caller left", () => {
     const body = JSON.stringify({ to: TO });
     const request = `POST /v1/verifications HTTP/1.1\r\nhost: x\r\nauthorization: Bearer test\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
     const client = `const s = require("node:net").connect(${port}, "127.0.0.1", () => s.end(${JSON.stringify(request)}, () => process.exit(0)));`;
-    execFileSync(process.execPath, ["-e", client]);
+    execFileSync(process.execPath, ["-e", client], { timeout: 60_000 });
     await until("the start to be answered", () => answers[0]);
     expect((await answers[0])?.status).toBe(499);
     expect(rows("verifications")).toEqual([{ status: "canceled" }]);
